@@ -1,0 +1,62 @@
+"""Errors a user sees, each with the exit code the CLI returns for it.
+
+Every error RegimeFlex raises on purpose derives from :class:`RegimeFlexError`
+and carries a one-line message that names the file, key, plugin or symbol at
+fault and the fix. The CLI prints that line (never a traceback) and exits
+with :attr:`RegimeFlexError.exit_code`:
+
+* 0 ok, 1 runtime error, 2 usage or configuration error, 3 kill switch engaged.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_KILLED = 3
+
+
+class RegimeFlexError(Exception):
+    """Base class: a problem with a clear one-line explanation for the user."""
+
+    exit_code: int = EXIT_ERROR
+
+
+class ConfigError(RegimeFlexError):
+    """A YAML file, key or value is wrong (names file, key path, value and fix)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class PluginError(RegimeFlexError):
+    """A plugin is unknown, fails to import, lacks its hook, raised, or returned the wrong type."""
+
+    exit_code = EXIT_CONFIG
+
+
+class PluginCallError(PluginError):
+    """A selected plugin raised or returned something that breaks its hook's contract."""
+
+    exit_code = EXIT_ERROR
+
+
+class DataError(RegimeFlexError):
+    """Market data is missing, stale or failed validation."""
+
+
+class ProviderError(DataError):
+    """A data vendor failed after bounded retries (timeouts, 5xx, 429, bad bodies)."""
+
+
+class BrokerError(RegimeFlexError):
+    """The broker could not be reached or answered with an unrecoverable error."""
+
+
+class LedgerError(RegimeFlexError):
+    """The audit ledger is locked, torn or fails verification."""
+
+
+class KillSwitchEngaged(RegimeFlexError):
+    """The kill switch flag is present: nothing may be sent."""
+
+    exit_code = EXIT_KILLED

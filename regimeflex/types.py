@@ -1,0 +1,255 @@
+"""The data types every layer and every plugin speaks (DESIGN §3).
+
+This module owns the shapes that cross a hook boundary: the ``Bars`` panel
+(and the helpers that build and check it), signal/weight frames, orders,
+order results, fills, positions, account snapshots, the requests and contexts
+passed to hooks, and notification events. It sits at the bottom of the layer
+stack next to ``hookspecs``, ``config`` and ``log`` and imports nothing else
+from RegimeFlex.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+#: The five fields every Bars panel carries, in this order.
+BAR_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+
+#: A Bars panel: index = session dates (tz-naive ``datetime64[ns]``, ascending,
+#: unique), columns = MultiIndex ``(field, symbol)``, float64 values.
+Bars = pd.DataFrame
+
+
+class BarsShapeError(ValueError):
+    """A frame that claims to be ``Bars`` breaks the contract of DESIGN §3."""
+
+
+def make_bars(fields: Mapping[str, pd.DataFrame]) -> Bars:
+    """Build a Bars panel from one dates × symbols frame per field.
+
+    Every field in :data:`BAR_FIELDS` must be present. Frames are aligned on
+    the union of their dates and symbols; gaps stay NaN (never forward-filled).
+    Symbols are upper-cased and sorted; the index is normalised to tz-naive
+    session dates.
+    """
+    missing = [f for f in BAR_FIELDS if f not in fields]
+    if missing:
+        raise BarsShapeError(f"make_bars: missing field(s) {missing}; need {list(BAR_FIELDS)}")
+    frames = {f: fields[f] for f in BAR_FIELDS}
+    panel = pd.concat(frames, axis=1, names=["field", "symbol"])
+    panel.index = _session_index(panel.index)
+    panel = panel.sort_index()
+    symbols = sorted({str(s).upper() for s in panel.columns.get_level_values("symbol")})
+    panel.columns = pd.MultiIndex.from_tuples(
+        [(f, str(s).upper()) for f, s in panel.columns], names=["field", "symbol"]
+    )
+    full = pd.MultiIndex.from_product([list(BAR_FIELDS), symbols], names=["field", "symbol"])
+    panel = panel.reindex(columns=full).astype("float64")
+    return panel
+
+
+def empty_bars(symbols: tuple[str, ...] = ()) -> Bars:
+    """A Bars panel with no rows (and the given symbols as columns)."""
+    cols = pd.MultiIndex.from_product([list(BAR_FIELDS), sorted(symbols)], names=["field", "symbol"])
+    return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"),
+                        columns=cols, dtype="float64")
+
+
+def _session_index(index: pd.Index) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(index)
+    if idx.tz is not None:
+        idx = idx.tz_convert("America/New_York").tz_localize(None)
+    idx = idx.normalize().astype("datetime64[ns]")
+    idx.name = "date"
+    return idx
+
+
+def bars_symbols(bars: Bars) -> list[str]:
+    """The symbols of a Bars panel, in column order."""
+    return list(dict.fromkeys(bars.columns.get_level_values("symbol")))
+
+
+def check_bars(bars: object, *, where: str = "bars") -> Bars:
+    """Raise :class:`BarsShapeError` naming the first contract breach, else return ``bars``."""
+    if not isinstance(bars, pd.DataFrame):
+        raise BarsShapeError(f"{where}: expected a pandas DataFrame, got {type(bars).__name__}")
+    if not isinstance(bars.index, pd.DatetimeIndex):
+        raise BarsShapeError(f"{where}: index must be a DatetimeIndex of session dates, "
+                             f"got {type(bars.index).__name__}")
+    if bars.index.tz is not None:
+        raise BarsShapeError(f"{where}: index must be tz-naive session dates, got tz={bars.index.tz}")
+    if not bars.index.is_monotonic_increasing or not bars.index.is_unique:
+        raise BarsShapeError(f"{where}: index must be ascending and unique")
+    if not isinstance(bars.columns, pd.MultiIndex) or bars.columns.nlevels != 2:
+        raise BarsShapeError(f"{where}: columns must be a 2-level MultiIndex (field, symbol)")
+    fields = set(bars.columns.get_level_values(0))
+    missing = [f for f in BAR_FIELDS if f not in fields]
+    if missing:
+        raise BarsShapeError(f"{where}: missing field(s) {missing}")
+    bad = [str(c) for c, dt in bars.dtypes.items() if dt != np.float64]
+    if bad:
+        raise BarsShapeError(f"{where}: columns must be float64; not: {', '.join(bad[:5])}")
+    return bars
+
+
+class Level(enum.IntEnum):
+    """Severity of a log line or notification event, lowest first."""
+
+    INFO = 20
+    SUCCESS = 25
+    RISK = 35
+    ERROR = 40
+
+    @classmethod
+    def parse(cls, value: str | int | Level) -> Level:
+        if isinstance(value, Level):
+            return value
+        if isinstance(value, int):
+            return cls(value)
+        try:
+            return cls[str(value).upper()]
+        except KeyError:
+            raise ValueError(f"unknown level {value!r}; use one of {[lv.name for lv in cls]}") from None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a user may want to hear about: a run summary, a tripped breaker, an error."""
+
+    kind: str
+    level: Level
+    title: str
+    body: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    ts: datetime | None = None
+    attachments: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class BarsRequest:
+    """What the runner asks a data provider for.
+
+    ``start``/``end`` are inclusive session dates. ``settings`` is the
+    provider's own validated settings section from data.yaml (``providers.<name>``).
+    """
+
+    symbols: tuple[str, ...]
+    start: date
+    end: date
+    adjusted: bool = True
+    settings: Any = None
+
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "limit"]
+TimeInForce = Literal["day", "opg", "cls", "gtc"]
+
+
+@dataclass(frozen=True)
+class Order:
+    """One order the planner wants placed. ``client_order_id`` is deterministic (≤ 48 chars)."""
+
+    symbol: str
+    side: Side
+    qty: float
+    client_order_id: str
+    type: OrderType = "market"
+    limit_price: float | None = None
+    time_in_force: TimeInForce = "day"
+    reference_price: float | None = None
+    strategy: str = ""
+    session: date | None = None
+
+
+OrderStatus = Literal[
+    "planned", "new", "accepted", "partially_filled", "filled",
+    "canceled", "rejected", "expired", "unknown",
+]
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """A broker's answer for one order."""
+
+    client_order_id: str
+    status: OrderStatus
+    symbol: str = ""
+    side: Side | None = None
+    qty: float = 0.0
+    filled_qty: float = 0.0
+    filled_avg_price: float | None = None
+    broker_order_id: str | None = None
+    message: str = ""
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution. ``fill_id`` is unique per broker so fills are never double-counted."""
+
+    fill_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    commission: float = 0.0
+    ts: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    qty: float
+    avg_price: float = 0.0
+
+
+@dataclass(frozen=True)
+class Account:
+    """A snapshot of the broker account the planner sizes orders against."""
+
+    equity: float
+    cash: float
+    buying_power: float
+    positions: Mapping[str, Position] = field(default_factory=dict)
+
+
+BrokerMode = Literal["dry_run", "paper", "live"]
+
+
+@dataclass(frozen=True)
+class BrokerContext:
+    """Everything a broker hook needs besides the orders.
+
+    ``mode`` is the effective mode after the safety checks (live needs both
+    the YAML and ``--live``). ``settings`` is the broker's own validated
+    section of broker.yaml. ``state_dir`` is where a simulated broker may keep
+    its files. ``prices`` is the Bars panel of the current run (the paper
+    broker fills from it). ``is_killed`` is a callable the broker must call
+    before each submission; when it returns True no further order is sent.
+    """
+
+    mode: BrokerMode
+    session: date
+    settings: Any = None
+    state_dir: Path | None = None
+    prices: Bars | None = None
+    is_killed: Any = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotifyContext:
+    """A notifier's own validated settings and where it may keep state."""
+
+    channel: str
+    settings: Any = None
+    state_dir: Path | None = None
