@@ -5,3 +5,21 @@ fsync on commit, single writer under a lock file, torn tail detection), its
 verification, and the event-sourced views built from it: fills, positions,
 open intents, breaker state.
 """
+
+from regimeflex.ledger.store import (
+    GENESIS,
+    LedgerWriter,
+    VerifyResult,
+    canonical_json,
+    entry_id,
+    open_writer,
+    read_entries,
+    repair,
+    verify_file,
+)
+from regimeflex.ledger.views import LedgerState, OrderView, load_state, positions_from_fills
+
+__all__ = [
+    "GENESIS", "LedgerState", "LedgerWriter", "OrderView", "VerifyResult", "canonical_json", "entry_id",
+    "load_state", "open_writer", "positions_from_fills", "read_entries", "repair", "verify_file",
+]

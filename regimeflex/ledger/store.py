@@ -1,0 +1,408 @@
+"""The append-only, hash-chained ledger file: writing, locking, torn tails, verification.
+
+Each line is one entry. Its hashed *body* is the canonical JSON (sorted keys,
+compact separators, ASCII only) of ``data, height, kind, prev, seq, ts``; the
+line is that body with ``,"id":"<sha256 of body>"`` spliced in before the
+closing brace. So ``id`` is the SHA-256 of the canonical JSON of the other
+fields, anyone can recompute it with ``json.dumps(..., sort_keys=True,
+separators=(",", ":"))``, and :func:`verify_file` can check a line without
+parsing the JSON (the hashed bytes are a prefix of the line).
+
+One process writes at a time (an exclusive ``flock`` on ``<ledger>.lock``,
+released by the kernel if the writer dies). Entries are buffered and made
+durable by :meth:`LedgerWriter.commit` (one write + flush + fsync per batch).
+A crash mid-write leaves a torn last line: :func:`verify_file` reports it
+with the remedy, and the next writer moves it, byte for byte, to
+``<ledger>.torn`` and records that in the ledger (never silently dropped).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from regimeflex.errors import LedgerError
+from regimeflex.ledger import faults
+from regimeflex.log import get_logger
+from regimeflex.secrets import redact_obj
+
+log = get_logger("ledger")
+
+#: ``prev`` of the first entry.
+GENESIS = "0" * 64
+
+#: The kinds RegimeFlex writes. Others are accepted (plugins and later versions may add some).
+KINDS: tuple[str, ...] = (
+    "run_start", "intent", "order_sent", "order_ack", "order_update", "fill", "cancel",
+    "breaker", "kill", "reconcile", "recovery", "torn_tail", "run_end",
+)
+
+_ID_SUFFIX_LEN = len(',"id":"') + 64 + len('"}')
+_TAIL = re.compile(rb'"prev":"([0-9a-f]{64})","seq":(\d+),"ts":"([^"\\]*)"\}$')
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation that is hashed: sorted keys, no spaces, ASCII, no NaN."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def entry_id(body: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of an entry without its ``id``."""
+    return hashlib.sha256(canonical_json(body).encode("ascii")).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _encode(height: int, seq: int, ts: str, kind: str, data: Mapping[str, Any], prev: str) -> tuple[bytes, str]:
+    try:
+        body = canonical_json({"data": data, "height": height, "kind": kind, "prev": prev, "seq": seq, "ts": ts})
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(f"ledger entry {kind!r}: data is not plain JSON ({exc}); "
+                          "pass str/int/float/bool/None, lists and dicts only") from None
+    digest = hashlib.sha256(body.encode("ascii")).hexdigest()
+    line = body[:-1] + ',"id":"' + digest + '"}\n'
+    return line.encode("ascii"), digest
+
+
+@dataclass(frozen=True)
+class Tail:
+    """What a writer needs to continue the chain."""
+
+    height: int = 0
+    seq: int = -1
+    id: str = GENESIS
+    lines: int = 0
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class TornTail:
+    """An unterminated last line (a crash interrupted its write)."""
+
+    line_no: int
+    offset: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :func:`verify_file`: ``ok``, entries checked, and the first problem."""
+
+    ok: bool
+    entries: int
+    bad_line: int | None = None
+    problem: str = ""
+    torn: bool = False
+
+    def message(self, path: Path) -> str:
+        if self.ok:
+            return f"{path}: OK, {self.entries} entries, hash chain intact"
+        return f"{path}: line {self.bad_line}: {self.problem}"
+
+
+def torn_remedy(path: Path) -> str:
+    return (f"the last write was interrupted (a crash); the next run moves the torn bytes to "
+            f"{path.name}.torn and records it, or run `regimeflex ledger repair` now")
+
+
+def _parse_entry(raw: bytes, line_no: int, path: Path) -> dict[str, Any]:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        raise LedgerError(f"{path}: line {line_no}: not valid JSON; "
+                          f"run `regimeflex ledger verify` for details") from None
+    if not isinstance(entry, dict):
+        raise LedgerError(f"{path}: line {line_no}: not a JSON object; run `regimeflex ledger verify`")
+    return entry
+
+
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed entries in file order (a torn last line is skipped here; verify reports it)."""
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n"):
+                return
+            yield _parse_entry(raw, line_no, path)
+
+
+def find_torn_tail(path: Path) -> TornTail | None:
+    """The unterminated last line of ``path``, if any."""
+    if not path.exists():
+        return None
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with path.open("rb") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return None
+        pos, raw = size, b""
+        while pos > 0 and b"\n" not in raw:
+            start = max(0, pos - 65536)
+            fh.seek(start)
+            raw = fh.read(pos - start) + raw
+            pos = start
+        raw = raw[raw.rfind(b"\n") + 1:]
+        offset = size - len(raw)
+        fh.seek(0)
+        newlines = 0
+        remaining = offset
+        while remaining > 0:
+            buf = fh.read(min(1 << 20, remaining))
+            newlines += buf.count(b"\n")
+            remaining -= len(buf)
+    return TornTail(line_no=newlines + 1, offset=offset, raw=raw)
+
+
+def _last_complete_line(fh: Any, size: int) -> tuple[bytes | None, int]:
+    """The last newline-terminated line of an open file and the file length up to it."""
+    if size == 0:
+        return None, 0
+    block = 65536
+    pos = size
+    chunk = b""
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        chunk = fh.read(pos - start) + chunk
+        pos = start
+        stripped = chunk[:-1] if chunk.endswith(b"\n") else chunk
+        nl = stripped.rfind(b"\n")
+        if nl >= 0 or pos == 0:
+            return stripped[nl + 1:] + b"\n", size
+    return None, size
+
+
+def verify_file(path: Path) -> VerifyResult:
+    """Check every line: hash, chain link, sequence, height order, JSON shape.
+
+    Stops at the first bad line and says what is wrong with it. Reads bytes and
+    checks the fixed-format tail of each line without a JSON parse, so it runs
+    close to the speed of reading and hashing the file.
+    """
+    if not path.exists():
+        return VerifyResult(ok=True, entries=0)
+    prev = GENESIS.encode("ascii")
+    expect_seq = 0
+    height = 0
+    sha256 = hashlib.sha256
+    tail_match = _TAIL.search
+    line_no = 0
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if raw[-1:] != b"\n":
+                return VerifyResult(False, line_no - 1, line_no,
+                                    "torn last line (no newline): " + torn_remedy(path), torn=True)
+            n = len(raw)
+            body = raw[: n - 1 - _ID_SUFFIX_LEN] + b"}"
+            claimed = raw[n - 1 - _ID_SUFFIX_LEN + 7: n - 3]
+            if raw[n - 1 - _ID_SUFFIX_LEN: n - 1 - _ID_SUFFIX_LEN + 7] != b',"id":"' or raw[n - 3:] != b'"}\n':
+                return VerifyResult(False, line_no - 1, line_no, _shape_problem(raw))
+            if sha256(body).hexdigest().encode("ascii") != claimed:
+                return VerifyResult(False, line_no - 1, line_no,
+                                    "content does not match its id (the line was edited after it was written)")
+            m = tail_match(body, max(0, len(body) - 160))
+            if m is None:
+                return VerifyResult(False, line_no - 1, line_no, _shape_problem(raw))
+            if m.group(1) != prev:
+                return VerifyResult(False, line_no - 1, line_no,
+                                    "prev does not match the id of the line before "
+                                    "(a line was deleted, inserted or moved here)")
+            seq = int(m.group(2))
+            if seq != expect_seq:
+                return VerifyResult(False, line_no - 1, line_no, f"seq is {seq}, expected {expect_seq}")
+            # the top-level height is the last "height": before prev (data comes earlier;
+            # a quote inside the kind string is escaped, so it cannot fake one)
+            at = body.rfind(b'"height":', 0, m.start())
+            end = body.find(b",", at + 9) if at >= 0 else -1
+            digits = body[at + 9:end] if end > 0 else b""
+            if not digits.isdigit():
+                return VerifyResult(False, line_no - 1, line_no, _shape_problem(raw))
+            h = int(digits)
+            if h < height:
+                return VerifyResult(False, line_no - 1, line_no, f"height {h} is below the previous height {height}")
+            height = h
+            prev = claimed
+            expect_seq += 1
+    return VerifyResult(ok=True, entries=line_no)
+
+
+def _shape_problem(raw: bytes) -> str:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return "not valid JSON (the line was edited or corrupted)"
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    missing = [k for k in ("height", "seq", "ts", "kind", "data", "prev", "id") if k not in entry]
+    if missing:
+        return f"missing field(s) {', '.join(missing)}"
+    return "not in canonical form (the line was rewritten by another tool)"
+
+
+class LedgerWriter:
+    """The single writer of a ledger file. Use :func:`open_writer` (a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fh: Any = None
+        self._fh: Any = None
+        self._pending: list[bytes] = []
+        self._pending_kinds: list[str] = []
+        self._tail = Tail()
+        self._next_seq = 0
+        self._prev = GENESIS
+        self._height = 0
+        self.quarantined: TornTail | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def open(self) -> LedgerWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_fh = lock_path.open("a+")
+        try:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_fh.seek(0)
+            holder = self._lock_fh.read().strip() or "unknown"
+            self._lock_fh.close()
+            self._lock_fh = None
+            raise LedgerError(
+                f"{self.path}: another RegimeFlex run is writing this ledger (pid {holder}, lock {lock_path}); "
+                "only one run at a time may write — wait for it to finish and run again"
+            ) from None
+        self._lock_fh.seek(0)
+        self._lock_fh.truncate()
+        self._lock_fh.write(str(os.getpid()))
+        self._lock_fh.flush()
+        torn = find_torn_tail(self.path)
+        self._fh = self.path.open("ab")
+        if torn is not None:
+            self._quarantine(torn)
+        self._load_tail()
+        if torn is not None:
+            self.append("torn_tail", {
+                "line": torn.line_no, "bytes": len(torn.raw),
+                "sha256": hashlib.sha256(torn.raw).hexdigest(), "moved_to": self.path.name + ".torn",
+            }, height=self._height)
+            self.commit()
+        return self
+
+    def close(self) -> None:
+        try:
+            if self._fh is not None:
+                if self._pending:
+                    self.commit()
+                self._fh.close()
+        finally:
+            self._fh = None
+            if self._lock_fh is not None:
+                fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+                self._lock_fh.close()
+                self._lock_fh = None
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _quarantine(self, torn: TornTail) -> None:
+        side = self.path.with_name(self.path.name + ".torn")
+        with side.open("ab") as out:
+            out.write(torn.raw + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.truncate(self.path, torn.offset)
+        os.fsync(self._fh.fileno())
+        self.quarantined = torn
+        log.risk("ledger %s: line %d was torn by an interrupted write; moved its %d bytes to %s",
+                 self.path, torn.line_no, len(torn.raw), side)
+
+    def _load_tail(self) -> None:
+        size = self.path.stat().st_size
+        if size == 0:
+            return
+        with self.path.open("rb") as fh:
+            last, _ = _last_complete_line(fh, size)
+        if last is None:
+            return
+        entry = _parse_entry(last, -1, self.path)
+        try:
+            self._prev = str(entry["id"])
+            self._next_seq = int(entry["seq"]) + 1
+            self._height = int(entry["height"])
+        except (KeyError, TypeError, ValueError):
+            raise LedgerError(f"{self.path}: the last line is not a ledger entry; "
+                              "run `regimeflex ledger verify` to find the damage") from None
+
+    # -------------------------------------------------------------- writing
+    @property
+    def height(self) -> int:
+        """Height of the last entry (0 for an empty ledger)."""
+        return self._height
+
+    @property
+    def last_id(self) -> str:
+        return self._prev
+
+    def append(self, kind: str, data: Mapping[str, Any], *, height: int | None = None,
+               ts: str | None = None) -> str:
+        """Buffer one entry (secrets redacted) and return its id; :meth:`commit` makes it durable."""
+        if self._fh is None:
+            raise LedgerError(f"{self.path}: ledger writer is not open")
+        h = self._height if height is None else int(height)
+        if h < self._height:
+            raise LedgerError(f"{self.path}: height {h} is below the current height {self._height}")
+        line, digest = _encode(h, self._next_seq, ts or utc_now(), kind, redact_obj(dict(data)), self._prev)
+        self._pending.append(line)
+        self._pending_kinds.append(kind)
+        self._prev = digest
+        self._next_seq += 1
+        self._height = h
+        return digest
+
+    def commit(self) -> None:
+        """Write every buffered entry in one write, then flush and fsync."""
+        if not self._pending:
+            return
+        lines, kinds = self._pending, self._pending_kinds
+        self._pending, self._pending_kinds = [], []
+        for i, kind in enumerate(kinds):
+            if faults.armed(f"write:{kind}"):  # fault injection: a crash half-way through this line
+                head = b"".join(lines[:i])
+                self._fh.write(head + lines[i][: len(lines[i]) // 2])
+                self._fh.flush()
+                faults.hit(f"write:{kind}")
+        self._fh.write(b"".join(lines))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def record(self, kind: str, data: Mapping[str, Any], *, height: int | None = None) -> str:
+        """Append one entry and commit it at once (for facts that must be durable before the next step)."""
+        digest = self.append(kind, data, height=height)
+        self.commit()
+        return digest
+
+
+def open_writer(path: Path) -> LedgerWriter:
+    """Lock ``path`` for writing, repair a torn tail, and return the writer (use as ``with``)."""
+    return LedgerWriter(Path(path)).open()
+
+
+def repair(path: Path) -> TornTail | None:
+    """Move a torn last line to ``<ledger>.torn`` and record it (what the next run would do)."""
+    with open_writer(path) as writer:
+        return writer.quarantined

@@ -1,0 +1,176 @@
+"""Event-sourced views of the ledger: orders, fills, positions, open intents, breakers.
+
+Nothing here is stored anywhere else: a restart rebuilds every view by
+replaying the ledger (:func:`load_state`), and the execution layer keeps the
+same :class:`LedgerState` current by applying each entry it writes. Fills are
+keyed by their broker-unique ``fill_id``, so replaying or re-reporting a fill
+never counts it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from regimeflex.ledger.store import read_entries
+from regimeflex.types import Fill, Position
+
+#: Order statuses after which nothing more can happen to an order.
+TERMINAL_STATUSES = frozenset({"filled", "canceled", "rejected", "expired"})
+
+
+@dataclass
+class OrderView:
+    """Everything the ledger knows about one ``client_order_id``."""
+
+    client_order_id: str
+    intent: dict[str, Any]
+    height: int
+    sent: bool = False
+    status: str = "planned"
+    broker_order_id: str | None = None
+    filled_qty: float = 0.0
+    message: str = ""
+
+    @property
+    def session(self) -> str:
+        return str(self.intent.get("session", ""))
+
+    @property
+    def mode(self) -> str:
+        return str(self.intent.get("mode", ""))
+
+    @property
+    def is_open(self) -> bool:
+        """Sent (or possibly sent) to a real or paper broker and not finished yet."""
+        return self.mode != "dry_run" and self.status not in TERMINAL_STATUSES
+
+
+@dataclass
+class LedgerState:
+    """The views, rebuilt by replaying entries in order."""
+
+    height: int = 0
+    entries: int = 0
+    sessions: dict[int, str] = field(default_factory=dict)
+    orders: dict[str, OrderView] = field(default_factory=dict)
+    fills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    breakers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kills: list[dict[str, Any]] = field(default_factory=list)
+
+    # ------------------------------------------------------------- replay
+    def apply(self, kind: str, data: Mapping[str, Any], height: int) -> None:
+        self.entries += 1
+        self.height = max(self.height, height)
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(data, height)
+
+    def _on_run_start(self, data: Mapping[str, Any], height: int) -> None:
+        if data.get("session"):
+            self.sessions[height] = str(data["session"])
+
+    def _on_intent(self, data: Mapping[str, Any], height: int) -> None:
+        coid = str(data["client_order_id"])
+        if coid not in self.orders:
+            self.orders[coid] = OrderView(coid, dict(data), height)
+
+    def _on_order_sent(self, data: Mapping[str, Any], height: int) -> None:
+        view = self.orders.get(str(data.get("client_order_id")))
+        if view is not None:
+            view.sent = True
+
+    def _on_order_ack(self, data: Mapping[str, Any], height: int) -> None:
+        view = self.orders.get(str(data.get("client_order_id")))
+        if view is None:
+            return
+        view.sent = True
+        if data.get("status"):
+            view.status = str(data["status"])
+        if data.get("broker_order_id"):
+            view.broker_order_id = str(data["broker_order_id"])
+        view.message = str(data.get("message") or view.message)
+
+    _on_order_update = _on_order_ack
+    _on_cancel = _on_order_ack
+
+    def _on_fill(self, data: Mapping[str, Any], height: int) -> None:
+        fid = str(data["fill_id"])
+        if fid in self.fills:
+            return
+        self.fills[fid] = dict(data)
+        view = self.orders.get(str(data.get("client_order_id")))
+        if view is not None:
+            view.filled_qty += float(data["qty"])
+
+    def _on_breaker(self, data: Mapping[str, Any], height: int) -> None:
+        name = str(data.get("name", "breaker"))
+        self.breakers[name] = {**data, "height": height}
+
+    def _on_kill(self, data: Mapping[str, Any], height: int) -> None:
+        self.kills.append({**data, "height": height})
+
+    # -------------------------------------------------------------- views
+    @property
+    def last_session(self) -> str | None:
+        return self.sessions[max(self.sessions)] if self.sessions else None
+
+    def height_for(self, session: date | str) -> int:
+        """The block number of ``session``: the current one on a rerun, the next one on a new day."""
+        key = str(session)
+        if self.last_session == key:
+            return max(self.sessions)
+        return self.height + 1
+
+    def open_orders(self) -> list[OrderView]:
+        """Intents that were (or may have been) sent and have not reached a final status."""
+        return [v for v in self.orders.values() if v.is_open]
+
+    def orders_for(self, session: date | str, strategy: str | None = None) -> list[OrderView]:
+        key = str(session)
+        return [v for v in self.orders.values()
+                if v.session == key and (strategy is None or v.intent.get("strategy", "") == strategy)]
+
+    def fill_list(self) -> list[Fill]:
+        return [Fill(fill_id=f["fill_id"], client_order_id=f.get("client_order_id", ""), symbol=f["symbol"],
+                     side=f["side"], qty=float(f["qty"]), price=float(f["price"]),
+                     commission=float(f.get("commission", 0.0))) for f in self.fills.values()]
+
+    def positions(self) -> dict[str, Position]:
+        """Net quantity and average cost per symbol, from the ledger's fills alone."""
+        return positions_from_fills(self.fills.values())
+
+    def tripped_breakers(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.breakers.items() if v.get("state", "tripped") == "tripped"}
+
+
+def positions_from_fills(fills: Iterable[Mapping[str, Any]]) -> dict[str, Position]:
+    """Replay fills into positions: average cost moves on adds, resets when a position flips."""
+    book: dict[str, tuple[float, float]] = {}
+    for f in fills:
+        qty = float(f["qty"]) * (1 if f["side"] == "buy" else -1)
+        price = float(f["price"])
+        held, avg = book.get(f["symbol"], (0.0, 0.0))
+        new = held + qty
+        if held == 0 or (held > 0) != (new > 0) and new != 0:
+            avg = price
+        elif (held > 0) == (qty > 0):
+            avg = (held * avg + qty * price) / new
+        book[f["symbol"]] = (_clean(new), avg if new != 0 else 0.0)
+    return {s: Position(s, q, a) for s, (q, a) in sorted(book.items()) if q != 0}
+
+
+def _clean(qty: float) -> float:
+    """Drop float dust from summing fractional fills."""
+    return round(qty, 9)
+
+
+def load_state(path: Path) -> LedgerState:
+    """Replay the whole ledger into its views."""
+    state = LedgerState()
+    for entry in read_entries(Path(path)):
+        state.apply(str(entry["kind"]), entry.get("data") or {}, int(entry["height"]))
+    return state
