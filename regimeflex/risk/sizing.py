@@ -1,0 +1,69 @@
+"""Position sizing: from combined signals to capped target weights (pure functions).
+
+Owns the weighting schemes behind the built-in sizer plugins (equal weight,
+inverse volatility / volatility target, fixed fractional, ATR risk per trade)
+and the caps every sizer applies last: at most ``max_names`` positions (the
+strongest signals win, ties to the earlier column), at most ``max_weight`` of
+equity in one name, at most ``max_gross`` gross exposure, and ``cash_buffer``
+of equity never invested. Each function works on the whole dates × symbols
+panel at once and returns weights with the signals' index and columns, no NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SizingCaps(BaseModel):
+    """The caps every built-in sizer shares (part of ``sizer.params`` in risk.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_weight: float = Field(0.25, gt=0, le=1, description="largest |weight| of one position")
+    max_gross: float = Field(1.0, gt=0, le=4, description="largest sum of |weights|")
+    cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")
+    max_names: int | None = Field(None, ge=1, description="most positions held at once")
+
+
+def active_signals(signals: pd.DataFrame, max_names: int | None) -> np.ndarray:
+    """The signal values that may be held: NaN → 0, and beyond ``max_names`` per date only the
+    largest |signal| survive (ties go to the earlier column, so the choice is deterministic)."""
+    values = np.nan_to_num(signals.to_numpy(dtype="float64"), nan=0.0, posinf=0.0, neginf=0.0)
+    if max_names is None or max_names >= values.shape[1]:
+        return values
+    strength = np.abs(values)
+    order = np.argsort(-strength, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(values.shape[1])[None, :].repeat(len(values), 0), axis=1)
+    return np.where(rank < max_names, values, 0.0)
+
+
+def apply_caps(weights: np.ndarray, caps: SizingCaps) -> np.ndarray:
+    """Clip each |weight| to ``max_weight``, then scale each row down (never up) so that gross
+    exposure ≤ ``max_gross`` and long exposure ≤ 1 − ``cash_buffer``."""
+    clipped = np.clip(np.nan_to_num(weights, nan=0.0), -caps.max_weight, caps.max_weight)
+    gross = np.abs(clipped).sum(axis=1)
+    long = np.clip(clipped, 0.0, None).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.minimum.reduce([
+            np.ones_like(gross),
+            np.where(gross > 0, caps.max_gross / gross, 1.0),
+            np.where(long > 0, (1.0 - caps.cash_buffer) / long, 1.0),
+        ])
+    return clipped * scale[:, None]
+
+
+def as_weights(values: np.ndarray, like: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(values, index=like.index, columns=like.columns, dtype="float64")
+    return out + 0.0  # turns -0.0 into 0.0 so flat reads as flat
+
+
+def equal_weights(signals: pd.DataFrame, caps: SizingCaps) -> pd.DataFrame:
+    """Each held name gets ``signal / n`` of the investable equity, n = names held that date."""
+    held = active_signals(signals, caps.max_names)
+    count = (held != 0).sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(count > 0, held * (1.0 - caps.cash_buffer) / count, 0.0)
+    return as_weights(apply_caps(raw, caps), signals)

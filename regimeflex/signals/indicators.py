@@ -1,0 +1,186 @@
+"""Technical indicators over dates × symbols frames, equal to TA-Lib's definitions.
+
+This module owns the indicator formulas every strategy, sizer and regime
+classifier builds on: SMA, EMA, RSI (Wilder), ATR (Wilder), Bollinger bands,
+rolling z-score, realised volatility and trailing drawdown. Each function
+takes a dates × symbols DataFrame (or one Series) and returns the same shape,
+computing every symbol at once with pandas' compiled rolling/ewm kernels.
+
+Warm-up rows are NaN, never filled with fake values; a symbol that starts
+trading later simply warms up later. Recursive averages (EMA, Wilder) are
+seeded with the simple mean of their first window, exactly as TA-Lib does,
+so the results match TA-Lib to floating-point noise on real data.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+Frame = TypeVar("Frame", pd.DataFrame, pd.Series)
+
+#: Trading sessions per year, for annualising volatility.
+SESSIONS_PER_YEAR = 252
+
+
+def _check_window(name: str, window: int, minimum: int = 1) -> int:
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < minimum:
+        raise ValueError(f"{name}: window must be an integer >= {minimum}, got {window!r}")
+    return int(window)
+
+
+def _as_frame(x: Frame) -> tuple[pd.DataFrame, bool]:
+    if isinstance(x, pd.Series):
+        return x.to_frame(), True
+    if isinstance(x, pd.DataFrame):
+        return x, False
+    raise TypeError(f"indicators take a pandas DataFrame or Series, got {type(x).__name__}")
+
+
+def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: object = None) -> Frame:
+    out = pd.DataFrame(values, index=template.index, columns=template.columns)
+    if was_series:
+        series = out.iloc[:, 0]
+        series.name = name
+        return series  # type: ignore[return-value]
+    return out  # type: ignore[return-value]
+
+
+def sma(x: Frame, window: int) -> Frame:
+    """Simple moving average over ``window`` sessions (TA-Lib ``SMA``)."""
+    window = _check_window("sma", window)
+    return x.rolling(window, min_periods=window).mean()
+
+
+def rolling_std(x: Frame, window: int) -> Frame:
+    """Population standard deviation over ``window`` sessions (TA-Lib ``STDDEV``, ddof=0)."""
+    window = _check_window("rolling_std", window)
+    return x.rolling(window, min_periods=window).std(ddof=0)
+
+
+def _seeded_recursive_mean(frame: pd.DataFrame, window: int, alpha: float) -> np.ndarray:
+    """``m_t = m_{t-1} + alpha * (x_t - m_{t-1})`` seeded with the first full-window mean.
+
+    This is TA-Lib's EMA/Wilder recursion. Each column is seeded at the first
+    row where its trailing ``window`` values are all present; rows before the
+    seed are NaN. A missing value after the seed makes that row NaN (the
+    average is not invented for a session without data) and the recursion
+    resumes from the last known average.
+    """
+    values = frame.to_numpy(dtype="float64", copy=False)
+    seed = frame.rolling(window, min_periods=window).mean().to_numpy()
+    n_rows = values.shape[0]
+    has_seed = ~np.isnan(seed)
+    seed_row = np.where(has_seed.any(axis=0), has_seed.argmax(axis=0), n_rows)
+    rows = np.arange(n_rows)[:, None]
+    before, at = rows < seed_row, rows == seed_row
+    prepared = np.where(before, np.nan, np.where(at, seed, values))
+    smoothed = (
+        pd.DataFrame(prepared)
+        .ewm(alpha=alpha, adjust=False, ignore_na=True)
+        .mean()
+        .to_numpy(copy=True)
+    )
+    smoothed[np.isnan(prepared)] = np.nan
+    return smoothed
+
+
+def ema(x: Frame, window: int) -> Frame:
+    """Exponential moving average, ``alpha = 2 / (window + 1)``, SMA-seeded (TA-Lib ``EMA``)."""
+    window = _check_window("ema", window)
+    frame, was_series = _as_frame(x)
+    out = _seeded_recursive_mean(frame, window, 2.0 / (window + 1))
+    return _like(out, frame, was_series, getattr(x, "name", None))
+
+
+def wilder(x: Frame, window: int) -> Frame:
+    """Wilder's smoothing, ``alpha = 1 / window``, SMA-seeded (the average inside RSI and ATR)."""
+    window = _check_window("wilder", window)
+    frame, was_series = _as_frame(x)
+    out = _seeded_recursive_mean(frame, window, 1.0 / window)
+    return _like(out, frame, was_series, getattr(x, "name", None))
+
+
+def rsi(close: Frame, window: int = 14) -> Frame:
+    """Relative strength index with Wilder smoothing, 0–100 (TA-Lib ``RSI``).
+
+    The first value is on row ``window`` (it needs ``window`` price changes).
+    A window with no change at all (a flat price) reads 50, the neutral value;
+    TA-Lib prints 0 there, which would look like an extreme oversold reading.
+    """
+    window = _check_window("rsi", window)
+    change = close.diff()
+    gain = change.clip(lower=0.0)
+    loss = (-change).clip(lower=0.0)
+    avg_gain = wilder(gain, window)
+    avg_loss = wilder(loss, window)
+    total = avg_gain + avg_loss
+    value = 100.0 * avg_gain / total
+    return value.mask((total == 0) & avg_gain.notna(), 50.0)
+
+
+def true_range(high: Frame, low: Frame, close: Frame) -> Frame:
+    """True range: the largest of high−low, |high−previous close|, |low−previous close|.
+
+    The first row (no previous close) is NaN, as in TA-Lib ``TRANGE``.
+    """
+    prev = close.shift(1)
+    ranges = [high - low, (high - prev).abs(), (low - prev).abs()]
+    out = np.fmax(np.fmax(ranges[0].to_numpy(), ranges[1].to_numpy()), ranges[2].to_numpy())
+    out[np.isnan(prev.to_numpy()) | np.isnan(ranges[0].to_numpy())] = np.nan
+    if isinstance(close, pd.Series):
+        return pd.Series(out, index=close.index, name=close.name)  # type: ignore[return-value]
+    return pd.DataFrame(out, index=close.index, columns=close.columns)  # type: ignore[return-value]
+
+
+def atr(high: Frame, low: Frame, close: Frame, window: int = 14) -> Frame:
+    """Average true range with Wilder smoothing (TA-Lib ``ATR``); first value on row ``window``."""
+    window = _check_window("atr", window)
+    return wilder(true_range(high, low, close), window)
+
+
+def bollinger(close: Frame, window: int = 20, k: float = 2.0) -> tuple[Frame, Frame, Frame]:
+    """Bollinger bands ``(lower, middle, upper)``: SMA ± ``k`` population standard deviations
+    (TA-Lib ``BBANDS`` with its default SMA)."""
+    window = _check_window("bollinger", window)
+    middle = sma(close, window)
+    width = k * rolling_std(close, window)
+    return middle - width, middle, middle + width
+
+
+def zscore(x: Frame, window: int) -> Frame:
+    """Rolling z-score: ``(x − SMA) / population std`` over ``window`` sessions.
+
+    A window with zero dispersion has no defined z-score and reads NaN.
+    """
+    window = _check_window("zscore", window, minimum=2)
+    std = rolling_std(x, window)
+    return (x - sma(x, window)) / std.where(std > 0)
+
+
+def log_returns(close: Frame) -> Frame:
+    """Daily log returns; the first row (and any row after a gap) is NaN."""
+    return np.log(close / close.shift(1))
+
+
+def realized_vol(close: Frame, window: int = 20, annualize: bool = True) -> Frame:
+    """Realised volatility: sample standard deviation (ddof=1) of daily log returns over
+    ``window`` sessions, times √252 when ``annualize``. First value on row ``window``."""
+    window = _check_window("realized_vol", window, minimum=2)
+    vol = log_returns(close).rolling(window, min_periods=window).std(ddof=1)
+    return vol * np.sqrt(SESSIONS_PER_YEAR) if annualize else vol
+
+
+def drawdown(close: Frame, window: int) -> Frame:
+    """Drawdown from the trailing peak: ``close / max(close over window) − 1`` (≤ 0)."""
+    window = _check_window("drawdown", window)
+    return close / close.rolling(window, min_periods=window).max() - 1.0
+
+
+def max_drawdown(close: Frame, window: int) -> Frame:
+    """Rolling maximum drawdown: the worst :func:`drawdown` seen over the last ``window``
+    sessions, each measured from a peak at most ``window`` sessions before it (≤ 0)."""
+    window = _check_window("max_drawdown", window)
+    return drawdown(close, window).rolling(window, min_periods=window).min()

@@ -1,0 +1,72 @@
+"""The ``trend`` strategy plugin: long (optionally short) while a trend rule holds.
+
+Owns the trend-following rule and its parameters. Two rules, chosen by
+``rule`` in the strategy instance's ``params`` (strategies.yaml):
+
+* ``crossover`` — +1 while SMA(``fast``) is above SMA(``slow``), −1 below it
+  when ``allow_short`` (else 0);
+* ``price_above_sma`` — +1 while the close is above SMA(``slow``), −1 below it
+  when ``allow_short`` (else 0).
+
+Rows before the slow average exists are NaN (warm-up). The value on date *t*
+uses closes up to *t* only. Registered as the ``trend`` entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from regimeflex.hookspecs import hookimpl
+from regimeflex.signals.indicators import sma
+from regimeflex.signals.params import read_params
+from regimeflex.types import Bars
+
+
+class TrendParams(BaseModel):
+    """``params`` of a ``trend`` strategy instance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: Literal["crossover", "price_above_sma"] = "crossover"
+    fast: int = Field(50, ge=1, description="fast SMA window (crossover rule)")
+    slow: int = Field(200, ge=2, description="slow SMA window (both rules)")
+    allow_short: bool = False
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> TrendParams:
+        if self.rule == "crossover" and self.fast >= self.slow:
+            raise ValueError(f"fast must be below slow, got fast={self.fast} slow={self.slow}")
+        return self
+
+
+def direction(above: pd.DataFrame, below: pd.DataFrame, ready: pd.DataFrame, allow_short: bool) -> pd.DataFrame:
+    """+1 where ``above``, −1 (or 0 when shorts are off) where ``below``, 0 otherwise, NaN where not ``ready``."""
+    short = -1.0 if allow_short else 0.0
+    values = np.where(above.to_numpy(), 1.0, np.where(below.to_numpy(), short, 0.0))
+    values[~ready.to_numpy()] = np.nan
+    return pd.DataFrame(values, index=above.index, columns=above.columns)
+
+
+def trend_signal(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> pd.DataFrame:
+    """The trend signal for every date and symbol of ``bars`` (pure function)."""
+    p = read_params(TrendParams, params, "strategies.yaml: trend params")
+    close = bars["close"]
+    slow = sma(close, p.slow)
+    lead = sma(close, p.fast) if p.rule == "crossover" else close
+    ready = slow.notna() & lead.notna()
+    return direction(lead > slow, lead < slow, ready, p.allow_short)
+
+
+@hookimpl
+def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    return trend_signal(bars, params)
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return TrendParams

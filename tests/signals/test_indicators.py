@@ -1,0 +1,116 @@
+"""Indicators equal TA-Lib on real data (SPY 1993-2017 and VIX 1990-2020 in one panel)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import talib
+
+from regimeflex.signals import indicators as ind
+
+TOL = 1e-9
+
+
+def per_symbol(panel: pd.DataFrame, field: str, symbol: str) -> pd.Series:
+    """The symbol's own history (its leading NaN rows dropped), as TA-Lib sees it."""
+    return panel[field][symbol].dropna()
+
+
+def assert_matches(ours: pd.DataFrame, reference: dict[str, pd.Series]) -> None:
+    for symbol, ref in reference.items():
+        mine = ours[symbol].reindex(ref.index)
+        np.testing.assert_array_equal(np.isnan(mine.to_numpy()), np.isnan(ref.to_numpy()),
+                                      err_msg=f"{symbol}: warm-up NaN rows differ from TA-Lib")
+        np.testing.assert_allclose(mine.to_numpy(), ref.to_numpy(), rtol=0, atol=TOL, equal_nan=True,
+                                   err_msg=symbol)
+        before = ours[symbol].loc[: ref.index[0]].iloc[:-1]
+        assert before.isna().all(), f"{symbol}: values before the symbol's first bar"
+
+
+def talib_each(panel, fn, *fields, **kw):
+    out = {}
+    for symbol in ("SPY", "VIX"):
+        cols = [per_symbol(panel, f, symbol) for f in fields]
+        out[symbol] = pd.Series(fn(*[c.to_numpy() for c in cols], **kw), index=cols[0].index)
+    return out
+
+
+def test_sma_equals_talib(panel):
+    assert_matches(ind.sma(panel["close"], 50), talib_each(panel, talib.SMA, "close", timeperiod=50))
+
+
+def test_ema_equals_talib(panel):
+    assert_matches(ind.ema(panel["close"], 30), talib_each(panel, talib.EMA, "close", timeperiod=30))
+
+
+def test_rsi_equals_talib(panel):
+    assert_matches(ind.rsi(panel["close"], 14), talib_each(panel, talib.RSI, "close", timeperiod=14))
+
+
+def test_atr_equals_talib(panel):
+    ours = ind.atr(panel["high"], panel["low"], panel["close"], 14)
+    assert_matches(ours, talib_each(panel, talib.ATR, "high", "low", "close", timeperiod=14))
+
+
+def test_true_range_equals_talib(panel):
+    ours = ind.true_range(panel["high"], panel["low"], panel["close"])
+    assert_matches(ours, talib_each(panel, talib.TRANGE, "high", "low", "close"))
+
+
+@pytest.mark.parametrize("band", [0, 1, 2])
+def test_bollinger_band_equals_talib(panel, band):
+    ours = ind.bollinger(panel["close"], 20, 2.0)[band]
+    ref = talib_each(panel, lambda c: talib.BBANDS(c, timeperiod=20, nbdevup=2.0, nbdevdn=2.0)[2 - band], "close")
+    assert_matches(ours, ref)
+
+
+def test_zscore_equals_talib_sma_and_stddev(panel):
+    def reference(c):
+        return (c - talib.SMA(c, 60)) / talib.STDDEV(c, 60, 1.0)
+
+    assert_matches(ind.zscore(panel["close"], 60), talib_each(panel, reference, "close"))
+
+
+def test_realized_vol_equals_talib_sample_stddev_of_log_returns(panel):
+    def reference(c):
+        logret = np.log(c[1:] / c[:-1])
+        sample = talib.STDDEV(logret, 20, 1.0) * np.sqrt(20 / 19)
+        return np.concatenate([[np.nan], sample * np.sqrt(252)])
+
+    assert_matches(ind.realized_vol(panel["close"], 20), talib_each(panel, reference, "close"))
+
+
+def test_max_drawdown_equals_talib_min_of_close_over_max(panel):
+    def reference(c):
+        return talib.MIN(c / talib.MAX(c, 126) - 1.0, 126)
+
+    assert_matches(ind.max_drawdown(panel["close"], 126), talib_each(panel, reference, "close"))
+
+
+def test_indicator_accepts_a_series_and_returns_a_series(spy_bars):
+    close = spy_bars["close"]["SPY"]
+    out = ind.ema(close, 10)
+    assert isinstance(out, pd.Series)
+    pd.testing.assert_series_equal(out, ind.ema(spy_bars["close"], 10)["SPY"])
+
+
+def test_missing_session_reads_nan_not_a_carried_value(spy_bars):
+    close = spy_bars["close"].copy()
+    gap = close.index[500]
+    close.loc[gap, "SPY"] = np.nan
+    out = ind.ema(close, 10)
+    assert np.isnan(out.loc[gap, "SPY"])
+    assert out["SPY"].iloc[501:].notna().all()
+
+
+def test_flat_price_rsi_reads_neutral_fifty():
+    flat = pd.DataFrame({"X": np.full(30, 10.0)}, index=pd.bdate_range("2020-01-01", periods=30))
+    out = ind.rsi(flat, 14)
+    assert out["X"].iloc[14:].eq(50.0).all()
+
+
+def test_window_below_one_is_rejected_with_its_value():
+    frame = pd.DataFrame({"X": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"^sma: window must be an integer >= 1, got 0$"):
+        ind.sma(frame, 0)
