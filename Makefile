@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
-PLUGINS := plugins/polygon plugins/alpaca plugins/telegram
+# the separate plugin distributions (regimeflex-polygon, -alpaca, -telegram, ...)
+PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 STAMP  := $(VENV)/.installed
 DEPS   := pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 

@@ -1,0 +1,61 @@
+"""Helpers every command shares: the CLI state object, settings loading, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from regimeflex.secrets import redact_obj
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
+
+@dataclass(frozen=True)
+class CliState:
+    config_dir: Path
+    log_format: str | None = None
+    log_level: str | None = None
+
+
+def state(ctx: click.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):  # invoked without the root group (tests calling a command directly)
+        obj = CliState(config_dir=Path("config"))
+        ctx.find_root().obj = obj
+    return obj
+
+
+def load_settings_for(ctx: click.Context) -> Settings:
+    """Load the configuration named by ``--config`` and apply its logging settings."""
+    from regimeflex import log
+    from regimeflex.config import load_settings
+
+    st = state(ctx)
+    settings = load_settings(st.config_dir)
+    log.configure(level=st.log_level or settings.run.log.level, fmt=st.log_format or settings.run.log.format)
+    return settings
+
+
+def echo_json(obj: Any) -> None:
+    """Print one JSON document to stdout (secrets redacted, dates as ISO strings)."""
+    click.echo(json.dumps(redact_obj(obj), indent=2, default=_default, sort_keys=False))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

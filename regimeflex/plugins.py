@@ -1,0 +1,573 @@
+"""The plugin manager and the typed facade core code calls plugins through.
+
+This module owns finding plugins (entry points of group ``regimeflex``,
+built-ins included), registering them with pluggy, recording every load
+failure instead of raising it at start-up, selecting the one plugin the YAML
+names for each role, and calling it through :class:`PluginHost` — one method
+per hook, keyword-only arguments, return values checked against the hook's
+contract. Every failure becomes one :class:`~regimeflex.errors.PluginError`
+line naming the plugin, its distribution and version, the YAML key that
+selected it, and the fix. ``REGIMEFLEX_DISABLED_PLUGINS=a,b`` blocks plugins;
+``REGIMEFLEX_TRACE_PLUGINS=1`` logs every hook call with redacted arguments,
+result type and time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, Literal
+
+import pluggy
+
+from regimeflex import hookspecs
+from regimeflex.config.base import format_validation_error, readonly
+from regimeflex.errors import ConfigError, PluginCallError, PluginError, RegimeFlexError
+from regimeflex.log import get_logger
+from regimeflex.secrets import redact
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from regimeflex.types import (
+        Account,
+        Bars,
+        BarsRequest,
+        BrokerContext,
+        Event,
+        Fill,
+        NotifyContext,
+        Order,
+        OrderResult,
+    )
+
+log = get_logger("plugins")
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+DISABLED_ENV = "REGIMEFLEX_DISABLED_PLUGINS"
+TRACE_ENV = "REGIMEFLEX_TRACE_PLUGINS"
+
+Role = Literal["data", "strategy", "sizer", "broker", "notifier"]
+
+#: The hook that makes a plugin eligible for each role.
+ROLE_HOOKS: dict[str, str] = {
+    "data": "provide_bars",
+    "strategy": "generate_signal",
+    "sizer": "size_position",
+    "broker": "execute_orders",
+    "notifier": "notify",
+}
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "regimeflex_spec")
+)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``regimeflex plugins list`` shows for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    hooks: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    state: Literal["active", "blocked", "error"] = "active"
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        dist = f"{self.distribution} {self.version}" if self.distribution else "not from a distribution"
+        return f"plugin '{self.name}' ({dist})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "hooks": list(self.hooks),
+            "roles": list(self.roles),
+            "state": self.state,
+            "error": self.error,
+        }
+
+
+@dataclass
+class _Registry:
+    pm: pluggy.PluginManager
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+
+
+def disabled_from_env(environ: Mapping[str, str] | None = None) -> set[str]:
+    env = os.environ if environ is None else environ
+    return {n.strip() for n in env.get(DISABLED_ENV, "").split(",") if n.strip()}
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
+    callers = pm.get_hookcallers(plugin) or []
+    return tuple(sorted(hc.name for hc in callers))
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    return [hc.name for hc in (pm.get_hookcallers(plugin) or []) if hc.spec is None]
+
+
+class PluginHost:
+    """Typed facade over the registered plugins. Core code calls only these methods."""
+
+    def __init__(self, registry: _Registry) -> None:
+        self._reg = registry
+        self._callers: dict[tuple[str, str], Any] = {}
+        self._trace = os.environ.get(TRACE_ENV, "").lower() in ("1", "true", "yes")
+
+    # ----------------------------------------------------------- loading
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        disabled: Iterable[str] | None = None,
+        entry_points: Iterable[metadata.EntryPoint] | None = None,
+    ) -> PluginHost:
+        """Register every plugin of the ``regimeflex`` entry-point group.
+
+        Import failures and invalid plugins are recorded (state ``error``) and
+        only raised when that plugin is selected, so one broken third-party
+        package cannot stop a run that does not use it.
+        """
+        blocked = set(disabled_from_env()) | set(disabled or ())
+        eps = list(entry_points) if entry_points is not None else list(
+            metadata.entry_points(group=ENTRY_POINT_GROUP)
+        )
+        registry = _Registry(pm=_new_manager())
+        for ep in sorted(eps, key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.metadata["Name"] if dist is not None else None
+            version = dist.version if dist is not None else None
+            if ep.name in registry.infos:
+                other = registry.infos[ep.name]
+                registry.infos[ep.name] = PluginInfo(
+                    ep.name, dist_name, version, ep.value, state="error",
+                    error=(f"two installed distributions register a plugin named '{ep.name}' "
+                           f"({other.distribution} and {dist_name}); uninstall one of them"),
+                )
+                continue
+            if ep.name in blocked:
+                registry.infos[ep.name] = PluginInfo(
+                    ep.name, dist_name, version, ep.value, state="blocked",
+                    error=f"disabled by {DISABLED_ENV}",
+                )
+                continue
+            try:
+                obj = ep.load()
+            except Exception as exc:  # any import-time failure is the plugin's, reported not raised
+                registry.infos[ep.name] = PluginInfo(
+                    ep.name, dist_name, version, ep.value, state="error",
+                    error=f"failed to import {ep.value}: {type(exc).__name__}: {redact(exc)}",
+                )
+                continue
+            cls._register(registry, ep.name, obj, dist_name, version, ep.value)
+        return cls(registry)
+
+    @classmethod
+    def from_plugins(
+        cls, plugins: Mapping[str, object], *, disabled: Iterable[str] | None = None
+    ) -> PluginHost:
+        """A host with exactly these plugins (name → module or object); for tests and the kit."""
+        registry = _Registry(pm=_new_manager())
+        blocked = set(disabled or ())
+        for name, obj in plugins.items():
+            module = getattr(obj, "__name__", type(obj).__name__)
+            if name in blocked:
+                registry.infos[name] = PluginInfo(name, None, None, module, state="blocked",
+                                                  error=f"disabled by {DISABLED_ENV}")
+                continue
+            cls._register(registry, name, obj, None, None, module)
+        return cls(registry)
+
+    @staticmethod
+    def _register(registry: _Registry, name: str, obj: object, dist: str | None,
+                  version: str | None, module: str) -> None:
+        pm = registry.pm
+        try:
+            pm.register(obj, name=name)
+        except pluggy.PluginValidationError as exc:
+            registry.infos[name] = PluginInfo(name, dist, version, module, state="error",
+                                              error=f"invalid hook implementation: {exc}")
+            return
+        except ValueError as exc:  # same object registered twice under two names
+            registry.infos[name] = PluginInfo(name, dist, version, module, state="error", error=str(exc))
+            return
+        unknown = _unknown_hooks(pm, obj)
+        if unknown:
+            pm.unregister(obj)
+            hints = []
+            for hook in unknown:
+                close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+                hints.append(f"'{hook}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            registry.infos[name] = PluginInfo(
+                name, dist, version, module, state="error",
+                error=f"implements unknown hook {', '.join(hints)}; see docs/hooks.md for the hook names",
+            )
+            return
+        hooks = _hooks_of(pm, obj)
+        roles = tuple(role for role, hook in ROLE_HOOKS.items() if hook in hooks)
+        registry.infos[name] = PluginInfo(name, dist, version, module, hooks=hooks, roles=roles)
+
+    # ------------------------------------------------------ introspection
+
+    def info(self) -> list[PluginInfo]:
+        return sorted(self._reg.infos.values(), key=lambda i: i.name)
+
+    def names(self, role: str | None = None) -> list[str]:
+        return [i.name for i in self.info() if i.state == "active" and (role is None or role in i.roles)]
+
+    def get(self, name: str) -> PluginInfo | None:
+        return self._reg.infos.get(name)
+
+    def require(self, name: str, role: str, *, where: str = "") -> PluginInfo:
+        """The plugin ``name`` if it is loaded and can play ``role``; else one clear PluginError."""
+        prefix = f"{where}: " if where else ""
+        info = self._reg.infos.get(name)
+        candidates = self.names(role)
+        if info is None:
+            close = difflib.get_close_matches(name, list(self._reg.infos), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            listing = ", ".join(candidates) or "none"
+            raise PluginError(
+                f"{prefix}no plugin named '{name}' is installed{hint}. Installed {role} plugins: {listing}. "
+                f"Fix the name, or install the package that provides it (pip install <package>)."
+            )
+        if info.state == "blocked":
+            raise PluginError(
+                f"{prefix}{info.label} is disabled by {DISABLED_ENV}; remove it from that variable to use it."
+            )
+        if info.state == "error":
+            fix = (f"reinstall {info.distribution} or fix its dependencies" if info.distribution
+                   else "fix the plugin module")
+            raise PluginError(f"{prefix}{info.label} cannot be used: {info.error}. Fix: {fix}.")
+        if role not in info.roles:
+            hook = ROLE_HOOKS[role]
+            listing = ", ".join(candidates) or "none"
+            raise PluginError(
+                f"{prefix}{info.label} cannot act as {role}: it does not implement {hook}. "
+                f"Choose a {role} plugin: {listing}."
+            )
+        return info
+
+    # --------------------------------------------------------- the calls
+
+    def _call(self, hook: str, plugin: str, **kwargs: Any) -> Any:
+        info = self._reg.infos.get(plugin)
+        if info is None or info.state != "active":
+            role = next((r for r, h in ROLE_HOOKS.items() if h == hook), "plugin")
+            self.require(plugin, role)
+        assert info is not None
+        if hook not in info.hooks:
+            return _NOT_IMPLEMENTED
+        key = (hook, plugin)
+        caller = self._callers.get(key)
+        if caller is None:
+            others = [p for n, p in self._reg.pm.list_name_plugin() if n != plugin]
+            caller = self._reg.pm.subset_hook_caller(hook, remove_plugins=others)
+            self._callers[key] = caller
+        start = time.perf_counter()
+        try:
+            result = caller(**kwargs)
+        except RegimeFlexError:
+            raise
+        except Exception as exc:
+            raise PluginCallError(
+                f"{info.label} raised in {hook}: {type(exc).__name__}: {redact(exc)}. "
+                f"Run with REGIMEFLEX_DEBUG=1 for the traceback, and report it to the plugin's author."
+            ) from exc
+        finally:
+            if self._trace:
+                elapsed = time.perf_counter() - start
+                log.info("trace %s → %s(%s) in %.4fs", hook, plugin, _describe_kwargs(kwargs), elapsed)
+        if not hookspecs_firstresult(hook):
+            result = result[0] if result else None
+        if self._trace:
+            log.info("trace %s ← %s returned %s", hook, plugin, _describe(result))
+        return result
+
+    def _wrong_type(self, plugin: str, hook: str, got: Any, expected: str) -> PluginCallError:
+        info = self._reg.infos[plugin]
+        return PluginCallError(
+            f"{info.label} returned {_describe(got)} from {hook}; expected {expected}. "
+            f"Fix the plugin (run `regimeflex plugins check {plugin}`)."
+        )
+
+    def provide_bars(self, plugin: str, *, request: BarsRequest) -> Bars:
+        import pandas as pd
+
+        result = self._call("provide_bars", plugin, request=request)
+        if result is _NOT_IMPLEMENTED or result is None:
+            raise self._wrong_type(plugin, "provide_bars", None, "a Bars DataFrame")
+        if not isinstance(result, pd.DataFrame):
+            raise self._wrong_type(plugin, "provide_bars", result, "a Bars DataFrame")
+        return result
+
+    def generate_signal(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+        result = self._call("generate_signal", plugin, bars=bars, params=readonly(params))
+        self._check_frame(plugin, "generate_signal", result, bars.index, _symbols(bars), bounded=True)
+        return result
+
+    def size_position(
+        self, plugin: str, *, signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]
+    ) -> pd.DataFrame:
+        result = self._call("size_position", plugin, signals=signals, bars=bars, params=readonly(params))
+        self._check_frame(plugin, "size_position", result, signals.index, list(signals.columns),
+                          bounded=False, allow_nan=False)
+        return result
+
+    def execute_orders(self, plugin: str, *, orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
+        from regimeflex.types import OrderResult
+
+        result = self._call("execute_orders", plugin, orders=list(orders), context=context)
+        if not isinstance(result, list) or not all(isinstance(r, OrderResult) for r in result):
+            raise self._wrong_type(plugin, "execute_orders", result, "a list of OrderResult")
+        return result
+
+    def broker_account(self, plugin: str, *, context: BrokerContext) -> Account | None:
+        from regimeflex.types import Account
+
+        result = self._call("broker_account", plugin, context=context)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return None
+        if not isinstance(result, Account):
+            raise self._wrong_type(plugin, "broker_account", result, "an Account or None")
+        return result
+
+    def broker_orders(
+        self, plugin: str, *, client_order_ids: Sequence[str], context: BrokerContext
+    ) -> list[OrderResult]:
+        from regimeflex.types import OrderResult
+
+        result = self._call("broker_orders", plugin, client_order_ids=list(client_order_ids), context=context)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return []
+        if not isinstance(result, list) or not all(isinstance(r, OrderResult) for r in result):
+            raise self._wrong_type(plugin, "broker_orders", result, "a list of OrderResult")
+        return result
+
+    def broker_fills(self, plugin: str, *, since: datetime | None, context: BrokerContext) -> list[Fill]:
+        from regimeflex.types import Fill
+
+        result = self._call("broker_fills", plugin, since=since, context=context)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return []
+        if not isinstance(result, list) or not all(isinstance(r, Fill) for r in result):
+            raise self._wrong_type(plugin, "broker_fills", result, "a list of Fill")
+        return result
+
+    def cancel_open_orders(self, plugin: str, *, context: BrokerContext) -> list[OrderResult]:
+        result = self._call("cancel_open_orders", plugin, context=context)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return []
+        if not isinstance(result, list):
+            raise self._wrong_type(plugin, "cancel_open_orders", result, "a list of OrderResult")
+        return result
+
+    def notify(self, plugin: str, *, event: Event, context: NotifyContext) -> None:
+        """Deliver one event; raises PluginCallError on failure (the dispatcher isolates it)."""
+        self._call("notify", plugin, event=event, context=context)
+
+    def settings_model(self, plugin: str) -> Any:
+        result = self._call("settings_model", plugin)
+        return None if result is _NOT_IMPLEMENTED else result
+
+    def capabilities(self, plugin: str) -> dict[str, bool]:
+        result = self._call("capabilities", plugin)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return {}
+        return {str(k): bool(v) for k, v in dict(result).items()}
+
+    def validate_settings(self, plugin: str, raw: Mapping[str, Any] | None, *, where: str) -> Mapping[str, Any]:
+        """Validate a plugin's YAML section with its own model; returns a read-only mapping.
+
+        ``where`` is ``"<file>: <key path>"``, e.g. ``"data.yaml: providers.polygon"``.
+        """
+        from pydantic import BaseModel, ValidationError
+
+        model = self.settings_model(plugin)
+        raw = dict(raw or {})
+        if model is None:
+            return readonly(raw)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise self._wrong_type(plugin, "settings_model", model, "a pydantic BaseModel subclass")
+        file_name, _, key_path = where.partition(": ")
+        try:
+            validated = model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(file_name, exc, prefix=key_path)) from None
+        return readonly(validated.model_dump())
+
+    # --------------------------------------------------------- checking
+
+    def _check_frame(
+        self, plugin: str, hook: str, result: Any, index: Any, columns: list[str],
+        *, bounded: bool, allow_nan: bool = True,
+    ) -> None:
+        import numpy as np
+        import pandas as pd
+
+        expected = "a dates × symbols float DataFrame aligned to its input"
+        if not isinstance(result, pd.DataFrame):
+            raise self._wrong_type(plugin, hook, result, expected)
+        info = self._reg.infos[plugin]
+        if not result.index.equals(index):
+            raise PluginCallError(
+                f"{info.label} returned a frame from {hook} whose dates differ from its input "
+                f"({len(result.index)} rows vs {len(index)}); return exactly the input's index."
+            )
+        if list(result.columns) != list(columns):
+            missing = sorted(set(columns) - set(result.columns))
+            extra = sorted(set(result.columns) - set(columns))
+            raise PluginCallError(
+                f"{info.label} returned a frame from {hook} whose symbols differ from its input "
+                f"(missing {missing[:5]}, extra {extra[:5]}); return exactly the input's symbols in order."
+            )
+        non_float = [str(c) for c, dt in result.dtypes.items() if not np.issubdtype(dt, np.floating)]
+        if non_float:
+            raise PluginCallError(f"{info.label} returned non-float columns from {hook}: {non_float[:5]}")
+        values = result.to_numpy(dtype="float64", na_value=np.nan)
+        if not allow_nan and np.isnan(values).any():
+            row, col = np.argwhere(np.isnan(values))[0]
+            raise PluginCallError(
+                f"{info.label} returned NaN from {hook} for {result.columns[col]} on "
+                f"{result.index[row]:%Y-%m-%d}; use 0 for no position."
+            )
+        if bounded:
+            with np.errstate(invalid="ignore"):
+                out = np.abs(values) > 1.0 + 1e-12
+            if out.any():
+                row, col = np.argwhere(out)[0]
+                raise PluginCallError(
+                    f"{info.label} returned {values[row, col]:g} from {hook} for {result.columns[col]} on "
+                    f"{result.index[row]:%Y-%m-%d}; signals must lie in [-1, 1]."
+                )
+
+
+class _NotImplementedType:
+    def __repr__(self) -> str:
+        return "<not implemented>"
+
+
+_NOT_IMPLEMENTED: Any = _NotImplementedType()
+
+
+def hookspecs_firstresult(hook: str) -> bool:
+    spec = getattr(getattr(hookspecs, hook), "regimeflex_spec", {})
+    return bool(spec.get("firstresult"))
+
+
+def _symbols(bars: Any) -> list[str]:
+    from regimeflex.types import bars_symbols
+
+    return bars_symbols(bars)
+
+
+def _describe(value: Any) -> str:
+    try:
+        import pandas as pd
+
+        if isinstance(value, pd.DataFrame):
+            return f"DataFrame[{value.shape[0]}×{value.shape[1]}]"
+        if isinstance(value, pd.Series):
+            return f"Series[{len(value)}]"
+    except ImportError:  # pragma: no cover - pandas is a hard dependency
+        pass
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__}[{len(value)}]"
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def _describe_kwargs(kwargs: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in kwargs.items():
+        if isinstance(value, Mapping):
+            shown = redact({k: v for k, v in value.items()})
+        elif hasattr(value, "__dataclass_fields__"):
+            shown = redact(repr(value))[:200]
+        else:
+            shown = _describe(value)
+        parts.append(f"{key}={shown}")
+    return ", ".join(parts)
+
+
+Caller = Callable[..., Any]
+
+
+# ------------------------------------------------------------ selection
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One plugin chosen by the YAML for a role, with its validated settings/params."""
+
+    name: str
+    role: str
+    where: str
+    settings: Mapping[str, Any]
+    label: str = ""
+    budget: float = 1.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Every plugin the configuration selects, resolved and validated before anything runs."""
+
+    data: Selected
+    strategies: Mapping[str, Selected]
+    sizer: Selected
+    broker: Selected
+    notifiers: Mapping[str, Selected]
+
+    def all(self) -> list[Selected]:
+        return [self.data, *self.strategies.values(), self.sizer, self.broker, *self.notifiers.values()]
+
+
+def resolve(settings: Any, host: PluginHost) -> Selection:
+    """Check that every plugin the YAML names is installed, loads, can play its role,
+    and accepts its settings; return them validated. Raises the first problem found."""
+
+    def pick(name: str, role: str, where: str, raw: Mapping[str, Any] | None, settings_where: str,
+             label: str = "", budget: float = 1.0) -> Selected:
+        host.require(name, role, where=where)
+        validated = host.validate_settings(name, raw, where=settings_where)
+        return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
+
+    data_name = settings.data.provider
+    data = pick(data_name, "data", "data.yaml: provider", settings.data.providers.get(data_name),
+                f"data.yaml: providers.{data_name}")
+    strategies = {
+        inst: pick(spec.plugin, "strategy", f"strategies.yaml: strategies.{inst}.plugin", spec.params,
+                   f"strategies.yaml: strategies.{inst}.params", label=inst, budget=spec.budget)
+        for inst, spec in settings.strategies.strategies.items() if spec.enabled
+    }
+    sizer = pick(settings.risk.sizer.plugin, "sizer", "risk.yaml: sizer.plugin", settings.risk.sizer.params,
+                 "risk.yaml: sizer.params")
+    broker_name = settings.broker.broker
+    broker = pick(broker_name, "broker", "broker.yaml: broker", settings.broker.brokers.get(broker_name),
+                  f"broker.yaml: brokers.{broker_name}")
+    notifiers = {
+        channel: pick(spec.plugin or channel, "notifier", f"run.yaml: notify.channels.{channel}.plugin",
+                      spec.settings, f"run.yaml: notify.channels.{channel}.settings", label=channel)
+        for channel, spec in settings.run.notify.channels.items()
+    }
+    return Selection(data=data, strategies=strategies, sizer=sizer, broker=broker, notifiers=notifiers)

@@ -1,0 +1,1 @@
+"""The starter project ``regimeflex init`` writes (also the repository's demo ``config/``)."""

@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's demo project (config/ only) in a temp dir; returns its config dir."""
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config)
+    return config
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Code under test may load .env files into os.environ; put the environment back afterwards."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_or_plugin_env(monkeypatch: pytest.MonkeyPatch, _restore_environ) -> None:
+    """Tests start without real credentials or plugin switches from the developer's shell."""
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "POLYGON_API_KEY", "TELEGRAM_BOT_TOKEN",
+                 "TELEGRAM_CHAT_ID", "REGIMEFLEX_SMTP_PASSWORD", "REGIMEFLEX_WEBHOOK_SECRET",
+                 "REGIMEFLEX_DISABLED_PLUGINS", "REGIMEFLEX_TRACE_PLUGINS", "REGIMEFLEX_CONFIG"):
+        monkeypatch.delenv(name, raising=False)

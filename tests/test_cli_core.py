@@ -1,0 +1,93 @@
+"""The command line: help, init, config validate/show, plugins list, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from regimeflex.cli import COMMANDS, main
+from regimeflex.cli.init import starter_files
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_help_lists_every_command_without_importing_them(capsys) -> None:
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for name in COMMANDS:
+        assert name in out
+    assert "Exit codes: 0 ok, 1 error, 2 usage or configuration error, 3 kill switch engaged." in out
+
+
+def test_help_does_not_import_pandas() -> None:
+    code = "import sys; from regimeflex.cli import cli; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_unknown_command_is_a_usage_error(capsys) -> None:
+    code, _, err = run_cli(capsys, "frobnicate")
+    assert code == 2
+    assert "No such command 'frobnicate'" in err
+
+
+def test_init_writes_the_same_files_as_the_repository_demo_config(tmp_path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "init", str(tmp_path / "bot"))
+    assert code == 0
+    for rel, text in starter_files().items():
+        assert (tmp_path / "bot" / rel).read_text() == text
+        if rel.startswith("config/"):
+            assert (REPO / rel).read_text() == text, f"{rel} drifted from regimeflex/starter"
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:
+    run_cli(capsys, "init", str(tmp_path / "bot"))
+    code, _, err = run_cli(capsys, "init", str(tmp_path / "bot"))
+    assert code == 2
+    assert "already has config/broker.yaml" in err and "use --force" in err
+
+
+def test_config_error_exits_2_with_one_line(project, capsys) -> None:
+    (project / "risk.yaml").write_text("sizer:\n  plugn: x\n")
+    code, _, err = run_cli(capsys, "--config", str(project), "config", "show")
+    assert code == 2
+    assert err == ("error: risk.yaml: sizer.plugn: unknown key (check the spelling; "
+                   "see `regimeflex config show` for valid keys)\n")
+
+
+def test_config_show_fills_defaults_and_never_prints_secrets(project, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "sk-test-not-real-987")
+    (project / "run.yaml").write_text("universe: [SPY]\npaths:\n  reports_dir: sk-test-not-real-987\n")
+    code, out, _ = run_cli(capsys, "--config", str(project), "config", "show", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["broker"]["mode"] == "dry_run"
+    assert data["run"]["paths"]["reports_dir"] == "***"
+    assert "sk-test-not-real-987" not in out
+
+
+def test_config_validate_names_an_uninstalled_plugin(project, capsys) -> None:
+    (project / "data.yaml").write_text("provider: nosuchvendor\n")
+    code, _, err = run_cli(capsys, "--config", str(project), "config", "validate")
+    assert code == 2
+    assert err.startswith("error: data.yaml: provider: no plugin named 'nosuchvendor' is installed")
+
+
+def test_plugins_list_json_reports_every_entry_point(capsys) -> None:
+    from importlib import metadata
+
+    code, out, _ = run_cli(capsys, "plugins", "list", "--json")
+    assert code == 0
+    names = {p["name"] for p in json.loads(out)}
+    assert names == {ep.name for ep in metadata.entry_points(group="regimeflex")}
