@@ -1,0 +1,446 @@
+"""The backtest core: a pure function from target weights and bars to a simulated book.
+
+This module owns the fill simulation and nothing else: given a dates × symbols
+frame of target weights (decided at each session's close) and the Bars panel,
+:func:`simulate` executes each decision at the next session's open (or close),
+tracks cash and positions, charges commission (per share and in bps) and
+slippage (bps), honours the rebalance frequency and a no-churn threshold, and
+applies drawdown / daily-loss circuit breakers. It never calls a plugin and
+never touches a file, so it is trivially testable and picklable for sweeps.
+
+Two formulations give the same book (tests hold them together):
+
+* ``_simulate_vectorised`` has no Python loop at all: without costs and
+  path-dependent rules, every holding is a fixed multiple of the equity at its
+  last trade, so equity is a cumulative product of growth factors.
+* ``_simulate_loop`` walks the dates once; every statement inside the walk is
+  an array operation across all symbols (no per-symbol Python loop). It
+  handles costs, whole shares, the no-churn threshold and breakers, whose
+  effect depends on the path.
+
+:func:`simulate` picks the first whenever the configuration allows.
+``benchmarks/`` measures both against vectorbt.
+
+Conventions (also in ``docs``/benchmarks README):
+
+* The weight on row *t* is the target decided with bars up to *t*; it trades
+  at *t+1*'s open (``fill="next_open"``) or close (``fill="next_close"``). The
+  last row's decision is never executed; the first session starts flat.
+* A weight is a fraction of equity valued at the execution price. Missing
+  prices (NaN) mean "no trade in that symbol that session"; positions are
+  valued at their last known close.
+* ``sleeves=True`` gives every symbol its own account holding
+  ``initial_cash / n_symbols`` (no cash sharing), the convention of the peer
+  benchmark; a weight is then a fraction of that sleeve's equity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Fill = Literal["next_open", "next_close"]
+Rebalance = Literal["daily", "weekly", "monthly", "on_change"]
+BreakerAction = str  # "flatten" | "block_entries" | "reduce:<x>"
+BreakerReset = Literal["next_session", "manual"]
+
+#: Relative share changes below this are float noise, not trades (e.g. a fully
+#: invested sleeve "rebalanced" to 100 %): they are neither executed nor recorded.
+_DUST = 1e-9
+
+_REBALANCE = ("daily", "weekly", "monthly", "on_change")
+_FILLS = ("next_open", "next_close")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Trading costs. ``commission_bps`` and ``slippage_bps`` are basis points of notional."""
+
+    commission_per_share: float = 0.0
+    commission_bps: float = 0.0
+    slippage_bps: float = 0.0
+
+    @property
+    def zero(self) -> bool:
+        return self.commission_per_share == 0 and self.commission_bps == 0 and self.slippage_bps == 0
+
+
+@dataclass(frozen=True)
+class Breakers:
+    """Equity circuit breakers evaluated at each close, acting from the next execution on.
+
+    ``max_drawdown``: trips when equity is at least this fraction below its peak.
+    ``daily_loss``: trips when one session loses at least this fraction.
+    ``action``: ``flatten`` (targets → 0), ``reduce:<x>`` (targets × x) or
+    ``block_entries`` (no position may grow). ``reset``: ``next_session`` (the
+    breaker acts for one execution, and the drawdown peak re-bases to the
+    equity at the trip) or ``manual`` (stays tripped for the rest of the run,
+    as nobody resets it inside a backtest).
+    """
+
+    max_drawdown: float | None = None
+    daily_loss: float | None = None
+    action: BreakerAction = "flatten"
+    reset: BreakerReset = "manual"
+
+    @property
+    def active(self) -> bool:
+        return self.max_drawdown is not None or self.daily_loss is not None
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything the fill simulation needs besides weights and bars."""
+
+    initial_cash: float = 100_000.0
+    costs: Costs = field(default_factory=Costs)
+    fill: Fill = "next_open"
+    rebalance: Rebalance = "daily"
+    min_trade_weight: float = 0.0
+    fractional: bool = True
+    sleeves: bool = False
+    breakers: Breakers = field(default_factory=Breakers)
+
+    def __post_init__(self) -> None:
+        if self.fill not in _FILLS:
+            raise ValueError(f"fill: must be one of {list(_FILLS)}, got {self.fill!r}")
+        if self.rebalance not in _REBALANCE:
+            raise ValueError(f"rebalance: must be one of {list(_REBALANCE)}, got {self.rebalance!r}")
+        if not self.initial_cash > 0:
+            raise ValueError(f"initial_cash: must be > 0, got {self.initial_cash}")
+        if self.min_trade_weight < 0:
+            raise ValueError(f"min_trade_weight: must be >= 0, got {self.min_trade_weight}")
+        _breaker_scale(self.breakers.action)  # validates the action string
+
+    @property
+    def loop_free(self) -> bool:
+        """True when the book is a product of per-period growth factors (see ``_simulate_vectorised``)."""
+        return (self.costs.zero and self.fractional and self.min_trade_weight == 0
+                and not self.breakers.active)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """The simulated book as plain arrays (``to_frames`` turns them into DataFrames).
+
+    ``shares[t]``, ``cash[t]`` and ``equity[t]`` are the state at session *t*'s
+    close. ``trades`` holds one row per fill: session index, symbol index,
+    signed quantity, fill price, commission, slippage cost. ``breaker[t]`` is
+    True when a breaker constrained the execution on session *t*.
+    """
+
+    dates: pd.DatetimeIndex
+    symbols: list[str]
+    equity: np.ndarray
+    cash: np.ndarray
+    shares: np.ndarray
+    trade_day: np.ndarray
+    trade_sym: np.ndarray
+    trade_qty: np.ndarray
+    trade_price: np.ndarray
+    trade_commission: np.ndarray
+    trade_slippage: np.ndarray
+    breaker: np.ndarray
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity[-1])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _breaker_scale(action: str) -> float | None:
+    """Scale applied to targets by a tripped breaker; None means ``block_entries``."""
+    if action == "flatten":
+        return 0.0
+    if action == "block_entries":
+        return None
+    if action.startswith("reduce:"):
+        try:
+            x = float(action.split(":", 1)[1])
+        except ValueError:
+            x = -1.0
+        if 0.0 <= x <= 1.0:
+            return x
+    raise ValueError(f"breakers.action: must be flatten, block_entries or reduce:<0..1>, got {action!r}")
+
+
+def _ffill_rows(a: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN down the rows of a 2-D array (vectorised, no pandas)."""
+    ok = np.isfinite(a)
+    if ok.all():
+        return a
+    idx = np.where(ok, np.arange(a.shape[0])[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return a.ravel().take((idx * a.shape[1] + np.arange(a.shape[1])).ravel()).reshape(a.shape)
+
+
+def _rebalance_rows(dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray:
+    """For each session, whether the whole book may be reset to its targets that session.
+
+    ``weekly``/``monthly`` trade on the first session of each week/month (the
+    decision of the previous period's last close); ``on_change`` has no
+    schedule (see :func:`_trade_mask`).
+    """
+    n = len(dates)
+    if rebalance == "daily":
+        return np.ones(n, dtype=bool)
+    if rebalance == "on_change":
+        return np.zeros(n, dtype=bool)
+    if rebalance == "weekly":
+        key = dates.to_period("W").asi8
+    else:
+        key = dates.to_period("M").asi8
+    first = np.ones(n, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return first
+
+
+def _trade_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray:
+    """(T, N) bool: may symbol j trade on session t? Row t executes decision w[t-1].
+
+    ``daily``/``weekly``/``monthly``: every symbol is reset to its target on
+    the schedule's sessions and nothing trades in between (a new entry or exit
+    waits for the next rebalance session). ``on_change``: a symbol trades when
+    its target differs from the one it was last given a chance to trade at
+    (a change that meets a missing price waits for the next priced session),
+    and a position is otherwise left to drift.
+    """
+    t, n = w.shape
+    if rebalance == "on_change":
+        w_exec = np.zeros_like(w)
+        w_exec[1:] = w[:-1]
+        # target at the previous priced session of each symbol (0 before the first)
+        seen = np.where(px_ok, w_exec, np.nan)
+        seen[0] = 0.0
+        last = np.zeros_like(w)
+        last[1:] = _ffill_rows(seen)[:-1]
+        mask = (w_exec != last) & px_ok
+    else:
+        mask = _rebalance_rows(dates, rebalance)[:, None] & px_ok
+    mask[0] = False
+    return mask
+
+
+def _prepare(weights: pd.DataFrame, bars: pd.DataFrame, cfg: SimConfig):
+    close = bars["close"]
+    symbols = [str(s) for s in close.columns]
+    if list(weights.columns) != list(close.columns) or not weights.index.equals(close.index):
+        weights = weights.reindex(index=close.index, columns=close.columns)
+    w = weights.to_numpy(dtype=np.float64, na_value=np.nan)
+    w = np.where(np.isfinite(w), w, 0.0)
+    c = close.to_numpy(dtype=np.float64)
+    exec_px = (bars["open"] if cfg.fill == "next_open" else close).to_numpy(dtype=np.float64)
+    return symbols, w, c, exec_px
+
+
+# --------------------------------------------------------------------------- public
+
+
+def simulate(weights: pd.DataFrame, bars: pd.DataFrame, config: SimConfig | None = None,
+             *, method: Literal["auto", "loop", "vectorised"] = "auto") -> SimResult:
+    """Simulate trading ``weights`` over ``bars`` and return the book.
+
+    :param weights: dates × symbols target weights (fractions of equity);
+        reindexed to the bars (missing → 0). NaN means 0.
+    :param bars: the Bars panel (only ``open`` and ``close`` are read).
+    :param config: costs, fill timing, rebalance rule, breakers; defaults to
+        :class:`SimConfig` ().
+    :param method: ``auto`` uses the loop-free formulation whenever the
+        configuration allows it (:attr:`SimConfig.loop_free`) and the date
+        loop otherwise; ``loop`` forces the loop; ``vectorised`` raises
+        ``ValueError`` when the configuration needs the loop.
+    """
+    cfg = config or SimConfig()
+    symbols, w, c, px = _prepare(weights, bars, cfg)
+    dates = pd.DatetimeIndex(bars.index)
+    if method == "vectorised" and not cfg.loop_free:
+        raise ValueError("simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
+                         "breakers need the date loop; use method='loop' or 'auto'")
+    if method != "loop" and cfg.loop_free:
+        res = _simulate_vectorised(dates, symbols, w, c, px, cfg)
+        if res is not None:
+            return res
+        if method == "vectorised":
+            raise ValueError("simulate(method='vectorised'): a shared book whose symbols trade on "
+                             "different sessions (on_change, or a missing price) needs the date loop")
+    return _simulate_loop(dates, symbols, w, c, px, cfg)
+
+
+def _empty_trades():
+    return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+
+
+def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
+    """One pass over the dates; every statement is an array operation across symbols."""
+    t_n, n = c.shape
+    costs = cfg.costs
+    slip = costs.slippage_bps * 1e-4
+    cbps = costs.commission_bps * 1e-4
+    cps = costs.commission_per_share
+    c_val = _ffill_rows(c)                       # valuation price: last known close
+    c_val = np.where(np.isfinite(c_val), c_val, 0.0)
+    px_ok = np.isfinite(px) & (px > 0)
+    px_safe = np.where(px_ok, px, 1.0)
+    # price at which an untradable position is valued at execution time: last close
+    prev_val = np.zeros_like(c_val)
+    prev_val[1:] = c_val[:-1]
+    px_val = np.where(px_ok, px, prev_val)
+    may_trade = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    sleeves = cfg.sleeves
+    n_books = n if sleeves else 1
+    cash = np.full(n_books, cfg.initial_cash / n_books)
+    shares = np.zeros(n)
+    out_sh = np.zeros((t_n, n))
+    out_cash = np.zeros(t_n)
+    out_eq = np.zeros(t_n)
+    out_brk = np.zeros(t_n, dtype=bool)
+    out_eq[0] = out_cash[0] = cfg.initial_cash
+    tr: list[tuple] = []
+    brk = cfg.breakers
+    scale = _breaker_scale(brk.action)
+    tripped = False
+    peak = cfg.initial_cash
+    prev_eq = cfg.initial_cash
+    thr = cfg.min_trade_weight
+    for t in range(1, t_n):
+        p = px_safe[t]
+        if sleeves:
+            e_exec = cash + shares * px_val[t]
+        else:
+            e_exec = cash[0] + shares @ px_val[t]
+        target = w[t - 1]
+        if tripped:
+            out_brk[t] = True
+            if scale is None:   # block_entries: no position may grow or open
+                target = np.where(target * shares > 0, target, 0.0)
+                cur_w = shares * px_val[t] / np.where(e_exec != 0, e_exec, 1.0)
+                target = np.sign(target) * np.minimum(np.abs(target), np.abs(cur_w))
+            else:
+                target = target * scale
+            m = px_ok[t]
+        else:
+            m = may_trade[t]
+        want = target * e_exec / p
+        if not cfg.fractional:
+            want = np.trunc(want)
+        delta = want - shares
+        if thr > 0:
+            m = m & (np.abs(delta * p) >= thr * (e_exec if sleeves else abs(e_exec)))
+        m = m & (np.abs(delta) > _DUST * np.maximum(np.abs(want), np.abs(shares)))
+        delta = np.where(m, delta, 0.0)
+        if delta.any():
+            fill_px = p * (1.0 + slip * np.sign(delta)) if slip else p
+            notional = delta * fill_px
+            comm = np.abs(delta) * cps + np.abs(notional) * cbps if (cps or cbps) else None
+            spend = notional if comm is None else notional + comm
+            if sleeves:
+                cash = cash - spend
+            else:
+                cash = cash - spend.sum()
+            shares = shares + delta
+            j = np.flatnonzero(delta)
+            tr.append((np.full(j.size, t), j, delta[j], fill_px[j] if slip else p[j],
+                       comm[j] if comm is not None else np.zeros(j.size),
+                       np.abs(delta[j]) * p[j] * slip))
+        eq = cash.sum() + shares @ c_val[t]
+        out_sh[t] = shares
+        out_cash[t] = cash.sum()
+        out_eq[t] = eq
+        if brk.active:
+            if brk.reset == "next_session":
+                tripped = False
+            peak = max(peak, eq)
+            hit = (brk.max_drawdown is not None and eq <= peak * (1.0 - brk.max_drawdown)) or \
+                  (brk.daily_loss is not None and eq <= prev_eq * (1.0 - brk.daily_loss))
+            if hit:
+                tripped = True
+                if brk.reset == "next_session":
+                    peak = eq
+            prev_eq = eq
+    if tr:
+        cols = [np.concatenate([x[k] for x in tr]) for k in range(6)]
+    else:
+        cols = list(_empty_trades())
+    return SimResult(dates, symbols, out_eq, out_cash, out_sh, cols[0].astype(np.int64),
+                     cols[1].astype(np.int64), cols[2], cols[3], cols[4], cols[5], out_brk)
+
+
+def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult | None:
+    """The same book with no Python loop, when costs are zero and nothing is path-dependent.
+
+    A book's holdings change only on its trading sessions *k*. Right after
+    trading at *k* it holds ``a_j = w_j / p_j`` shares per unit of its equity
+    ``E_k`` (``w`` = the executed targets, ``p`` = execution prices) and
+    ``r = 1 - Σ_j w_j`` of ``E_k`` in cash. So from *k* until its next trade
+    the book is worth ``E_k · (r + Σ_j a_j · price_j(t))``: a function of
+    prices alone times ``E_k``. At the next trading session *k'* the growth
+    ``G = E_k' / E_k`` is that same expression at the execution prices, and
+    ``E`` at every trading session is the cumulative product of the ``G`` —
+    one ``cumprod`` down the dates. Sleeves are one book per symbol (the same
+    algebra column by column); a shared book needs every symbol to trade on
+    the same sessions (a schedule, not ``on_change``, and no missing price on
+    a rebalance session), else this returns None and the loop runs.
+    """
+    t_n, n = c.shape
+    c_val = _ffill_rows(c)
+    c_val = np.where(np.isfinite(c_val), c_val, 0.0)
+    px_ok = np.isfinite(px) & (px > 0)
+    px_safe = np.where(px_ok, px, 1.0)
+    may = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    w_exec = np.zeros_like(w)
+    w_exec[1:] = w[:-1]
+    rows = np.arange(t_n)
+    if cfg.sleeves:
+        seg = np.where(may, rows[:, None], 0)             # last trading session ≤ t, per symbol
+        np.maximum.accumulate(seg, axis=0, out=seg)
+        flat = (seg * n + np.arange(n)).ravel()           # row 0 is the flat start: w_exec[0] = 0
+        w_seg = w_exec.ravel().take(flat).reshape(t_n, n)
+        a_seg = w_seg / px_safe.ravel().take(flat).reshape(t_n, n)
+        r_seg = 1.0 - w_seg
+        # state carried into session t = state after the last trade before t (one row up)
+        a_prev = np.zeros_like(a_seg)
+        a_prev[1:] = a_seg[:-1]
+        r_prev = np.ones_like(r_seg)
+        r_prev[1:] = r_seg[:-1]
+        growth = np.where(may, r_prev + a_prev * px_safe, 1.0)
+        e_seg = np.cumprod(growth, axis=0)
+        e_seg *= cfg.initial_cash / n
+        shares = e_seg * a_seg
+        cash = (e_seg * r_seg).sum(axis=1)
+        equity = cash + np.einsum("ij,ij->i", shares, c_val)
+    else:
+        trade_row = may.any(axis=1)
+        if not np.array_equal(may[trade_row], px_ok[trade_row]) or (cfg.rebalance == "on_change" and n > 1):
+            return None
+        a = w_exec / px_safe                              # shares per unit of equity after trading
+        seg1 = np.where(trade_row, rows, 0)
+        np.maximum.accumulate(seg1, out=seg1)
+        prev1 = np.zeros_like(seg1)
+        prev1[1:] = seg1[:-1]
+        r = 1.0 - w_exec.sum(axis=1)                      # r[0] = 1, a[0] = 0: the flat start
+        tr_idx = np.flatnonzero(trade_row)
+        pk = prev1[tr_idx]
+        unpriced = ~px_ok[tr_idx]
+        if (unpriced & ((a[pk] != 0) | (w_exec[tr_idx] != 0))).any():
+            return None                                   # a held/targeted symbol cannot trade
+        growth = np.ones(t_n)
+        growth[tr_idx] = r[pk] + np.einsum("ij,ij->i", a[pk], px_safe[tr_idx])
+        e_seg = cfg.initial_cash * np.cumprod(growth)
+        shares = e_seg[:, None] * a[seg1]
+        cash = e_seg * r[seg1]
+        equity = cash + np.einsum("ij,ij->i", shares, c_val)
+    # trades happen only where ``may`` is set (sparse): read the share change there
+    day, sym = np.nonzero(may)                            # may[0] is all False, so day >= 1
+    new, old = shares[day, sym], shares[day - 1, sym]
+    qty = new - old
+    keep = np.abs(qty) > _DUST * np.maximum(np.abs(new), np.abs(old))
+    day, sym, qty = day[keep], sym[keep], qty[keep]
+    price = px_safe[day, sym]
+    zeros = np.zeros(day.size)
+    return SimResult(dates, symbols, equity, cash, shares, day.astype(np.int64), sym.astype(np.int64),
+                     qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))

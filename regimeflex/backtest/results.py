@@ -1,0 +1,154 @@
+"""The backtest's outputs as DataFrames and as files.
+
+This module owns the shape of what a backtest hands back: the
+:class:`BacktestResult` (equity, positions, weights, trades, metrics, plus the
+signals and targets that produced them) built from the engine's arrays, and
+:func:`write_outputs`, which writes them under ``--out DIR`` as parquet and CSV
+(atomically: temp file + rename) so the same inputs always give the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.backtest.engine import SimResult
+
+TRADE_COLUMNS = ["date", "symbol", "side", "qty", "price", "notional", "commission", "slippage"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Everything one backtest produced.
+
+    * ``equity``: per session ``equity, cash, gross_exposure, net_exposure,
+      returns, drawdown, breaker`` (and ``benchmark`` when one was given).
+    * ``positions``: dates × symbols shares held at each close.
+    * ``weights``: dates × symbols value of each position / equity at each close.
+    * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS`.
+    * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
+    * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
+    """
+
+    equity: pd.DataFrame
+    positions: pd.DataFrame
+    weights: pd.DataFrame
+    trades: pd.DataFrame
+    targets: pd.DataFrame
+    metrics: Mapping[str, float]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity["equity"].iloc[-1])
+
+
+def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Turn the engine's arrays into ``(equity, positions, weights, trades)`` frames."""
+    idx = sim.dates
+    cols = pd.Index(sim.symbols, name="symbol")
+    positions = pd.DataFrame(sim.shares, index=idx, columns=cols)
+    c_val = close.ffill().fillna(0.0).to_numpy(dtype=np.float64)
+    values = sim.shares * c_val
+    eq = sim.equity
+    safe_eq = np.where(eq != 0, eq, np.nan)
+    weights = pd.DataFrame(values / safe_eq[:, None], index=idx, columns=cols).fillna(0.0)
+    rets = np.zeros_like(eq)
+    rets[1:] = eq[1:] / eq[:-1] - 1.0
+    peak = np.maximum.accumulate(eq)
+    equity = pd.DataFrame({
+        "equity": eq,
+        "cash": sim.cash,
+        "gross_exposure": np.abs(values).sum(axis=1) / safe_eq,
+        "net_exposure": values.sum(axis=1) / safe_eq,
+        "returns": rets,
+        "drawdown": eq / peak - 1.0,
+        "breaker": sim.breaker,
+    }, index=idx)
+    qty = sim.trade_qty
+    order = np.lexsort((sim.trade_sym, sim.trade_day))
+    sym_arr = np.asarray(sim.symbols, dtype=object)
+    trades = pd.DataFrame({
+        "date": idx[sim.trade_day[order]],
+        "symbol": pd.array(sym_arr[sim.trade_sym[order]], dtype="str") if len(order) else pd.array([], dtype="str"),
+        "side": pd.array(np.where(qty[order] > 0, "buy", "sell"), dtype="str"),
+        "qty": np.abs(qty[order]),
+        "price": sim.trade_price[order],
+        "notional": np.abs(qty[order]) * sim.trade_price[order],
+        "commission": sim.trade_commission[order],
+        "slippage": sim.trade_slippage[order],
+    }, columns=TRADE_COLUMNS)
+    return equity, positions, weights, trades
+
+
+# ------------------------------------------------------------------------- files
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as parquet or CSV (by suffix), atomically and byte-for-byte reproducibly."""
+    if path.suffix == ".parquet":
+        # no pandas metadata timestamp in parquet; pyarrow writes deterministic bytes
+        _atomic_write(path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", compression="zstd"))
+    else:
+        _atomic_write(path, lambda tmp: frame.to_csv(tmp, float_format="%.10g", lineterminator="\n"))
+
+
+def write_text(text: str, path: Path) -> None:
+    def w(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    _atomic_write(path, w)
+
+
+def summary(result: BacktestResult) -> dict[str, Any]:
+    """The ``--json`` summary: period, final equity, metrics, counts."""
+    eq = result.equity
+    return {
+        "start": eq.index[0].date().isoformat() if len(eq) else None,
+        "end": eq.index[-1].date().isoformat() if len(eq) else None,
+        "sessions": len(eq),
+        "symbols": len(result.positions.columns),
+        "final_equity": round(result.final_equity, 6) if len(eq) else None,
+        "trades": len(result.trades),
+        "metrics": {k: (None if v is None or not np.isfinite(v) else round(float(v), 10))
+                    for k, v in result.metrics.items()},
+    }
+
+
+def write_outputs(result: BacktestResult, out_dir: Path, *, formats: tuple[str, ...] = ("parquet", "csv")) -> list[Path]:
+    """Write equity, positions, weights, trades, targets (+ summary.json) under ``out_dir``."""
+    out_dir = Path(out_dir)
+    written = []
+    frames = {"equity": result.equity, "positions": result.positions, "weights": result.weights,
+              "trades": result.trades, "targets": result.targets}
+    for name, frame in frames.items():
+        for fmt in formats:
+            p = out_dir / f"{name}.{fmt}"
+            write_frame(frame, p)
+            written.append(p)
+    p = out_dir / "summary.json"
+    write_text(json.dumps(summary(result), indent=2, sort_keys=True) + "\n", p)
+    written.append(p)
+    return written
