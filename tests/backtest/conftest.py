@@ -39,8 +39,13 @@ def stock_bars():
     return make_bars(_wide_from_long(DATA / "all_stocks_5yr-cut.csv"))
 
 
-def trend_weights(bars, fast=10, slow=40):
-    """Long-only 1/N trend targets (a stand-in until the signal layer's strategies land)."""
+def _trend_weights(bars, fast=10, slow=40):
+    """Long-only 1/N SMA-trend targets: simple, deterministic weights for engine tests."""
     c = bars["close"]
     sig = ((c > c.rolling(fast).mean()) & (c > c.rolling(slow).mean())).astype(float)
     return sig / c.shape[1]
+
+
+@pytest.fixture(scope="session")
+def trend_weights():
+    return _trend_weights

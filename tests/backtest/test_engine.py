@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
-from tests.backtest.conftest import trend_weights
 
 
 def _one_decision(bars, symbol, day, weight=1.0):
@@ -51,7 +50,7 @@ def test_last_rows_decision_is_never_executed(etf_bars):
     assert res.final_equity == 100_000.0
 
 
-def test_first_session_starts_flat_in_cash(etf_bars):
+def test_first_session_starts_flat_in_cash(etf_bars, trend_weights):
     res = simulate(trend_weights(etf_bars), etf_bars)
     assert res.equity[0] == res.cash[0] == 100_000.0
     assert not res.shares[0].any()
@@ -67,7 +66,7 @@ def test_sleeves_match_the_peer_benchmark_recursion_on_real_data(stock_bars):
 
 
 @pytest.mark.parametrize("rebalance", ["daily", "weekly", "monthly"])
-def test_loop_free_and_loop_agree_for_a_shared_book(etf_bars, rebalance):
+def test_loop_free_and_loop_agree_for_a_shared_book(etf_bars, rebalance, trend_weights):
     w = trend_weights(etf_bars)
     cfg = SimConfig(rebalance=rebalance)
     vec = simulate(w, etf_bars, cfg, method="vectorised")
@@ -78,7 +77,7 @@ def test_loop_free_and_loop_agree_for_a_shared_book(etf_bars, rebalance):
 
 
 @pytest.mark.parametrize("rebalance", ["on_change", "daily"])
-def test_loop_free_and_loop_agree_for_sleeves_with_missing_opens(stock_bars, rebalance):
+def test_loop_free_and_loop_agree_for_sleeves_with_missing_opens(stock_bars, rebalance, trend_weights):
     w = trend_weights(stock_bars) * 5
     cfg = SimConfig(sleeves=True, rebalance=rebalance)
     vec = simulate(w, stock_bars, cfg, method="vectorised")
@@ -87,7 +86,7 @@ def test_loop_free_and_loop_agree_for_sleeves_with_missing_opens(stock_bars, reb
     assert vec.trade_day.tolist() == loop.trade_day.tolist()
 
 
-def test_shared_book_with_missing_open_falls_back_to_the_loop(stock_bars):
+def test_shared_book_with_missing_open_falls_back_to_the_loop(stock_bars, trend_weights):
     w = trend_weights(stock_bars)
     auto = simulate(w, stock_bars)
     loop = simulate(w, stock_bars, method="loop")
@@ -126,7 +125,7 @@ def test_slippage_moves_buys_up_and_sells_down(etf_bars):
     assert res.trade_price.tolist() == pytest.approx([o.iloc[11] * 1.001, o.iloc[21] * 0.999], rel=1e-12)
 
 
-def test_weekly_rebalance_trades_only_on_each_weeks_first_session(etf_bars):
+def test_weekly_rebalance_trades_only_on_each_weeks_first_session(etf_bars, trend_weights):
     w = trend_weights(etf_bars)
     res = simulate(w, etf_bars, SimConfig(rebalance="weekly"))
     days = etf_bars.index[np.unique(res.trade_day)]
@@ -142,7 +141,7 @@ def test_min_trade_weight_suppresses_drift_trades(etf_bars):
     assert np.unique(calm.trade_day[:3]).tolist() == [1]
 
 
-def test_whole_shares_are_truncated(etf_bars):
+def test_whole_shares_are_truncated(etf_bars, trend_weights):
     res = simulate(trend_weights(etf_bars), etf_bars, SimConfig(fractional=False))
     assert np.array_equal(res.shares, np.trunc(res.shares))
     assert res.shares.any()
@@ -215,14 +214,14 @@ def test_block_entries_keeps_existing_positions_but_opens_none(etf_bars):
     assert 0 < res.shares[-1, s] < res.shares[100, s]
 
 
-def test_same_inputs_give_identical_arrays(stock_bars):
+def test_same_inputs_give_identical_arrays(stock_bars, trend_weights):
     cfg = SimConfig(costs=Costs(commission_bps=1, slippage_bps=2), min_trade_weight=0.01)
     a = simulate(trend_weights(stock_bars), stock_bars, cfg)
     b = simulate(trend_weights(stock_bars), stock_bars, cfg)
     assert a.equity.tobytes() == b.equity.tobytes() and a.shares.tobytes() == b.shares.tobytes()
 
 
-def test_vectorised_method_refuses_a_path_dependent_config(etf_bars):
+def test_vectorised_method_refuses_a_path_dependent_config(etf_bars, trend_weights):
     with pytest.raises(ValueError) as e:
         simulate(trend_weights(etf_bars), etf_bars, SimConfig(min_trade_weight=0.01), method="vectorised")
     assert str(e.value) == ("simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
