@@ -18,7 +18,7 @@ from regimeflex.types import BarsRequest, check_bars
 
 @pytest.fixture
 def folder(tmp_path: Path, data_dir: Path) -> Path:
-    for name in ("GOOG.csv", "orcl-1995-2001.csv", "VIX-1990-1998.csv", "SPY-2019-lumibot.csv"):
+    for name in ("GOOG.csv", "orcl-1995-2001.csv", "VIX-1990-2020.csv", "SPY-2019-lumibot.csv"):
         shutil.copy(data_dir / name, tmp_path / name)
     return tmp_path
 

@@ -32,14 +32,14 @@ def test_blank_date_header_of_goog_csv_is_read_as_the_date(data_dir: Path) -> No
 
 
 def test_unpadded_month_day_year_dates_of_vix_are_parsed(data_dir: Path) -> None:
-    raw = pd.read_csv(data_dir / "VIX-1990-1998.csv")
+    raw = pd.read_csv(data_dir / "VIX-1990-2020.csv")
     long = normalize_frame(raw, symbol="^VIX", where="VIX")
     assert list(long["date"].iloc[:2]) == [pd.Timestamp("1990-01-02"), pd.Timestamp("1990-01-03")]
     assert long["date"].is_monotonic_increasing
 
 
 def test_source_without_volume_gets_nan_volume(data_dir: Path) -> None:
-    long = normalize_frame(pd.read_csv(data_dir / "VIX-1990-1998.csv"), symbol="VIX")
+    long = normalize_frame(pd.read_csv(data_dir / "VIX-1990-2020.csv"), symbol="VIX")
     assert long["volume"].isna().all()
 
 
@@ -59,7 +59,7 @@ def test_raw_request_ignores_adj_close(data_dir: Path) -> None:
 
 
 def test_volume_before_adj_close_column_order_is_read_by_name(data_dir: Path) -> None:
-    raw = pd.read_csv(data_dir / "SPY-1993-1995.csv")
+    raw = pd.read_csv(data_dir / "SPY-1993-2017.csv")
     long = normalize_frame(raw, symbol="SPY", adjusted=False)
     np.testing.assert_allclose(long["volume"], raw["Volume"])
     np.testing.assert_allclose(long["close"], raw["Close"])
