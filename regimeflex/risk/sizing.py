@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.signals.indicators import atr, realized_vol
+
 
 class SizingCaps(BaseModel):
     """The caps every built-in sizer shares (part of ``sizer.params`` in risk.yaml)."""
@@ -66,4 +68,58 @@ def equal_weights(signals: pd.DataFrame, caps: SizingCaps) -> pd.DataFrame:
     count = (held != 0).sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(count > 0, held * (1.0 - caps.cash_buffer) / count, 0.0)
+    return as_weights(apply_caps(raw, caps), signals)
+
+
+def inverse_vol_weights(
+    signals: pd.DataFrame, close: pd.DataFrame, caps: SizingCaps, window: int = 20, target_vol: float | None = None
+) -> pd.DataFrame:
+    """Weights inversely proportional to each name's realised volatility.
+
+    Without ``target_vol``: ``w_i ∝ signal_i / vol_i``, scaled so the held
+    names fill the investable equity (1 − cash buffer). With ``target_vol``
+    (annualised, e.g. 0.10): each of the n held names is sized to contribute
+    ``target_vol / n`` on its own, ``w_i = signal_i × target_vol / (n × vol_i)``
+    (correlations ignored), then capped. A name without a volatility yet (warm-up)
+    or with zero volatility is not held.
+    """
+    vol = realized_vol(close.reindex(index=signals.index, columns=signals.columns), window).to_numpy()
+    held = active_signals(signals, caps.max_names)
+    usable = np.isfinite(vol) & (vol > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(usable, held / vol, 0.0)
+        if target_vol is None:
+            total = np.abs(raw).sum(axis=1, keepdims=True)
+            raw = np.where(total > 0, raw * (1.0 - caps.cash_buffer) / total, 0.0)
+        else:
+            count = ((held != 0) & usable).sum(axis=1, keepdims=True)
+            raw = np.where(count > 0, raw * target_vol / count, 0.0)
+    return as_weights(apply_caps(raw, caps), signals)
+
+
+def fixed_fractional_weights(signals: pd.DataFrame, caps: SizingCaps, fraction: float) -> pd.DataFrame:
+    """Each held name gets ``signal × fraction`` of equity (then the caps)."""
+    held = active_signals(signals, caps.max_names)
+    return as_weights(apply_caps(held * fraction, caps), signals)
+
+
+def atr_risk_weights(
+    signals: pd.DataFrame, bars: pd.DataFrame, caps: SizingCaps, risk_per_trade: float,
+    atr_window: int = 14, atr_multiple: float = 2.0,
+) -> pd.DataFrame:
+    """Size each position so a stop ``atr_multiple × ATR`` away loses ``risk_per_trade`` of equity.
+
+    shares = equity × risk / (k × ATR), so weight = shares × close / equity
+    = ``signal × risk × close / (k × ATR)``; then the caps. A name without an
+    ATR yet (warm-up) is not held.
+    """
+    def field(name: str) -> pd.DataFrame:
+        return bars[name].reindex(index=signals.index, columns=signals.columns)
+
+    close = field("close")
+    stop_distance = atr_multiple * atr(field("high"), field("low"), close, atr_window).to_numpy()
+    held = active_signals(signals, caps.max_names)
+    usable = np.isfinite(stop_distance) & (stop_distance > 0) & np.isfinite(close.to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(usable, held * risk_per_trade * close.to_numpy() / stop_distance, 0.0)
     return as_weights(apply_caps(raw, caps), signals)

@@ -21,7 +21,7 @@ Model = TypeVar("Model", bound=BaseModel)
 def format_validation_error(where: str, error: ValidationError) -> str:
     """``where: key.path: message, got value`` for the first problem pydantic found."""
     first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"])
+    key = ".".join(str(p) for p in first["loc"] if p != "[key]")
     message = first["msg"].removeprefix("Value error, ")
     if not key:  # a rule across keys: its message already names them and their values
         return f"{where}: {message}"

@@ -1,0 +1,34 @@
+"""The ``fixed_fractional`` sizer plugin: the same fixed fraction of equity in every held name.
+
+Owns the plugin glue and parameters for :func:`regimeflex.risk.sizing.fixed_fractional_weights`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from regimeflex.hookspecs import hookimpl
+from regimeflex.risk.sizing import SizingCaps, fixed_fractional_weights
+from regimeflex.signals.params import read_params
+from regimeflex.types import Bars
+
+
+class FixedFractionalParams(SizingCaps):
+    """``sizer.params`` for ``fixed_fractional``: the shared caps plus the fraction per name."""
+
+    fraction: float = Field(0.05, gt=0, le=1, description="fraction of equity per held name")
+
+
+@hookimpl
+def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    p = read_params(FixedFractionalParams, params, "risk.yaml: sizer.params")
+    return fixed_fractional_weights(signals, p, p.fraction)
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return FixedFractionalParams
