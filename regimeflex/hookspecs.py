@@ -18,7 +18,8 @@ broker        :func:`execute_orders`, :func:`broker_account`,
               :func:`broker_orders`, :func:`broker_fills`,
               :func:`cancel_open_orders`
 notifier      :func:`notify`
-(any)         :func:`settings_model`, :func:`capabilities`
+(any)         :func:`settings_model`, :func:`capabilities`,
+              :func:`required_env`
 ============  =====================================================
 
 ``docs/hooks.md`` repeats every signature below; ``tests/test_docs.py`` fails
@@ -237,4 +238,14 @@ def capabilities() -> Mapping[str, bool] | None:
     Read by the conformance kit (checks that do not apply are skipped by
     declaration) and by the order planner. Return None for the defaults
     (every tag False).
+    """
+
+
+@hookspec(firstresult=True)
+def required_env() -> Sequence[str] | None:
+    """Return the names of the environment variables this plugin needs (e.g. API keys).
+
+    ``regimeflex doctor`` reports each as present or missing — names only,
+    never values — for the plugins the configuration selects. Return None
+    when the plugin needs none.
     """

@@ -395,6 +395,14 @@ class PluginHost:
             return {}
         return {str(k): bool(v) for k, v in dict(result).items()}
 
+    def required_env(self, plugin: str) -> list[str]:
+        result = self._call("required_env", plugin)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return []
+        if isinstance(result, str) or not all(isinstance(n, str) for n in result):
+            raise self._wrong_type(plugin, "required_env", result, "a list of environment variable names")
+        return list(result)
+
     def validate_settings(self, plugin: str, raw: Mapping[str, Any] | None, *, where: str) -> Mapping[str, Any]:
         """Validate a plugin's YAML section with its own model; returns a read-only mapping.
 

@@ -1,0 +1,83 @@
+"""``regimeflex run``: the daily cycle, once."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+
+import click
+
+from regimeflex.cli.common import echo_json, load_settings_for
+
+
+class SessionDate(click.ParamType):
+    """YYYY-MM-DD, or ``last`` for the last completed XNYS session (what `make demo` uses)."""
+
+    name = "DATE"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip().lower()
+        if text == "last":
+            from regimeflex.data import calendar
+
+            return calendar.last_completed_session().date()
+        try:
+            return datetime.strptime(text, "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD or 'last'", param, ctx)
+
+
+@click.command("run")
+@click.option("--as-of", type=SessionDate(), default=None,
+              help="Replay this session (YYYY-MM-DD, or 'last' for the last completed session). Default: today.")
+@click.option("--live", is_flag=True, help="Allow live trading (broker.yaml must also say mode: live).")
+@click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+@click.pass_context
+def run_cmd(ctx: click.Context, as_of: date | None, live: bool, refresh: bool, as_json: bool) -> None:
+    """Run the daily cycle once: kill switch → calendar → data → signals → sizing →
+    circuit breakers → orders → ledger → broker → reconcile → report → alerts.
+
+    Dry-run unless broker.yaml says `mode: paper` or `mode: live` (live also needs
+    --live). Not a trading session → exit 0 with one line. Kill switch engaged →
+    exit 3 and nothing sent. Safe to rerun: orders already intended for the session
+    are not planned again. Meant for cron/systemd: no TTY needed, absolute paths.
+    """
+    from regimeflex.runner import RunOptions, run_cycle
+
+    settings = load_settings_for(ctx)
+    summary = run_cycle(settings, RunOptions(as_of=as_of, live=live, refresh=refresh))
+    if as_json:
+        echo_json(summary.as_dict())
+    else:
+        print_summary(summary)
+    sys.exit(summary.exit_code)
+
+
+def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazily
+    click.echo("")
+    click.echo(f"RegimeFlex run — session {summary.session} — mode {summary.mode} — {summary.status}")
+    if summary.regime:
+        click.echo(f"  regime: {summary.regime}")
+    for breaker in summary.breakers:
+        click.echo(f"  breaker {breaker.get('name')}: {breaker.get('state')} {breaker.get('detail', '')}")
+    if summary.targets:
+        click.echo("  targets:")
+        for symbol, weight in sorted(summary.targets.items()):
+            click.echo(f"    {symbol:<8} {weight:>8.2%}")
+    elif summary.status == "completed":
+        click.echo("  targets: all flat")
+    if summary.orders:
+        click.echo("  orders:")
+        for o in summary.orders:
+            click.echo(f"    {o['side']:<4} {o['qty']:>10g} {o['symbol']:<8} {o.get('status', '')}")
+    if summary.fills:
+        click.echo(f"  fills: {len(summary.fills)}")
+    if summary.equity is not None:
+        click.echo(f"  equity: {summary.equity:,.2f}" + (f"  P&L: {summary.pnl:+,.2f}" if summary.pnl is not None else ""))
+    if summary.report_path:
+        click.echo(f"  report: {summary.report_path}")
+    for message in summary.messages:
+        click.echo(f"  note: {message}")
