@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, DataError, RegimeFlexError
+from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, ConfigError, DataError, RegimeFlexError
 from regimeflex.log import get_logger, step
-from regimeflex.types import BarsRequest, Event, Level, bars_symbols, check_bars
+from regimeflex.types import BarsRequest, BrokerContext, Event, Level, bars_symbols, check_bars
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -64,6 +64,32 @@ def resolve_session(as_of: date | None, now: datetime | None = None) -> tuple[pd
 
     day = pd.Timestamp(as_of) if as_of is not None else calendar.ny_today(now)
     return day, calendar.is_session(day)
+
+
+def effective_mode(settings: Settings, live_flag: bool) -> str:
+    """The broker mode after the safety check: live needs both the YAML and --live."""
+    mode = settings.broker.mode
+    if mode == "live" and not live_flag:
+        raise ConfigError("broker.yaml: mode: live also needs --live on the command line; "
+                          "refusing to trade live without both opt-ins")
+    return mode
+
+
+def broker_context(settings: Settings, selection: Selection, *, session: pd.Timestamp | None = None,
+                   prices: Any = None, live_flag: bool = False) -> BrokerContext:
+    """The context every broker hook receives for this configuration."""
+    from regimeflex.data import calendar
+
+    kill_flag = settings.path(settings.run.paths.kill_switch)
+    mode = settings.broker.mode if settings.broker.mode != "live" or live_flag else "dry_run"
+    return BrokerContext(
+        mode=mode,  # type: ignore[arg-type]
+        session=(session if session is not None else calendar.ny_today()).date(),
+        settings=selection.broker.settings,
+        state_dir=settings.path(settings.run.paths.state_dir),
+        prices=prices,
+        is_killed=kill_flag.exists,
+    )
 
 
 def load_history(settings: Settings, host: PluginHost, selection: Selection, session: pd.Timestamp) -> Any:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("regimeflex.cli.init:init_cmd", "Write a starter config directory and .env.example."),
     "config": ("regimeflex.cli.config:config_group", "Validate or show the configuration (secrets redacted)."),
     "plugins": ("regimeflex.cli.plugins:plugins_group", "List installed plugins or check one against the kit."),
+    "doctor": ("regimeflex.cli.doctor:doctor_cmd", "Check that tomorrow's run will work (config, keys, endpoints, ledger)."),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
 }
 

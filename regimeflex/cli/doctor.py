@@ -1,0 +1,141 @@
+"""``regimeflex doctor``: one screen that says whether tomorrow's run will work."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import click
+
+from regimeflex.cli.common import echo_json, state
+
+Status = Literal["OK", "WARN", "FAIL", "SKIP"]
+
+#: Below this much free disk space the cache, ledger and reports are at risk.
+MIN_FREE_DISK_MB = 500
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def run_checks(config_dir: Any) -> list[Check]:
+    """Every check, in order; a failure early on marks the checks that need it as SKIP."""
+    from regimeflex.config import load_settings
+    from regimeflex.errors import RegimeFlexError
+    from regimeflex.plugins import PluginHost, resolve
+
+    checks: list[Check] = []
+    try:
+        settings = load_settings(config_dir)
+        checks.append(Check("config", "OK", f"{settings.config_dir} is valid (broker mode {settings.broker.mode})"))
+    except RegimeFlexError as exc:
+        checks.append(Check("config", "FAIL", str(exc), "fix the file and key named above"))
+        return checks
+
+    host = PluginHost.load()
+    try:
+        selection = resolve(settings, host)
+        names = ", ".join(f"{s.role}={s.name}" for s in selection.all())
+        checks.append(Check("plugins", "OK", f"all selected plugins load: {names}"))
+    except RegimeFlexError as exc:
+        checks.append(Check("plugins", "FAIL", str(exc), "see `regimeflex plugins list`"))
+        selection = None
+    broken = [i for i in host.info() if i.state == "error"]
+    if broken:
+        checks.append(Check("plugins installed", "WARN",
+                            "; ".join(f"{i.name}: {i.error}" for i in broken),
+                            "reinstall or uninstall the broken packages"))
+
+    if selection is not None:
+        needed = sorted({(name, s.name) for s in selection.all() for name in host.required_env(s.name)})
+        missing = [f"{var} (for {plugin})" for var, plugin in needed if not os.environ.get(var)]
+        if missing:
+            dry = settings.broker.mode == "dry_run"
+            checks.append(Check("environment", "WARN" if dry else "FAIL", "missing: " + ", ".join(missing),
+                                "set them in the environment or in .env beside the config directory"))
+        else:
+            present = ", ".join(var for var, _ in needed) or "none needed"
+            checks.append(Check("environment", "OK", f"required variables present: {present}"))
+        checks.extend(_endpoint_checks(settings, host, selection))
+
+    checks.extend(_ledger_and_files(settings))
+    return checks
+
+
+def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
+    from regimeflex.errors import RegimeFlexError
+    from regimeflex.runner import broker_context
+
+    if settings.broker.mode == "dry_run" and host.required_env(selection.broker.name) and not all(
+        os.environ.get(v) for v in host.required_env(selection.broker.name)
+    ):
+        return [Check("broker", "SKIP", "dry_run without broker keys: account not queried")]
+    try:
+        account = host.broker_account(selection.broker.name, context=broker_context(settings, selection))
+    except RegimeFlexError as exc:
+        return [Check("broker", "FAIL", str(exc), "check the broker keys, base URL and network")]
+    if account is None:
+        return [Check("broker", "OK", f"{selection.broker.name} reports no account (simulated or dry run)")]
+    return [Check("broker", "OK", f"{selection.broker.name} account answers: equity {account.equity:,.2f}, "
+                                  f"buying power {account.buying_power:,.2f}")]
+
+
+def _ledger_and_files(settings: Any) -> list[Check]:
+    from regimeflex.ledger.store import verify_file
+
+    out: list[Check] = []
+    ledger = settings.path(settings.run.paths.ledger)
+    if not ledger.exists():
+        out.append(Check("ledger", "OK", f"{ledger} does not exist yet (created by the first run)"))
+    else:
+        result = verify_file(ledger)
+        if result.ok:
+            out.append(Check("ledger", "OK", f"{ledger} verifies ({result.entries} entries)"))
+        else:
+            out.append(Check("ledger", "FAIL", result.message(ledger), "see `regimeflex ledger verify`"))
+
+    kill = settings.path(settings.run.paths.kill_switch)
+    if kill.exists():
+        reason = kill.read_text(encoding="utf-8").strip() or "no reason given"
+        out.append(Check("kill switch", "WARN", f"engaged ({reason}): runs will exit 3",
+                         "`regimeflex kill off` when you are ready to trade"))
+    else:
+        out.append(Check("kill switch", "OK", "off"))
+
+    probe = settings.root if settings.root.exists() else settings.config_dir
+    free_mb = shutil.disk_usage(probe).free / 1e6
+    status: Status = "OK" if free_mb >= MIN_FREE_DISK_MB else "FAIL"
+    out.append(Check("disk", status, f"{free_mb:,.0f} MB free at {probe}",
+                     "" if status == "OK" else f"free at least {MIN_FREE_DISK_MB} MB"))
+    return out
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_context
+def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Check that tomorrow's run will work: config, plugins, environment keys (names
+    only), broker and data endpoints, cache freshness, ledger, kill switch, disk.
+
+    Each line is OK, WARN, FAIL or SKIP with the fix. Exit 1 when anything FAILs.
+    """
+    checks = run_checks(state(ctx).config_dir)
+    failed = any(c.status == "FAIL" for c in checks)
+    if as_json:
+        echo_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
+    else:
+        for c in checks:
+            colour = {"OK": "green", "WARN": "yellow", "FAIL": "red", "SKIP": None}[c.status]
+            tag = click.style(f"{c.status:<4}", fg=colour) if colour and sys.stdout.isatty() else f"{c.status:<4}"
+            click.echo(f"{tag} {c.name:<18} {c.detail}")
+            if c.fix and c.status in ("WARN", "FAIL"):
+                click.echo(f"     {'':<18} fix: {c.fix}")
+    sys.exit(1 if failed else 0)
