@@ -139,9 +139,14 @@ def step(name: str, logger: logging.Logger | None = None) -> Iterator[dict[str, 
     log = logger or get_logger()
     figures: dict[str, float] = {}
     start = time.perf_counter()
+    ok = False
     try:
         yield figures
+        ok = True
     finally:
         figures["seconds"] = round(time.perf_counter() - start, 4)
         figures["peak_mb"] = round(peak_memory_mb(), 1)
-        log.info("%s done in %.2fs (peak %.0f MB)", name, figures["seconds"], figures["peak_mb"])
+        if ok:
+            log.info("%s in %.2fs (peak %.0f MB)", name, figures["seconds"], figures["peak_mb"])
+        else:
+            log.info("step '%s' stopped after %.2fs", name, figures["seconds"])
