@@ -33,6 +33,7 @@ class OrderView:
     status: str = "planned"
     broker_order_id: str | None = None
     filled_qty: float = 0.0
+    broker_filled_qty: float = 0.0
     message: str = ""
 
     @property
@@ -44,9 +45,18 @@ class OrderView:
         return str(self.intent.get("mode", ""))
 
     @property
+    def qty(self) -> float:
+        return float(self.intent.get("qty", 0.0))
+
+    @property
+    def awaiting_fills(self) -> bool:
+        """The broker reported more filled quantity than the ledger has fills for."""
+        return self.broker_filled_qty > self.filled_qty + 1e-9
+
+    @property
     def is_open(self) -> bool:
-        """Sent (or possibly sent) to a real or paper broker and not finished yet."""
-        return self.mode != "dry_run" and self.status not in TERMINAL_STATUSES
+        """Sent (or possibly sent) to a broker and either not finished or missing fills in the ledger."""
+        return self.mode != "dry_run" and (self.status not in TERMINAL_STATUSES or self.awaiting_fills)
 
 
 @dataclass
@@ -75,7 +85,9 @@ class LedgerState:
 
     def _on_intent(self, data: Mapping[str, Any], height: int) -> None:
         coid = str(data["client_order_id"])
-        if coid not in self.orders:
+        known = self.orders.get(coid)
+        # a dry-run intent never reached a broker; a later real intent with the same id supersedes it
+        if known is None or (known.mode == "dry_run" and data.get("mode") != "dry_run"):
             self.orders[coid] = OrderView(coid, dict(data), height)
 
     def _on_order_sent(self, data: Mapping[str, Any], height: int) -> None:
@@ -92,6 +104,8 @@ class LedgerState:
             view.status = str(data["status"])
         if data.get("broker_order_id"):
             view.broker_order_id = str(data["broker_order_id"])
+        if data.get("filled_qty") is not None:
+            view.broker_filled_qty = max(view.broker_filled_qty, float(data["filled_qty"]))
         view.message = str(data.get("message") or view.message)
 
     _on_order_update = _on_order_ack

@@ -99,3 +99,21 @@ def test_latest_breaker_entry_wins(path: Path) -> None:
         w.append("breaker", {"name": "daily_loss", "state": "tripped"})
         w.append("breaker", {"name": "daily_loss", "state": "reset"})
     assert list(load_state(path).tripped_breakers()) == ["max_drawdown"]
+
+
+def test_a_filled_order_whose_fills_are_missing_stays_open(path: Path) -> None:
+    with open_writer(path) as w:
+        w.append("intent", intent("c1"))
+        w.append("order_ack", {"client_order_id": "c1", "status": "filled", "filled_qty": 10})
+    assert [o.client_order_id for o in load_state(path).open_orders()] == ["c1"]
+    with open_writer(path) as w:
+        w.append("fill", fill("f1", "SPY", "buy", 10, 100))
+    assert load_state(path).open_orders() == []
+
+
+def test_a_real_intent_supersedes_a_dry_run_intent_with_the_same_id(path: Path) -> None:
+    with open_writer(path) as w:
+        w.append("intent", intent("c1", mode="dry_run"))
+        w.append("intent", intent("c1", mode="paper"))
+        w.append("intent", intent("c1", mode="dry_run"))
+    assert load_state(path).orders["c1"].mode == "paper"

@@ -1,0 +1,317 @@
+"""The built-in ``paper`` broker: a persistent simulated account.
+
+Registered as plugin ``paper`` (pyproject entry point). It behaves like a
+real broker that happens to live in a file: orders are accepted (or
+rejected for lack of cash or shares) and remembered by client order id, so a
+resend of the same id returns the original order instead of a second one;
+fills happen at the next session's open taken from ``context.prices`` (or at
+once at the order's reference price with ``fill_at: reference``), with
+slippage and commission from ``brokers.paper`` in broker.yaml, and
+optionally in parts (``partial_fill_ratio``). Its state file
+(``<state_dir>/paper_broker.json``, written atomically) is rebuilt from the
+ledger's fills and intents when missing, so the ledger stays the record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from regimeflex.hookspecs import hookimpl
+from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
+
+STATE_FILE = "paper_broker.json"
+OPEN_STATUSES = ("accepted", "partially_filled")
+
+
+class PaperSettings(BaseModel):
+    """``brokers.paper`` in broker.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: next_open: fill at the open of the first session after the order's; reference: fill at once
+    fill_at: Literal["next_open", "reference"] = "next_open"
+    commission_per_share: float = Field(default=0.0, ge=0)
+    commission_min: float = Field(default=0.0, ge=0)
+    slippage_bps: float = Field(default=5.0, ge=0)
+    #: share of the order filled at each opportunity (1 = all at once)
+    partial_fill_ratio: float = Field(default=1.0, gt=0, le=1)
+    #: starting cash; default run.yaml initial_equity
+    initial_cash: float | None = Field(default=None, gt=0)
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return PaperSettings
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"supports_fractional": True, "supports_short": False, "persistent": True}
+
+
+@hookimpl
+def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    results = []
+    for order in orders:
+        if context.is_killed is not None and context.is_killed():
+            break
+        results.append(book.submit(order))
+        book.save()  # each accepted order is durable before the next, like a real broker's
+    return results
+
+
+@hookimpl
+def broker_account(context: BrokerContext) -> Account:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    return book.account()
+
+
+@hookimpl
+def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    if not client_order_ids:
+        return [book.result(o) for o in book.orders.values() if o["status"] in OPEN_STATUSES]
+    return [book.result(book.orders[c]) for c in client_order_ids if c in book.orders]
+
+
+@hookimpl
+def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    fills = [book.fill(f) for f in book.fills]
+    return [f for f in fills if since is None or f.ts is None or f.ts >= since]
+
+
+@hookimpl
+def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    out = []
+    for order in book.orders.values():
+        if order["status"] in OPEN_STATUSES:
+            order["status"] = "canceled"
+            out.append(book.result(order))
+    book.save()
+    return out
+
+
+class PaperBook:
+    """The simulated account: cash, positions, orders by client id, fills."""
+
+    def __init__(self, path: Path, settings: PaperSettings, prices: pd.DataFrame | None,
+                 state: dict[str, Any]) -> None:
+        self.path = path
+        self.settings = settings
+        self.prices = prices
+        self.cash: float = float(state["cash"])
+        self.orders: dict[str, dict[str, Any]] = state.get("orders", {})
+        self.fills: list[dict[str, Any]] = state.get("fills", [])
+
+    # ------------------------------------------------------------ storage
+    @classmethod
+    def load(cls, context: BrokerContext) -> PaperBook:
+        settings = PaperSettings.model_validate(dict(context.settings or {}))
+        path = _state_path(context)
+        if path.exists():
+            state = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            state = _rebuild_from_ledger(context, settings)
+        return cls(path, settings, context.prices, state)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"cash": self.cash, "orders": self.orders, "fills": self.fills}, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    # ------------------------------------------------------------ trading
+    def positions(self) -> dict[str, Position]:
+        from regimeflex.ledger.views import positions_from_fills
+
+        return positions_from_fills(self.fills)
+
+    def submit(self, order: Order) -> OrderResult:
+        known = self.orders.get(order.client_order_id)
+        if known is not None:  # the same client id twice is the same order (crash-safe resends)
+            return self.result(known)
+        record = {
+            "client_order_id": order.client_order_id, "broker_order_id": f"paper-{len(self.orders) + 1:06d}",
+            "symbol": order.symbol, "side": order.side, "qty": float(order.qty), "type": order.type,
+            "limit_price": order.limit_price, "reference_price": order.reference_price,
+            "session": (order.session or date.today()).isoformat(), "status": "accepted",
+            "filled_qty": 0.0, "filled_avg_price": None, "message": "", "last_fill": None,
+        }
+        reason = self._reject_reason(order)
+        if reason:
+            record.update(status="rejected", message=reason)
+        self.orders[order.client_order_id] = record
+        if not reason and self.settings.fill_at == "reference":
+            ref = order.limit_price or order.reference_price
+            if ref:
+                self._fill(record, float(ref), record["session"], cap=order.limit_price)
+        return self.result(record)
+
+    def _reject_reason(self, order: Order) -> str:
+        ref = order.limit_price or order.reference_price or 0.0
+        if order.side == "buy":
+            reserved = sum((o["qty"] - o["filled_qty"]) * float(o["limit_price"] or o["reference_price"] or 0.0)
+                           for o in self.orders.values() if o["status"] in OPEN_STATUSES and o["side"] == "buy")
+            cost = order.qty * ref * (1 + self.settings.slippage_bps / 1e4) + self._commission(order.qty)
+            if cost > self.cash - reserved + 1e-9:
+                return (f"insufficient buying power: order costs about {cost:,.2f}, "
+                        f"cash available {self.cash - reserved:,.2f}")
+        else:
+            held = self.positions().get(order.symbol)
+            pending = sum(o["qty"] - o["filled_qty"] for o in self.orders.values()
+                          if o["status"] in OPEN_STATUSES and o["side"] == "sell" and o["symbol"] == order.symbol)
+            have = (held.qty if held else 0.0) - pending
+            if order.qty > have + 1e-9:
+                return f"insufficient position: selling {order.qty:g} {order.symbol} but only {have:g} available"
+        return ""
+
+    def _commission(self, qty: float) -> float:
+        if not self.settings.commission_per_share and not self.settings.commission_min:
+            return 0.0
+        return round(max(qty * self.settings.commission_per_share, self.settings.commission_min), 4)
+
+    def _fill(self, order: dict[str, Any], price: float, on: str, cap: float | None = None) -> None:
+        slip = self.settings.slippage_bps / 1e4
+        px = price * (1 + slip) if order["side"] == "buy" else price * (1 - slip)
+        if cap is not None:
+            px = min(px, cap) if order["side"] == "buy" else max(px, cap)
+        remaining = order["qty"] - order["filled_qty"]
+        chunk = order["qty"] * self.settings.partial_fill_ratio
+        if float(order["qty"]).is_integer():
+            chunk = max(1.0, math.floor(chunk))
+        qty = round(min(remaining, chunk), 9)
+        commission = self._commission(qty)
+        n = sum(1 for f in self.fills if f["client_order_id"] == order["client_order_id"]) + 1
+        self.fills.append({
+            "fill_id": f"{order['broker_order_id']}-{n}", "client_order_id": order["client_order_id"],
+            "symbol": order["symbol"], "side": order["side"], "qty": qty, "price": round(px, 6),
+            "commission": commission, "ts": datetime.combine(date.fromisoformat(on), time(14, 30),
+                                                               tzinfo=timezone.utc).isoformat(),
+        })
+        total = order["filled_qty"] + qty
+        avg = order["filled_avg_price"] or 0.0
+        order["filled_avg_price"] = round((avg * order["filled_qty"] + px * qty) / total, 6)
+        order["filled_qty"] = round(total, 9)
+        order["status"] = "filled" if order["filled_qty"] >= order["qty"] - 1e-9 else "partially_filled"
+        order["last_fill"] = on
+        self.cash += (-1 if order["side"] == "buy" else 1) * qty * px - commission
+
+    def process(self) -> None:
+        """Fill open orders at the open of every later session the price panel holds."""
+        if self.prices is None or self.prices.empty:
+            return
+        opens, lows, highs = self.prices["open"], self.prices["low"], self.prices["high"]
+        for order in self.orders.values():
+            while order["status"] in OPEN_STATUSES:
+                after = order["last_fill"] or order["session"]
+                sym = order["symbol"]
+                if sym not in opens.columns:
+                    break
+                later = opens.index[opens.index > pd.Timestamp(after)]
+                later = [d for d in later if not pd.isna(opens.at[d, sym])]
+                if not later:
+                    break
+                day = later[0]
+                open_px = float(opens.at[day, sym])
+                limit = order["limit_price"]
+                if limit is None:
+                    self._fill(order, open_px, day.date().isoformat())
+                elif order["side"] == "buy" and float(lows.at[day, sym]) <= limit:
+                    self._fill(order, min(open_px, limit), day.date().isoformat(), cap=limit)
+                elif order["side"] == "sell" and float(highs.at[day, sym]) >= limit:
+                    self._fill(order, max(open_px, limit), day.date().isoformat(), cap=limit)
+                else:  # a day limit order that never traded through expires
+                    order["status"] = "expired"
+                    order["message"] = f"limit {limit:g} not reached on {day.date()}"
+
+    # ------------------------------------------------------------ reports
+    def account(self) -> Account:
+        positions = self.positions()
+        value = 0.0
+        for sym, pos in positions.items():
+            value += pos.qty * self._last_close(sym, pos.avg_price)
+        return Account(equity=self.cash + value, cash=self.cash, buying_power=max(self.cash, 0.0),
+                       positions=positions)
+
+    def _last_close(self, symbol: str, default: float) -> float:
+        if self.prices is None or symbol not in self.prices["close"].columns:
+            return default
+        closes = self.prices["close"][symbol].dropna()
+        return float(closes.iloc[-1]) if len(closes) else default
+
+    def result(self, order: Mapping[str, Any]) -> OrderResult:
+        return OrderResult(
+            client_order_id=order["client_order_id"], status=order["status"], symbol=order["symbol"],
+            side=order["side"], qty=float(order["qty"]), filled_qty=float(order["filled_qty"]),
+            filled_avg_price=order["filled_avg_price"], broker_order_id=order["broker_order_id"],
+            message=order.get("message", ""),
+        )
+
+    @staticmethod
+    def fill(data: Mapping[str, Any]) -> Fill:
+        return Fill(fill_id=data["fill_id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
+                    side=data["side"], qty=float(data["qty"]), price=float(data["price"]),
+                    commission=float(data.get("commission") or 0.0),
+                    ts=datetime.fromisoformat(data["ts"]) if data.get("ts") else None)
+
+
+def _state_path(context: BrokerContext) -> Path:
+    if context.state_dir is not None:
+        return Path(context.state_dir) / STATE_FILE
+    ledger = context.extra.get("ledger_path") if context.extra else None
+    if ledger:
+        return Path(ledger).with_name(STATE_FILE)
+    raise ValueError("paper broker needs context.state_dir (run.yaml paths.state_dir)")
+
+
+def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dict[str, Any]:
+    """A fresh account, or the one the ledger describes when the state file was lost."""
+    from regimeflex.ledger.views import load_state
+
+    extra = context.extra or {}
+    cash = float(settings.initial_cash or extra.get("initial_equity") or 100_000.0)
+    orders: dict[str, dict[str, Any]] = {}
+    fills: list[dict[str, Any]] = []
+    ledger = extra.get("ledger_path")
+    if ledger and Path(ledger).exists():
+        state = load_state(Path(ledger))
+        for f in state.fills.values():
+            fills.append({k: f.get(k) for k in ("fill_id", "client_order_id", "symbol", "side", "qty", "price",
+                                                 "commission", "ts")})
+            notional = float(f["qty"]) * float(f["price"])
+            cash += (-notional if f["side"] == "buy" else notional) - float(f.get("commission") or 0.0)
+        for view in state.orders.values():
+            if view.mode == "dry_run" or not (view.broker_order_id or "").startswith("paper-"):
+                continue
+            intent = view.intent
+            orders[view.client_order_id] = {
+                "client_order_id": view.client_order_id, "broker_order_id": view.broker_order_id,
+                "symbol": intent["symbol"], "side": intent["side"], "qty": float(intent["qty"]),
+                "type": intent.get("type", "market"), "limit_price": intent.get("limit_price"),
+                "reference_price": intent.get("reference_price"), "session": intent.get("session"),
+                "status": view.status, "filled_qty": view.filled_qty, "filled_avg_price": None,
+                "message": view.message, "last_fill": None,
+            }
+    return {"cash": cash, "orders": orders, "fills": fills}

@@ -1,0 +1,272 @@
+"""The execution part of the daily cycle, in one call: :func:`execute_session`.
+
+Owns steps 5–8 of DESIGN §4 and their crash safety. In order:
+
+1. kill switch — engaged: a ``kill`` entry, a RISK event, no broker call;
+2. recovery — every order the ledger still considers open (from this or an
+   earlier session) is looked up at the broker by client order id; statuses
+   and missing fills are written; unsent intents of earlier sessions expire;
+3. plan — unless this session already has intents for this strategy and
+   mode ("already intended": they are resumed, never re-planned), the
+   planner turns targets into orders and *all* intents are written and
+   fsynced in one commit before any broker call;
+4. send — for each intent the broker has not seen: kill-switch check,
+   ``order_sent`` entry, one ``execute_orders`` call, ``order_ack`` entry;
+5. reconcile — statuses, fills, unknown/missing orders, position drift.
+
+``dry_run`` stops after step 3 (intents written, nothing sent, no broker
+call at all). Because every decision is taken from the ledger on disk and
+every order carries a deterministic client order id that is looked up
+before any resend, a rerun after a crash at any point neither sends an order
+twice nor loses a fill. ``REGIMEFLEX_CRASH_AT`` (see
+:mod:`regimeflex.ledger.faults`) kills the process at each boundary in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from regimeflex.config.broker import OrderSettings
+from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError
+from regimeflex.execution.killswitch import KillSwitch
+from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
+from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
+from regimeflex.ledger import faults
+from regimeflex.ledger.journal import Journal
+from regimeflex.log import get_logger
+from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult
+
+log = get_logger("execution")
+
+
+@dataclass
+class ExecutionOutcome:
+    """What :func:`execute_session` did, for the runner's summary, report and exit code."""
+
+    session: date
+    mode: str
+    broker: str
+    height: int
+    orders: tuple[Order, ...] = ()
+    resumed: bool = False
+    sent: list[str] = field(default_factory=list)
+    results: list[OrderResult] = field(default_factory=list)
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
+    recovered: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    fills_recorded: int = 0
+    reconcile: ReconcileReport | None = None
+    killed: bool = False
+    errors: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.killed:
+            return EXIT_KILLED
+        return EXIT_ERROR if self.errors else EXIT_OK
+
+
+def rules_from_settings(orders: OrderSettings) -> PlanRules:
+    """The planner's rules from broker.yaml's ``orders:`` section."""
+    return PlanRules(
+        order_type=orders.type, limit_offset_bps=orders.limit_offset_bps, time_in_force=orders.time_in_force,
+        min_notional=orders.min_notional, min_weight_change=orders.min_weight_change,
+        allow_fractional=orders.allow_fractional, allow_short=orders.allow_short,
+        buying_power_buffer_bps=orders.buying_power_buffer_bps, use_sell_proceeds=orders.use_sell_proceeds,
+    )
+
+
+def intent_data(order: Order, mode: str) -> dict[str, Any]:
+    return {
+        "client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side,
+        "qty": order.qty, "type": order.type, "limit_price": order.limit_price,
+        "time_in_force": order.time_in_force, "reference_price": order.reference_price,
+        "strategy": order.strategy, "session": order.session.isoformat() if order.session else None,
+        "mode": mode,
+    }
+
+
+def order_from_intent(data: Mapping[str, Any]) -> Order:
+    return Order(
+        symbol=str(data["symbol"]), side=data["side"], qty=float(data["qty"]),
+        client_order_id=str(data["client_order_id"]), type=data.get("type") or "market",
+        limit_price=data.get("limit_price"), time_in_force=data.get("time_in_force") or "day",
+        reference_price=data.get("reference_price"), strategy=str(data.get("strategy") or ""),
+        session=date.fromisoformat(data["session"]) if data.get("session") else None,
+    )
+
+
+def ledger_account(journal: Journal, prices: Mapping[str, float] | pd.Series, initial_equity: float) -> Account:
+    """The account as the ledger alone sees it (dry runs, brokers without an account hook):
+    configured starting equity, cash moved by every recorded fill, positions from fills."""
+    cash = float(initial_equity)
+    for f in journal.state.fills.values():
+        notional = float(f["qty"]) * float(f["price"])
+        cash += -notional if f["side"] == "buy" else notional
+        cash -= float(f.get("commission") or 0.0)
+    positions = journal.state.positions()
+    px = dict(prices) if not isinstance(prices, pd.Series) else prices.to_dict()
+    equity = cash + sum(p.qty * float(px.get(s, p.avg_price)) for s, p in positions.items())
+    return Account(equity=equity, cash=cash, buying_power=max(cash, 0.0), positions=positions)
+
+
+def execute_session(
+    *,
+    journal: Journal,
+    host: Any,
+    broker: str,
+    mode: BrokerMode,
+    session: date,
+    targets: Mapping[str, float] | pd.Series,
+    prices: Mapping[str, float] | pd.Series,
+    rules: PlanRules = PlanRules(),
+    broker_settings: Mapping[str, Any] | None = None,
+    strategy: str = "portfolio",
+    kill_switch: KillSwitch | None = None,
+    bars: Bars | None = None,
+    state_dir: Path | None = None,
+    initial_equity: float = 100_000.0,
+    notify: Callable[[Event], None] | None = None,
+) -> ExecutionOutcome:
+    """Plan, record, send, and reconcile one session's orders; safe to rerun after any crash.
+
+    :param journal: the run's open ledger (:func:`regimeflex.ledger.open_journal`); if the
+        runner has not called ``journal.begin_session(session)`` yet, this does it.
+    :param host: the :class:`~regimeflex.plugins.PluginHost`; ``broker`` names the broker plugin.
+    :param mode: the effective mode (:func:`regimeflex.config.broker.effective_mode`).
+    :param targets: symbol → target weight for ``session`` (the last row of the sizer's output).
+    :param prices: symbol → reference price (normally the last close).
+    :param rules: order rules (:func:`rules_from_settings` of ``settings.broker.orders``).
+    :param broker_settings: the broker's validated section of broker.yaml.
+    :param kill_switch: checked first and before every submission.
+    :param bars: the run's Bars panel (the paper broker fills from it).
+    :param initial_equity: the simulated account's start (dry runs; paper broker).
+    :param notify: called with each RISK/ERROR event (the runner's notifier dispatch).
+    """
+    if journal.state.last_session != session.isoformat():
+        journal.begin_session(session, mode=mode, broker=broker)
+    out = ExecutionOutcome(session=session, mode=mode, broker=broker, height=journal.height)
+    kill = kill_switch or KillSwitch(Path("/nonexistent/kill_switch.flag"))
+
+    def emit(event: Event) -> None:
+        out.events.append(event)
+        if notify is not None:
+            notify(event)
+
+    if kill.engaged():
+        _record_kill(journal, kill, out, emit, remaining=[])
+        return out
+
+    context = BrokerContext(
+        mode=mode, session=session, settings=broker_settings or {}, state_dir=state_dir, prices=bars,
+        is_killed=kill.engaged,
+        extra={"ledger_path": str(journal.path), "initial_equity": float(initial_equity)},
+    )
+    live = mode != "dry_run"
+
+    if live:
+        try:
+            sync = sync_with_broker(journal, host, broker, context, session=session)
+        except BrokerError as exc:
+            return _broker_failed(journal, out, emit, f"recovery: {exc}")
+        out.recovered = sync.updated
+        out.expired = sync.expired
+        out.fills_recorded += sync.fills_written
+        if sync.updated or sync.expired or sync.fills_written:
+            journal.record("recovery", {"updated": sync.updated, "expired": sync.expired,
+                                        "fills_written": sync.fills_written})
+
+    existing = [v for v in journal.state.orders_for(session, strategy) if v.mode == mode]
+    if existing:
+        out.resumed = True
+        out.orders = tuple(order_from_intent(v.intent) for v in existing)
+        log.info("orders for session %s already intended (%d); resuming them instead of planning again",
+                 session, len(existing))
+    else:
+        try:
+            account = host.broker_account(broker, context=context) if live else None
+        except BrokerError as exc:
+            return _broker_failed(journal, out, emit, f"account: {exc}")
+        if account is None:
+            account = ledger_account(journal, prices, initial_equity)
+        capabilities = host.capabilities(broker) if host is not None else {}
+        plan: Plan = plan_orders(targets, prices, account, session=session, strategy=strategy, rules=rules,
+                                 capabilities=capabilities)
+        out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
+        for order in plan.orders:
+            journal.append("intent", intent_data(order, mode))
+        journal.commit()  # every intent is durable before the first broker call
+        faults.hit("after_intents")
+        for note in plan.notes:
+            log.risk("planner: %s", note)
+    for order in out.orders:
+        log.info("order %s %s %g %s %s", order.side, order.symbol, order.qty, order.type, order.client_order_id)
+
+    if not live:
+        log.success("dry run: %d order(s) recorded as intents, nothing sent", len(out.orders))
+        return out
+
+    to_send = [o for o in out.orders if journal.state.orders[o.client_order_id].status in ("planned", "unknown")
+               and journal.state.orders[o.client_order_id].is_open]
+    for i, order in enumerate(to_send):
+        if kill.engaged():
+            _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i:]])
+            break
+        journal.record("order_sent", {"client_order_id": order.client_order_id})
+        faults.hit("before_post")
+        try:
+            results = host.execute_orders(broker, orders=[order], context=context)
+        except BrokerError as exc:
+            journal.record("order_update", {"client_order_id": order.client_order_id, "status": "unknown",
+                                            "message": str(exc)})
+            out.errors.append(f"{order.client_order_id}: {exc}")
+            emit(Event(kind="broker_error", level=Level.ERROR, title="Broker unreachable",
+                       body=f"{exc}; remaining orders were not sent; the next run looks them up before resending",
+                       data={"client_order_id": order.client_order_id}))
+            break
+        faults.hit("after_post")
+        for result in results:
+            journal.record("order_ack", result_data(result))
+            out.sent.append(result.client_order_id)
+            out.results.append(result)
+            if result.status == "rejected":
+                emit(Event(kind="order_rejected", level=Level.RISK,
+                           title=f"Order rejected: {order.side} {order.qty:g} {order.symbol}",
+                           body=result.message, data=result_data(result)))
+
+    try:
+        out.reconcile = reconcile(journal, host, broker, context, session=session, notify=emit)
+    except BrokerError as exc:
+        out.errors.append(f"reconcile: {exc}")
+        emit(Event(kind="broker_error", level=Level.ERROR, title="Reconcile failed", body=str(exc)))
+        return out
+    out.fills_recorded += out.reconcile.sync.fills_written
+    log.success("execution: %d sent, %d fill(s) recorded, %d mismatch(es)", len(out.sent), out.fills_recorded,
+                len(out.reconcile.mismatches))
+    return out
+
+
+def _record_kill(journal: Journal, kill: KillSwitch, out: ExecutionOutcome, emit: Callable[[Event], None],
+                 remaining: list[str]) -> None:
+    info = kill.info() or {}
+    journal.record("kill", {"flag": str(kill.path), "reason": info.get("reason", ""), "not_sent": remaining})
+    out.killed = True
+    log.risk("kill switch engaged (%s): %s; no order sent", kill.path, info.get("reason", ""))
+    emit(Event(kind="kill_switch", level=Level.RISK, title="Kill switch engaged: nothing sent",
+               body=f"{kill.path}: {info.get('reason', '')}", data={"not_sent": remaining}))
+
+
+def _broker_failed(journal: Journal, out: ExecutionOutcome, emit: Callable[[Event], None],
+                   message: str) -> ExecutionOutcome:
+    out.errors.append(message)
+    log.error("broker: %s", message)
+    emit(Event(kind="broker_error", level=Level.ERROR, title="Broker unreachable: nothing sent", body=message))
+    return out

@@ -1,0 +1,205 @@
+"""execute_session with the built-in paper broker: plan → intents → send → fills → reconcile."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from regimeflex.errors import BrokerError
+from regimeflex.execution.killswitch import KillSwitch
+from regimeflex.ledger import load_state, read_entries, verify_file
+from regimeflex.ledger.journal import open_journal
+from regimeflex.plugins import PluginHost
+from regimeflex.types import Level
+
+DEC1, DEC2, DEC5 = date(2016, 12, 1), date(2016, 12, 2), date(2016, 12, 5)
+
+
+def kinds(journal) -> list[str]:
+    return [e["kind"] for e in read_entries(journal.path)]
+
+
+def test_dry_run_records_intents_and_calls_no_broker(journal, run_day, workdir: Path) -> None:
+    out = run_day(journal, DEC1, mode="dry_run")
+    assert [(o.symbol, o.side, o.qty) for o in out.orders] == [("SPY", "buy", 227.0)]
+    assert kinds(journal) == ["run_start", "intent"]
+    assert out.sent == [] and not (workdir / "state").exists()
+
+
+def test_intents_are_on_disk_before_the_first_broker_call(journal, run_day, host) -> None:
+    seen: list[list[str]] = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(host, name)
+
+        def execute_orders(self, plugin, *, orders, context):
+            seen.append([e["kind"] for e in read_entries(journal.path)])
+            return host.execute_orders(plugin, orders=orders, context=context)
+
+    run_day(journal, DEC1, host=Spy())
+    assert seen[0][-2:] == ["intent", "order_sent"]
+
+
+def test_orders_fill_at_the_next_sessions_open(journal, run_day) -> None:
+    first = run_day(journal, DEC1)
+    assert [r.status for r in first.results] == ["accepted"]
+    second = run_day(journal, DEC2)
+    assert second.fills_recorded == 1
+    fill = next(iter(journal.state.fills.values()))
+    assert (fill["qty"], fill["price"]) == (227.0, 219.67)  # SPY's real open on 2016-12-02
+
+
+def test_ledger_positions_equal_the_paper_account(journal, run_day) -> None:
+    run_day(journal, DEC1)
+    out = run_day(journal, DEC2)
+    assert out.reconcile.ok
+    assert out.reconcile.positions == {"SPY": {"ledger": 227.0, "broker": 227.0}}
+
+
+def test_fill_at_reference_fills_at_once_with_slippage_and_commission(journal, run_day) -> None:
+    out = run_day(journal, DEC1, settings={"fill_at": "reference", "slippage_bps": 10,
+                                           "commission_per_share": 0.005, "commission_min": 1.0})
+    fill = next(iter(journal.state.fills.values()))
+    assert fill["price"] == pytest.approx(219.57 * 1.001)
+    assert fill["commission"] == pytest.approx(1.135)
+    assert out.reconcile.ok
+
+
+def test_partial_fills_complete_over_later_opens(journal, run_day) -> None:
+    settings = {"partial_fill_ratio": 0.5, "slippage_bps": 0}
+    first = run_day(journal, DEC1, settings=settings)
+    run_day(journal, DEC5, settings=settings)
+    coid = first.orders[0].client_order_id
+    fills = sorted((f for f in journal.state.fills.values() if f["client_order_id"] == coid),
+                   key=lambda f: f["fill_id"])
+    assert [(f["qty"], f["price"]) for f in fills] == [(113.0, 219.67), (113.0, 220.65)]
+    assert journal.state.orders[coid].status == "partially_filled"
+
+
+def test_rerunning_a_session_sends_nothing_again(journal, run_day, workdir: Path) -> None:
+    run_day(journal, DEC1)
+    again = run_day(journal, DEC1)
+    assert again.resumed and again.sent == []
+    assert kinds(journal).count("order_sent") == 1
+
+
+def test_rerun_in_a_new_process_resumes_from_the_ledger(journal, run_day) -> None:
+    run_day(journal, DEC1)
+    journal.close()
+    with open_journal(journal.path) as again:
+        out = run_day(again, DEC1)
+    assert out.resumed and out.sent == []
+
+
+def test_engaged_kill_switch_stops_before_any_broker_call(journal, run_day, kill: KillSwitch,
+                                                         workdir: Path) -> None:
+    kill.engage("manual stop")
+    out = run_day(journal, DEC1)
+    assert (out.killed, out.exit_code) == (True, 3)
+    assert kinds(journal) == ["run_start", "kill"]
+    assert not (workdir / "state").exists()
+    assert out.events[0].level == Level.RISK and out.events[0].title == "Kill switch engaged: nothing sent"
+
+
+def test_kill_switch_engaged_mid_run_stops_the_remaining_orders(journal, run_day, host, kill) -> None:
+    run_day(journal, DEC1)
+    run_day(journal, DEC2)  # SPY now held
+
+    class EngageAfterFirst:
+        def __getattr__(self, name):
+            return getattr(host, name)
+
+        def execute_orders(self, plugin, *, orders, context):
+            result = host.execute_orders(plugin, orders=orders, context=context)
+            kill.engage("stop mid-run")
+            return result
+
+    from regimeflex.execution.session import execute_session
+
+    out = execute_session(journal=journal, host=EngageAfterFirst(), broker="paper", mode="paper", session=DEC5,
+                          targets={"SPY": 0.0, "QQQ": 0.2}, prices={"SPY": 221.0, "QQQ": 118.0},
+                          state_dir=journal.path.parent.parent.parent / "state", kill_switch=kill)
+    assert out.killed and len(out.sent) == 1
+    kill_entry = [e for e in read_entries(journal.path) if e["kind"] == "kill"][-1]
+    assert len(kill_entry["data"]["not_sent"]) == 1 and kill_entry["data"]["reason"] == "stop mid-run"
+
+
+def test_unsent_intent_of_an_earlier_session_expires_and_is_never_sent(journal, run_day, kill) -> None:
+    kill.engage("x")
+    run_day(journal, DEC1, mode="paper")  # killed before planning: nothing intended
+    kill.release()
+    from regimeflex.execution.session import intent_data
+    from regimeflex.types import Order
+
+    journal.record("intent", intent_data(Order("SPY", "buy", 5, "rf-stale", session=DEC1, strategy="portfolio"),
+                                         "paper"))
+    out = run_day(journal, DEC2)
+    assert out.expired == ["rf-stale"]
+    assert "rf-stale" not in out.sent
+    assert journal.state.orders["rf-stale"].status == "expired"
+
+
+def test_rejections_are_recorded_and_raise_a_risk_event(journal, run_day, host) -> None:
+    from regimeflex.types import Account
+
+    class Overstated:  # the account snapshot says 1,000,000 but the paper account holds 100,000
+        def __getattr__(self, name):
+            return getattr(host, name)
+
+        def broker_account(self, plugin, *, context):
+            return Account(equity=1e6, cash=1e6, buying_power=1e6)
+
+    out = run_day(journal, DEC1, host=Overstated())
+    assert [r.status for r in out.results] == ["rejected"]
+    assert out.results[0].message.startswith("insufficient buying power")
+    assert any(e.kind == "order_rejected" and e.level == Level.RISK for e in out.events)
+
+
+def test_unreachable_broker_leaves_the_order_for_lookup_on_the_next_run(journal, run_day, host) -> None:
+    class Down:
+        def __getattr__(self, name):
+            return getattr(host, name)
+
+        def execute_orders(self, plugin, *, orders, context):
+            raise BrokerError("alpaca: POST /v2/orders timed out after 10s")
+
+    out = run_day(journal, DEC1, host=Down())
+    assert out.exit_code == 1 and out.errors == [f"{out.orders[0].client_order_id}: "
+                                                 "alpaca: POST /v2/orders timed out after 10s"]
+    assert journal.state.orders[out.orders[0].client_order_id].status == "unknown"
+    again = run_day(journal, DEC1)
+    assert again.sent == [out.orders[0].client_order_id]
+
+
+def test_lost_paper_state_is_rebuilt_from_the_ledger(journal, run_day, workdir: Path) -> None:
+    run_day(journal, DEC1)
+    run_day(journal, DEC2)
+    (workdir / "state" / "paper_broker.json").unlink()
+    out = run_day(journal, DEC5, weight=0.5)
+    assert out.reconcile.positions["SPY"]["broker"] == out.reconcile.positions["SPY"]["ledger"]
+
+
+def test_position_drift_is_reported(journal, run_day, workdir: Path) -> None:
+    import json
+
+    run_day(journal, DEC1)
+    run_day(journal, DEC2)
+    state_file = workdir / "state" / "paper_broker.json"
+    state = json.loads(state_file.read_text())
+    state["fills"][0]["qty"] = 200.0  # the broker's books now disagree with the ledger
+    state_file.write_text(json.dumps(state))
+    events = []
+    out = run_day(journal, DEC5, weight=0.5, notify=events.append)
+    drift = [m for m in out.reconcile.mismatches if m.kind == "position_drift"]
+    assert drift[0].detail.startswith("SPY: ledger holds 227, broker holds ")
+    assert any(e.title == "Reconcile mismatch: position_drift" for e in events)
+
+
+def test_ledger_verifies_after_a_week_of_sessions(journal, run_day, spy_bars) -> None:
+    for i, day in enumerate([d.date() for d in spy_bars.index[:6]]):
+        run_day(journal, day, weight=0.3 + 0.1 * (i % 3))
+    assert verify_file(journal.path).ok
+    assert load_state(journal.path).positions() == journal.state.positions()
