@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("regimeflex.cli.plugins:plugins_group", "List installed plugins or check one against the kit."),
     "doctor": ("regimeflex.cli.doctor:doctor_cmd", "Check that tomorrow's run will work (config, keys, endpoints, ledger)."),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
+    "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
 }
 
 EPILOG = """\b

@@ -1,6 +1,7 @@
 """Bull / bear (/ neutral) regime detection from a benchmark, with hysteresis.
 
-Owns :class:`RegimeSettings` and :func:`detect_regime`. The raw reading on a
+Owns :func:`detect_regime` (its settings model, :class:`RegimeSettings`, lives in
+:mod:`regimeflex.config.risk`, the `regime.detect` section of risk.yaml). The raw reading on a
 date compares the benchmark close with its ``window``-session SMA:
 
 * above ``SMA × (1 + band)`` → bull, below ``SMA × (1 − band)`` → bear;
@@ -22,26 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.config.risk import RegimeSettings
 from regimeflex.signals.indicators import sma
 from regimeflex.signals.params import read_params
 
 #: The regime labels, weakest first.
 REGIMES: tuple[str, ...] = ("bear", "neutral", "bull")
-
-
-class RegimeSettings(BaseModel):
-    """How the market regime is read (``regime`` section of strategies.yaml / risk.yaml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    benchmark: str = Field("SPY", min_length=1, description="symbol whose close defines the regime")
-    window: int = Field(200, ge=2, description="SMA window in sessions")
-    band: float = Field(0.02, ge=0, lt=1, description="fraction the close must clear the SMA by")
-    neutral: bool = Field(False, description="read the band as 'neutral' instead of keeping the last reading")
-    vix_bear: float | None = Field(None, gt=0, description="VIX close at or above this reads bear")
-    min_days: int = Field(5, ge=1, description="sessions a new reading must hold before the regime changes")
 
 
 def raw_regime(close: pd.Series, vix: pd.Series | None, s: RegimeSettings) -> pd.Series:
@@ -97,3 +85,22 @@ def regime_changes(regime: pd.Series) -> pd.Series:
     known = regime.dropna()
     changed = known.ne(known.shift()) & known.shift().notna()
     return known[changed]
+
+
+def detect_regime_from_bars(bars: pd.DataFrame, settings: Any) -> pd.Series:
+    """:func:`detect_regime` on a Bars panel, as risk.yaml's ``regime`` section describes it.
+
+    :param bars: the Bars panel; must hold the benchmark (and ``vix_symbol`` when set).
+    :param settings: ``risk.regime`` (:class:`regimeflex.config.risk.RegimeRiskSettings`).
+    :raises ConfigError: naming the risk.yaml key and the symbol missing from the bars.
+    """
+    from regimeflex.errors import ConfigError
+
+    close = bars["close"]
+    wanted = {"regime.detect.benchmark": settings.detect.benchmark, "regime.vix_symbol": settings.vix_symbol}
+    for key, symbol in wanted.items():
+        if symbol is not None and symbol not in close.columns:
+            raise ConfigError(f"risk.yaml: {key}: symbol {symbol!r} is not in the bars; "
+                              f"add it to the universe in run.yaml (or change {key})")
+    vix = close[settings.vix_symbol] if settings.vix_symbol else None
+    return detect_regime(close[settings.detect.benchmark], vix, settings.detect)
