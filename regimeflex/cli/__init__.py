@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("regimeflex.cli.config:config_group", "Validate or show the configuration (secrets redacted)."),
     "plugins": ("regimeflex.cli.plugins:plugins_group", "List installed plugins or check one against the kit."),
     "doctor": ("regimeflex.cli.doctor:doctor_cmd", "Check that tomorrow's run will work (config, keys, endpoints, ledger)."),
+    "ledger": ("regimeflex.cli.ledger:ledger_group", "Verify, show or export the hash-chained audit ledger."),
+    "kill": ("regimeflex.cli.kill:kill_group", "Engage, release or inspect the kill switch (stops all orders)."),
+    "reconcile": ("regimeflex.cli.reconcile:reconcile_cmd", "Compare the ledger with the broker; record missing fills."),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
 }

@@ -118,6 +118,18 @@ def ledger_account(journal: Journal, prices: Mapping[str, float] | pd.Series, in
     return Account(equity=equity, cash=cash, buying_power=max(cash, 0.0), positions=positions)
 
 
+def make_context(*, mode: BrokerMode, session: date, broker_settings: Mapping[str, Any] | None,
+                 state_dir: Path | None, journal_path: Path | None, kill_switch: KillSwitch,
+                 bars: Bars | None = None, initial_equity: float = 100_000.0) -> BrokerContext:
+    """The BrokerContext every broker hook gets (``extra`` carries the ledger path and the
+    simulated account's starting equity, which the paper broker needs to rebuild itself)."""
+    return BrokerContext(
+        mode=mode, session=session, settings=broker_settings or {}, state_dir=state_dir, prices=bars,
+        is_killed=kill_switch.engaged,
+        extra={"ledger_path": str(journal_path) if journal_path else None, "initial_equity": float(initial_equity)},
+    )
+
+
 def execute_session(
     *,
     journal: Journal,
@@ -165,11 +177,8 @@ def execute_session(
         _record_kill(journal, kill, out, emit, remaining=[])
         return out
 
-    context = BrokerContext(
-        mode=mode, session=session, settings=broker_settings or {}, state_dir=state_dir, prices=bars,
-        is_killed=kill.engaged,
-        extra={"ledger_path": str(journal.path), "initial_equity": float(initial_equity)},
-    )
+    context = make_context(mode=mode, session=session, broker_settings=broker_settings, state_dir=state_dir,
+                           journal_path=journal.path, bars=bars, kill_switch=kill, initial_equity=initial_equity)
     live = mode != "dry_run"
 
     if live:
