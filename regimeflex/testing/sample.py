@@ -1,0 +1,65 @@
+"""The real market data the conformance kit feeds to plugins.
+
+Owns the small multi-symbol panel shipped in ``regimeflex/testing/data``
+(real S&P 500 bars with their real defects; provenance in SOURCES.md there)
+and the deterministic inputs derived from it: the Bars panel, a signal frame
+for sizers, and the cut points of the no-lookahead checks. Everything here is
+loaded once per process and handed out as copies, so a plugin that mutates
+its input cannot poison the next check.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.types import BAR_FIELDS, Bars, make_bars
+
+#: The symbols of the shipped panel (DHR has missing sessions, FTV lists mid-sample).
+SAMPLE_SYMBOLS: tuple[str, ...] = ("AAPL", "DHR", "FTV", "JPM", "XOM")
+
+#: Fractions of the panel's length at which the no-lookahead checks cut the history.
+CUT_FRACTIONS: tuple[float, ...] = (0.55, 0.75, 0.9, 0.98)
+
+
+@lru_cache(maxsize=1)
+def _panel() -> Bars:
+    with resources.files("regimeflex.testing").joinpath("data/sample_panel.csv").open("rb") as fh:
+        long = pd.read_csv(fh, parse_dates=["date"])
+    wide = long.pivot(index="date", columns="Name")
+    return make_bars({f: wide[f] for f in BAR_FIELDS})
+
+
+def sample_bars(symbols: tuple[str, ...] | list[str] | None = None) -> Bars:
+    """A copy of the shipped panel (all :data:`SAMPLE_SYMBOLS`, or the ones given)."""
+    panel = _panel()
+    if symbols is not None:
+        wanted = list(symbols)
+        panel = panel.loc[:, panel.columns.get_level_values("symbol").isin(wanted)]
+    return panel.copy(deep=True)
+
+
+def sample_signals(bars: Bars) -> pd.DataFrame:
+    """A deterministic, causal signal frame for ``bars``: the sign-preserving
+    clipped 20-session return, 0 during warm-up and on missing sessions.
+
+    Long, short and flat values all occur, so sizers meet every case.
+    """
+    if bars.shape[1] == 0:
+        return pd.DataFrame(index=bars.index, columns=pd.Index([], name="symbol"), dtype="float64")
+    close = bars["close"]
+    momentum = close / close.shift(20) - 1.0
+    signals = (momentum * 5.0).clip(-1.0, 1.0)
+    signals = signals.where(np.isfinite(signals), 0.0).astype("float64")
+    signals.columns.name = "symbol"
+    return signals
+
+
+def cut_points(index: pd.DatetimeIndex) -> list[int]:
+    """Row positions (inclusive ends) at which the no-lookahead checks truncate history."""
+    n = len(index)
+    points = sorted({min(n - 2, max(1, int(n * f))) for f in CUT_FRACTIONS})
+    return [p for p in points if 0 < p < n - 1]

@@ -1,0 +1,95 @@
+"""What the conformance checks run against: a plugin reduced to plain callables.
+
+Owns :class:`Subject` (the plugin's name, roles, capability tags, validated
+params and one callable per hook it implements), the outcome types
+(:class:`CheckFailure`, :class:`CheckSkipped`) and the role ↔ hook table.
+Checks are pure functions of a Subject, so the same check runs under pytest,
+from ``regimeflex plugins check`` and over bare functions in the kit's own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+#: The hook that makes a plugin play each role (a plugin may play several).
+ROLE_HOOKS: dict[str, str] = {
+    "data": "provide_bars",
+    "strategy": "generate_signal",
+    "sizer": "size_position",
+    "broker": "execute_orders",
+    "notifier": "notify",
+}
+
+#: Capability tags the kit reads, with what declaring them means.
+KNOWN_CAPABILITIES: dict[str, str] = {
+    "supports_short": "sizer/broker: may produce negative weights / sell short",
+    "supports_fractional": "broker: accepts fractional share quantities",
+    "supports_attachments": "notifier: delivers Event.attachments",
+    "needs_network": "data/broker/notifier: talks to an outside service; "
+                     "`plugins check` cannot run its calls without settings for a local server",
+}
+
+
+class CheckFailure(AssertionError):
+    """A plugin broke a contract check; the message names the check and what differs."""
+
+
+class CheckSkipped(Exception):
+    """A check does not apply to this plugin (by its declared capabilities or the author's skip list)."""
+
+
+@dataclass(frozen=True)
+class DataWindow:
+    """The symbols and inclusive session range a data provider is asked for."""
+
+    symbols: tuple[str, ...] = ("AAPL", "MSFT")
+    start: date = date(2019, 1, 2)
+    end: date = date(2019, 3, 29)
+
+
+@dataclass
+class Subject:
+    """A plugin as the checks see it.
+
+    ``hooks`` maps hook names to callables taking the hook's keyword
+    arguments; ``params`` is the validated settings mapping passed as
+    ``params`` (strategy, sizer) or ``settings`` (data, broker, notifier);
+    ``skip`` maps check ids to the author's reason for skipping them.
+    """
+
+    name: str
+    hooks: Mapping[str, Callable[..., Any]]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: Mapping[str, bool] = field(default_factory=dict)
+    skip: Mapping[str, str] = field(default_factory=dict)
+    data_window: DataWindow = field(default_factory=DataWindow)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles this plugin plays, in :data:`ROLE_HOOKS` order."""
+        return [role for role, hook in ROLE_HOOKS.items() if hook in self.hooks]
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        """Call one hook; a missing hook is a check failure naming it."""
+        fn = self.hooks.get(hook)
+        if fn is None:
+            raise CheckFailure(f"plugin {self.name!r} does not implement the hook {hook}()")
+        return fn(**kwargs)
+
+    def capability(self, tag: str) -> bool:
+        return bool(self.capabilities.get(tag, False))
+
+
+def subject_from_functions(name: str, *, params: Mapping[str, Any] | None = None,
+                           capabilities: Mapping[str, bool] | None = None,
+                           skip: Mapping[str, str] | None = None,
+                           data_window: DataWindow | None = None,
+                           **hooks: Callable[..., Any]) -> Subject:
+    """Build a Subject from bare hook functions, e.g. ``generate_signal=my_fn``."""
+    return Subject(name=name, hooks=dict(hooks), params=dict(params or {}),
+                   capabilities=dict(capabilities or {}), skip=dict(skip or {}),
+                   data_window=data_window or DataWindow())
