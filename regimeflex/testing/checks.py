@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regimeflex.errors import PluginCallError
 from regimeflex.testing.sample import cut_points, sample_bars, sample_signals
 from regimeflex.testing.subject import CheckFailure, CheckSkipped, Subject
 from regimeflex.types import (
@@ -88,6 +89,8 @@ class Check:
             msg = str(exc)
             prefix = "" if msg.startswith(self.id) else f"{self.id}: "
             raise type(exc)(f"{prefix}{msg}") from None
+        except PluginCallError as exc:  # the host already names the plugin, hook and cause
+            raise CheckFailure(f"{self.id}: {exc}") from exc
         except Exception as exc:  # the plugin raised: that is the finding
             raise CheckFailure(f"{self.id}: plugin {subject.name!r} raised "
                                f"{type(exc).__name__}: {exc}") from exc

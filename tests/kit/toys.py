@@ -1,0 +1,121 @@
+"""Small plugins the kit's tests run the checks on: one that conforms, and one per broken clause.
+
+Each is a class whose methods are ``@hookimpl`` functions, registered through
+``PluginHost.from_plugins`` exactly as the kit registers an author's module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.hookspecs import hookimpl
+
+
+def momentum(bars: pd.DataFrame, lookback: int = 20) -> pd.DataFrame:
+    """Sign of the ``lookback``-session return; an empty universe gives an empty frame."""
+    if bars.shape[1] == 0:
+        return pd.DataFrame(index=bars.index, columns=pd.Index([], name="symbol"), dtype="float64")
+    close = bars["close"]
+    return np.sign(close / close.shift(lookback) - 1.0).astype("float64")
+
+
+class GoodStrategy:
+    @hookimpl
+    def generate_signal(self, bars, params):
+        return momentum(bars, int(params.get("lookback", 20)))
+
+
+class PeekingStrategy:
+    """Trades on tomorrow's close: the textbook lookahead bug."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        if bars.shape[1] == 0:
+            return momentum(bars)
+        close = bars["close"]
+        return np.sign(close.shift(-1) / close - 1.0).fillna(0.0).astype("float64")
+
+
+class FullSampleStrategy:
+    """Scales by the whole sample's mean: lookahead without any shift(-1)."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        if bars.shape[1] == 0:
+            return momentum(bars)
+        close = bars["close"]
+        return (close > close.mean()).astype("float64").where(close.notna())
+
+
+class MutatingStrategy:
+    @hookimpl
+    def generate_signal(self, bars, params):
+        signal = momentum(bars)
+        bars.loc[bars.index[-1], ("close", "JPM")] = 0.0
+        return signal
+
+
+class RandomStrategy:
+    @hookimpl
+    def generate_signal(self, bars, params):
+        noise = np.random.default_rng().uniform(-1, 1, size=(len(bars), bars.shape[1] // 5))
+        return pd.DataFrame(noise, index=bars.index, columns=momentum(bars).columns)
+
+
+class NoGuardStrategy:
+    """Reads ``bars["close"]`` without handling a universe with no symbols."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        return bars["close"].pct_change().clip(-1, 1)
+
+
+class GappyStrategy:
+    """Loses its AAPL value on one session in the middle of the panel."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        signal = momentum(bars)
+        if "AAPL" in signal.columns and len(signal) > 300:
+            signal.iloc[300, signal.columns.get_loc("AAPL")] = np.nan
+        return signal
+
+
+def long_only_weights(signals: pd.DataFrame) -> pd.DataFrame:
+    positive = signals.clip(lower=0.0)
+    total = positive.sum(axis=1).where(lambda s: s > 0, 1.0)
+    return positive.div(total, axis=0).astype("float64")
+
+
+class LongOnlySizer:
+    @hookimpl
+    def size_position(self, signals, bars, params):
+        return long_only_weights(signals)
+
+
+class SignedSizer:
+    """Shorts negative signals; declares it only when built with ``declare=True``."""
+
+    def __init__(self, declare: bool) -> None:
+        self.declare = declare
+
+    @hookimpl
+    def size_position(self, signals, bars, params):
+        gross = signals.abs().sum(axis=1).where(lambda s: s > 0, 1.0)
+        return signals.div(gross, axis=0).astype("float64")
+
+    @hookimpl
+    def capabilities(self):
+        return {"supports_short": self.declare}
+
+
+class FullSampleVolSizer:
+    """Divides by the whole sample's volatility: a sizer that looks ahead."""
+
+    @hookimpl
+    def size_position(self, signals, bars, params):
+        if bars.shape[1] == 0:
+            return long_only_weights(signals)
+        vol = bars["close"].pct_change().std()
+        return (long_only_weights(signals) * (0.01 / vol)).clip(upper=1.0).fillna(0.0).astype("float64")
