@@ -486,3 +486,293 @@ _register_frame_checks("sizer", "size_position", "weight", [
     ("short_follows_signal", _short_follows_signal,
      "with supports_short, a negative signal never gives a long weight", {"supports_short": True}),
 ])
+
+
+# -------------------------------------------------------------------- data
+
+
+def _request(subject: Subject, symbols: tuple[str, ...] | None = None,
+             start: date | None = None, end: date | None = None) -> BarsRequest:
+    w = subject.data_window
+    return BarsRequest(symbols=w.symbols if symbols is None else symbols,
+                       start=w.start if start is None else start, end=w.end if end is None else end,
+                       adjusted=True, settings=subject.params)
+
+
+def _provided(subject: Subject, request: BarsRequest) -> Bars:
+    out = subject.call("provide_bars", request=request)
+    try:
+        return check_bars(out, where=f"provide_bars({list(request.symbols)}, {request.start} → {request.end})")
+    except BarsShapeError as exc:
+        raise CheckFailure(str(exc)) from None
+
+
+def _memo_bars(subject: Subject) -> Bars:
+    if "data:window" not in subject.memo:
+        subject.memo["data:window"] = _provided(subject, _request(subject))
+    return subject.memo["data:window"]
+
+
+def _returns_bars(subject: Subject) -> None:
+    bars = _memo_bars(subject)
+    w = subject.data_window
+    if bars.empty or bars["close"].isna().all().all():
+        raise CheckFailure(f"no bars at all for {list(w.symbols)} {w.start} → {w.end}; set data_window "
+                           f"to symbols and dates the source has")
+
+
+def _requested_symbols_only(subject: Subject) -> None:
+    got = bars_symbols(_memo_bars(subject))
+    extra = [s for s in got if s not in subject.data_window.symbols]
+    if extra:
+        raise CheckFailure(f"returned symbols that were not requested: {extra} "
+                           f"(requested {list(subject.data_window.symbols)})")
+
+
+def _within_range(subject: Subject) -> None:
+    bars = _memo_bars(subject)
+    w = subject.data_window
+    outside = bars.index[(bars.index < pd.Timestamp(w.start)) | (bars.index > pd.Timestamp(w.end))]
+    if len(outside):
+        raise CheckFailure(f"returned {len(outside)} session(s) outside {w.start} → {w.end}, "
+                           f"first {_day(outside[0])}")
+
+
+def _data_deterministic(subject: Subject) -> None:
+    first = _provided(subject, _request(subject))
+    second = _provided(subject, _request(subject))
+    problem = _bars_difference(first, second)
+    if problem:
+        raise CheckFailure(f"two identical requests returned different bars: {problem}")
+
+
+def _data_single_symbol(subject: Subject) -> None:
+    symbol = subject.data_window.symbols[0]
+    got = bars_symbols(_provided(subject, _request(subject, symbols=(symbol,))))
+    if got != [symbol]:
+        raise CheckFailure(f"a request for {symbol} alone returned symbols {got}")
+
+
+def _data_empty_universe(subject: Subject) -> None:
+    out = subject.call("provide_bars", request=_request(subject, symbols=()))
+    if not isinstance(out, pd.DataFrame):
+        raise CheckFailure(f"a request with no symbols must return an empty DataFrame, got {type(out).__name__}")
+    symbols = bars_symbols(out) if isinstance(out.columns, pd.MultiIndex) else [str(c) for c in out.columns]
+    if symbols:
+        raise CheckFailure(f"a request with no symbols returned symbols {symbols}")
+
+
+def _data_no_sessions(subject: Subject) -> None:
+    start = subject.data_window.start
+    saturday = start + timedelta(days=(5 - start.weekday()) % 7)
+    out = _provided(subject, _request(subject, start=saturday, end=saturday + timedelta(days=1)))
+    if len(out.index):
+        raise CheckFailure(f"a request for the weekend {saturday} → {saturday + timedelta(days=1)} "
+                           f"returned {len(out.index)} row(s), first {_day(out.index[0])}; "
+                           f"non-sessions have no rows")
+
+
+_register("data.returns_bars/v1", _returns_bars,
+          "provide_bars returns a Bars panel (DESIGN §3) with data for the requested window")
+_register("data.requested_symbols_only/v1", _requested_symbols_only, "no symbol that was not requested")
+_register("data.within_range/v1", _within_range, "no session outside the requested start → end")
+_register("data.deterministic/v1", _data_deterministic, "two identical requests return identical bars")
+_register("data.single_symbol/v1", _data_single_symbol, "a one-symbol request returns that symbol only")
+_register("data.empty_universe/v1", _data_empty_universe, "a request with no symbols returns an empty frame")
+_register("data.no_sessions/v1", _data_no_sessions, "a weekend-only request returns no rows")
+
+
+# ------------------------------------------------------------------ broker
+
+_LIVE_STATUSES = {"new", "accepted", "partially_filled", "filled"}
+
+
+class _BrokerRun:
+    """A fresh state directory and context per check, so checks never see each other's orders."""
+
+    def __init__(self, subject: Subject, *, killed: bool = False) -> None:
+        self.subject = subject
+        self._tmp = tempfile.TemporaryDirectory(prefix="regimeflex-kit-")
+        self.prices = sample_bars()
+        self.session = self.prices.index[-2].date()
+        self.context = BrokerContext(mode="paper", session=self.session, settings=subject.params,
+                                     state_dir=Path(self._tmp.name), prices=self.prices,
+                                     is_killed=lambda: killed)
+
+    def orders(self, tag: str, qty: float = 10.0) -> list[Order]:
+        close = self.prices["close"].loc[pd.Timestamp(self.session)]
+        return [Order(symbol=sym, side="buy", qty=qty, client_order_id=f"kit-{tag}-{i}",
+                      reference_price=float(close[sym]), strategy="kit", session=self.session)
+                for i, sym in enumerate(("AAPL", "JPM"), start=1)]
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        return self.subject.call(hook, context=self.context, **kwargs)
+
+    def __enter__(self) -> _BrokerRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tmp.cleanup()
+
+
+def _results(out: Any, hook: str) -> list[OrderResult]:
+    if not isinstance(out, list) or not all(isinstance(r, OrderResult) for r in out):
+        raise CheckFailure(f"{hook} must return a list of OrderResult, got {type(out).__name__}")
+    return out
+
+
+def _broker_empty_orders(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = _results(run.call("execute_orders", orders=[]), "execute_orders")
+        if out:
+            raise CheckFailure(f"execute_orders([]) returned {len(out)} result(s); expected none")
+
+
+def _broker_one_result_per_order(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("one")
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        sent = [o.client_order_id for o in orders]
+        got = [r.client_order_id for r in out]
+        if got != sent:
+            raise CheckFailure(f"execute_orders must return one result per order in order with the "
+                               f"client_order_id passed through; sent {sent}, got {got}")
+
+
+def _broker_duplicate_client_order_id(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("dup")
+        run.call("execute_orders", orders=orders)
+        run.call("execute_orders", orders=orders)
+        ids = [o.client_order_id for o in orders]
+        known = _results(run.call("broker_orders", client_order_ids=ids), "broker_orders")
+        counts = {i: sum(r.client_order_id == i for r in known) for i in ids}
+        wrong = {i: n for i, n in counts.items() if n != 1}
+        if wrong:
+            raise CheckFailure(f"after sending the same orders twice, broker_orders(ids) must know each "
+                               f"client_order_id exactly once; counts {wrong} (a resend placed a "
+                               f"duplicate, or broker_orders cannot find sent orders)")
+
+
+def _broker_kill_switch(subject: Subject) -> None:
+    with _BrokerRun(subject, killed=True) as run:
+        orders = run.orders("killed")
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        live = [r.client_order_id for r in out if r.status in _LIVE_STATUSES]
+        known = _results(run.call("broker_orders", client_order_ids=[o.client_order_id for o in orders]),
+                         "broker_orders")
+        if live or known:
+            raise CheckFailure(f"context.is_killed() returned True, yet orders were placed: "
+                               f"{live or [r.client_order_id for r in known]}; check it before each submission")
+
+
+def _broker_unknown_id_absent(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = _results(run.call("broker_orders", client_order_ids=["kit-never-sent"]), "broker_orders")
+        if out:
+            raise CheckFailure(f"broker_orders(['kit-never-sent']) returned {len(out)} result(s); "
+                               f"unknown ids must be absent")
+
+
+def _broker_account(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = run.call("broker_account")
+        if out is not None and not isinstance(out, Account):
+            raise CheckFailure(f"broker_account must return an Account or None, got {type(out).__name__}")
+        if out is not None and not np.isfinite([out.equity, out.cash, out.buying_power]).all():
+            raise CheckFailure(f"broker_account returned non-finite figures: equity={out.equity}, "
+                               f"cash={out.cash}, buying_power={out.buying_power}")
+
+
+def _broker_fills(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("fills")
+        run.call("execute_orders", orders=orders)
+        fills = run.call("broker_fills", since=None)
+        if not isinstance(fills, list) or not all(isinstance(f, Fill) for f in fills):
+            raise CheckFailure(f"broker_fills must return a list of Fill, got {type(fills).__name__}")
+        ids = [f.fill_id for f in fills]
+        if len(ids) != len(set(ids)):
+            raise CheckFailure(f"broker_fills returned duplicate fill_id values: {sorted(ids)}")
+        sent = {o.client_order_id for o in orders}
+        stray = [f.client_order_id for f in fills if f.client_order_id not in sent]
+        if stray:
+            raise CheckFailure(f"broker_fills returned fills for orders never sent: {stray}")
+
+
+def _broker_cancel_open_orders(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        run.call("execute_orders", orders=run.orders("cancel"))
+        _results(run.call("cancel_open_orders"), "cancel_open_orders")
+
+
+def _broker_fractional_qty(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("frac", qty=0.5)
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        rejected = [f"{r.client_order_id}: {r.message}" for r in out if r.status == "rejected"]
+        if rejected:
+            raise CheckFailure(f"declares supports_fractional=True but rejected a 0.5-share order: {rejected}")
+
+
+_register("broker.empty_orders/v1", _broker_empty_orders, "no orders in → no results, no error")
+_register("broker.one_result_per_order/v1", _broker_one_result_per_order,
+          "one OrderResult per order, in order, client_order_id passed through")
+_register("broker.duplicate_client_order_id/v1", _broker_duplicate_client_order_id,
+          "resending the same client_order_id never places a second order")
+_register("broker.kill_switch/v1", _broker_kill_switch, "nothing is placed while context.is_killed() is True")
+_register("broker.unknown_id_absent/v1", _broker_unknown_id_absent, "broker_orders omits ids it never saw")
+_register("broker.account/v1", _broker_account, "broker_account returns an Account with finite figures, or None")
+_register("broker.fills/v1", _broker_fills, "fills have unique fill_id values and belong to sent orders")
+_register("broker.cancel_open_orders/v1", _broker_cancel_open_orders, "cancel_open_orders returns a list of results")
+_register("broker.fractional_qty/v1", _broker_fractional_qty,
+          "with supports_fractional, a 0.5-share order is not rejected", {"supports_fractional": True})
+
+
+# ---------------------------------------------------------------- notifier
+
+
+def _notify(subject: Subject, event: Event) -> None:
+    with tempfile.TemporaryDirectory(prefix="regimeflex-kit-") as tmp:
+        context = NotifyContext(channel=subject.name, settings=subject.params, state_dir=Path(tmp))
+        subject.call("notify", event=event, context=context)
+
+
+def _notifier_every_level(subject: Subject) -> None:
+    for level in Level:
+        _notify(subject, Event(kind="kit.level", level=level, title=f"kit check at level {level.name}",
+                               body="one event per level", data={"level": level.name}))
+
+
+def _notifier_minimal_event(subject: Subject) -> None:
+    _notify(subject, Event(kind="kit.minimal", level=Level.INFO, title="kit: title only"))
+
+
+def _notifier_unicode(subject: Subject) -> None:
+    _notify(subject, Event(kind="kit.unicode", level=Level.RISK, title="Drawdown −12 % ⚠ «AAPL» 株",
+                           body="Línea 1\nZeile 2 — ünïcödé ✓\n<b>not markup</b> & *not markdown*",
+                           data={"symbols": ["AAPL", "JPM"], "nested": {"pnl": -1234.5, "ok": False}}))
+
+
+def _notifier_event_not_mutated(subject: Subject) -> None:
+    data = {"targets": {"AAPL": 0.25, "JPM": 0.25}, "orders": [{"symbol": "AAPL", "qty": 10}]}
+    before = copy.deepcopy(data)
+    _notify(subject, Event(kind="kit.mutation", level=Level.SUCCESS, title="kit: run summary", data=data))
+    if data != before:
+        raise CheckFailure(f"notify mutated event.data: {before!r} became {data!r}; work on a copy")
+
+
+def _notifier_attachments(subject: Subject) -> None:
+    with tempfile.TemporaryDirectory(prefix="regimeflex-kit-") as tmp:
+        report = Path(tmp) / "report.html"
+        report.write_text("<html><body><h1>kit report</h1></body></html>", encoding="utf-8")
+        _notify(subject, Event(kind="kit.attachment", level=Level.INFO, title="kit: report attached",
+                               attachments=(report,)))
+
+
+_register("notifier.every_level/v1", _notifier_every_level, "an event of every level is delivered without error")
+_register("notifier.minimal_event/v1", _notifier_minimal_event, "an event with only kind, level and title works")
+_register("notifier.unicode/v1", _notifier_unicode, "unicode, markup characters and nested data are delivered")
+_register("notifier.event_not_mutated/v1", _notifier_event_not_mutated, "notify leaves event.data unchanged")
+_register("notifier.attachments/v1", _notifier_attachments,
+          "with supports_attachments, an event with a file attached is delivered", {"supports_attachments": True})

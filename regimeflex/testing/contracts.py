@@ -175,6 +175,10 @@ class _LazySubject:
         self.entry = entry
         self._subject: Subject | None = None
 
+    @property
+    def name(self) -> str:
+        return self.entry.label
+
     def subject(self) -> Subject:
         if self._subject is None:
             self._subject = load_subject(self.entry)

@@ -45,9 +45,9 @@ class CheckSkipped(Exception):
 class DataWindow:
     """The symbols and inclusive session range a data provider is asked for."""
 
-    symbols: tuple[str, ...] = ("AAPL", "MSFT")
-    start: date = date(2019, 1, 2)
-    end: date = date(2019, 3, 29)
+    symbols: tuple[str, ...] = ("AAPL", "JPM")
+    start: date = date(2016, 1, 4)
+    end: date = date(2016, 3, 31)
 
 
 @dataclass
