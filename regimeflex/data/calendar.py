@@ -45,8 +45,8 @@ def sessions(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -
     if lo > hi:
         return pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
     out = cal.sessions_in_range(lo, hi)
-    return pd.DatetimeIndex(out.tz_localize(None) if out.tz is not None else out,
-                            name="date").astype("datetime64[ns]")
+    naive = out.tz_localize(None) if out.tz is not None else out
+    return pd.DatetimeIndex(naive.to_numpy().astype("datetime64[ns]"), name="date")
 
 
 def is_session(day: date | str | pd.Timestamp) -> bool:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from regimeflex.data import csvfiles
-from regimeflex.data.csvfiles import CsvSettings, symbol_from_filename
+from regimeflex.data.csvfiles import symbol_from_filename
 from regimeflex.errors import DataError
 from regimeflex.types import BarsRequest, check_bars
 

@@ -1,0 +1,335 @@
+"""The bar cache: ``<cache_dir>/<provider>/<SYMBOL>.csv`` (or ``.parquet``) plus a manifest.
+
+Owns storing validated bars on disk and reading them back fast. One folder
+per provider, so one provider failing can never touch another's files; one
+file per symbol (columns ``date,open,high,low,close,volume``) that a user
+can open; and ``_manifest.json`` recording, per symbol, the session range
+that was *asked of the provider* (so sessions it had no bar for are not
+asked again), whether prices are adjusted, and when the symbol was last
+used (for cleanup). Every write goes to a temp file in the same folder that
+is fsynced and renamed over the old one, under an exclusive lock file, so a
+crash or a second process never leaves a half-written file. Readers need no
+lock: a rename is atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.data.normalize import LONG_COLUMNS
+from regimeflex.errors import DataError
+from regimeflex.log import get_logger
+from regimeflex.types import BAR_FIELDS, Bars, empty_bars
+
+log = get_logger("data.cache")
+
+MANIFEST = "_manifest.json"
+LOCK = ".lock"
+SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The sessions of one symbol the provider has been asked for, and on what price basis."""
+
+    start: date
+    end: date
+    adjusted: bool
+    used: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "adjusted": self.adjusted,
+                "used": self.used.isoformat() if self.used else None}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Coverage:
+        used = raw.get("used")
+        return cls(date.fromisoformat(raw["start"]), date.fromisoformat(raw["end"]), bool(raw["adjusted"]),
+                   datetime.fromisoformat(used) if used else None)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a fsynced temp file in the same folder and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class BarCache:
+    """One provider's cache folder."""
+
+    def __init__(self, root: Path, provider: str, *, fmt: str = "csv", lock_timeout: float = 30.0) -> None:
+        if fmt not in SUFFIX:
+            raise DataError(f"cache format {fmt!r} is not supported; use csv or parquet")
+        self.dir = Path(root) / provider
+        self.provider = provider
+        self.fmt = fmt
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------ paths
+
+    def file(self, symbol: str) -> Path:
+        return self.dir / f"{symbol.upper()}{SUFFIX[self.fmt]}"
+
+    def symbols(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.dir.glob(f"*{SUFFIX[self.fmt]}") if not p.name.startswith("."))
+
+    # --------------------------------------------------------- manifest
+
+    def manifest(self) -> dict[str, Coverage]:
+        path = self.dir / MANIFEST
+        if not path.exists():
+            return {}
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return {sym: Coverage.from_json(cov) for sym, cov in raw.get("symbols", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # A damaged manifest only costs a re-fetch; the bar files themselves are intact.
+            log.warning("cache manifest %s is unreadable (%s); treating the cache as empty", path, exc)
+            return {}
+
+    def _write_manifest(self, manifest: Mapping[str, Coverage]) -> None:
+        payload = {"version": 1, "provider": self.provider,
+                   "symbols": {s: c.as_json() for s, c in sorted(manifest.items())}}
+        atomic_write_bytes(self.dir / MANIFEST, json.dumps(payload, indent=1).encode())
+
+    # ------------------------------------------------------------- lock
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock on the provider folder (waits up to ``lock_timeout`` seconds)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / LOCK
+        handle = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
+        deadline = time.monotonic() + self.lock_timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "another process"
+                        raise DataError(
+                            f"cache {self.dir} is locked by {holder} for more than {self.lock_timeout:g}s; "
+                            f"wait for it to finish or raise data.yaml cache.lock_timeout"
+                        ) from None
+                    time.sleep(0.05)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            for stale in self.dir.glob(".*.tmp"):  # left by a crashed writer; we hold the lock
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+    # ------------------------------------------------------------- read
+
+    def read_symbol(self, symbol: str) -> pd.DataFrame:
+        """One symbol's cached rows as a long frame (empty when not cached)."""
+        dates, values = self._read_arrays(self.file(symbol))
+        if dates is None:
+            return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol"
+                                              else "float64") for c in LONG_COLUMNS})
+        frame = pd.DataFrame(values, columns=list(BAR_FIELDS))
+        frame.insert(0, "symbol", symbol.upper())
+        frame.insert(0, "date", dates)
+        frame["symbol"] = frame["symbol"].astype(object)
+        return frame
+
+    def _read_arrays(self, path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(dates as datetime64[ns], n×5 float64 values) of one file, or (None, None) if absent."""
+        try:
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                table = pq.read_table(path)
+            else:
+                import pyarrow as pa
+                import pyarrow.csv as pacsv
+
+                types = {"date": pa.timestamp("ns"), **{f: pa.float64() for f in BAR_FIELDS}}
+                table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+        except FileNotFoundError:
+            return None, None
+        except Exception as exc:  # pyarrow raises its own error types for damaged files
+            raise DataError(f"cache file {path} is damaged ({type(exc).__name__}: {exc}); "
+                            f"delete it or run with --refresh") from None
+        dates = table.column("date").to_numpy().astype("datetime64[ns]")
+        values = np.column_stack([table.column(f).to_numpy(zero_copy_only=False).astype("float64", copy=False)
+                                  for f in BAR_FIELDS]) if table.num_rows else np.empty((0, len(BAR_FIELDS)))
+        return dates, values
+
+    def load_bars(self, symbols: Iterable[str], start: date | None = None, end: date | None = None) -> Bars:
+        """The cached Bars of ``symbols`` between ``start`` and ``end`` (all NaN columns for uncached ones).
+
+        This is the hot path of every run and backtest: one file read per
+        symbol, then one scatter into a dates × fields × symbols array.
+        """
+        wanted = sorted({s.upper() for s in symbols})
+        parts = [self._read_arrays(self.file(s)) for s in wanted]
+        lo = np.datetime64(pd.Timestamp(start), "ns") if start else None
+        hi = np.datetime64(pd.Timestamp(end), "ns") if end else None
+        kept: list[tuple[int, np.ndarray, np.ndarray]] = []
+        for j, (dates, values) in enumerate(parts):
+            if dates is None or not len(dates):
+                continue
+            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
+            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
+            if b > a:
+                kept.append((j, dates[a:b], values[a:b]))
+        if not kept:
+            return empty_bars(tuple(wanted))
+        index = np.unique(np.concatenate([d for _, d, _ in kept]))
+        cube = np.full((len(index), len(BAR_FIELDS), len(wanted)), np.nan)
+        for j, dates, values in kept:
+            cube[np.searchsorted(index, dates), :, j] = values
+        columns = pd.MultiIndex.from_product([list(BAR_FIELDS), wanted], names=["field", "symbol"])
+        return pd.DataFrame(cube.reshape(len(index), -1), index=pd.DatetimeIndex(index, name="date"),
+                            columns=columns)
+
+    # ------------------------------------------------------------ write
+
+    def _encode(self, frame: pd.DataFrame) -> bytes:
+        table = frame.loc[:, ["date", *BAR_FIELDS]].reset_index(drop=True)
+        if self.fmt == "parquet":
+            import io
+
+            buffer = io.BytesIO()
+            table.to_parquet(buffer, index=False)
+            return buffer.getvalue()
+        table = table.assign(date=pd.DatetimeIndex(table["date"]).strftime("%Y-%m-%d"))
+        return table.to_csv(index=False, lineterminator="\n").encode()
+
+    def store(self, long: pd.DataFrame, coverage: Mapping[str, Coverage], *,
+              replace: Mapping[str, tuple[date, date] | None] | None = None) -> None:
+        """Merge validated rows into the cache and record coverage; call inside :meth:`lock`.
+
+        ``replace[symbol] = (start, end)`` drops the symbol's cached rows in that
+        range before merging (a re-fetch is the new truth for it); ``None``
+        replaces the whole file.
+        """
+        self.dir.mkdir(parents=True, exist_ok=True)
+        replace = replace or {}
+        manifest = self.manifest()
+        groups = {str(s): g for s, g in long.groupby("symbol", sort=True)} if not long.empty else {}
+        for symbol in sorted(set(groups) | set(coverage)):
+            new = groups.get(symbol)
+            if symbol in replace and replace[symbol] is None:
+                old = None
+            else:
+                old = self.read_symbol(symbol)
+                if symbol in replace:
+                    lo, hi = (pd.Timestamp(d) for d in replace[symbol])  # type: ignore[misc]
+                    old = old[(old["date"] < lo) | (old["date"] > hi)]
+            frames = [f for f in (old, new) if f is not None and not f.empty]
+            if frames:
+                merged = pd.concat(frames, ignore_index=True)
+                merged = merged.drop_duplicates(subset=["date"], keep="last").sort_values("date")
+                atomic_write_bytes(self.file(symbol), self._encode(merged))
+            elif symbol in replace and replace[symbol] is None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.file(symbol).unlink()
+            if symbol in coverage:
+                manifest[symbol] = coverage[symbol]
+        self._write_manifest(manifest)
+
+    def touch(self, symbols: Iterable[str], when: datetime) -> None:
+        """Record that ``symbols`` were used (for ``max_unused_days`` cleanup); call inside :meth:`lock`."""
+        manifest = self.manifest()
+        changed = False
+        for s in symbols:
+            if s in manifest:
+                manifest[s] = Coverage(manifest[s].start, manifest[s].end, manifest[s].adjusted, when)
+                changed = True
+        if changed:
+            self._write_manifest(manifest)
+
+    def cleanup(self, *, max_symbols: int | None, max_unused_days: int | None, now: datetime,
+                keep: Iterable[str] = ()) -> list[str]:
+        """Remove symbols unused for too long, then the least recently used beyond ``max_symbols``.
+
+        Symbols in ``keep`` (the current request) are never removed. Call inside :meth:`lock`.
+        """
+        manifest = self.manifest()
+        keep_set = {k.upper() for k in keep}
+        on_disk = set(self.symbols()) | set(manifest)
+        epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+        def used(sym: str) -> datetime:
+            cov = manifest.get(sym)
+            stamp = cov.used if cov and cov.used else epoch
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+        doomed: set[str] = set()
+        if max_unused_days is not None:
+            doomed |= {s for s in on_disk - keep_set if (now - used(s)).days >= max_unused_days}
+        if max_symbols is not None:
+            survivors = sorted(on_disk - doomed, key=lambda s: (s in keep_set, used(s), s))
+            excess = len(survivors) - max_symbols
+            doomed |= {s for s in survivors[:max(excess, 0)] if s not in keep_set}
+        for sym in sorted(doomed):
+            with contextlib.suppress(FileNotFoundError):
+                self.file(sym).unlink()
+            manifest.pop(sym, None)
+        if doomed:
+            self._write_manifest(manifest)
+            log.info("cache %s: removed %d symbol(s) by the configured limits: %s", self.dir, len(doomed),
+                     ", ".join(sorted(doomed)))
+        return sorted(doomed)
+
+    # ------------------------------------------------------------- info
+
+    def info(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Per cached symbol: first/last date, rows, covered range, staleness in sessions."""
+        from regimeflex.data import calendar
+
+        manifest = self.manifest()
+        last_done = calendar.last_completed_session(now)
+        rows = []
+        for sym in sorted(set(self.symbols()) | set(manifest)):
+            dates, _ = self._read_arrays(self.file(sym))
+            first = pd.Timestamp(dates[0]).date() if dates is not None and len(dates) else None
+            last = pd.Timestamp(dates[-1]).date() if dates is not None and len(dates) else None
+            cov = manifest.get(sym)
+            rows.append({
+                "symbol": sym, "first": first, "last": last,
+                "rows": int(len(dates)) if dates is not None else 0,
+                "covered_to": cov.end if cov else None,
+                "adjusted": cov.adjusted if cov else None,
+                "stale_sessions": calendar.sessions_after(last, last_done) if last else None,
+            })
+        return rows
+

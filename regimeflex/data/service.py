@@ -1,0 +1,386 @@
+"""Loading bars for a run: cache first, only missing sessions from the provider, validated.
+
+Owns :func:`load_bars`, the one function the runner and backtests call to
+get a Bars panel, and :func:`import_source`, which turns user files into a
+validated cache. The flow per symbol: read the cache manifest; ask the
+selected provider only for sessions the cache has never asked for (before
+its first or after its last covered session — "stale" is counted in XNYS
+sessions up to the last *completed* one, never in wall-clock days); re-ask
+one overlapping session so a split or dividend that changed adjusted
+history is noticed and the symbol re-fetched whole; normalise and validate
+the answer; write it atomically under the cache lock; and read the panel
+back from the cache. When the provider fails (after its own bounded
+retries) the cache still answers and the report carries a RISK event
+saying how many sessions stale each symbol is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.data import calendar
+from regimeflex.data.cache import BarCache, Coverage
+from regimeflex.data.normalize import bars_to_long, normalize_bars
+from regimeflex.data.validate import ValidationReport, validate_long
+from regimeflex.errors import DataError, PluginCallError
+from regimeflex.http import HttpError
+from regimeflex.log import get_logger
+from regimeflex.types import Bars, BarsRequest, Event, Level
+
+log = get_logger("data")
+
+#: relative close difference on the overlap session that means "history was re-adjusted"
+ADJUSTMENT_TOLERANCE = 1e-6
+
+
+@dataclass
+class SymbolStatus:
+    """Where one symbol's bars came from and how fresh they are."""
+
+    symbol: str
+    source: str = "cache"  # cache | provider | cache-fallback | none
+    rows_fetched: int = 0
+    first_bar: date | None = None
+    last_bar: date | None = None
+    stale_sessions: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "source": self.source, "rows_fetched": self.rows_fetched,
+                "first_bar": self.first_bar.isoformat() if self.first_bar else None,
+                "last_bar": self.last_bar.isoformat() if self.last_bar else None,
+                "stale_sessions": self.stale_sessions}
+
+
+@dataclass
+class DataReport:
+    """What :func:`load_bars` did: per-symbol status, validation findings, events for the user."""
+
+    provider: str
+    start: date
+    end: date
+    symbols: dict[str, SymbolStatus] = field(default_factory=dict)
+    validation: ValidationReport = field(default_factory=ValidationReport)
+    events: list[Event] = field(default_factory=list)
+    provider_calls: int = 0
+    provider_error: str | None = None
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> dict[str, int]:
+        """Symbols whose last bar is older than ``end``, with how many sessions."""
+        return {s: st.stale_sessions for s, st in self.symbols.items() if st.stale_sessions}
+
+    @property
+    def missing(self) -> list[str]:
+        return [s for s, st in self.symbols.items() if st.last_bar is None]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider, "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "provider_calls": self.provider_calls, "provider_error": self.provider_error,
+            "symbols": [st.as_dict() for st in self.symbols.values()],
+            "findings": [f.as_dict() for f in self.validation.findings],
+            "events": [{"kind": e.kind, "level": e.level.name, "title": e.title, "body": e.body}
+                       for e in self.events],
+            "removed": self.removed,
+        }
+
+
+# --------------------------------------------------------------- helpers
+
+
+def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, Any]:
+    """The provider's validated ``providers.<name>`` section, relative paths resolved against the root."""
+    validated = host.validate_settings(provider, settings.data.providers.get(provider),
+                                       where=f"data.yaml: providers.{provider}")
+    resolved: dict[str, Any] = {}
+    for key, value in dict(validated).items():
+        is_path_key = key in ("path", "dir") or key.endswith(("_path", "_dir"))
+        if is_path_key and isinstance(value, (str, Path)) and value != "":
+            value = settings.path(value)
+        resolved[key] = value
+    return resolved
+
+
+def open_cache(settings: Any, provider: str | None = None) -> BarCache:
+    cfg = settings.data.cache
+    return BarCache(settings.path(settings.run.paths.cache_dir), provider or settings.data.provider,
+                    fmt=cfg.format, lock_timeout=cfg.lock_timeout)
+
+
+def _validate(settings: Any, long: pd.DataFrame, start: date, end: date, now: datetime | None):
+    val = settings.data.validation
+    return validate_long(long, policies=val.policy.model_dump(), outlier_factor=val.outlier_factor,
+                         start=start, end=end, now=now)
+
+
+def _day(ts: Any) -> date:
+    return pd.Timestamp(ts).date()
+
+
+# ------------------------------------------------------------- load_bars
+
+
+def load_bars(
+    settings: Any,
+    host: Any,
+    symbols: Iterable[str],
+    start: date,
+    end: date,
+    *,
+    refresh: bool = False,
+    now: datetime | None = None,
+) -> tuple[Bars, DataReport]:
+    """Bars for ``symbols`` on the XNYS sessions in ``[start, end]``, cache first.
+
+    :param settings: the loaded :class:`regimeflex.config.Settings`.
+    :param host: the :class:`regimeflex.plugins.PluginHost`; the provider is ``data.yaml: provider``.
+    :param end: sessions after the last *completed* one (at ``now``) are never requested.
+    :param refresh: ignore what the cache covers and re-fetch the whole range.
+    :param now: the current instant (tests pin it); default: now.
+    :returns: the Bars panel (every requested symbol is a column, NaN where
+        there is no bar) and a :class:`DataReport`.
+    :raises DataError: the provider failed and the cache has nothing for any symbol.
+    :raises PluginError/ConfigError: the provider is not installed or its settings are wrong.
+    """
+    now = now or datetime.now(timezone.utc)
+    wanted = sorted({s.strip().upper() for s in symbols})
+    provider = settings.data.provider
+    adjusted = settings.data.adjusted
+    host.require(provider, "data", where="data.yaml: provider")
+    provider_cfg = provider_settings(settings, host, provider)
+    cache = open_cache(settings, provider)
+    last_done = calendar.last_completed_session(now).date()
+    eff_end = min(end, last_done)
+    report = DataReport(provider, start, eff_end, {s: SymbolStatus(s) for s in wanted})
+    days = calendar.sessions(start, eff_end)
+    if len(days) == 0 or not wanted:
+        return cache.load_bars(wanted, start, eff_end), report
+    first_day, last_day = days[0].date(), days[-1].date()
+
+    manifest = cache.manifest()
+    pieces: dict[tuple[date, date], list[str]] = {}
+    for sym in wanted:
+        for piece in _missing_pieces(manifest.get(sym), first_day, last_day, adjusted, refresh):
+            pieces.setdefault(piece, []).append(sym)
+
+    failed: dict[str, str] = {}
+    for (a, b), group in sorted(pieces.items()):
+        try:
+            _fetch_piece(settings, host, cache, provider, provider_cfg, group, a, b, adjusted, now, report,
+                         manifest, check_adjustment=not refresh)
+        except (DataError, HttpError, PluginCallError) as exc:
+            message = str(exc)
+            for sym in group:
+                failed[sym] = message
+            report.provider_error = message
+            log.error("data provider %s failed for %s: %s", provider, ", ".join(group), message)
+        manifest = cache.manifest()
+
+    bars = cache.load_bars(wanted, start, eff_end)
+    close = bars["close"] if len(bars.columns) else pd.DataFrame()
+    for sym in wanted:
+        st = report.symbols[sym]
+        series = close[sym].dropna() if sym in close.columns else pd.Series(dtype=float)
+        st.first_bar = _day(series.index[0]) if len(series) else None
+        st.last_bar = _day(series.index[-1]) if len(series) else None
+        st.stale_sessions = calendar.sessions_after(st.last_bar, last_day) if st.last_bar else None
+        if sym in failed:
+            st.source = "cache-fallback" if st.last_bar else "none"
+        elif st.rows_fetched:
+            st.source = "provider"
+        elif st.last_bar is None:
+            st.source = "none"
+    if failed:
+        _fallback_event(report, provider, failed, last_day)
+    if report.validation.findings:
+        report.events.append(_findings_event(provider, report.validation))
+    missing = [s for s in report.missing if s not in failed]
+    if missing:
+        report.events.append(Event(
+            kind="data.missing", level=Level.RISK, title=f"No bars for {len(missing)} symbol(s)",
+            body=f"{provider} returned no bars for {', '.join(missing)} between {start} and {eff_end}; "
+                 f"check the symbols in run.yaml: universe.",
+            data={"provider": provider, "symbols": missing}))
+
+    with cache.lock():
+        cache.touch(wanted, now)
+        limits = settings.data.cache
+        report.removed = cache.cleanup(max_symbols=limits.max_symbols, max_unused_days=limits.max_unused_days,
+                                       now=now, keep=wanted)
+    return bars, report
+
+
+def _missing_pieces(cov: Coverage | None, first: date, last: date, adjusted: bool,
+                    refresh: bool) -> list[tuple[date, date]]:
+    """Session ranges to ask the provider for, given what the cache has been asked before."""
+    if cov is None or refresh or cov.adjusted != adjusted:
+        return [(first, last)]
+    pieces = []
+    if first < cov.start:
+        before = calendar.sessions(first, pd.Timestamp(cov.start) - pd.Timedelta(days=1))
+        if len(before):
+            pieces.append((first, before[-1].date()))
+    if cov.end < last:
+        # start at the last covered session: the overlap shows whether adjusted history changed
+        overlap = cov.end if calendar.is_session(cov.end) else calendar.sessions(cov.end, last)[0].date()
+        pieces.append((max(overlap, cov.start), last))
+    return pieces
+
+
+def _fetch_piece(settings: Any, host: Any, cache: BarCache, provider: str, provider_cfg: Mapping[str, Any],
+                 group: list[str], a: date, b: date, adjusted: bool, now: datetime, report: DataReport,
+                 manifest: Mapping[str, Coverage], *, check_adjustment: bool) -> None:
+    request = BarsRequest(symbols=tuple(group), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
+    report.provider_calls += 1
+    raw = host.provide_bars(provider, request=request)
+    fetched = bars_to_long(normalize_bars(raw, where=f"{provider} provide_bars"))
+    fetched = fetched[fetched["symbol"].isin(group)]
+    fetched = fetched[(fetched["date"] >= pd.Timestamp(a)) & (fetched["date"] <= pd.Timestamp(b))]
+
+    # A changed close on the overlap session means the vendor re-adjusted history (split, dividend):
+    # the symbol's whole cached history is stale, so fetch it again in one piece.
+    readjusted = [] if not check_adjustment else _readjusted(cache, fetched, group, a, manifest)
+    if readjusted:
+        lo = min([manifest[s].start for s in readjusted] + [report.start])
+        log.warning("%s: adjusted history changed for %s; re-fetching from %s", provider,
+                    ", ".join(readjusted), lo)
+        again = host.provide_bars(provider, request=BarsRequest(tuple(readjusted), lo, b, adjusted,
+                                                                provider_cfg))
+        report.provider_calls += 1
+        again_long = bars_to_long(normalize_bars(again, where=f"{provider} provide_bars"))
+        again_long = again_long[again_long["symbol"].isin(readjusted)]
+        fetched = pd.concat([fetched[~fetched["symbol"].isin(readjusted)], again_long], ignore_index=True)
+
+    clean, findings = _validate(settings, fetched, a, b, now)
+    report.validation.extend(findings)
+    has_last = bool((clean["date"] == pd.Timestamp(b)).any()) if not clean.empty else False
+    latest = _day(clean["date"].max()) if not clean.empty else None
+    coverage: dict[str, Coverage] = {}
+    replace: dict[str, tuple[date, date] | None] = {}
+    refetch_start = min([manifest[s].start for s in readjusted] + [report.start]) if readjusted else a
+    for sym in group:
+        old = manifest.get(sym)
+        # Coverage ends at b when the vendor has published b for anyone in the group (a symbol
+        # without that bar simply has none); otherwise at the newest bar, so b is asked again.
+        sym_end = b if has_last else latest
+        if sym in readjusted or (old is not None and old.adjusted != adjusted):
+            replace[sym] = None  # the whole file is on the wrong basis now
+            start_cov = refetch_start if sym in readjusted else a
+            if sym_end is not None:
+                coverage[sym] = Coverage(start_cov, max(sym_end, start_cov), adjusted, now)
+        else:
+            replace[sym] = (a, b)
+            start_cov = min(old.start, a) if old else a
+            end_cov = max(old.end, sym_end) if (old and sym_end) else (old.end if old else sym_end)
+            if end_cov is not None:
+                coverage[sym] = Coverage(start_cov, max(end_cov, start_cov), adjusted, now)
+        report.symbols[sym].rows_fetched += int((clean["symbol"] == sym).sum())
+    with cache.lock():
+        cache.store(clean, coverage, replace=replace)
+
+
+def _readjusted(cache: BarCache, fetched: pd.DataFrame, group: list[str], overlap: date,
+                manifest: Mapping[str, Coverage]) -> list[str]:
+    out = []
+    day = pd.Timestamp(overlap)
+    new_close = fetched[fetched["date"] == day].set_index("symbol")["close"]
+    for sym in group:
+        if sym not in manifest or sym not in new_close.index or manifest[sym].end != overlap:
+            continue
+        cached = cache.read_symbol(sym)
+        old = cached.loc[cached["date"] == day, "close"]
+        if len(old) and np.isfinite(old.iloc[0]) and old.iloc[0] != 0:
+            if abs(float(new_close[sym]) / float(old.iloc[0]) - 1.0) > ADJUSTMENT_TOLERANCE:
+                out.append(sym)
+    return out
+
+
+def _fallback_event(report: DataReport, provider: str, failed: Mapping[str, str], last_day: date) -> None:
+    served = {s: report.symbols[s] for s in failed if report.symbols[s].last_bar}
+    empty = sorted(s for s in failed if not report.symbols[s].last_bar)
+    error = next(iter(failed.values()))
+    if not served and empty and all(not st.last_bar for st in report.symbols.values()):
+        raise DataError(f"data provider {provider} failed ({error}) and the cache has no bars for "
+                        f"{', '.join(empty)}; nothing to run on. Fix the provider (keys, network) and rerun.")
+    worst = max((st.stale_sessions or 0 for st in served.values()), default=0)
+    oldest = min((st.last_bar for st in served.values() if st.last_bar), default=None)
+    lines = [f"{provider} failed: {error}",
+             f"Using cached bars for {len(served)} symbol(s); the oldest last bar is {oldest}, "
+             f"{worst} session(s) stale (wanted {last_day})."]
+    if empty:
+        lines.append(f"No cached bars at all for: {', '.join(empty)}.")
+    report.events.append(Event(
+        kind="data.stale", level=Level.RISK, title=f"Data provider {provider} failed; using the cache",
+        body="\n".join(lines),
+        data={"provider": provider, "error": error, "stale_sessions": {s: st.stale_sessions for s, st in
+                                                                       served.items()},
+              "no_data": empty}))
+
+
+def _findings_event(provider: str, validation: ValidationReport) -> Event:
+    counts = validation.counts()
+    rejected = len(validation.rejected)
+    summary = ", ".join(f"{rule} {n}" for rule, n in counts.items())
+    return Event(kind="data.validation", level=Level.RISK if rejected else Level.INFO,
+                 title=f"Data validation: {rejected} row(s) rejected, {len(validation.findings) - rejected} other "
+                       f"finding(s)",
+                 body=f"{provider}: {summary}. `regimeflex data validate` lists them.",
+                 data={"counts": counts})
+
+
+# --------------------------------------------------------------- import
+
+
+def import_source(settings: Any, path: Path, *, provider: str | None = None, now: datetime | None = None,
+                  symbols: Iterable[str] | None = None) -> tuple[list[str], ValidationReport]:
+    """Read user CSV files (a file or a folder), validate them and store them in a provider's cache.
+
+    The cache of ``provider`` (default: ``data.yaml: provider``) then serves
+    those sessions without asking the vendor. Rows the policy rejects stay
+    out; warnings are kept and reported. Returns the symbols stored and the report.
+    """
+    from regimeflex.data.csvfiles import read_source
+
+    now = now or datetime.now(timezone.utc)
+    csv_cfg = settings.data.providers.get("csv", {})
+    long = read_source(Path(path), adjusted=settings.data.adjusted, prices=csv_cfg.get("prices"),
+                       pattern=csv_cfg.get("pattern", "*.csv"), symbol_column=csv_cfg.get("symbol_column"),
+                       date_format=csv_cfg.get("date_format"),
+                       symbols=tuple(symbols) if symbols else None)
+    if long.empty:
+        raise DataError(f"{path}: no rows to import" + (f" for {', '.join(symbols)}" if symbols else ""))
+    clean, report = _validate(settings, long, _day(long["date"].min()), _day(long["date"].max()), now)
+    cache = open_cache(settings, provider)
+    coverage: dict[str, Coverage] = {}
+    if not clean.empty:
+        spans = clean.groupby("symbol")["date"].agg(["min", "max"])
+        coverage = {str(s): Coverage(_day(r["min"]), _day(r["max"]), settings.data.adjusted, now)
+                    for s, r in spans.iterrows()}
+    with cache.lock():
+        cache.store(clean, coverage, replace={s: (c.start, c.end) for s, c in coverage.items()})
+    return sorted(coverage), report
+
+
+def validate_cache(settings: Any, symbols: Iterable[str] | None = None, *, provider: str | None = None,
+                   now: datetime | None = None) -> ValidationReport:
+    """Re-run every rule over what the cache holds (``regimeflex data validate``)."""
+    cache = open_cache(settings, provider)
+    names = sorted({s.upper() for s in symbols}) if symbols else cache.symbols()
+    parts = [cache.read_symbol(s) for s in names]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return ValidationReport()
+    long = pd.concat(parts, ignore_index=True)
+    _, report = _validate(settings, long, _day(long["date"].min()), _day(long["date"].max()), now)
+    return report
+
+
+__all__ = ["DataReport", "SymbolStatus", "import_source", "load_bars", "open_cache", "validate_cache"]
