@@ -38,3 +38,9 @@ def list_cmd(as_json: bool, role: str | None) -> None:
         click.echo(f"{i.name:<18} {dist:<26} {','.join(i.roles) or '-':<16} {i.state:<8} {','.join(i.hooks)}")
         if i.error:
             click.echo(f"{'':<18} ↳ {i.error}")
+
+
+# `plugins check` lives in its own module (the conformance kit's CLI); the import is cheap (click only).
+from regimeflex.cli.plugins_check import check_cmd  # noqa: E402
+
+plugins_group.add_command(check_cmd)

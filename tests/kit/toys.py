@@ -119,3 +119,21 @@ class FullSampleVolSizer:
             return long_only_weights(signals)
         vol = bars["close"].pct_change().std()
         return (long_only_weights(signals) * (0.01 / vol)).clip(upper=1.0).fillna(0.0).astype("float64")
+
+
+class NetworkProvider:
+    """A data provider that would call a vendor: it declares needs_network."""
+
+    @hookimpl
+    def provide_bars(self, request):
+        raise AssertionError("the kit must not call a needs_network provider without settings")
+
+    @hookimpl
+    def capabilities(self):
+        return {"needs_network": True}
+
+
+#: Instances an entry point can name (``tests.kit.toys:PEEKING``).
+GOOD = GoodStrategy()
+PEEKING = PeekingStrategy()
+NETWORK = NetworkProvider()

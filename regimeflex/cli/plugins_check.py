@@ -1,0 +1,86 @@
+"""``regimeflex plugins check NAME``: run the conformance kit on one installed plugin.
+
+Owns the command-line face of :mod:`regimeflex.testing`: it loads the plugin
+through PluginHost exactly as the runner would, runs every check of every
+role the plugin plays, and prints one PASS/FAIL/SKIP line per stable check id
+(or ``--json``). Exit code 1 when any check fails. Plugins that declare
+``needs_network`` only run their data/broker/notifier checks when ``--params``
+gives settings (e.g. pointing at a local test server), so this command never
+reaches a real service by surprise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from regimeflex.cli.common import echo_json
+from regimeflex.errors import EXIT_ERROR
+
+#: Roles whose checks call an outside service when the plugin declares needs_network.
+NETWORK_ROLES = ("data", "broker", "notifier")
+
+
+def _read_params(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    import yaml
+
+    from regimeflex.errors import ConfigError
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the params file: {exc}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the params file must hold a mapping of the plugin's settings, "
+                          f"got {type(raw).__name__}")
+    return raw
+
+
+@click.command("check")
+@click.argument("name")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="YAML file with the params/settings to test the plugin with (validated by its settings model).")
+@click.option("--role", type=click.Choice(["data", "strategy", "sizer", "broker", "notifier"]),
+              help="Only the checks of this role (default: every role the plugin plays).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def check_cmd(ctx: click.Context, name: str, params_file: Path | None, role: str | None, as_json: bool) -> None:
+    """Run the conformance kit on plugin NAME (the same checks as regimeflex.testing).
+
+    Prints PASS, FAIL or SKIP for every check id; exits 1 when any check fails.
+    """
+    from regimeflex.testing.checks import checks_for, run_check
+    from regimeflex.testing.load import PluginUnderTest, load_subject
+
+    subject = load_subject(PluginUnderTest(name, params=_read_params(params_file)))
+    roles = [role] if role else subject.roles
+    if role and role not in subject.roles:
+        raise click.UsageError(f"plugin '{name}' does not play the {role} role "
+                               f"(it plays: {', '.join(subject.roles)})")
+    if subject.capability("needs_network") and params_file is None:
+        reason = ("plugin declares needs_network; pass --params FILE with settings for a local test "
+                  "server, or run the kit from the plugin's own tests")
+        subject.skip = {**subject.skip, **{c.id: reason for r in roles if r in NETWORK_ROLES
+                                           for c in checks_for(r)}}
+    results = [run_check(c, subject) for r in roles for c in checks_for(r)]
+    counts = {s: sum(r.status == s for r in results) for s in ("PASS", "FAIL", "SKIP")}
+    if as_json:
+        echo_json({"plugin": name, "roles": roles, "capabilities": dict(subject.capabilities),
+                   "passed": counts["PASS"], "failed": counts["FAIL"], "skipped": counts["SKIP"],
+                   "results": [r.as_dict() for r in results]})
+    else:
+        width = max(len(r.check) for r in results) if results else 10
+        click.echo(f"plugin '{name}' — roles: {', '.join(roles)}")
+        for r in results:
+            click.echo(f"{r.status:<5} {r.check:<{width}}  {r.seconds * 1000:6.0f} ms")
+            if r.status != "PASS":
+                click.echo(f"      ↳ {r.message}")
+        click.echo(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+    if counts["FAIL"]:
+        ctx.exit(EXIT_ERROR)
