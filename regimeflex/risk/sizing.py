@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.signals.indicators import atr, realized_vol
+from regimeflex.signals.indicators import atr, bar_field, realized_vol
 
 
 class SizingCaps(BaseModel):
@@ -114,7 +114,7 @@ def atr_risk_weights(
     ATR yet (warm-up) is not held.
     """
     def field(name: str) -> pd.DataFrame:
-        return bars[name].reindex(index=signals.index, columns=signals.columns)
+        return bar_field(bars, name).reindex(index=signals.index, columns=signals.columns)
 
     close = field("close")
     stop_distance = atr_multiple * atr(field("high"), field("low"), close, atr_window).to_numpy()

@@ -25,6 +25,14 @@ Frame = TypeVar("Frame", pd.DataFrame, pd.Series)
 SESSIONS_PER_YEAR = 252
 
 
+def bar_field(bars: pd.DataFrame, field: str) -> pd.DataFrame:
+    """The dates × symbols frame of one field of a Bars panel; a panel with no symbols
+    gives a frame with its dates and no columns (a universe may legitimately be empty)."""
+    if bars.shape[1] == 0:
+        return pd.DataFrame(index=bars.index, columns=pd.Index([], name="symbol"), dtype="float64")
+    return bars[field]
+
+
 def _check_window(name: str, window: int, minimum: int = 1) -> int:
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < minimum:
         raise ValueError(f"{name}: window must be an integer >= {minimum}, got {window!r}")

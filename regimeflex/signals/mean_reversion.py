@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import zscore
+from regimeflex.signals.indicators import bar_field, zscore
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars
 
@@ -91,7 +91,7 @@ def run_mean_reversion(z: np.ndarray, p: MeanReversionParams) -> np.ndarray:
 def mean_reversion_signal(bars: Bars, params: Mapping[str, Any] | MeanReversionParams | None = None) -> pd.DataFrame:
     """The mean-reversion signal for every date and symbol of ``bars`` (pure function)."""
     p = read_params(MeanReversionParams, params, "strategies.yaml: mean_reversion params")
-    close = bars["close"]
+    close = bar_field(bars, "close")
     z = zscore(close, p.window).to_numpy(dtype="float64")
     return pd.DataFrame(run_mean_reversion(z, p), index=close.index, columns=close.columns)
 

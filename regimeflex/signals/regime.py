@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.errors import ConfigError
 from regimeflex.hookspecs import hookimpl
+from regimeflex.signals.indicators import bar_field
 from regimeflex.signals.mean_reversion import MeanReversionParams, mean_reversion_signal
 from regimeflex.signals.params import read_params
 from regimeflex.signals.regime_detection import REGIMES, RegimeSettings, detect_regime
@@ -75,7 +76,9 @@ def blend_by_regime(
 def regime_signal(bars: Bars, params: Mapping[str, Any] | RegimeStrategyParams | None = None) -> pd.DataFrame:
     """The composite signal for every date and symbol of ``bars`` (pure function)."""
     p = read_params(RegimeStrategyParams, params, WHERE)
-    close = bars["close"]
+    close = bar_field(bars, "close")
+    if close.shape[1] == 0:  # no symbols, so no benchmark either: nothing to signal
+        return close.copy()
     for key, symbol in (("regime.benchmark", p.regime.benchmark), ("vix_symbol", p.vix_symbol)):
         if symbol is not None and symbol not in close.columns:
             raise ConfigError(f"{WHERE}: {key}: symbol {symbol!r} is not in the bars; "

@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import sma
+from regimeflex.signals.indicators import bar_field, sma
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars
 
@@ -47,15 +47,15 @@ class TrendParams(BaseModel):
 def direction(above: pd.DataFrame, below: pd.DataFrame, ready: pd.DataFrame, allow_short: bool) -> pd.DataFrame:
     """+1 where ``above``, −1 (or 0 when shorts are off) where ``below``, 0 otherwise, NaN where not ``ready``."""
     short = -1.0 if allow_short else 0.0
-    values = np.where(above.to_numpy(), 1.0, np.where(below.to_numpy(), short, 0.0))
-    values[~ready.to_numpy()] = np.nan
+    values = np.where(above.to_numpy(dtype=bool), 1.0, np.where(below.to_numpy(dtype=bool), short, 0.0))
+    values[~ready.to_numpy(dtype=bool)] = np.nan
     return pd.DataFrame(values, index=above.index, columns=above.columns)
 
 
 def trend_signal(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> pd.DataFrame:
     """The trend signal for every date and symbol of ``bars`` (pure function)."""
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
-    close = bars["close"]
+    close = bar_field(bars, "close")
     slow = sma(close, p.slow)
     lead = sma(close, p.fast) if p.rule == "crossover" else close
     ready = slow.notna() & lead.notna()

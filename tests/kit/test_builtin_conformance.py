@@ -23,20 +23,9 @@ BUILTIN_PARAMS: dict[str, dict] = {
     "regime": {"regime": {"benchmark": "AAPL"}},
 }
 
-_EMPTY = "reads bars['close'] without a guard for a universe with no symbols (owner: signals/risk)"
-_SHORT = "returns negative weights for negative signals but does not declare supports_short in capabilities()"
 #: (plugin, check id) → why it fails today. Remove the entry when the plugin is fixed.
 KNOWN_BREACHES: dict[tuple[str, str], str] = {
-    ("trend", "strategy.empty_universe/v1"): _EMPTY,
-    ("mean_reversion", "strategy.empty_universe/v1"): _EMPTY,
-    ("regime", "strategy.empty_universe/v1"): _EMPTY,
-    ("atr_risk", "sizer.empty_universe/v1"): _EMPTY,
-    ("inverse_vol", "sizer.empty_universe/v1"): _EMPTY,
-    ("atr_risk", "sizer.long_only/v1"): _SHORT,
     ("csv", "data.empty_universe/v1"): "returns every symbol of its files when asked for none (owner: data)",
-    ("equal_weight", "sizer.long_only/v1"): _SHORT,
-    ("fixed_fractional", "sizer.long_only/v1"): _SHORT,
-    ("inverse_vol", "sizer.long_only/v1"): _SHORT,
 }
 
 

@@ -34,3 +34,9 @@ def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) 
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return AtrRiskParams
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    # a negative signal gives a short (negative) weight: the sizer follows the signal's sign
+    return {"supports_short": True}

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from regimeflex.hookspecs import hookimpl
 from regimeflex.risk.sizing import SizingCaps, inverse_vol_weights
+from regimeflex.signals.indicators import bar_field
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars
 
@@ -27,9 +28,15 @@ class InverseVolParams(SizingCaps):
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
     p = read_params(InverseVolParams, params, "risk.yaml: sizer.params")
-    return inverse_vol_weights(signals, bars["close"], p, window=p.window, target_vol=p.target_vol)
+    return inverse_vol_weights(signals, bar_field(bars, "close"), p, window=p.window, target_vol=p.target_vol)
 
 
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return InverseVolParams
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    # a negative signal gives a short (negative) weight: the sizer follows the signal's sign
+    return {"supports_short": True}
