@@ -402,12 +402,11 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
         w_seg = w_exec.ravel().take(flat).reshape(t_n, n)
         a_seg = w_seg / px_safe.ravel().take(flat).reshape(t_n, n)
         r_seg = 1.0 - w_seg
-        # state carried into session t = state after the last trade before t (one row up)
-        a_prev = np.zeros_like(a_seg)
-        a_prev[1:] = a_seg[:-1]
-        r_prev = np.ones_like(r_seg)
-        r_prev[1:] = r_seg[:-1]
-        growth = np.where(may, r_prev + a_prev * px_safe, 1.0)
+        # the state carried into session t is the state after the last trade before t (one row up)
+        growth = np.ones((t_n, n))
+        np.multiply(a_seg[:-1], px_safe[1:], out=growth[1:])
+        growth[1:] += r_seg[:-1]
+        growth[~may] = 1.0
         e_seg = np.cumprod(growth, axis=0)
         e_seg *= cfg.initial_cash / n
         shares = e_seg * a_seg
