@@ -132,9 +132,36 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "symbols": len(result.positions.columns),
         "final_equity": round(result.final_equity, 6) if len(eq) else None,
         "trades": len(result.trades),
+        "entries": entries(result.positions),
         "metrics": {k: (None if v is None or not np.isfinite(v) else round(float(v), 10))
                     for k, v in result.metrics.items()},
     }
+
+
+def entries(positions: pd.DataFrame) -> int:
+    """How many positions were opened from flat (the peer benchmark's trade count)."""
+    held = positions.to_numpy() != 0
+    prev = np.zeros_like(held)
+    prev[1:] = held[:-1]
+    return int((held & ~prev).sum())
+
+
+def write_tearsheet(result: BacktestResult, path: Path, *, benchmark: str | None = None,
+                    title: str = "RegimeFlex backtest") -> Path:
+    """The HTML tear sheet (:mod:`regimeflex.report.tearsheet`), stamped with the last session so
+    the same inputs give the same bytes."""
+    from datetime import datetime, timezone
+
+    from regimeflex.report.tearsheet import TearSheetData, write_tearsheet as _write
+
+    eq = result.equity
+    stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=timezone.utc)
+    data = TearSheetData(
+        equity=eq["equity"], benchmark=eq["benchmark"] if "benchmark" in eq else None,
+        benchmark_name=benchmark or "benchmark", weights=result.weights,
+        trades=result.trades, title=title,
+        params={k: v for k, v in result.params.items()}, generated_at=stamp)
+    return _write(data, Path(path))
 
 
 def write_outputs(result: BacktestResult, out_dir: Path, *, formats: tuple[str, ...] = ("parquet", "csv")) -> list[Path]:

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("regimeflex.cli.reconcile:reconcile_cmd", "Compare the ledger with the broker; record missing fills."),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
+    "backtest": ("regimeflex.cli.backtest:backtest_cmd", "Backtest the configured strategies over history (files, tear sheet, --json)."),
 }
 
 EPILOG = """\b

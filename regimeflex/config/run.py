@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from regimeflex.config.backtest import BacktestSettings
 from regimeflex.config.base import FrozenModel, NonNegative, Positive
 
 LevelName = Literal["INFO", "SUCCESS", "RISK", "ERROR"]
@@ -52,6 +53,7 @@ class RunSettings(FrozenModel):
     paths: Paths = Paths()
     log: LogSettings = LogSettings()
     notify: NotifySettings = NotifySettings()
+    backtest: BacktestSettings = BacktestSettings()
 
     @field_validator("universe")
     @classmethod

@@ -49,3 +49,40 @@ def _trend_weights(bars, fast=10, slow=40):
 @pytest.fixture(scope="session")
 def trend_weights():
     return _trend_weights
+
+
+def write_project(root: Path, *, run_extra: str = "", strategies: str | None = None) -> Path:
+    """A project whose csv provider reads the SPY/GLD/TLT 2019 files; returns its config dir."""
+    import shutil
+
+    csv_dir = root / "data" / "csv"
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("SPY", "GLD", "TLT"):
+        shutil.copy(DATA / f"{name}-2019-lumibot.csv", csv_dir / f"{name}.csv")
+    config = root / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "run.yaml").write_text(
+        "universe: [SPY, GLD, TLT]\nbenchmark: SPY\ninitial_equity: 100000\n" + run_extra)
+    (config / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv:\n    path: {csv_dir}\n")
+    (config / "strategies.yaml").write_text(strategies or (
+        "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n"
+        "    params: {rule: crossover, fast: 10, slow: 40}\n"))
+    (config / "risk.yaml").write_text("sizer:\n  plugin: equal_weight\n  params: {max_weight: 0.5}\n")
+    (config / "broker.yaml").write_text("broker: paper\nmode: dry_run\n")
+    return config
+
+
+@pytest.fixture
+def make_project(tmp_path: Path):
+    """Factory: ``make_project(run_extra=..., strategies=...)`` → config dir of a fresh project."""
+    counter = iter(range(1000))
+
+    def make(**kwargs) -> Path:
+        return write_project(tmp_path / f"p{next(counter)}", **kwargs)
+    return make
+
+
+@pytest.fixture
+def etf_project(tmp_path: Path) -> Path:
+    return write_project(tmp_path, run_extra="backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n"
+                                             "  warmup_sessions: 40\n")

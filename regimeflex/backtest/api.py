@@ -1,0 +1,183 @@
+"""``regimeflex.backtest.run``: the configured strategies and sizer over history, through the fill simulation.
+
+This module owns the wiring of a backtest: read the ``backtest:`` section of
+run.yaml into a :class:`~regimeflex.backtest.engine.SimConfig`, load bars for
+the universe and benchmark (with warm-up history before ``start``), compute
+targets with :func:`regimeflex.pipeline.compute_targets` — the very function
+the daily runner calls, so a backtest row *t* and a daily run on *t* see the
+same targets — simulate them, and assemble a
+:class:`~regimeflex.backtest.results.BacktestResult` with metrics from
+:mod:`regimeflex.report.metrics` and the benchmark series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.results import BacktestResult, book_frames
+from regimeflex.errors import ConfigError, DataError
+from regimeflex.types import Bars, BarsRequest, bars_symbols, check_bars
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+    from regimeflex.plugins import PluginHost
+
+
+def resolve_for_backtest(settings: Settings, host: PluginHost) -> Any:
+    """The data provider, strategies and sizer the YAML selects, validated like
+    :func:`regimeflex.plugins.resolve` — minus the broker and notifiers, which a
+    backtest never calls (so a backtest works before any broker is installed)."""
+    from regimeflex.plugins import Selected
+
+    def pick(name: str, role: str, where: str, raw: Mapping[str, Any] | None, settings_where: str,
+             label: str = "", budget: float = 1.0) -> Selected:
+        host.require(name, role, where=where)
+        validated = host.validate_settings(name, raw, where=settings_where)
+        return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
+
+    data_name = settings.data.provider
+    data = pick(data_name, "data", "data.yaml: provider", settings.data.providers.get(data_name),
+                f"data.yaml: providers.{data_name}")
+    strategies = {
+        inst: pick(spec.plugin, "strategy", f"strategies.yaml: strategies.{inst}.plugin", spec.params,
+                   f"strategies.yaml: strategies.{inst}.params", label=inst, budget=spec.budget)
+        for inst, spec in settings.strategies.strategies.items() if spec.enabled
+    }
+    sizer = pick(settings.risk.sizer.plugin, "sizer", "risk.yaml: sizer.plugin", settings.risk.sizer.params,
+                 "risk.yaml: sizer.params")
+    return _BacktestSelection(data=data, strategies=strategies, sizer=sizer)
+
+
+@dataclass(frozen=True)
+class _BacktestSelection:
+    data: Any
+    strategies: Mapping[str, Any]
+    sizer: Any
+
+
+def sim_config(settings: Settings) -> SimConfig:
+    """The engine configuration the ``backtest:`` section of run.yaml describes."""
+    bt = settings.run.backtest
+    return SimConfig(
+        initial_cash=float(bt.initial_cash or settings.run.initial_equity),
+        costs=Costs(commission_per_share=bt.costs.commission_per_share,
+                    commission_bps=bt.costs.commission_bps, slippage_bps=bt.costs.slippage_bps),
+        fill=bt.fill, rebalance=bt.rebalance, min_trade_weight=bt.min_trade_weight,
+        fractional=bt.fractional,
+        breakers=Breakers(max_drawdown=bt.breakers.max_drawdown, daily_loss=bt.breakers.daily_loss,
+                          action=bt.breakers.action, reset=bt.breakers.reset),
+    )
+
+
+def period(settings: Settings, start: date | str | None = None, end: date | str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The backtest's first and last session: arguments, else run.yaml, else ten years to the last session."""
+    from regimeflex.data.calendar import last_completed_session
+
+    bt = settings.run.backtest
+    hi = pd.Timestamp(end or bt.end or last_completed_session()).normalize()
+    lo = pd.Timestamp(start or bt.start or (hi - pd.DateOffset(years=10))).normalize()
+    if lo > hi:
+        raise ConfigError(f"backtest: start {lo:%Y-%m-%d} is after end {hi:%Y-%m-%d}; "
+                          f"pass --start/--end in order (or fix run.yaml backtest.start/end)")
+    return lo, hi
+
+
+def load_bars(settings: Settings, host: PluginHost, selection: Any, start: pd.Timestamp, end: pd.Timestamp) -> Bars:
+    """Universe + benchmark bars from ``warmup_sessions`` before ``start`` to ``end``, from the selected provider."""
+    from regimeflex.data import calendar
+
+    warm = settings.run.backtest.warmup_sessions
+    first = start
+    if warm:
+        back = calendar.sessions(start - pd.Timedelta(days=int(warm * 1.6) + 10), start)
+        first = back[-warm - 1] if len(back) > warm else (back[0] if len(back) else start)
+    symbols = tuple(dict.fromkeys([*settings.run.universe, settings.run.benchmark]))
+    request = BarsRequest(symbols=symbols, start=first.date(), end=end.date(),
+                          adjusted=settings.data.adjusted, settings=selection.data.settings)
+    bars = check_bars(host.provide_bars(selection.data.name, request=request),
+                      where=f"data provider '{selection.data.name}'")
+    missing = [s for s in symbols if s not in bars_symbols(bars)]
+    if missing:
+        raise DataError(f"data provider '{selection.data.name}' returned no bars for {', '.join(missing)}; "
+                        f"check the symbols in run.yaml or the provider's coverage")
+    return bars
+
+
+def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.Timestamp | None = None,
+             end: pd.Timestamp | None = None, benchmark: str | None = None,
+             params: Mapping[str, Any] | None = None) -> BacktestResult:
+    """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
+
+    Rows before ``start`` are warm-up only: the book starts flat in cash on
+    ``start`` and executes from the decision of ``start``'s close onwards.
+    """
+    from regimeflex.report import metrics as m
+
+    lo = start if start is not None else bars.index[0]
+    hi = end if end is not None else bars.index[-1]
+    window = (bars.index >= lo) & (bars.index <= hi)
+    if not window.any():
+        raise DataError(f"no bars between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}; "
+                        f"the data covers {bars.index[0]:%Y-%m-%d}..{bars.index[-1]:%Y-%m-%d}")
+    b = bars.loc[window]
+    w = weights.loc[window]
+    sim = simulate(w, b, config)
+    equity, positions, pos_weights, trades = book_frames(sim, b["close"])
+    if benchmark and benchmark in bars_symbols(b):
+        bench = b["close"][benchmark].ffill()
+        first = bench.first_valid_index()
+        equity["benchmark"] = (bench / bench.loc[first] * config.initial_cash) if first is not None else np.nan
+    rets = equity["returns"]
+    metrics = dict(m.summary(rets, weights=pos_weights))
+    metrics.update(total_return=float(equity["equity"].iloc[-1] / config.initial_cash - 1.0),
+                   final_equity=float(equity["equity"].iloc[-1]), trades=float(len(trades)),
+                   exposure=float((equity["gross_exposure"] > 1e-12).mean()))
+    if "benchmark" in equity:
+        metrics["benchmark_return"] = float(equity["benchmark"].iloc[-1] / config.initial_cash - 1.0)
+    return BacktestResult(equity=equity, positions=positions, weights=pos_weights, trades=trades,
+                          targets=w, metrics=metrics, params=dict(params or {}))
+
+
+def run(settings: Settings | None = None, *, bars: Bars | None = None, host: PluginHost | None = None,
+        start: date | str | None = None, end: date | str | None = None, weights: pd.DataFrame | None = None,
+        config: SimConfig | None = None) -> BacktestResult:
+    """Backtest the configured strategies and sizer (or given ``weights``) and return every output.
+
+    :param settings: the loaded configuration (``regimeflex.config.load_settings``);
+        needed unless both ``bars`` and ``weights`` are given.
+    :param bars: a Bars panel to use instead of asking the data provider
+        (must include warm-up history before ``start``).
+    :param host: the plugin host (default: every installed plugin).
+    :param start: first session traded (default run.yaml ``backtest.start``, else ten years back).
+    :param end: last session (default run.yaml ``backtest.end``, else the last completed session).
+    :param weights: target weights to simulate directly (skips the strategy and sizer hooks).
+    :param config: engine configuration (default: from run.yaml ``backtest:``).
+    """
+    if settings is None:
+        if bars is None or weights is None:
+            raise ConfigError("backtest.run: pass settings, or both bars and weights")
+        s = pd.Timestamp(start) if start else None
+        e = pd.Timestamp(end) if end else None
+        return assemble(weights, bars, config or SimConfig(), start=s, end=e)
+    from regimeflex.pipeline import compute_targets
+    from regimeflex.plugins import PluginHost
+
+    cfg = config or sim_config(settings)
+    host = host or PluginHost.load()
+    selection = resolve_for_backtest(settings, host)
+    if bars is None:
+        lo, hi = period(settings, start, end)
+        bars = load_bars(settings, host, selection, lo, hi)
+    else:
+        lo = pd.Timestamp(start).normalize() if start else bars.index[0]
+        hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
+    if weights is None:
+        weights = compute_targets(bars, selection, host, settings).weights
+    return assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark)
