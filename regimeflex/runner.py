@@ -115,11 +115,33 @@ def load_history(settings: Settings, host: PluginHost, selection: Selection, ses
 
 def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: PluginHost | None = None) -> RunSummary:
     """Run the daily cycle once and return what happened (never raises for expected failures)."""
-    from regimeflex.pipeline import compute_targets
-    from regimeflex.plugins import PluginHost, resolve
+    from regimeflex.notify.dispatch import Dispatcher
+    from regimeflex.plugins import PluginHost
 
+    host = host or PluginHost.load()
     session, is_session = resolve_session(options.as_of, options.now)
     summary = RunSummary(session=f"{session:%Y-%m-%d}", mode=settings.broker.mode)
+    dispatcher = Dispatcher.from_settings(settings, host)
+    try:
+        _cycle(settings, options, host, session, is_session, summary, dispatcher)
+    except RegimeFlexError as exc:
+        log.error("%s", exc)
+        summary.status, summary.exit_code = "failed", exc.exit_code
+        summary.messages.append(str(exc))
+        dispatcher.send(Event(kind="run_failed", level=Level.ERROR, title=f"RegimeFlex {summary.session}: run failed",
+                              body=str(exc)))
+    if summary.status not in ("not_a_session",):
+        dispatcher.send(summary_event(summary))
+    delivery = dispatcher.close()
+    for failure in delivery.failures:
+        summary.messages.append(f"notification not delivered: {failure.to_dict()}")
+    return summary
+
+
+def _cycle(settings: Settings, options: RunOptions, host: PluginHost, session: pd.Timestamp, is_session: bool,
+           summary: RunSummary, dispatcher: Any) -> None:
+    from regimeflex.pipeline import compute_targets
+    from regimeflex.plugins import resolve
 
     kill_flag = settings.path(settings.run.paths.kill_switch)
     if kill_flag.exists():
@@ -127,32 +149,28 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
         log.risk("kill switch engaged (%s): %s — nothing else is touched", kill_flag, reason)
         summary.status, summary.exit_code = "killed", EXIT_KILLED
         summary.messages.append(f"kill switch engaged: {reason}")
-        return summary
+        dispatcher.send(Event(kind="kill", level=Level.RISK, title="RegimeFlex: kill switch engaged",
+                              body=f"{reason} (flag {kill_flag}); the run stopped before touching anything"))
+        return
     if not is_session:
         log.info("%s is not an XNYS trading session; nothing to do", summary.session)
         summary.status = "not_a_session"
         summary.messages.append(f"{summary.session} is not a trading session")
-        return summary
+        return
+    summary.mode = effective_mode(settings, options.live)
 
-    host = host or PluginHost.load()
     with step("config: plugins resolved", log) as figures:
         selection = resolve(settings, host)
     summary.steps["plugins"] = figures
-    try:
-        with step("data: bars loaded and validated", log) as figures:
-            bars = load_history(settings, host, selection, session)
-        summary.steps["data"] = figures
-        with step("signals → sizing: targets computed", log) as figures:
-            panel = compute_targets(bars, selection, host, settings)
-        summary.steps["targets"] = figures
-        targets = panel.last()
-        summary.targets = {s: round(float(w), 6) for s, w in targets.items() if abs(w) > 1e-12}
-        summary.status = "completed"
-    except RegimeFlexError as exc:
-        log.error("%s", exc)
-        summary.status, summary.exit_code = "failed", getattr(exc, "exit_code", EXIT_ERROR)
-        summary.messages.append(str(exc))
-    return summary
+    with step("data: bars loaded and validated", log) as figures:
+        bars = load_history(settings, host, selection, session)
+    summary.steps["data"] = figures
+    with step("signals → sizing: targets computed", log) as figures:
+        panel = compute_targets(bars, selection, host, settings)
+    summary.steps["targets"] = figures
+    targets = panel.last()
+    summary.targets = {s: round(float(w), 6) for s, w in targets.items() if abs(w) > 1e-12}
+    summary.status = "completed"
 
 
 def summary_event(summary: RunSummary) -> Event:

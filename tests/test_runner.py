@@ -1,0 +1,64 @@
+"""The daily cycle end to end on the demo configuration (synthetic data, no keys, no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from regimeflex.cli import main
+
+# A Wednesday session with 300+ sessions of synthetic history before it.
+SESSION = "2024-03-13"
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_dry_run_completes_and_prints_targets(project: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+    assert code == 0
+    assert f"RegimeFlex run — session {SESSION} — mode dry_run — completed" in out
+    assert "targets:" in out
+
+
+def test_json_summary_has_the_session_targets_and_step_timings(project: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["session"] == SESSION and summary["status"] == "completed"
+    assert set(summary["steps"]) >= {"plugins", "data", "targets"}
+    assert all(-1.0 <= w <= 1.0 for w in summary["targets"].values())
+
+
+def test_weekend_is_not_a_session_and_exits_zero(project: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", "2024-03-16")
+    assert code == 0
+    assert "note: 2024-03-16 is not a trading session" in out
+
+
+def test_kill_switch_exits_3_and_touches_nothing(project: Path, capsys) -> None:
+    (project / "kill_switch.flag").write_text("manual stop for the test")
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+    assert code == 3
+    assert "note: kill switch engaged" in out
+    root = project.parent
+    assert not (root / "logs").exists() and not (root / "data").exists() and not (root / "reports").exists()
+
+
+def test_live_mode_without_the_live_flag_is_refused(project: Path, capsys) -> None:
+    (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+    assert code == 2
+    assert "broker.yaml: mode: live also needs --live on the command line" in out
+
+
+def test_bad_date_is_a_usage_error(project: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "--config", str(project), "run", "--as-of", "13/03/2024")
+    assert code == 2
+    assert "'13/03/2024' is not a date; use YYYY-MM-DD or 'last'" in err
