@@ -26,8 +26,13 @@ $(STAMP): $(BIN)/python $(DEPS)
 
 install: $(STAMP)
 
+# Two consecutive sessions in a fresh copy of config/: the first run plans and sends
+# orders to the simulated paper broker, the second fills them at the next open.
 demo: install
-	$(BIN)/regimeflex --config config run
+	@rm -rf demo-run && mkdir -p demo-run && cp -r config demo-run/config
+	$(BIN)/regimeflex --config demo-run/config run --as-of previous
+	$(BIN)/regimeflex --config demo-run/config run --as-of last
+	@echo "demo files (ledger, cache, reports) are in demo-run/; rerun with: make demo"
 
 test: install
 	$(BIN)/python -m pytest

@@ -12,7 +12,7 @@ the circuit breakers and the order planner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,24 +43,71 @@ class TargetPanel:
         return self.weights.iloc[-1]
 
 
-def combine_by_budget(signals: Mapping[str, pd.DataFrame], budgets: Mapping[str, float]) -> pd.DataFrame:
-    """Budget-weighted sum of the strategies' signals (NaN counts as flat), clipped to [-1, 1]."""
-    frames = list(signals.values())
-    if not frames:
-        raise ValueError("no strategy signals to combine")
-    total = sum(np.nan_to_num(signals[name].to_numpy(dtype="float64"), nan=0.0) * float(budgets[name])
-                for name in signals)
-    combined = np.clip(total, -1.0, 1.0)
-    return pd.DataFrame(combined, index=frames[0].index, columns=frames[0].columns) + 0.0
+def guard_entries(weights: pd.DataFrame, allow_entries: np.ndarray) -> pd.DataFrame:
+    """On rows where entries are not allowed, no position may open, grow or flip relative to
+    the previous row's (already guarded) targets; exits and reductions pass.
+
+    A loop over the guarded rows only (a few FOMC/OPEX days a year), each an array
+    operation across all symbols.
+    """
+    values = weights.to_numpy(dtype="float64", copy=True)
+    for row in np.flatnonzero(~allow_entries):
+        prev = values[row - 1] if row > 0 else np.zeros(values.shape[1])
+        cur = values[row]
+        same_side = (np.sign(cur) == np.sign(prev)) & (prev != 0)
+        values[row] = np.where(same_side, np.sign(prev) * np.minimum(np.abs(cur), np.abs(prev)), 0.0)
+    return pd.DataFrame(values, index=weights.index, columns=weights.columns) + 0.0
 
 
-def compute_targets(bars: Bars, selection: Selection, host: PluginHost, settings: Any) -> TargetPanel:
-    """Signals → budgets → sizer → regime scaling → calendar guard, over the whole panel."""
+def universe_bars(bars: Bars, universe: Sequence[str]) -> Bars:
+    """The panel restricted to the tradable universe (benchmark/VIX columns are for regime only)."""
+    keep = [s for s in universe if s in set(bars.columns.get_level_values("symbol"))]
+    return bars.loc[:, pd.IndexSlice[:, keep]]
+
+
+def reference_symbols(settings: Any) -> list[str]:
+    """Every symbol a run must load: the universe, then the benchmark and VIX series."""
+    regime = settings.risk.regime
+    extra = [settings.run.benchmark, regime.detect.benchmark, regime.vix_symbol]
+    return list(dict.fromkeys([*settings.run.universe, *[s for s in extra if s]]))
+
+
+def compute_targets(bars: Bars, selection: Selection, host: PluginHost, settings: Any,
+                    universe: Sequence[str] | None = None) -> TargetPanel:
+    """Signals → budgets → sizer → regime scaling → calendar guard, over the whole panel.
+
+    ``bars`` may hold more than the universe (the benchmark, VIX); strategies
+    and the sizer see only ``universe`` (default ``settings.run.universe``).
+    ``settings`` is the loaded :class:`~regimeflex.config.Settings`; its
+    ``risk.regime`` and ``risk.calendar`` sections drive the last two steps.
+    """
+    full = bars
+    bars = universe_bars(full, universe if universe is not None else settings.run.universe)
+    from regimeflex.risk.budgets import apply_regime_scaling, combine_signals, regime_scale
+    from regimeflex.risk.calendar import calendar_guard_frame
+    from regimeflex.signals.regime_detection import detect_regime
+    from regimeflex.types import bars_symbols
+
     signals = {
         name: host.generate_signal(sel.name, bars=bars, params=sel.settings)
         for name, sel in selection.strategies.items()
     }
-    budgets = {name: sel.budget for name, sel in selection.strategies.items()}
-    combined = combine_by_budget(signals, budgets)
+    combined = combine_signals(signals, {name: sel.budget for name, sel in selection.strategies.items()})
     raw = host.size_position(selection.sizer.name, signals=combined, bars=bars, params=selection.sizer.settings)
-    return TargetPanel(signals=signals, combined=combined, raw_weights=raw, weights=raw)
+
+    regime_settings = settings.risk.regime
+    benchmark = regime_settings.detect.benchmark
+    regime = scale = None
+    weights = raw
+    available = bars_symbols(full)
+    if benchmark in available:
+        vix_symbol = regime_settings.vix_symbol
+        vix = full["close"][vix_symbol] if vix_symbol and vix_symbol in available else None
+        regime = detect_regime(full["close"][benchmark], vix, regime_settings.detect)
+        scale = regime_scale(regime, regime_settings.scaling)
+        weights = apply_regime_scaling(raw, regime, regime_settings.scaling)
+    guard = calendar_guard_frame(weights.index, settings.risk.calendar)
+    weights = weights.mul(np.where(guard["is_session"], guard["scale"], 1.0), axis=0)
+    weights = guard_entries(weights, (guard["allow_entries"] | ~guard["is_session"]).to_numpy())
+    return TargetPanel(signals=signals, combined=combined, raw_weights=raw, weights=weights, regime=regime,
+                       scale=scale, notes={"calendar": guard})

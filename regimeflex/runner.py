@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, ConfigError, DataError, RegimeFlexError
+from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, RegimeFlexError
 from regimeflex.log import get_logger, step
-from regimeflex.types import BarsRequest, BrokerContext, Event, Level, bars_symbols, check_bars
+from regimeflex.types import BarsRequest, Event, Level, bars_symbols, check_bars
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -66,37 +66,12 @@ def resolve_session(as_of: date | None, now: datetime | None = None) -> tuple[pd
     return day, calendar.is_session(day)
 
 
-def effective_mode(settings: Settings, live_flag: bool) -> str:
-    """The broker mode after the safety check: live needs both the YAML and --live."""
-    mode = settings.broker.mode
-    if mode == "live" and not live_flag:
-        raise ConfigError("broker.yaml: mode: live also needs --live on the command line; "
-                          "refusing to trade live without both opt-ins")
-    return mode
-
-
-def broker_context(settings: Settings, selection: Selection, *, session: pd.Timestamp | None = None,
-                   prices: Any = None, live_flag: bool = False) -> BrokerContext:
-    """The context every broker hook receives for this configuration."""
-    from regimeflex.data import calendar
-
-    kill_flag = settings.path(settings.run.paths.kill_switch)
-    mode = settings.broker.mode if settings.broker.mode != "live" or live_flag else "dry_run"
-    return BrokerContext(
-        mode=mode,  # type: ignore[arg-type]
-        session=(session if session is not None else calendar.ny_today()).date(),
-        settings=selection.broker.settings,
-        state_dir=settings.path(settings.run.paths.state_dir),
-        prices=prices,
-        is_killed=kill_flag.exists,
-    )
-
-
 def load_history(settings: Settings, host: PluginHost, selection: Selection, session: pd.Timestamp) -> Any:
     """Bars for the universe and benchmark, ``history_sessions`` back from ``session``."""
     from regimeflex.data import calendar
+    from regimeflex.pipeline import reference_symbols
 
-    symbols = tuple(dict.fromkeys([*settings.run.universe, settings.run.benchmark]))
+    symbols = tuple(reference_symbols(settings))
     window = calendar.sessions(session - pd.Timedelta(days=int(settings.run.history_sessions * 1.6) + 10), session)
     start = window[-settings.run.history_sessions] if len(window) >= settings.run.history_sessions else window[0]
     request = BarsRequest(symbols=symbols, start=start.date(), end=session.date(),
@@ -140,37 +115,141 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
 
 def _cycle(settings: Settings, options: RunOptions, host: PluginHost, session: pd.Timestamp, is_session: bool,
            summary: RunSummary, dispatcher: Any) -> None:
+    from regimeflex.config.broker import effective_mode
+    from regimeflex.execution.killswitch import KillSwitch
+    from regimeflex.ledger.journal import open_journal
     from regimeflex.pipeline import compute_targets
     from regimeflex.plugins import resolve
 
-    kill_flag = settings.path(settings.run.paths.kill_switch)
-    if kill_flag.exists():
-        reason = kill_flag.read_text(encoding="utf-8").strip() or "no reason given"
-        log.risk("kill switch engaged (%s): %s — nothing else is touched", kill_flag, reason)
-        summary.status, summary.exit_code = "killed", EXIT_KILLED
-        summary.messages.append(f"kill switch engaged: {reason}")
-        dispatcher.send(Event(kind="kill", level=Level.RISK, title="RegimeFlex: kill switch engaged",
-                              body=f"{reason} (flag {kill_flag}); the run stopped before touching anything"))
+    kill = KillSwitch(settings.path(settings.run.paths.kill_switch))
+    if kill.engaged():
+        _stop_for_kill(settings, kill, summary, dispatcher)
         return
     if not is_session:
         log.info("%s is not an XNYS trading session; nothing to do", summary.session)
         summary.status = "not_a_session"
         summary.messages.append(f"{summary.session} is not a trading session")
         return
-    summary.mode = effective_mode(settings, options.live)
+    summary.mode = effective_mode(settings.broker, options.live)
 
     with step("config: plugins resolved", log) as figures:
         selection = resolve(settings, host)
     summary.steps["plugins"] = figures
+    # One writer at a time: the journal holds the ledger lock for the whole run, so an
+    # overlapping cron run stops here with a clear message instead of trading twice.
+    with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+        _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal, kill)
+
+
+def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatcher: Any) -> None:
+    from regimeflex.ledger.journal import open_journal
+
+    info = kill.info() or {}
+    reason = info.get("reason") or "no reason given"
+    log.risk("kill switch engaged (%s): %s — nothing is sent", kill.path, reason)
+    summary.status, summary.exit_code = "killed", EXIT_KILLED
+    summary.messages.append(f"kill switch engaged: {reason}")
+    with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+        journal.record("kill", {"flag": str(kill.path), "reason": reason, "session": summary.session,
+                                "not_sent": []})
+    dispatcher.send(Event(kind="kill", level=Level.RISK, title="RegimeFlex: kill switch engaged",
+                          body=f"{reason} (flag {kill.path}); the run stopped before any data, order or broker call"))
+
+
+def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, selection: Selection,
+                  session: pd.Timestamp, summary: RunSummary, dispatcher: Any, journal: Any, kill: Any) -> None:
+    from regimeflex.execution.session import execute_session, ledger_account, rules_from_settings
+    from regimeflex.pipeline import compute_targets
+
     with step("data: bars loaded and validated", log) as figures:
         bars = load_history(settings, host, selection, session)
     summary.steps["data"] = figures
     with step("signals → sizing: targets computed", log) as figures:
         panel = compute_targets(bars, selection, host, settings)
     summary.steps["targets"] = figures
+    if panel.regime is not None and pd.notna(panel.regime.iloc[-1]):
+        summary.regime = str(panel.regime.iloc[-1])
+    guard = panel.notes["calendar"].iloc[-1]
+    summary.calendar = [{"event": k, "rule": str(getattr(settings.risk.calendar, k).rule)}
+                        for k in ("fomc", "opex", "early_close") if bool(guard[k])]
     targets = panel.last()
+    prices = bars["close"].iloc[-1]
+
+    with step("risk: circuit breakers checked", log) as figures:
+        account = ledger_account(journal, prices, settings.run.initial_equity)
+        targets = _apply_breakers(settings, session, bars, targets, account, summary, dispatcher, journal)
+    summary.steps["breakers"] = figures
     summary.targets = {s: round(float(w), 6) for s, w in targets.items() if abs(w) > 1e-12}
-    summary.status = "completed"
+
+    fills_before = set(journal.state.fills)
+    with step("execution: orders planned, recorded, sent, reconciled", log) as figures:
+        outcome = execute_session(
+            journal=journal, host=host, broker=selection.broker.name, mode=summary.mode,  # type: ignore[arg-type]
+            session=session.date(), targets=targets, prices=prices,
+            rules=rules_from_settings(settings.broker.orders), broker_settings=selection.broker.settings,
+            kill_switch=kill, bars=bars, state_dir=settings.path(settings.run.paths.state_dir),
+            initial_equity=settings.run.initial_equity, notify=dispatcher.send,
+        )
+    summary.steps["execution"] = figures
+    status = {r.client_order_id: r.status for r in outcome.results}
+    summary.orders = [{"symbol": o.symbol, "side": o.side, "qty": o.qty, "type": o.type,
+                       "client_order_id": o.client_order_id,
+                       "status": status.get(o.client_order_id, "intended" if summary.mode == "dry_run" else "")}
+                      for o in outcome.orders]
+    summary.fills = [{k: fill.get(k) for k in ("symbol", "side", "qty", "price", "client_order_id")}
+                     for fid, fill in journal.state.fills.items() if fid not in fills_before]
+    if outcome.resumed:
+        summary.messages.append(f"orders for {summary.session} were already intended; resumed, not re-planned")
+    summary.messages.extend(outcome.notes)
+    summary.messages.extend(f"skipped {s.symbol}: {s.reason}" for s in outcome.skipped)
+    summary.messages.extend(outcome.errors)
+    after = ledger_account(journal, prices, settings.run.initial_equity)
+    summary.equity = round(after.equity, 2)
+    summary.pnl = round(after.equity - settings.run.initial_equity, 2)
+    if outcome.killed:
+        summary.status, summary.exit_code = "killed", outcome.exit_code
+    elif outcome.errors:
+        summary.status, summary.exit_code = "failed", outcome.exit_code
+    else:
+        summary.status = "completed"
+    journal.end_session(status=summary.status, orders=len(outcome.orders), sent=len(outcome.sent),
+                        fills=outcome.fills_recorded)
+
+
+def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, targets: pd.Series, account: Any,
+                    summary: RunSummary, dispatcher: Any, journal: Any) -> pd.Series:
+    """Evaluate the circuit breakers on the live numbers and cut the targets accordingly."""
+    from dataclasses import replace
+
+    from regimeflex.risk.breakers import BreakerInputs, apply_breaker_action, check_circuit_breakers
+    from regimeflex.risk.state import load_risk_state, risk_state_path, save_risk_state
+
+    path = risk_state_path(settings)
+    state = load_risk_state(path)
+    prices = bars["close"].iloc[-1]
+    current = pd.Series({s: p.qty * float(prices.get(s, p.avg_price)) / account.equity
+                         for s, p in account.positions.items()}, dtype="float64")
+    vix_symbol = settings.risk.regime.vix_symbol
+    vix = float(bars["close"][vix_symbol].iloc[-1]) if vix_symbol and vix_symbol in bars["close"] else None
+    inputs = BreakerInputs(
+        session=session.date(), equity=account.equity,
+        previous_close_equity=state.breakers.last_equity,
+        vix=vix, stale_sessions=0,
+        rejected_orders=sum(1 for v in journal.state.orders_for(session.date()) if v.status == "rejected"),
+        orders_today=len(journal.state.orders_for(session.date())),
+        weights=current.to_dict(),
+    )
+    decision = check_circuit_breakers(inputs, settings.risk.circuit_breakers, state.breakers)
+    for event in decision.events:
+        journal.record("breaker", {**event.data, "title": event.title})
+        dispatcher.send(event)
+    summary.breakers = [{"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()}
+                        for name in decision.tripped]
+    save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime,
+                                  regime_session=session.date()))
+    if not decision.tripped:
+        return targets
+    return apply_breaker_action(targets, current.reindex(targets.index).fillna(0.0), decision)
 
 
 def summary_event(summary: RunSummary) -> Event:

@@ -42,13 +42,22 @@ def test_unknown_command_is_a_usage_error(capsys) -> None:
     assert "No such command 'frobnicate'" in err
 
 
-def test_init_writes_the_same_files_as_the_repository_demo_config(tmp_path, capsys) -> None:
+def test_init_writes_the_starter_files(tmp_path, capsys) -> None:
     code, out, _ = run_cli(capsys, "init", str(tmp_path / "bot"))
     assert code == 0
     for rel, text in starter_files().items():
         assert (tmp_path / "bot" / rel).read_text() == text
-        if rel.startswith("config/"):
+
+
+def test_demo_config_is_the_starter_except_that_it_runs_the_simulated_paper_broker() -> None:
+    for rel, text in starter_files().items():
+        if rel.startswith("config/") and rel != "config/broker.yaml":
             assert (REPO / rel).read_text() == text, f"{rel} drifted from regimeflex/starter"
+    from regimeflex.config import load_settings
+
+    demo = load_settings(REPO / "config", load_env=False).broker
+    assert (demo.broker, demo.mode) == ("paper", "paper")
+    assert "mode: dry_run" in starter_files()["config/broker.yaml"]
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:

@@ -23,7 +23,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 def test_dry_run_completes_and_prints_targets(project: Path, capsys) -> None:
     code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
     assert code == 0
-    assert f"RegimeFlex run — session {SESSION} — mode dry_run — completed" in out
+    assert f"RegimeFlex run — session {SESSION} — mode paper — completed" in out
     assert "targets:" in out
 
 
@@ -48,7 +48,10 @@ def test_kill_switch_exits_3_and_touches_nothing(project: Path, capsys) -> None:
     assert code == 3
     assert "note: kill switch engaged" in out
     root = project.parent
-    assert not (root / "logs").exists() and not (root / "data").exists() and not (root / "reports").exists()
+    assert not (root / "data").exists() and not (root / "reports").exists() and not (root / "state").exists()
+    entries = [json.loads(line) for line in (root / "logs/audit/ledger.jsonl").read_text().splitlines()]
+    assert [e["kind"] for e in entries] == ["kill"]
+    assert entries[0]["data"]["reason"] == "manual stop for the test"
 
 
 def test_live_mode_without_the_live_flag_is_refused(project: Path, capsys) -> None:
@@ -58,7 +61,18 @@ def test_live_mode_without_the_live_flag_is_refused(project: Path, capsys) -> No
     assert "broker.yaml: mode: live also needs --live on the command line" in out
 
 
+def test_rerun_of_the_same_session_resumes_instead_of_replanning(project: Path, capsys) -> None:
+    run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    again = json.loads(out)
+    assert code == 0
+    assert f"orders for {SESSION} were already intended; resumed, not re-planned" in again["messages"]
+    ledger = (project.parent / "logs/audit/ledger.jsonl").read_text().splitlines()
+    intents = [json.loads(line) for line in ledger if '"kind":"intent"' in line]
+    assert len(intents) == len(again["orders"])
+
+
 def test_bad_date_is_a_usage_error(project: Path, capsys) -> None:
     code, _, err = run_cli(capsys, "--config", str(project), "run", "--as-of", "13/03/2024")
     assert code == 2
-    assert "'13/03/2024' is not a date; use YYYY-MM-DD or 'last'" in err
+    assert "'13/03/2024' is not a date; use YYYY-MM-DD, 'last' or 'previous'" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 import shutil
 import sys
 from dataclasses import asdict, dataclass
@@ -72,14 +73,22 @@ def run_checks(config_dir: Any) -> list[Check]:
 
 def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
     from regimeflex.errors import RegimeFlexError
-    from regimeflex.runner import broker_context
+    from regimeflex.execution.killswitch import KillSwitch
+    from regimeflex.execution.session import make_context
 
     if settings.broker.mode == "dry_run" and host.required_env(selection.broker.name) and not all(
         os.environ.get(v) for v in host.required_env(selection.broker.name)
     ):
         return [Check("broker", "SKIP", "dry_run without broker keys: account not queried")]
     try:
-        account = host.broker_account(selection.broker.name, context=broker_context(settings, selection))
+        context = make_context(
+            mode="paper" if settings.broker.mode == "dry_run" else settings.broker.mode,
+            session=date.today(), broker_settings=selection.broker.settings,
+            state_dir=settings.path(settings.run.paths.state_dir),
+            journal_path=settings.path(settings.run.paths.ledger),
+            kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+            initial_equity=settings.run.initial_equity)
+        account = host.broker_account(selection.broker.name, context=context)
     except RegimeFlexError as exc:
         return [Check("broker", "FAIL", str(exc), "check the broker keys, base URL and network")]
     if account is None:

@@ -11,7 +11,7 @@ from regimeflex.cli.common import echo_json, load_settings_for
 
 
 class SessionDate(click.ParamType):
-    """YYYY-MM-DD, or ``last`` for the last completed XNYS session (what `make demo` uses)."""
+    """YYYY-MM-DD, ``last`` (the last completed XNYS session) or ``previous`` (the one before it)."""
 
     name = "DATE"
 
@@ -19,19 +19,22 @@ class SessionDate(click.ParamType):
         if isinstance(value, date):
             return value
         text = str(value).strip().lower()
-        if text == "last":
+        if text in ("last", "previous"):
             from regimeflex.data import calendar
 
-            return calendar.last_completed_session().date()
+            last = calendar.last_completed_session()
+            if text == "last":
+                return last.date()
+            return calendar.xnys().previous_session(last).date()
         try:
             return datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:
-            self.fail(f"{value!r} is not a date; use YYYY-MM-DD or 'last'", param, ctx)
+            self.fail(f"{value!r} is not a date; use YYYY-MM-DD, 'last' or 'previous'", param, ctx)
 
 
 @click.command("run")
 @click.option("--as-of", type=SessionDate(), default=None,
-              help="Replay this session (YYYY-MM-DD, or 'last' for the last completed session). Default: today.")
+              help="Run for this session: YYYY-MM-DD, 'last' (last completed session) or 'previous'. Default: today.")
 @click.option("--live", is_flag=True, help="Allow live trading (broker.yaml must also say mode: live).")
 @click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
@@ -74,7 +77,9 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
         for o in summary.orders:
             click.echo(f"    {o['side']:<4} {o['qty']:>10g} {o['symbol']:<8} {o.get('status', '')}")
     if summary.fills:
-        click.echo(f"  fills: {len(summary.fills)}")
+        click.echo("  fills:")
+        for f in summary.fills:
+            click.echo(f"    {f['side']:<4} {f['qty']:>10g} {f['symbol']:<8} @ {f['price']:,.4f}")
     if summary.equity is not None:
         click.echo(f"  equity: {summary.equity:,.2f}" + (f"  P&L: {summary.pnl:+,.2f}" if summary.pnl is not None else ""))
     if summary.report_path:
