@@ -81,7 +81,7 @@ def test_config_show_fills_defaults_and_never_prints_secrets(project, capsys, mo
     code, out, _ = run_cli(capsys, "--config", str(project), "config", "show", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["broker"]["mode"] == "dry_run"
+    assert data["broker"]["orders"]["type"] == "market"
     assert data["run"]["paths"]["reports_dir"] == "***"
     assert "sk-test-not-real-987" not in out
 

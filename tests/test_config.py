@@ -15,9 +15,9 @@ def write(config: Path, name: str, text: str) -> None:
     (config / name).write_text(text, encoding="utf-8")
 
 
-def test_demo_config_loads_with_safe_defaults(project: Path) -> None:
+def test_demo_config_loads_and_runs_the_simulated_paper_broker(project: Path) -> None:
     settings = load_settings(project)
-    assert settings.broker.mode == "dry_run"
+    assert (settings.broker.broker, settings.broker.mode) == ("paper", "paper")
     assert settings.run.universe[0] == "SPY"
     assert settings.root == project.parent
 

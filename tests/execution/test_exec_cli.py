@@ -140,6 +140,7 @@ def test_kill_on_cancel_open_cancels_and_records(capsys, project: Path) -> None:
 
 
 def test_reconcile_in_dry_run_has_nothing_to_compare(capsys, project: Path) -> None:
+    (project / "broker.yaml").write_text("broker: paper\nmode: dry_run\n")
     code, out, _ = run_cli(capsys, "--config", str(project), "reconcile")
     assert code == 0
     assert out.strip() == "broker.yaml mode is dry_run: no orders were sent, so there is nothing to reconcile"
