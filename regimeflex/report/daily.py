@@ -1,0 +1,126 @@
+"""The daily report: what the cycle decided and did, on one page.
+
+Owns :class:`DailyReportData` — the plain, frozen record the runner fills
+at the end of a cycle — and turning it into a self-contained HTML page:
+regime, circuit breakers, calendar events, targets against positions, orders
+and their results, fills, the reconciliation result, and the equity curve
+with its drawdown. The runner calls :func:`write_daily_report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from regimeflex.report import charts, metrics
+from regimeflex.report.render import ReportError, render_template, write_atomic
+from regimeflex.types import Fill, Order, OrderResult, Position
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """One circuit breaker as the risk layer left it: ``state`` is ``ok``, ``warning`` or ``tripped``."""
+
+    name: str
+    state: str = "ok"
+    detail: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class DailyReportData:
+    """Everything the daily report shows; the runner fills it, nothing here is computed from I/O.
+
+    ``targets`` are target weights (fractions of equity) by symbol;
+    ``positions`` the positions after the run; ``prices`` the closing price
+    used for each symbol (current weights are ``qty × price / equity``).
+    ``equity_curve`` is the account's equity by session date (from the ledger),
+    used for the equity and drawdown charts; it may be empty on the first run.
+    ``reconciliation_ok`` is None when reconciliation did not run (dry run).
+    """
+
+    session: date
+    mode: str
+    equity: float
+    cash: float = 0.0
+    regime: str = "unknown"
+    regime_detail: str = ""
+    risk_scale: float | None = None
+    breakers: Sequence[BreakerState] = ()
+    calendar_events: Sequence[str] = ()
+    targets: Mapping[str, float] = field(default_factory=dict)
+    positions: Mapping[str, Position] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=dict)
+    orders: Sequence[Order] = ()
+    order_results: Sequence[OrderResult] = ()
+    fills: Sequence[Fill] = ()
+    reconciliation_ok: bool | None = None
+    reconciliation_notes: Sequence[str] = ()
+    equity_curve: pd.Series | None = None
+    pnl_day: float | None = None
+    notes: Sequence[str] = ()
+    generated_at: datetime | None = None
+    title: str = "RegimeFlex daily report"
+
+
+def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
+    symbols = sorted(set(data.targets) | {s for s, p in data.positions.items() if p.qty})
+    rows = []
+    for symbol in symbols:
+        position = data.positions.get(symbol)
+        qty = position.qty if position else 0.0
+        price = data.prices.get(symbol)
+        value = qty * price if price is not None else None
+        current = value / data.equity if value is not None and data.equity else None
+        target = float(data.targets.get(symbol, 0.0))
+        rows.append({"symbol": symbol, "target": target, "current": current, "qty": qty, "price": price,
+                     "value": value, "gap": None if current is None else target - current})
+    return rows
+
+
+def _equity_section(curve: pd.Series | None) -> dict[str, Any]:
+    if curve is None or len(curve.dropna()) < 2:
+        return {"equity_svg": "", "drawdown_svg": "", "max_drawdown": None, "total_return": None}
+    curve = curve.dropna().astype("float64")
+    curve.index = pd.DatetimeIndex(curve.index)
+    dd = metrics.drawdown(curve)
+    return {
+        "equity_svg": charts.line_chart({"equity": curve}, label="Equity curve", money=True),
+        "drawdown_svg": charts.drawdown_chart(dd),
+        "max_drawdown": float(dd.min()),
+        "total_return": float(curve.iloc[-1] / curve.iloc[0] - 1.0),
+    }
+
+
+def render_daily(data: DailyReportData) -> str:
+    """The daily report as one self-contained HTML document."""
+    if not isinstance(data, DailyReportData):
+        raise ReportError(f"daily report: expected DailyReportData, got {type(data).__name__}")
+    results = {r.client_order_id: r for r in data.order_results}
+    orders = [{"order": o, "result": results.get(o.client_order_id)} for o in data.orders]
+    generated = data.generated_at or datetime.now(timezone.utc)
+    tripped = [b for b in data.breakers if b.state != "ok"]
+    context = {
+        "data": data,
+        "generated": generated.strftime("%Y-%m-%d %H:%M UTC"),
+        "allocation": _allocation_rows(data),
+        "orders": orders,
+        "tripped": tripped,
+        "fill_notional": sum(f.qty * f.price for f in data.fills),
+        **_equity_section(data.equity_curve),
+    }
+    return render_template("daily.html.j2", context)
+
+
+def daily_report_path(reports_dir: Path, session: date) -> Path:
+    """Where the report for ``session`` lives: ``<reports_dir>/daily/<YYYY-MM-DD>.html``."""
+    return Path(reports_dir) / "daily" / f"{session:%Y-%m-%d}.html"
+
+
+def write_daily_report(data: DailyReportData, reports_dir: Path) -> Path:
+    """Render and atomically write the report; returns its path (see :func:`daily_report_path`)."""
+    return write_atomic(daily_report_path(reports_dir, data.session), render_daily(data))

@@ -1,0 +1,169 @@
+"""Daily report and tear sheet: content, escaping, self-containment, atomic writes, input errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_inputs import daily_data, portfolio, tearsheet_data
+
+from regimeflex.report import metrics
+from regimeflex.report.daily import BreakerState, daily_report_path, render_daily, write_daily_report
+from regimeflex.report.render import ReportError, write_atomic
+from regimeflex.report.tearsheet import MAX_TRADE_ROWS, TearSheetData, metric_rows, render_tearsheet
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def daily_html() -> str:
+    return render_daily(daily_data())
+
+
+@pytest.fixture(scope="module")
+def tearsheet_html() -> str:
+    return render_tearsheet(tearsheet_data())
+
+
+def test_daily_report_shows_equity_and_regime(daily_html: str) -> None:
+    data = daily_data()
+    assert f'data-key="equity">${data.equity:,.2f}<' in daily_html
+    assert 'data-key="regime">risk-on<' in daily_html
+
+
+def test_daily_report_shows_current_weight_from_position_and_price(daily_html: str) -> None:
+    data = daily_data()
+    weight = 120 * data.prices["SPY"] / data.equity
+    row = re.search(r'<tr data-symbol="SPY">(.*?)</tr>', daily_html, re.S)
+    assert row is not None and f"{weight * 100:.1f}%" in row.group(1)
+
+
+def test_daily_report_shows_rejected_order_with_broker_message(daily_html: str) -> None:
+    row = re.search(r"<tr><td>TLT</td><td class=\"l\">sell</td>(.*?)</tr>", daily_html, re.S)
+    assert row is not None
+    assert "rejected" in row.group(1) and "insufficient qty" in row.group(1)
+
+
+def test_daily_report_escapes_text_from_data() -> None:
+    html = render_daily(daily_data(breakers=[BreakerState("vol", "tripped", "<script>alert(1)</script>")],
+                                   equity_curve=None))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_daily_report_without_history_says_so() -> None:
+    html = render_daily(daily_data(equity_curve=None))
+    assert "Not enough equity history yet for a chart (needs two sessions)." in html
+    assert "<svg" not in html
+
+
+def test_daily_report_in_dry_run_says_reconciliation_did_not_run() -> None:
+    html = render_daily(daily_data(mode="dry_run", reconciliation_ok=None, equity_curve=None))
+    assert 'data-key="reconciliation">not run<' in html
+    assert "Dry run: nothing was sent to a broker." in html
+
+
+def test_daily_report_never_contains_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "test-secret-not-real")
+    html = render_daily(daily_data(notes=["broker said: bad key test-secret-not-real"], equity_curve=None))
+    assert "test-secret-not-real" not in html
+    assert "broker said: bad key ***" in html
+
+
+def test_reports_load_nothing_from_the_network(daily_html: str, tearsheet_html: str) -> None:
+    for html in (daily_html, tearsheet_html):
+        assert not EXTERNAL.search(html)
+        assert "<script src" not in html and "<link" not in html
+
+
+def test_report_is_viewport_scaled_for_phones(daily_html: str) -> None:
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in daily_html
+
+
+def test_same_inputs_render_the_same_file(tearsheet_html: str) -> None:
+    assert render_tearsheet(tearsheet_data()) == tearsheet_html
+
+
+def test_write_daily_report_puts_it_under_daily_by_session(tmp_path: Path) -> None:
+    data = daily_data(equity_curve=None)
+    path = write_daily_report(data, tmp_path)
+    assert path == tmp_path / "daily" / "2019-12-31.html" == daily_report_path(tmp_path, data.session)
+    assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert [p.name for p in path.parent.iterdir()] == ["2019-12-31.html"]
+
+
+def test_failed_write_leaves_the_previous_report_and_no_temp_file(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("previous", encoding="utf-8")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, "new")
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_tearsheet_metrics_match_the_metric_functions(tearsheet_html: str) -> None:
+    equity, weights, _ = portfolio()
+    returns = metrics.returns_from_equity(equity)
+    assert f'data-metric="sharpe">{metrics.sharpe_ratio(returns):.2f}<' in tearsheet_html
+    assert f'data-metric="max_drawdown">{metrics.max_drawdown(returns) * 100:.2f}%<' in tearsheet_html
+    assert f'data-metric="turnover">{metrics.turnover(weights):.2f}<' in tearsheet_html
+
+
+def test_tearsheet_compares_with_the_benchmark() -> None:
+    rows = {r["key"]: r for r in metric_rows(tearsheet_data())}
+    spy = tearsheet_data().benchmark
+    assert rows["cagr"]["bench"] == pytest.approx(metrics.cagr(metrics.returns_from_equity(spy)))
+
+
+def test_tearsheet_has_every_chart(tearsheet_html: str) -> None:
+    for label in ("Equity vs benchmark", "Drawdown", "Monthly returns", "Rolling Sharpe", "Exposure"):
+        assert f'<svg role="img" aria-label="{label}"' in tearsheet_html
+
+
+def test_tearsheet_caps_the_trades_table() -> None:
+    data = tearsheet_data()
+    many = pd.concat([data.trades] * 5, ignore_index=True)
+    assert len(many) > MAX_TRADE_ROWS
+    html = render_tearsheet(TearSheetData(equity=data.equity, trades=many))
+    assert f"{len(many)} trades (showing the last {MAX_TRADE_ROWS})" in html
+    assert html.count('<td class="l">buy</td>') + html.count('<td class="l">sell</td>') == MAX_TRADE_ROWS
+
+
+def test_tearsheet_rejects_equity_that_is_not_a_series() -> None:
+    with pytest.raises(ReportError, match=r"^tear sheet: equity must be a pandas Series indexed by date, "
+                                          r"got DataFrame$"):
+        render_tearsheet(TearSheetData(equity=pd.DataFrame({"x": [1.0, 2.0]})))  # type: ignore[arg-type]
+
+
+def test_tearsheet_rejects_a_single_session() -> None:
+    equity = pd.Series([100.0], index=pd.DatetimeIndex(["2019-01-02"]))
+    with pytest.raises(ReportError, match=r"^tear sheet: equity needs at least two dated values, got 1$"):
+        render_tearsheet(TearSheetData(equity=equity))
+
+
+def test_tearsheet_rejects_non_positive_equity() -> None:
+    equity = pd.Series([100.0, 0.0], index=pd.DatetimeIndex(["2019-01-02", "2019-01-03"]))
+    with pytest.raises(ReportError, match=r"^tear sheet: equity must be positive \(equity or prices\); "
+                                          r"got 0 on 2019-01-03$"):
+        render_tearsheet(TearSheetData(equity=equity))
+
+
+def test_tearsheet_rejects_trades_without_required_columns() -> None:
+    data = tearsheet_data()
+    with pytest.raises(ReportError, match=r"^tear sheet: trades is missing column\(s\) \['price'\]; expected "
+                                          r"date, symbol, side, qty, price \(pnl and commission optional\)$"):
+        render_tearsheet(TearSheetData(equity=data.equity, trades=data.trades.drop(columns="price")))
+
+
+def test_daily_report_rejects_other_inputs() -> None:
+    with pytest.raises(ReportError, match=r"^daily report: expected DailyReportData, got dict$"):
+        render_daily({"session": "2019-12-31"})  # type: ignore[arg-type]
