@@ -30,17 +30,21 @@ def _target() -> tuple[str, int] | None:
     return spec, 1
 
 
-def armed(point: str) -> bool:
-    """True when the next :func:`hit` of ``point`` will kill the process."""
+def due(point: str) -> bool:
+    """Count one pass through ``point``; True when this pass is the armed one."""
     target = _target()
-    return target is not None and target[0] == point and _counts.get(point, 0) + 1 == target[1]
+    if target is None or target[0] != point:
+        return False
+    _counts[point] = _counts.get(point, 0) + 1
+    return _counts[point] == target[1]
+
+
+def crash() -> None:
+    """Die now, the way ``kill -9`` or a power cut would: no cleanup, no flush."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def hit(point: str) -> None:
     """Count one pass through ``point``; SIGKILL this process if it is the armed one."""
-    target = _target()
-    if target is None or target[0] != point:
-        return
-    _counts[point] = _counts.get(point, 0) + 1
-    if _counts[point] == target[1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if due(point):
+        crash()

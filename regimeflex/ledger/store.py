@@ -381,11 +381,11 @@ class LedgerWriter:
         lines, kinds = self._pending, self._pending_kinds
         self._pending, self._pending_kinds = [], []
         for i, kind in enumerate(kinds):
-            if faults.armed(f"write:{kind}"):  # fault injection: a crash half-way through this line
+            if faults.due(f"write:{kind}"):  # fault injection: a crash half-way through this line
                 head = b"".join(lines[:i])
                 self._fh.write(head + lines[i][: len(lines[i]) // 2])
                 self._fh.flush()
-                faults.hit(f"write:{kind}")
+                faults.crash()
         self._fh.write(b"".join(lines))
         self._fh.flush()
         os.fsync(self._fh.fileno())
