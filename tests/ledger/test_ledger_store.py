@@ -209,3 +209,21 @@ def test_height_going_down_in_the_file_is_named(tmp_path: Path) -> None:
     path.write_bytes(first + second)
     result = verify_file(path)
     assert (result.bad_line, result.problem) == (2, "height 1 is below the previous height 2")
+
+
+def test_crash_point_tears_the_nth_line_of_a_kind(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    script = textwrap.dedent(f"""
+        from regimeflex.ledger import open_writer
+        with open_writer({str(path)!r}) as w:
+            for i in range(3):
+                w.record("fill", {{"fill_id": str(i)}})
+    """)
+    env = {**os.environ, "REGIMEFLEX_CRASH_AT": "write:fill:2"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    result = verify_file(path)
+    assert (result.torn, result.bad_line, result.entries) == (True, 2, 1)
+    with open_writer(path) as writer:
+        assert writer.quarantined.line_no == 2
+    assert [e["kind"] for e in read_entries(path)] == ["fill", "torn_tail"]
