@@ -195,3 +195,19 @@ def test_two_reduce_breakers_multiply_and_flatten_wins():
 def test_missing_input_skips_its_breaker():
     decision = check_circuit_breakers(BreakerInputs(session=DAY), CircuitBreakerSettings())
     assert decision.tripped == ()
+
+
+def test_state_file_of_another_version_is_refused(tmp_path):
+    path = tmp_path / "risk_state.json"
+    path.write_text(json.dumps({"version": 2, "breakers": {}}))
+    with pytest.raises(RiskStateError) as err:
+        load_risk_state(path)
+    assert str(err.value) == (f"{path}: risk state is unreadable (unsupported version 2); restore it from a "
+                              f"backup, or delete it to clear every tripped circuit breaker")
+
+
+def test_measuring_an_unknown_breaker_names_the_known_ones():
+    from regimeflex.risk.breakers import measure
+
+    with pytest.raises(KeyError, match=r"unknown circuit breaker 'halt'; known: max_drawdown, daily_loss"):
+        measure("halt", BreakerInputs(session=DAY), None)

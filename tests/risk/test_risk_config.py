@@ -88,3 +88,13 @@ def test_regime_scaling_and_detection_settings_load(project):
 def test_fomc_dates_override_loads_as_dates(project):
     risk = load_risk(project, "calendar:\n  fomc: {rule: 'reduce:0.5', before: 1, dates: [2027-01-27]}\n")
     assert [d.isoformat() for d in risk.calendar.fomc.dates] == ["2027-01-27"]
+
+
+def test_recover_below_above_the_threshold_is_rejected(project):
+    assert error_for(project, "circuit_breakers:\n  vix: {threshold: 40, reset: recovery, recover_below: 50}\n") == (
+        "risk.yaml: circuit_breakers.vix: recover_below must not exceed threshold, got recover_below=50 threshold=40")
+
+
+def test_boolean_breaker_is_rejected(project):
+    assert error_for(project, "circuit_breakers:\n  vix: true\n") == (
+        "risk.yaml: circuit_breakers.vix: must be a threshold, a mapping or null, got True")

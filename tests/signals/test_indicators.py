@@ -114,3 +114,8 @@ def test_window_below_one_is_rejected_with_its_value():
     frame = pd.DataFrame({"X": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"^sma: window must be an integer >= 1, got 0$"):
         ind.sma(frame, 0)
+
+
+def test_non_frame_input_is_rejected_naming_its_type():
+    with pytest.raises(TypeError, match=r"^indicators take a pandas DataFrame or Series, got list$"):
+        ind.ema([1.0, 2.0, 3.0], 2)

@@ -65,3 +65,9 @@ def test_min_days_below_one_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         detect_regime(pd.Series([1.0]), settings={"min_days": 0})
     assert str(err.value) == "regime: min_days: Input should be greater than or equal to 1, got 0"
+
+
+def test_a_frame_instead_of_the_benchmark_series_is_rejected(spy_bars):
+    with pytest.raises(TypeError, match=r"^detect_regime: close must be a pandas Series of the benchmark, "
+                                        r"got DataFrame$"):
+        detect_regime(spy_bars["close"])

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from regimeflex.hookspecs import hookimpl
+from regimeflex.risk.sizers import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
 from regimeflex.risk.sizing import SizingCaps, equal_weights
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars
@@ -31,9 +32,3 @@ def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) 
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return EqualWeightParams
-
-
-@hookimpl
-def capabilities() -> dict[str, bool]:
-    # a negative signal gives a short (negative) weight: the sizer follows the signal's sign
-    return {"supports_short": True}

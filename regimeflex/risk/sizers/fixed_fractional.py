@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from regimeflex.hookspecs import hookimpl
+from regimeflex.risk.sizers import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
 from regimeflex.risk.sizing import SizingCaps, fixed_fractional_weights
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars
@@ -32,9 +33,3 @@ def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) 
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return FixedFractionalParams
-
-
-@hookimpl
-def capabilities() -> dict[str, bool]:
-    # a negative signal gives a short (negative) weight: the sizer follows the signal's sign
-    return {"supports_short": True}
