@@ -66,26 +66,33 @@ def resolve_session(as_of: date | None, now: datetime | None = None) -> tuple[pd
     return day, calendar.is_session(day)
 
 
-def load_history(settings: Settings, host: PluginHost, selection: Selection, session: pd.Timestamp) -> Any:
-    """Bars for the universe and benchmark, ``history_sessions`` back from ``session``."""
+def load_history(settings: Settings, host: PluginHost, session: pd.Timestamp, *, refresh: bool = False) -> Any:
+    """Bars (cache first) for the universe, benchmark and VIX, ``history_sessions`` back from ``session``."""
     from regimeflex.data import calendar
+    from regimeflex.data.service import load_bars
     from regimeflex.pipeline import reference_symbols
 
-    symbols = tuple(reference_symbols(settings))
     window = calendar.sessions(session - pd.Timedelta(days=int(settings.run.history_sessions * 1.6) + 10), session)
     start = window[-settings.run.history_sessions] if len(window) >= settings.run.history_sessions else window[0]
-    request = BarsRequest(symbols=symbols, start=start.date(), end=session.date(),
-                          adjusted=settings.data.adjusted, settings=selection.data.settings)
-    bars = check_bars(host.provide_bars(selection.data.name, request=request), where=f"data provider '{selection.data.name}'")
-    missing = [s for s in symbols if s not in bars_symbols(bars)]
-    if missing:
-        raise DataError(f"data provider '{selection.data.name}' returned no bars for {', '.join(missing)}; "
-                        f"check the symbols in run.yaml or the provider's coverage")
-    if bars.empty or bars.index[-1] != session:
-        last = "nothing" if bars.empty else f"{bars.index[-1]:%Y-%m-%d}"
-        raise DataError(f"data for session {session:%Y-%m-%d} is missing (provider returned up to {last}); "
-                        f"refusing to trade on stale data — rerun later or pass --as-of")
-    return bars
+    bars, report = load_bars(settings, host, reference_symbols(settings), start.date(), session.date(),
+                             refresh=refresh)
+    check_bars(bars, where=f"data from '{settings.data.provider}'")
+    if bars.empty:
+        raise DataError(f"no bars at all for {session:%Y-%m-%d} from '{settings.data.provider}' or the cache; "
+                        f"check data.yaml and `regimeflex data info`")
+    return bars, report
+
+
+def stale_symbols(settings: Settings, report: Any, session: pd.Timestamp) -> dict[str, int | None]:
+    """Universe symbols whose newest bar is not the session's (None = no bar at all)."""
+    out: dict[str, int | None] = {}
+    for symbol in settings.run.universe:
+        status = report.symbols.get(symbol)
+        if status is None or status.last_bar is None:
+            out[symbol] = None
+        elif status.last_bar < session.date():
+            out[symbol] = status.stale_sessions or 1
+    return out
 
 
 def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: PluginHost | None = None) -> RunSummary:
@@ -161,9 +168,17 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     from regimeflex.execution.session import execute_session, ledger_account, rules_from_settings
     from regimeflex.pipeline import compute_targets
 
-    with step("data: bars loaded and validated", log) as figures:
-        bars = load_history(settings, host, selection, session)
+    with step("data: bars loaded (cache first) and validated", log) as figures:
+        bars, data_report = load_history(settings, host, session, refresh=options.refresh)
     summary.steps["data"] = figures
+    for event in data_report.events:
+        dispatcher.send(event)
+        summary.messages.append(event.title)
+    stale = stale_symbols(settings, data_report, session)
+    if stale:
+        described = ", ".join(f"{s} ({'no bars' if n is None else f'{n} session(s) behind'})" for s, n in stale.items())
+        log.risk("stale data for %s: those positions are held as they are, no orders", described)
+        summary.messages.append(f"stale data, held without trading: {described}")
     with step("signals → sizing: targets computed", log) as figures:
         panel = compute_targets(bars, selection, host, settings)
     summary.steps["targets"] = figures
@@ -173,11 +188,14 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     summary.calendar = [{"event": k, "rule": str(getattr(settings.risk.calendar, k).rule)}
                         for k in ("fomc", "opex", "early_close") if bool(guard[k])]
     targets = panel.last()
-    prices = bars["close"].iloc[-1]
+    prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
 
     with step("risk: circuit breakers checked", log) as figures:
         account = ledger_account(journal, prices, settings.run.initial_equity)
-        targets = _apply_breakers(settings, session, bars, targets, account, summary, dispatcher, journal)
+        targets = _apply_breakers(settings, session, bars, targets, account, summary, dispatcher, journal,
+                                  stale_sessions=max([n or settings.run.history_sessions for n in stale.values()],
+                                                     default=0))
+        targets = _hold_stale(targets, account, prices, stale)
     summary.steps["breakers"] = figures
     summary.targets = {s: round(float(w), 6) for s, w in targets.items() if abs(w) > 1e-12}
 
@@ -212,12 +230,80 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
         summary.status, summary.exit_code = "failed", outcome.exit_code
     else:
         summary.status = "completed"
+    with step("report: daily HTML written", log) as figures:
+        summary.report_path = str(_write_report(settings, session, summary, after, prices, targets, outcome,
+                                                journal))
+    summary.steps["report"] = figures
     journal.end_session(status=summary.status, orders=len(outcome.orders), sent=len(outcome.sent),
-                        fills=outcome.fills_recorded)
+                        fills=outcome.fills_recorded, equity=summary.equity, session=summary.session)
+
+
+def equity_curve(journal: Any) -> pd.Series:
+    """Equity at the end of each session's run, from the ledger's ``run_end`` entries (last run wins)."""
+    from regimeflex.ledger.store import read_entries
+
+    points: dict[str, float] = {}
+    for entry in read_entries(journal.path):
+        data = entry.get("data") or {}
+        if entry.get("kind") == "run_end" and data.get("equity") is not None and data.get("session"):
+            points[data["session"]] = float(data["equity"])
+    series = pd.Series(points, dtype="float64")
+    series.index = pd.to_datetime(series.index)
+    return series.sort_index()
+
+
+def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary, account: Any,
+                  prices: pd.Series, targets: pd.Series, outcome: Any, journal: Any) -> Any:
+    from regimeflex.report.daily import BreakerState, DailyReportData, write_daily_report
+    from regimeflex.types import Fill
+
+    curve = equity_curve(journal)
+    curve.loc[session] = summary.equity
+    fills = [Fill(fill_id=fid, client_order_id=f.get("client_order_id", ""), symbol=f["symbol"], side=f["side"],
+                  qty=float(f["qty"]), price=float(f["price"]), commission=float(f.get("commission") or 0.0))
+             for fid, f in journal.state.fills.items()
+             if any(x.get("client_order_id") == f.get("client_order_id") for x in summary.fills)]
+    previous = curve[curve.index < session]
+    data = DailyReportData(
+        session=session.date(), mode=summary.mode, equity=account.equity, cash=account.cash,
+        regime=summary.regime or "unknown",
+        breakers=[BreakerState(name=b["name"], state="tripped",
+                               detail=f"value {b.get('value')} ≥ {b.get('threshold')}, action {b.get('action')}")
+                  for b in summary.breakers],
+        calendar_events=[f"{c['event']}: {c['rule']}" for c in summary.calendar],
+        targets={s: float(w) for s, w in targets.items()},
+        positions=account.positions, prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
+        orders=list(outcome.orders), order_results=list(outcome.results), fills=fills,
+        reconciliation_ok=None if outcome.reconcile is None else outcome.reconcile.ok,
+        reconciliation_notes=[] if outcome.reconcile is None
+        else [str(m.as_dict()) for m in outcome.reconcile.mismatches],
+        equity_curve=curve.sort_index(),
+        pnl_day=None if previous.empty else float(summary.equity - previous.iloc[-1]),
+        notes=list(summary.messages),
+    )
+    return write_daily_report(data, settings.path(settings.run.paths.reports_dir))
+
+
+def current_weights(account: Any, prices: pd.Series) -> pd.Series:
+    """Each held symbol's weight of equity at the reference prices."""
+    return pd.Series({s: p.qty * float(prices.get(s, p.avg_price)) / account.equity
+                      for s, p in account.positions.items()}, dtype="float64")
+
+
+def _hold_stale(targets: pd.Series, account: Any, prices: pd.Series, stale: dict[str, int | None]) -> pd.Series:
+    """Never trade on stale data: a symbol without today's bar keeps its current weight."""
+    if not stale:
+        return targets
+    held = current_weights(account, prices)
+    out = targets.copy()
+    for symbol in stale:
+        if symbol in out.index:
+            out[symbol] = float(held.get(symbol, 0.0))
+    return out
 
 
 def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, targets: pd.Series, account: Any,
-                    summary: RunSummary, dispatcher: Any, journal: Any) -> pd.Series:
+                    summary: RunSummary, dispatcher: Any, journal: Any, *, stale_sessions: int) -> pd.Series:
     """Evaluate the circuit breakers on the live numbers and cut the targets accordingly."""
     from dataclasses import replace
 
@@ -226,15 +312,14 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
 
     path = risk_state_path(settings)
     state = load_risk_state(path)
-    prices = bars["close"].iloc[-1]
-    current = pd.Series({s: p.qty * float(prices.get(s, p.avg_price)) / account.equity
-                         for s, p in account.positions.items()}, dtype="float64")
+    prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
+    current = current_weights(account, prices)
     vix_symbol = settings.risk.regime.vix_symbol
     vix = float(bars["close"][vix_symbol].iloc[-1]) if vix_symbol and vix_symbol in bars["close"] else None
     inputs = BreakerInputs(
         session=session.date(), equity=account.equity,
         previous_close_equity=state.breakers.last_equity,
-        vix=vix, stale_sessions=0,
+        vix=vix, stale_sessions=stale_sessions,
         rejected_orders=sum(1 for v in journal.state.orders_for(session.date()) if v.status == "rejected"),
         orders_today=len(journal.state.orders_for(session.date())),
         weights=current.to_dict(),
@@ -257,5 +342,8 @@ def summary_event(summary: RunSummary) -> Event:
     title = f"RegimeFlex {summary.session}: {summary.status}"
     lines = [f"mode {summary.mode}", f"regime {summary.regime or 'n/a'}",
              f"{len(summary.orders)} orders, {len(summary.fills)} fills"]
+    from pathlib import Path
+
+    attachments = (Path(summary.report_path),) if summary.report_path else ()
     return Event(kind="run_summary", level=level, title=title, body="; ".join(lines),
-                 data=summary.as_dict(), ts=datetime.now(timezone.utc))
+                 data=summary.as_dict(), ts=datetime.now(timezone.utc), attachments=attachments)
