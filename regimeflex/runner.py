@@ -231,8 +231,9 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     else:
         summary.status = "completed"
     with step("report: daily HTML written", log) as figures:
+        scale = None if panel.scale is None else float(panel.scale.iloc[-1])
         summary.report_path = str(_write_report(settings, session, summary, after, prices, targets, outcome,
-                                                journal))
+                                                journal, scale))
     summary.steps["report"] = figures
     journal.end_session(status=summary.status, orders=len(outcome.orders), sent=len(outcome.sent),
                         fills=outcome.fills_recorded, equity=summary.equity, session=summary.session)
@@ -253,7 +254,8 @@ def equity_curve(journal: Any) -> pd.Series:
 
 
 def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary, account: Any,
-                  prices: pd.Series, targets: pd.Series, outcome: Any, journal: Any) -> Any:
+                  prices: pd.Series, targets: pd.Series, outcome: Any, journal: Any,
+                  risk_scale: float | None) -> Any:
     from regimeflex.report.daily import BreakerState, DailyReportData, write_daily_report
     from regimeflex.types import Fill
 
@@ -267,9 +269,12 @@ def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary
     data = DailyReportData(
         session=session.date(), mode=summary.mode, equity=account.equity, cash=account.cash,
         regime=summary.regime or "unknown",
-        breakers=[BreakerState(name=b["name"], state="tripped",
-                               detail=f"value {b.get('value')} ≥ {b.get('threshold')}, action {b.get('action')}")
+        breakers=[BreakerState(name=b["name"], state=b["state"],
+                               detail=(f"value {b.get('value')} ≥ threshold {b.get('threshold')}, action {b.get('action')}"
+                                       if b["state"] == "tripped"
+                                       else f"threshold {b.get('threshold')}, action {b.get('action')}"))
                   for b in summary.breakers],
+        risk_scale=risk_scale,
         calendar_events=[f"{c['event']}: {c['rule']}" for c in summary.calendar],
         targets={s: float(w) for s, w in targets.items()},
         positions=account.positions, prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
@@ -328,8 +333,11 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
     for event in decision.events:
         journal.record("breaker", {**event.data, "title": event.title})
         dispatcher.send(event)
-    summary.breakers = [{"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()}
-                        for name in decision.tripped]
+    summary.breakers = [
+        {"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()} if name in decision.tripped
+        else {"name": name, "state": "ok", "threshold": spec.threshold, "action": spec.action}
+        for name, spec in settings.risk.circuit_breakers.enabled().items()
+    ]
     save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime,
                                   regime_session=session.date()))
     if not decision.tripped:

@@ -76,3 +76,28 @@ def test_bad_date_is_a_usage_error(project: Path, capsys) -> None:
     code, _, err = run_cli(capsys, "--config", str(project), "run", "--as-of", "13/03/2024")
     assert code == 2
     assert "'13/03/2024' is not a date; use YYYY-MM-DD, 'last' or 'previous'" in err
+
+
+def test_two_paper_sessions_fill_at_the_next_open_and_write_reports(project: Path, capsys) -> None:
+    from regimeflex.ledger.store import verify_file
+
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", "2024-03-12", "--json")
+    first = json.loads(out)
+    assert code == 0 and first["orders"] and not first["fills"]
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    second = json.loads(out)
+    assert code == 0
+    assert {f["client_order_id"] for f in second["fills"]} == {o["client_order_id"] for o in first["orders"]}
+    assert second["equity"] != 100_000.0
+    report = Path(second["report_path"])
+    assert report.name == f"{SESSION}.html" and SESSION in report.read_text()
+    assert verify_file(project.parent / "logs/audit/ledger.jsonl").ok
+
+
+def test_every_enabled_breaker_is_reported_with_its_state(project: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    breakers = {b["name"]: b["state"] for b in json.loads(out)["breakers"]}
+    assert code == 0
+    assert set(breakers) == {"max_drawdown", "daily_loss", "vix", "stale_data", "rejected_orders",
+                             "max_orders_per_day", "concentration"}
+    assert set(breakers.values()) == {"ok"}

@@ -64,8 +64,14 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
     click.echo(f"RegimeFlex run — session {summary.session} — mode {summary.mode} — {summary.status}")
     if summary.regime:
         click.echo(f"  regime: {summary.regime}")
-    for breaker in summary.breakers:
-        click.echo(f"  breaker {breaker.get('name')}: {breaker.get('state')} {breaker.get('detail', '')}")
+    tripped = [b for b in summary.breakers if b.get("state") == "tripped"]
+    if summary.breakers and not tripped:
+        click.echo(f"  circuit breakers: all {len(summary.breakers)} ok")
+    for b in tripped:
+        click.echo(f"  circuit breaker TRIPPED {b['name']}: value {b.get('value')} ≥ {b.get('threshold')}, "
+                   f"action {b.get('action')}, reset {b.get('reset')}")
+    for event in summary.calendar:
+        click.echo(f"  calendar: {event['event']} ({event['rule']})")
     if summary.targets:
         click.echo("  targets:")
         for symbol, weight in sorted(summary.targets.items()):
