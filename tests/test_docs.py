@@ -71,3 +71,20 @@ def test_example_implements_the_hook_with_spec_argument_names(hook):
 def test_no_section_documents_a_hook_that_does_not_exist():
     documented = {name for name, body in sections().items() if "Role: **" in body}
     assert documented - set(HOOKS) == set()
+
+
+PLUGINS_MD = REPO / "docs" / "plugins.md"
+
+
+def test_every_check_id_is_listed_in_plugins_md():
+    from regimeflex.testing import CHECKS
+
+    text = PLUGINS_MD.read_text(encoding="utf-8")
+    assert [c.id for c in CHECKS if f"`{c.id}`" not in text] == []
+
+
+def test_every_capability_tag_is_explained_in_plugins_md():
+    from regimeflex.testing import KNOWN_CAPABILITIES
+
+    text = PLUGINS_MD.read_text(encoding="utf-8")
+    assert [tag for tag in KNOWN_CAPABILITIES if f"| `{tag}` |" not in text] == []

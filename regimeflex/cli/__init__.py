@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("regimeflex.cli.init:init_cmd", "Write a starter config directory and .env.example."),
     "config": ("regimeflex.cli.config:config_group", "Validate or show the configuration (secrets redacted)."),
     "plugins": ("regimeflex.cli.plugins:plugins_group", "List installed plugins or check one against the kit."),
+    "new-plugin": ("regimeflex.cli.scaffold:new_plugin_cmd", "Create a plugin package (entry point, hooks, conformance test)."),
     "doctor": ("regimeflex.cli.doctor:doctor_cmd", "Check that tomorrow's run will work (config, keys, endpoints, ledger)."),
     "ledger": ("regimeflex.cli.ledger:ledger_group", "Verify, show or export the hash-chained audit ledger."),
     "kill": ("regimeflex.cli.kill:kill_group", "Engage, release or inspect the kill switch (stops all orders)."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,14 @@ SAMPLE_SYMBOLS: tuple[str, ...] = ("AAPL", "DHR", "FTV", "JPM", "XOM")
 CUT_FRACTIONS: tuple[float, ...] = (0.55, 0.75, 0.9, 0.98)
 
 
+def sample_csv_path() -> Path:
+    """Where the shipped panel's CSV lives (long format: date,open,high,low,close,volume,Name)."""
+    return Path(str(resources.files("regimeflex.testing").joinpath("data/sample_panel.csv")))
+
+
 @lru_cache(maxsize=1)
 def _panel() -> Bars:
-    with resources.files("regimeflex.testing").joinpath("data/sample_panel.csv").open("rb") as fh:
+    with sample_csv_path().open("rb") as fh:
         long = pd.read_csv(fh, parse_dates=["date"])
     wide = long.pivot(index="date", columns="Name")
     return make_bars({f: wide[f] for f in BAR_FIELDS})

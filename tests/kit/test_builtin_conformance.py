@@ -9,13 +9,13 @@ plugin is fixed (strict: an unexpected pass fails the suite).
 
 from __future__ import annotations
 
-from importlib import metadata, resources
+from importlib import metadata
 
 import pytest
 
-from regimeflex.testing import PluginUnderTest, parametrize_with_contracts
+from regimeflex.testing import PluginUnderTest, parametrize_with_contracts, sample_csv_path
 
-SAMPLE_CSV = str(resources.files("regimeflex.testing").joinpath("data/sample_panel.csv"))
+SAMPLE_CSV = str(sample_csv_path())
 
 #: Settings/params a built-in needs to run on the kit's sample data.
 BUILTIN_PARAMS: dict[str, dict] = {

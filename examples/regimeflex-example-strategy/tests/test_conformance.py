@@ -1,0 +1,4 @@
+from regimeflex.testing import StrategyContract
+
+class TestExampleMomentum(StrategyContract):
+    plugin = "example_momentum"
