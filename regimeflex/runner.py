@@ -110,8 +110,6 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
         log.error("%s", exc)
         summary.status, summary.exit_code = "failed", exc.exit_code
         summary.messages.append(str(exc))
-        dispatcher.send(Event(kind="run_failed", level=Level.ERROR, title=f"RegimeFlex {summary.session}: run failed",
-                              body=str(exc)))
     if summary.status not in ("not_a_session",):
         dispatcher.send(summary_event(summary))
     delivery = dispatcher.close()
@@ -350,6 +348,10 @@ def summary_event(summary: RunSummary) -> Event:
     title = f"RegimeFlex {summary.session}: {summary.status}"
     lines = [f"mode {summary.mode}", f"regime {summary.regime or 'n/a'}",
              f"{len(summary.orders)} orders, {len(summary.fills)} fills"]
+    if summary.equity is not None:
+        lines.append(f"equity {summary.equity:,.2f}")
+    if summary.status in ("failed", "killed"):
+        lines.extend(summary.messages)
     from pathlib import Path
 
     attachments = (Path(summary.report_path),) if summary.report_path else ()
