@@ -1,0 +1,76 @@
+"""``regimeflex doctor``: one screen, OK/WARN/FAIL per check with the fix, exit 1 on any FAIL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from regimeflex.cli import main
+
+
+def doctor(capsys, config: Path, *extra: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(config), "doctor", *extra])
+    return exited.value.code, capsys.readouterr().out
+
+
+def test_demo_project_is_healthy(project: Path, capsys) -> None:
+    code, out = doctor(capsys, project, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] is True
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert statuses["config"] == statuses["plugins"] == statuses["ledger"] == statuses["kill switch"] == "OK"
+
+
+def test_config_error_is_a_fail_with_exit_1(project: Path, capsys) -> None:
+    (project / "risk.yaml").write_text("sizer: {plugin: nosuchsizer}\n")
+    code, out = doctor(capsys, project)
+    assert code == 1
+    assert "FAIL plugins" in out and "no plugin named 'nosuchsizer'" in out
+
+
+def test_engaged_kill_switch_is_a_warning_with_the_fix(project: Path, capsys) -> None:
+    (project / "kill_switch.flag").write_text("maintenance")
+    code, out = doctor(capsys, project)
+    assert code == 0
+    assert "WARN kill switch" in out and "`regimeflex kill off`" in out
+
+
+def test_tampered_ledger_fails_naming_the_line(project: Path, capsys) -> None:
+    main_args = ["--config", str(project), "run", "--as-of", "2024-03-13"]
+    with pytest.raises(SystemExit):
+        main(main_args)
+    ledger = project.parent / "logs/audit/ledger.jsonl"
+    lines = ledger.read_text().splitlines()
+    lines[1] = lines[1].replace('"kind":"', '"kind":"x', 1)
+    ledger.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    code, out = doctor(capsys, project)
+    assert code == 1
+    assert "FAIL ledger" in out and "line 2" in out
+
+
+def test_missing_plugin_secret_is_named_never_its_value(project: Path, capsys, monkeypatch) -> None:
+    import types
+
+    from regimeflex import hookimpl
+    from regimeflex.plugins import PluginHost
+
+    needs_key = types.ModuleType("needs_key")
+    needs_key.notify = hookimpl(lambda event, context: None)
+    needs_key.required_env = hookimpl(lambda: ["REGIMEFLEX_TEST_TOKEN"])
+    real = PluginHost.load
+
+    def load_with_extra(**kwargs):
+        host = real(**kwargs)
+        PluginHost._register(host._reg, "needs_key", needs_key, None, None, "needs_key")
+        return host
+
+    monkeypatch.setattr(PluginHost, "load", staticmethod(load_with_extra))
+    (project / "run.yaml").write_text("universe: [SPY]\nnotify:\n  channels:\n    pager: {plugin: needs_key}\n")
+    (project / "broker.yaml").write_text("broker: paper\nmode: paper\n")
+    code, out = doctor(capsys, project)
+    assert code == 1
+    assert "FAIL environment" in out and "missing: REGIMEFLEX_TEST_TOKEN (for needs_key)" in out
