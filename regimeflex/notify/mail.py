@@ -85,6 +85,11 @@ class EmailSettings(BaseModel):
 
 
 @hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"needs_network": True, "supports_attachments": True}
+
+
+@hookimpl
 def settings_model() -> type[BaseModel]:
     return EmailSettings
 

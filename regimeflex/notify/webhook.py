@@ -59,6 +59,11 @@ class WebhookSettings(BaseModel):
 
 
 @hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"needs_network": True}
+
+
+@hookimpl
 def settings_model() -> type[BaseModel]:
     return WebhookSettings
 

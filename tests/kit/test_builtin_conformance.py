@@ -15,12 +15,18 @@ import pytest
 
 from regimeflex.testing import PluginUnderTest, parametrize_with_contracts, sample_csv_path
 
+from .local_sinks import smtp_port, webhook_url
+
 SAMPLE_CSV = str(sample_csv_path())
 
 #: Settings/params a built-in needs to run on the kit's sample data.
 BUILTIN_PARAMS: dict[str, dict] = {
     "csv": {"path": SAMPLE_CSV, "symbol_column": "Name"},
     "regime": {"regime": {"benchmark": "AAPL"}},
+    # network notifiers run against local sinks (tests/kit/local_sinks.py)
+    "webhook": {"url": webhook_url(), "retries": 0},
+    "email": {"host": "127.0.0.1", "port": smtp_port(), "security": "none", "sender": "kit@example.com",
+              "to": ["ops@example.com"]},
 }
 
 #: (plugin, check id) → why it fails today. Remove the entry when the plugin is fixed.
