@@ -279,3 +279,44 @@ def _broker_failed(journal: Journal, out: ExecutionOutcome, emit: Callable[[Even
     log.error("broker: %s", message)
     emit(Event(kind="broker_error", level=Level.ERROR, title="Broker unreachable: nothing sent", body=message))
     return out
+
+
+def execute_from_settings(
+    settings: Any,
+    host: Any,
+    *,
+    session: date,
+    targets: Mapping[str, float] | pd.Series,
+    prices: Mapping[str, float] | pd.Series,
+    bars: Bars | None = None,
+    live: bool = False,
+    broker_settings: Mapping[str, Any] | None = None,
+    strategy: str = "portfolio",
+    journal: Journal | None = None,
+    notify: Callable[[Event], None] | None = None,
+) -> ExecutionOutcome:
+    """:func:`execute_session` with everything taken from the loaded :class:`~regimeflex.config.Settings`.
+
+    Mode from broker.yaml + ``live`` (:func:`~regimeflex.config.broker.effective_mode`), order
+    rules from ``broker.orders``, ledger/state/kill-switch paths and initial equity from run.yaml.
+    ``broker_settings`` is the broker's validated section (``selection.broker.settings``); when
+    omitted it is validated here. Pass the run's open ``journal`` if the runner records its own
+    entries (breakers); otherwise one is opened and closed around the call.
+    """
+    from regimeflex.config.broker import effective_mode
+    from regimeflex.ledger.journal import open_journal
+
+    mode = effective_mode(settings.broker, live)
+    name = settings.broker.broker
+    if broker_settings is None:
+        broker_settings = host.validate_settings(name, settings.broker.brokers.get(name),
+                                                 where=f"broker.yaml: brokers.{name}")
+    kwargs = dict(host=host, broker=name, mode=mode, session=session, targets=targets, prices=prices,
+                  rules=rules_from_settings(settings.broker.orders), broker_settings=broker_settings,
+                  strategy=strategy, kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+                  bars=bars, state_dir=settings.path(settings.run.paths.state_dir),
+                  initial_equity=float(settings.run.initial_equity), notify=notify)
+    if journal is not None:
+        return execute_session(journal=journal, **kwargs)
+    with open_journal(settings.path(settings.run.paths.ledger)) as own:
+        return execute_session(journal=own, **kwargs)

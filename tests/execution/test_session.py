@@ -203,3 +203,29 @@ def test_ledger_verifies_after_a_week_of_sessions(journal, run_day, spy_bars) ->
         run_day(journal, day, weight=0.3 + 0.1 * (i % 3))
     assert verify_file(journal.path).ok
     assert load_state(journal.path).positions() == journal.state.positions()
+
+
+def test_execute_from_settings_uses_the_configured_paths_and_mode(project: Path) -> None:
+    from regimeflex.config import load_settings
+    from regimeflex.execution.session import execute_from_settings
+
+    (project / "broker.yaml").write_text("broker: paper\nmode: paper\norders:\n  min_notional: 50\n")
+    settings = load_settings(project)
+    out = execute_from_settings(settings, PluginHost.from_plugins({"paper": __import__(
+        "regimeflex.execution.paper", fromlist=["x"])}), session=DEC1, targets={"SPY": 0.5},
+        prices={"SPY": 219.57})
+    assert out.mode == "paper" and [r.status for r in out.results] == ["accepted"]
+    assert verify_file(project.parent / "logs" / "audit" / "ledger.jsonl").ok
+    assert (project.parent / "state" / "paper_broker.json").exists()
+
+
+def test_execute_from_settings_refuses_live_without_the_flag(project: Path) -> None:
+    from regimeflex.config import load_settings
+    from regimeflex.errors import ConfigError
+    from regimeflex.execution.session import execute_from_settings
+
+    (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
+    with pytest.raises(ConfigError) as err:
+        execute_from_settings(load_settings(project), None, session=DEC1, targets={}, prices={})
+    assert str(err.value) == ("broker.yaml: mode: live also needs --live on the command line (two explicit "
+                              "opt-ins before real money moves); add --live or set mode: paper")
