@@ -56,10 +56,35 @@ def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: ob
     return out  # type: ignore[return-value]
 
 
+def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each complete trailing window of a 2-D array (NaN where the window has a gap).
+
+    Differences of cumulative sums, as TA-Lib's running total does: one pass
+    over the whole panel instead of one rolling kernel per column.
+    """
+    out = np.full(values.shape, np.nan)
+    if len(values) < window:
+        return out
+    missing = np.isnan(values)
+    has_gaps = bool(missing.any())
+    total = np.zeros((len(values) + 1, values.shape[1]))
+    np.cumsum(np.where(missing, 0.0, values) if has_gaps else values, axis=0, out=total[1:])
+    means = total[window:] - total[:-window]
+    means /= window
+    if has_gaps:
+        gaps = np.zeros(total.shape, dtype=np.int64)
+        np.cumsum(missing, axis=0, out=gaps[1:])
+        means[(gaps[window:] - gaps[:-window]) != 0] = np.nan
+    out[window - 1:] = means
+    return out
+
+
 def sma(x: Frame, window: int) -> Frame:
     """Simple moving average over ``window`` sessions (TA-Lib ``SMA``)."""
     window = _check_window("sma", window)
-    return x.rolling(window, min_periods=window).mean()
+    frame, was_series = _as_frame(x)
+    out = rolling_mean_values(frame.to_numpy(dtype="float64"), window)
+    return _like(out, frame, was_series, getattr(x, "name", None))
 
 
 def rolling_std(x: Frame, window: int) -> Frame:
@@ -164,8 +189,9 @@ def zscore(x: Frame, window: int) -> Frame:
     A window with zero dispersion has no defined z-score and reads NaN.
     """
     window = _check_window("zscore", window, minimum=2)
-    std = rolling_std(x, window)
-    return (x - sma(x, window)) / std.where(std > 0)
+    rolling = x.rolling(window, min_periods=window)
+    std = rolling.std(ddof=0)
+    return (x - rolling.mean()) / std.where(std > 0)
 
 
 def log_returns(close: Frame) -> Frame:

@@ -60,25 +60,31 @@ def run_mean_reversion(z: np.ndarray, p: MeanReversionParams) -> np.ndarray:
     One pass over dates; every step is a vector operation across all symbols.
     """
     n_dates, n_symbols = z.shape
+    stop = np.inf if p.stop_z is None else p.stop_z
+    max_hold = np.inf if p.max_hold_days is None else p.max_hold_days
+    # Every comparison with z is made once for the whole panel (NaN compares False,
+    # so an unknown z neither exits nor enters); the loop only combines booleans.
+    with np.errstate(invalid="ignore"):
+        long_reverted, short_reverted = z > -p.exit_z, z < p.exit_z
+        long_stopped, short_stopped = z < -stop, z > stop
+        rearm = np.abs(z) < p.entry_z
+        may_enter = np.abs(z) <= stop
+        long_zone = may_enter & (z < -p.entry_z)
+        short_zone = may_enter & (z > p.entry_z) & p.allow_short
     out = np.empty_like(z)
     position = np.zeros(n_symbols)
     held = np.zeros(n_symbols)
     armed = np.ones(n_symbols, dtype=bool)
-    stop = np.inf if p.stop_z is None else p.stop_z
-    max_hold = np.inf if p.max_hold_days is None else p.max_hold_days
     for t in range(n_dates):
-        zt = z[t]
-        known = ~np.isnan(zt)
         long, short = position > 0, position < 0
-        held = np.where(position != 0, held + 1, 0.0)
-        reverted = known & ((long & (zt > -p.exit_z)) | (short & (zt < p.exit_z)))
-        stopped = known & ((long & (zt < -stop)) | (short & (zt > stop)))
-        timed_out = (position != 0) & (held >= max_hold)
-        exiting = reverted | stopped | timed_out
-        armed = (armed & ~(stopped | timed_out)) | (known & (np.abs(zt) < p.entry_z))
-        flat = (position == 0) & ~exiting & armed & known & (np.abs(zt) <= stop)
-        enter_long = flat & (zt < -p.entry_z)
-        enter_short = flat & (zt > p.entry_z) & p.allow_short
+        in_trade = long | short
+        held = np.where(in_trade, held + 1, 0.0)
+        stopped = (long & long_stopped[t]) | (short & short_stopped[t])
+        timed_out = in_trade & (held >= max_hold)
+        exiting = (long & long_reverted[t]) | (short & short_reverted[t]) | stopped | timed_out
+        armed = (armed & ~(stopped | timed_out)) | rearm[t]
+        flat = ~in_trade & ~exiting & armed
+        enter_long, enter_short = flat & long_zone[t], flat & short_zone[t]
         position = np.where(exiting, 0.0, position)
         position = np.where(enter_long, 1.0, np.where(enter_short, -1.0, position))
         held = np.where(enter_long | enter_short | exiting, 0.0, held)

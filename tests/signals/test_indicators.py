@@ -119,3 +119,12 @@ def test_window_below_one_is_rejected_with_its_value():
 def test_non_frame_input_is_rejected_naming_its_type():
     with pytest.raises(TypeError, match=r"^indicators take a pandas DataFrame or Series, got list$"):
         ind.ema([1.0, 2.0, 3.0], 2)
+
+
+def test_sma_window_with_a_missing_session_is_nan_and_elsewhere_equals_pandas(spy_bars):
+    close = spy_bars["close"].copy()
+    close.iloc[1000, 0] = np.nan
+    ours = ind.sma(close, 20)["SPY"]
+    reference = close["SPY"].rolling(20, min_periods=20).mean()
+    assert ours.iloc[1000:1020].isna().all() and ours.iloc[1020:].notna().all()
+    np.testing.assert_allclose(ours.to_numpy(), reference.to_numpy(), rtol=0, atol=TOL, equal_nan=True)
