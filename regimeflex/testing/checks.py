@@ -44,6 +44,9 @@ from regimeflex.types import (
     check_bars,
 )
 
+#: The one-symbol universe: the benchmark, so strategies that read it still have it.
+SINGLE_SYMBOL = "SPY"
+
 #: Relative tolerance when comparing two runs of the same computation.
 RTOL = 1e-9
 ATOL = 1e-12
@@ -231,11 +234,6 @@ def _full_history_symbols(bars: Bars) -> list[str]:
     return [s for s in bars_symbols(bars) if ok.get(s, False)]
 
 
-def _bars_present(bars: Bars) -> pd.DataFrame:
-    """dates × symbols: True where the symbol has all five fields on that session."""
-    return bars.notna().T.groupby(level="symbol").all().T
-
-
 # ----------------------------------------------------- strategy and sizer
 
 _PANEL = "panel"
@@ -340,12 +338,11 @@ def _empty_universe(role: str, subject: Subject) -> None:
 
 
 def _single_symbol(role: str, subject: Subject) -> None:
-    bars = _universe(sample_bars(), ["AAPL"])
-    out = _aligned(_out(role, subject, bars), bars.index, ["AAPL"],
-                   f"{_what(role)} for a one-symbol universe (AAPL)")
-    if out["AAPL"].isna().all():
-        raise CheckFailure(f"{_what(role)} for a one-symbol universe (AAPL) is NaN on every one of "
-                           f"{len(out)} sessions")
+    bars = _universe(sample_bars(), [SINGLE_SYMBOL])
+    what = f"{_what(role)} for a one-symbol universe ({SINGLE_SYMBOL})"
+    out = _aligned(_out(role, subject, bars), bars.index, [SINGLE_SYMBOL], what)
+    if out[SINGLE_SYMBOL].isna().all():
+        raise CheckFailure(f"{what} is NaN on every one of {len(out)} sessions")
 
 
 def _no_lookahead(role: str, subject: Subject) -> None:
@@ -383,10 +380,9 @@ def _value_range(subject: Subject) -> None:
 
 
 def _nan_only_in_warmup(subject: Subject) -> None:
-    """Where NaN may appear: in a leading warm-up block for gap-free symbols, and
-    on the last session never for a symbol that has complete bars there and had
-    values before (the daily run uses that row). Symbols with gaps may show NaN
-    for a window after a missing session, so only the last-row rule binds them."""
+    """On symbols with complete bars on every session, NaN may only form a leading
+    warm-up block, and values must appear. (A symbol with missing sessions may
+    legitimately be NaN while a window spans its gap, so it is not bound here.)"""
     bars = sample_bars()
     out = _frame_of("strategy", subject)
     for sym in _full_history_symbols(bars):
@@ -400,12 +396,6 @@ def _nan_only_in_warmup(subject: Subject) -> None:
             raise CheckFailure(f"signal for {sym} is NaN on {_day(gaps.idxmax())} although its bars "
                                f"are complete on every session and earlier dates have values; NaN is "
                                f"allowed only during warm-up")
-    last = out.index[-1]
-    present = _bars_present(bars).loc[last]
-    for sym in out.columns:
-        if present.get(sym, False) and out[sym].iloc[:-1].notna().any() and pd.isna(out.at[last, sym]):
-            raise CheckFailure(f"signal for {sym} is NaN on the last session {_day(last)} although its "
-                               f"bars are complete there; the daily run trades on that row")
 
 
 def _no_nan(subject: Subject) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 @pytest.fixture
 def regimeflex_bars() -> Any:
-    """A fresh copy of the kit's real Bars panel (AAPL, DHR, FTV, JPM, XOM, 2015-01-02 → 2017-06-30)."""
+    """A fresh copy of the kit's real Bars panel (AAPL, DHR, FTV, JPM, SPY, XOM, 2015-01-02 → 2016-12-30)."""
     from regimeflex.testing.sample import sample_bars
 
     return sample_bars()

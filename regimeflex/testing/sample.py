@@ -19,8 +19,8 @@ import pandas as pd
 
 from regimeflex.types import BAR_FIELDS, Bars, make_bars
 
-#: The symbols of the shipped panel (DHR has missing sessions, FTV lists mid-sample).
-SAMPLE_SYMBOLS: tuple[str, ...] = ("AAPL", "DHR", "FTV", "JPM", "XOM")
+#: The symbols of the shipped panel (DHR has missing sessions, FTV lists mid-sample, SPY is the benchmark).
+SAMPLE_SYMBOLS: tuple[str, ...] = ("AAPL", "DHR", "FTV", "JPM", "SPY", "XOM")
 
 #: Fractions of the panel's length at which the no-lookahead checks cut the history.
 CUT_FRACTIONS: tuple[float, ...] = (0.55, 0.75, 0.9, 0.98)

@@ -22,7 +22,6 @@ SAMPLE_CSV = str(sample_csv_path())
 #: Settings/params a built-in needs to run on the kit's sample data.
 BUILTIN_PARAMS: dict[str, dict] = {
     "csv": {"path": SAMPLE_CSV, "symbol_column": "Name"},
-    "regime": {"regime": {"benchmark": "AAPL"}},
     # network notifiers run against local sinks (tests/kit/local_sinks.py)
     "webhook": {"url": webhook_url(), "retries": 0},
     "email": {"host": "127.0.0.1", "port": smtp_port(), "security": "none", "sender": "kit@example.com",

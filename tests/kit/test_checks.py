@@ -158,7 +158,7 @@ def test_get_check_rejects_unknown_id():
 def test_sample_panel_keeps_the_real_defects():
     bars = sample_bars()
     close = bars["close"]
-    assert list(close.columns) == ["AAPL", "DHR", "FTV", "JPM", "XOM"]
+    assert list(close.columns) == ["AAPL", "DHR", "FTV", "JPM", "SPY", "XOM"]
     assert close["DHR"].isna().sum() == 11
     assert close["FTV"].first_valid_index() == pd.Timestamp("2016-07-01")
     assert pd.isna(bars.at[pd.Timestamp("2015-07-17"), ("open", "DHR")])
