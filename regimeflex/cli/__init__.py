@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
     "backtest": ("regimeflex.cli.backtest:backtest_cmd", "Backtest the configured strategies over history (files, tear sheet, --json)."),
+    "report": ("regimeflex.cli.report:report_group", "List daily reports, print one's path, re-render a tear sheet."),
 }
 
 EPILOG = """\b

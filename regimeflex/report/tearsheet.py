@@ -188,6 +188,46 @@ def render_tearsheet(data: TearSheetData) -> str:
     return render_template("tearsheet.html.j2", context)
 
 
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read it as CSV: {exc}") from None
+
+
+def load_backtest_dir(folder: Path, *, title: str = "RegimeFlex backtest",
+                      benchmark_name: str = "benchmark") -> TearSheetData:
+    """Tear-sheet inputs from a ``regimeflex backtest --out`` folder.
+
+    Needs ``equity.csv`` (date index, an ``equity`` column, optionally
+    ``benchmark``); uses ``weights.csv`` and ``trades.csv`` when present.
+    """
+    folder = Path(folder)
+    equity_path = folder / "equity.csv"
+    if not equity_path.is_file():
+        raise ReportError(f"{equity_path} not found; write the folder with `regimeflex backtest --out {folder}`")
+    equity = _read_csv(equity_path, index_col=0, parse_dates=True)
+    if "equity" not in equity.columns:
+        raise ReportError(f"{equity_path}: no 'equity' column (columns: {', '.join(map(str, equity.columns))})")
+    weights = None
+    if (folder / "weights.csv").is_file():
+        weights = _read_csv(folder / "weights.csv", index_col=0, parse_dates=True)
+    trades = None
+    if (folder / "trades.csv").is_file():
+        trades = _read_csv(folder / "trades.csv", index_col=0 if _has_index(folder / "trades.csv") else None)
+    stamp = datetime.combine(pd.Timestamp(equity.index[-1]).date(), datetime.min.time(), tzinfo=timezone.utc)
+    return TearSheetData(equity=equity["equity"],
+                         benchmark=equity["benchmark"] if "benchmark" in equity.columns else None,
+                         benchmark_name=benchmark_name, weights=weights, trades=trades, title=title,
+                         generated_at=stamp)
+
+
+def _has_index(path: Path) -> bool:
+    # pandas writes an unnamed leading index column unless told not to
+    with path.open(encoding="utf-8") as handle:
+        return handle.readline().startswith(",")
+
+
 def write_tearsheet(data: TearSheetData, path: Path) -> Path:
     """Render and atomically write the tear sheet to ``path``; returns the path."""
     return write_atomic(Path(path), render_tearsheet(data))
