@@ -143,7 +143,7 @@ def _cycle(settings: Settings, options: RunOptions, host: PluginHost, session: p
     # One writer at a time: the journal holds the ledger lock for the whole run, so an
     # overlapping cron run stops here with a clear message instead of trading twice.
     with open_journal(settings.path(settings.run.paths.ledger)) as journal:
-        _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal, kill)
+        _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal)
 
 
 def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatcher: Any) -> None:
@@ -162,8 +162,8 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
 
 
 def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, selection: Selection,
-                  session: pd.Timestamp, summary: RunSummary, dispatcher: Any, journal: Any, kill: Any) -> None:
-    from regimeflex.execution.session import execute_session, ledger_account, rules_from_settings
+                  session: pd.Timestamp, summary: RunSummary, dispatcher: Any, journal: Any) -> None:
+    from regimeflex.execution.session import execute_from_settings, ledger_account
     from regimeflex.pipeline import compute_targets
 
     with step("data: bars loaded (cache first) and validated", log) as figures:
@@ -199,12 +199,9 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
 
     fills_before = set(journal.state.fills)
     with step("execution: orders planned, recorded, sent, reconciled", log) as figures:
-        outcome = execute_session(
-            journal=journal, host=host, broker=selection.broker.name, mode=summary.mode,  # type: ignore[arg-type]
-            session=session.date(), targets=targets, prices=prices,
-            rules=rules_from_settings(settings.broker.orders), broker_settings=selection.broker.settings,
-            kill_switch=kill, bars=bars, state_dir=settings.path(settings.run.paths.state_dir),
-            initial_equity=settings.run.initial_equity, notify=dispatcher.send,
+        outcome = execute_from_settings(
+            settings, host, session=session.date(), targets=targets, prices=prices, bars=bars, live=options.live,
+            broker_settings=selection.broker.settings, journal=journal, notify=dispatcher.send,
         )
     summary.steps["execution"] = figures
     status = {r.client_order_id: r.status for r in outcome.results}
