@@ -52,6 +52,8 @@ class PluginUnderTest:
     name: str | None = None
     skip: Mapping[str, str] = field(default_factory=dict)
     data_window: DataWindow | None = None
+    #: Where the params came from, for validation errors (``"<file>: <key path>"``).
+    where: str | None = None
 
     @property
     def label(self) -> str:
@@ -99,7 +101,7 @@ def load_subject(spec: PluginUnderTest | str | ModuleType | object, *,
         raise PluginError(f"conformance kit: {info.label} implements none of the role hooks "
                           f"(provide_bars, generate_signal, size_position, execute_orders, notify); "
                           f"nothing to check")
-    params = host.validate_settings(name, dict(spec.params), where=f"test params for '{name}': params")
+    params = host.validate_settings(name, dict(spec.params), where=spec.where or f"test params for '{name}': params")
     hooks = {hook: _HOST_CALLS[hook](host, name) for hook in info.hooks if hook in _HOST_CALLS}
     return Subject(name=name, hooks=hooks, params=params, capabilities=host.capabilities(name),
                    skip=dict(spec.skip), data_window=spec.data_window or DataWindow())

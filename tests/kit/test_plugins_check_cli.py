@@ -84,7 +84,7 @@ def test_params_file_is_validated_by_the_plugins_settings_model(capsys, tmp_path
     params.write_text("slow: 1\n", encoding="utf-8")
     code, _, err = run_cli(capsys, "plugins", "check", "trend", "--params", str(params))
     assert code == 2
-    assert err == "error: test params for 'trend': params.slow: Input should be greater than or equal to 2, got 1\n"
+    assert err == f"error: {params}: slow: Input should be greater than or equal to 2, got 1\n"
 
 
 def test_unknown_plugin_is_a_config_error_naming_the_closest(capsys, toy_entry_points):
@@ -93,3 +93,29 @@ def test_unknown_plugin_is_a_config_error_naming_the_closest(capsys, toy_entry_p
     assert err == ("error: conformance kit: no plugin named 'goood' is installed (did you mean 'good'?). "
                    "Installed plugins: good, peek, vendor. Install the package that provides it "
                    "(pip install -e .) or fix the name.\n")
+
+
+def test_params_come_from_the_project_yaml_that_selects_the_plugin(capsys, project):
+    (project / "strategies.yaml").write_text(
+        "strategies:\n  fast_trend:\n    plugin: trend\n    params: {rule: price_above_sma, slow: 20}\n",
+        encoding="utf-8")
+    code, out, _ = run_cli(capsys, "--config", str(project), "plugins", "check", "trend", "--json")
+    doc = json.loads(out)
+    assert (code, doc["params_from"], doc["failed"]) == (0, "strategies.yaml: strategies.fast_trend.params", 0)
+
+
+def test_invalid_params_in_the_project_yaml_name_the_yaml_key(capsys, project):
+    (project / "strategies.yaml").write_text(
+        "strategies:\n  fast_trend:\n    plugin: trend\n    params: {slow: 1}\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "--config", str(project), "plugins", "check", "trend")
+    assert code == 2
+    assert err == ("error: strategies.yaml: strategies.fast_trend.params.slow: "
+                   "Input should be greater than or equal to 2, got 1\n")
+
+
+def test_network_plugin_ignores_project_yaml_and_is_skipped(capsys, toy_entry_points, project):
+    (project / "data.yaml").write_text("provider: vendor\nproviders:\n  vendor: {}\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "--config", str(project), "plugins", "check", "vendor", "--json")
+    doc = json.loads(out)
+    assert (code, doc["params_from"], doc["skipped"], doc["passed"]) == (0, "data.yaml: providers.vendor",
+                                                                        len(checks_for("data")), 0)
