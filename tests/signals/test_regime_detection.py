@@ -71,3 +71,12 @@ def test_a_frame_instead_of_the_benchmark_series_is_rejected(spy_bars):
     with pytest.raises(TypeError, match=r"^detect_regime: close must be a pandas Series of the benchmark, "
                                         r"got DataFrame$"):
         detect_regime(spy_bars["close"])
+
+
+@pytest.mark.parametrize("cut", ["2008-10-15", "2011-08-08", "2014-10-16"])
+def test_regime_on_a_date_does_not_depend_on_later_bars(spy_bars, vix_close, cut):
+    close = spy_bars["close"]["SPY"]
+    settings = {"vix_bear": 40.0}
+    full = detect_regime(close, vix_close, settings)
+    truncated = detect_regime(close[:cut], vix_close[:cut], settings)
+    pd.testing.assert_series_equal(truncated, full[:cut])
