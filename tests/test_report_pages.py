@@ -167,3 +167,17 @@ def test_tearsheet_rejects_trades_without_required_columns() -> None:
 def test_daily_report_rejects_other_inputs() -> None:
     with pytest.raises(ReportError, match=r"^daily report: expected DailyReportData, got dict$"):
         render_daily({"session": "2019-12-31"})  # type: ignore[arg-type]
+
+
+def test_daily_report_replayed_later_shows_history_up_to_its_session() -> None:
+    equity, _, _ = portfolio()
+    html = render_daily(daily_data(session=equity.index[100].date(), equity_curve=equity))
+    expected = equity.iloc[100] / equity.iloc[0] - 1.0
+    assert f'data-key="total_return">{expected * 100:+.2f}%<' in html
+
+
+def test_written_report_gets_normal_file_permissions_not_private_temp_ones(tmp_path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    path = write_atomic(tmp_path / "r.html", "x")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -21,6 +21,7 @@ matplotlib.use("Agg")  # no display on servers and under cron
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 PALETTE = ("#1f6feb", "#8b949e", "#d29922", "#2da44e", "#cf222e")
@@ -68,6 +69,13 @@ def _dates(index: pd.Index) -> np.ndarray:
     return pd.DatetimeIndex(index).to_pydatetime()
 
 
+def _date_axis(ax: object) -> None:
+    # few, short labels: a phone-width chart has room for about six
+    locator = AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[attr-defined]
+
+
 def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = False,
                money: bool = False) -> str:
     """One line per named series over dates (the first series is drawn strongest)."""
@@ -83,6 +91,7 @@ def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = F
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money_tick(v)))
         if len(series) > 1:
             ax.legend(loc="upper left", frameon=False)
+        _date_axis(ax)
         if percent:
             ax.axhline(0, color="#57606a", linewidth=0.6)
         return _svg(fig, label)
@@ -97,6 +106,7 @@ def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
         ax.fill_between(x, values.to_numpy(dtype="float64"), 0.0, color="#cf222e", alpha=0.35, linewidth=0)
         ax.plot(x, values.to_numpy(dtype="float64"), color="#cf222e", linewidth=0.8)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        _date_axis(ax)
         return _svg(fig, label)
 
 
@@ -110,6 +120,7 @@ def exposure_chart(gross: pd.Series, net: pd.Series, *, label: str = "Exposure")
         ax.plot(x, net.to_numpy(dtype="float64"), color=PALETTE[2], linewidth=1.1, label="net")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.legend(loc="upper left", frameon=False)
+        _date_axis(ax)
         return _svg(fig, label)
 
 

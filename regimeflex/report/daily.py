@@ -82,11 +82,16 @@ def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
     return rows
 
 
-def _equity_section(curve: pd.Series | None) -> dict[str, Any]:
-    if curve is None or len(curve.dropna()) < 2:
-        return {"equity_svg": "", "drawdown_svg": "", "max_drawdown": None, "total_return": None}
+def _equity_section(curve: pd.Series | None, session: date) -> dict[str, Any]:
+    none = {"equity_svg": "", "drawdown_svg": "", "max_drawdown": None, "total_return": None}
+    if curve is None:
+        return none
     curve = curve.dropna().astype("float64")
     curve.index = pd.DatetimeIndex(curve.index)
+    # a report shows history up to its own session, even when replayed after later sessions
+    curve = curve[curve.index <= pd.Timestamp(session)]
+    if len(curve) < 2:
+        return none
     dd = metrics.drawdown(curve)
     return {
         "equity_svg": charts.line_chart({"equity": curve}, label="Equity curve", money=True),
@@ -111,7 +116,7 @@ def render_daily(data: DailyReportData) -> str:
         "orders": orders,
         "tripped": tripped,
         "fill_notional": sum(f.qty * f.price for f in data.fills),
-        **_equity_section(data.equity_curve),
+        **_equity_section(data.equity_curve, data.session),
     }
     return render_template("daily.html.j2", context)
 

@@ -23,6 +23,16 @@ from regimeflex.errors import RegimeFlexError
 from regimeflex.secrets import redact
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: mkstemp creates 0600 files; reports get the usual permissions (0644 under umask 022).
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 class ReportError(RegimeFlexError):
     """Report input is unusable (names the input, what is wrong and what is expected)."""
 
@@ -100,6 +110,7 @@ def write_atomic(path: Path, text: str) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _FILE_MODE)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
