@@ -114,7 +114,7 @@ def event_timestamp(event: Event) -> datetime:
 
 
 def event_payload(event: Event, channel: str) -> dict[str, Any]:
-    """The JSON object a webhook receives for ``event`` (stable keys; see docs/notify.md)."""
+    """The JSON object a webhook receives for ``event`` (stable keys; documented in docs/notify.md)."""
     return {
         "source": "regimeflex",
         "channel": channel,
