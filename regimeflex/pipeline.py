@@ -76,36 +76,34 @@ def compute_targets(bars: Bars, selection: Selection, host: PluginHost, settings
                     universe: Sequence[str] | None = None) -> TargetPanel:
     """Signals → budgets → sizer → regime scaling → calendar guard, over the whole panel.
 
-    ``bars`` may hold more than the universe (the benchmark, VIX); strategies
-    and the sizer see only ``universe`` (default ``settings.run.universe``).
+    ``bars`` holds the universe plus the benchmark and VIX series
+    (:func:`reference_symbols`). Strategies see the whole panel; their signals,
+    the sizer and the targets cover only ``universe`` (default
+    ``settings.run.universe``). The regime is read from the benchmark (and VIX)
+    as risk.yaml's ``regime`` section says.
     ``settings`` is the loaded :class:`~regimeflex.config.Settings`; its
     ``risk.regime`` and ``risk.calendar`` sections drive the last two steps.
     """
-    full = bars
-    bars = universe_bars(full, universe if universe is not None else settings.run.universe)
     from regimeflex.risk.budgets import apply_regime_scaling, combine_signals, regime_scale
     from regimeflex.risk.calendar import calendar_guard_frame
-    from regimeflex.signals.regime_detection import detect_regime
+    from regimeflex.signals.regime_detection import detect_regime_from_bars
     from regimeflex.types import bars_symbols
 
+    full = bars
+    tradable = [s for s in (universe if universe is not None else settings.run.universe) if s in bars_symbols(full)]
+    bars = universe_bars(full, tradable)
+    # Strategies see the whole panel (a regime-aware strategy needs its benchmark); only the
+    # universe is traded, so signals for the benchmark or VIX columns are dropped here.
     signals = {
-        name: host.generate_signal(sel.name, bars=bars, params=sel.settings)
+        name: host.generate_signal(sel.name, bars=full, params=sel.settings)[tradable]
         for name, sel in selection.strategies.items()
     }
     combined = combine_signals(signals, {name: sel.budget for name, sel in selection.strategies.items()})
     raw = host.size_position(selection.sizer.name, signals=combined, bars=bars, params=selection.sizer.settings)
 
-    regime_settings = settings.risk.regime
-    benchmark = regime_settings.detect.benchmark
-    regime = scale = None
-    weights = raw
-    available = bars_symbols(full)
-    if benchmark in available:
-        vix_symbol = regime_settings.vix_symbol
-        vix = full["close"][vix_symbol] if vix_symbol and vix_symbol in available else None
-        regime = detect_regime(full["close"][benchmark], vix, regime_settings.detect)
-        scale = regime_scale(regime, regime_settings.scaling)
-        weights = apply_regime_scaling(raw, regime, regime_settings.scaling)
+    regime = detect_regime_from_bars(full, settings.risk.regime)
+    scale = regime_scale(regime, settings.risk.regime.scaling)
+    weights = apply_regime_scaling(raw, regime, settings.risk.regime.scaling)
     guard = calendar_guard_frame(weights.index, settings.risk.calendar)
     weights = weights.mul(np.where(guard["is_session"], guard["scale"], 1.0), axis=0)
     weights = guard_entries(weights, (guard["allow_entries"] | ~guard["is_session"]).to_numpy())

@@ -234,6 +234,14 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
                         fills=outcome.fills_recorded, equity=summary.equity, session=summary.session)
 
 
+def previous_session_equity(journal: Any, session: pd.Timestamp) -> float | None:
+    """Equity at the end of the last run of an earlier session: the daily-loss base (a rerun of
+    the same session must not become its own base)."""
+    curve = equity_curve(journal)
+    earlier = curve[curve.index < session]
+    return None if earlier.empty else float(earlier.iloc[-1])
+
+
 def equity_curve(journal: Any) -> pd.Series:
     """Equity at the end of each session's run, from the ledger's ``run_end`` entries (last run wins)."""
     from regimeflex.ledger.store import read_entries
@@ -318,7 +326,7 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
     vix = float(bars["close"][vix_symbol].iloc[-1]) if vix_symbol and vix_symbol in bars["close"] else None
     inputs = BreakerInputs(
         session=session.date(), equity=account.equity,
-        previous_close_equity=state.breakers.last_equity,
+        previous_close_equity=previous_session_equity(journal, session),
         vix=vix, stale_sessions=stale_sessions,
         rejected_orders=sum(1 for v in journal.state.orders_for(session.date()) if v.status == "rejected"),
         orders_today=len(journal.state.orders_for(session.date())),
