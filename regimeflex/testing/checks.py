@@ -12,8 +12,11 @@ whose meaning changes gets a new version, never a silently different body.
 from __future__ import annotations
 
 import copy
+import difflib
+import os
 import tempfile
 import time
+import traceback
 from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ import pandas as pd
 
 from regimeflex.errors import PluginCallError
 from regimeflex.testing.sample import cut_points, sample_bars, sample_signals
-from regimeflex.testing.subject import CheckFailure, CheckSkipped, Subject
+from regimeflex.testing.subject import KNOWN_CAPABILITIES, CheckFailure, CheckSkipped, Subject
 from regimeflex.types import (
     BAR_FIELDS,
     Account,
@@ -93,13 +96,31 @@ class Check:
             prefix = "" if msg.startswith(self.id) else f"{self.id}: "
             raise type(exc)(f"{prefix}{msg}") from None
         except PluginCallError as exc:  # the host already names the plugin, hook and cause
-            raise CheckFailure(f"{self.id}: {exc}") from exc
+            # The host's advice (REGIMEFLEX_DEBUG, tell the author) is for users; an author wants the line.
+            message = str(exc).split(" Run with REGIMEFLEX_DEBUG=1", 1)[0].rstrip(".")
+            raise CheckFailure(f"{self.id}: {message}{raised_at(exc.__cause__)}") from exc
         except Exception as exc:  # the plugin raised: that is the finding
             raise CheckFailure(f"{self.id}: plugin {subject.name!r} raised "
-                               f"{type(exc).__name__}: {exc}") from exc
+                               f"{type(exc).__name__}: {exc}{raised_at(exc)}") from exc
 
     def __repr__(self) -> str:
         return f"<Check {self.id}>"
+
+
+#: Frames from these places are library or RegimeFlex plumbing, never the plugin's own line.
+_PLUMBING = (f"{os.sep}pandas{os.sep}", f"{os.sep}numpy{os.sep}", f"{os.sep}pluggy{os.sep}",
+             f"{os.sep}regimeflex{os.sep}plugins.py", f"{os.sep}regimeflex{os.sep}testing{os.sep}")
+
+
+def raised_at(exc: BaseException | None) -> str:
+    """`` (raised at hooks.py:42 in generate_signal)`` for the innermost frame of the plugin's own code."""
+    if exc is None or exc.__traceback__ is None:
+        return ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not any(p in f.filename for p in _PLUMBING)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (raised at {Path(frame.filename).name}:{frame.lineno} in {frame.name})"
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,20 @@ def run_checks(subject: Subject, roles: list[str] | None = None) -> list[CheckRe
     """Run every check of the subject's roles (or of ``roles``)."""
     wanted = roles if roles is not None else subject.roles
     return [run_check(c, subject) for role in wanted for c in checks_for(role)]
+
+
+# ------------------------------------------------------------- any role
+
+
+def _known_capabilities(subject: Subject) -> None:
+    unknown = sorted(set(subject.capabilities) - set(KNOWN_CAPABILITIES))
+    if unknown:
+        hints = []
+        for tag in unknown:
+            close = difflib.get_close_matches(tag, list(KNOWN_CAPABILITIES), n=1)
+            hints.append(f"'{tag}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise CheckFailure(f"capabilities() declares unknown tag(s) {', '.join(hints)}; a misspelt tag "
+                           f"silently changes which checks run. Known tags: {', '.join(KNOWN_CAPABILITIES)}")
 
 
 # ------------------------------------------------------------ frame helpers
@@ -766,3 +801,8 @@ _register("notifier.unicode/v1", _notifier_unicode, "unicode, markup characters 
 _register("notifier.event_not_mutated/v1", _notifier_event_not_mutated, "notify leaves event.data unchanged")
 _register("notifier.attachments/v1", _notifier_attachments,
           "with supports_attachments, an event with a file attached is delivered", {"supports_attachments": True})
+
+
+for _role in ("strategy", "sizer", "data", "broker", "notifier"):
+    _register(f"{_role}.known_capabilities/v1", _known_capabilities,
+              "every tag capabilities() declares is one the kit knows (typos would silently skip checks)")

@@ -30,6 +30,7 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "supports_attachments": "notifier: delivers Event.attachments",
     "needs_network": "data/broker/notifier: talks to an outside service; "
                      "`plugins check` cannot run its calls without settings for a local server",
+    "persistent": "broker: keeps orders and positions across runs (in its state directory)",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import pandas as pd
@@ -83,11 +84,13 @@ def test_random_output_fails_deterministic():
     assert message.startswith("strategy.deterministic/v1: two calls on the same input differ: AAPL on 2015-01-02 is ")
 
 
-def test_missing_empty_universe_guard_fails_with_the_plugins_own_error():
+def test_missing_empty_universe_guard_fails_with_the_plugins_error_and_line():
+    lines, first = inspect.getsourcelines(toys.NoGuardStrategy.generate_signal)
+    line = first + next(i for i, text in enumerate(lines) if 'bars["close"]' in text)
     message = failing(toys.NoGuardStrategy())["strategy.empty_universe/v1"]
     assert message == ("strategy.empty_universe/v1: plugin 'NoGuardStrategy' (not from a distribution) "
-                       "raised in generate_signal: KeyError: 'close'. Run with REGIMEFLEX_DEBUG=1 for the "
-                       "traceback, and report it to the plugin's author.")
+                       "raised in generate_signal: KeyError: 'close' "
+                       f"(raised at toys.py:{line} in generate_signal)")
 
 
 def test_nan_after_warm_up_on_a_complete_symbol_fails_naming_the_date():
@@ -170,3 +173,12 @@ def test_sample_signals_are_causal_and_take_every_sign():
     part = sample_signals(bars.iloc[:400])
     assert full.iloc[:400].equals(part)
     assert {(full > 0).any().any(), (full < 0).any().any(), (full == 0).any().any()} == {True}
+
+
+def test_misspelt_capability_tag_fails_naming_the_closest_known_tag():
+    from regimeflex.testing import KNOWN_CAPABILITIES
+
+    assert failing(toys.MisspeltCapabilities()) == {"strategy.known_capabilities/v1": (
+        "strategy.known_capabilities/v1: capabilities() declares unknown tag(s) 'support_short' (did you "
+        "mean 'supports_short'?); a misspelt tag silently changes which checks run. Known tags: "
+        + ", ".join(KNOWN_CAPABILITIES))}

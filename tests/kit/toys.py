@@ -137,3 +137,13 @@ class NetworkProvider:
 GOOD = GoodStrategy()
 PEEKING = PeekingStrategy()
 NETWORK = NetworkProvider()
+
+
+class MisspeltCapabilities:
+    @hookimpl
+    def generate_signal(self, bars, params):
+        return momentum(bars)
+
+    @hookimpl
+    def capabilities(self):
+        return {"support_short": True}
