@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import websocket
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -40,6 +41,16 @@ def find_browser() -> str | None:
         if path:
             return path
     return None
+
+
+def require_browser() -> str:
+    """The browser to use; without one, fail under CI (``CI=true``) and skip elsewhere, saying how to install it."""
+    binary = find_browser()
+    if binary is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {INSTALL_HINT}", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+    return binary
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_cdp import INSTALL_HINT, Chromium, PageVisit, find_browser
+from browser_cdp import Chromium, PageVisit, require_browser
 from PIL import Image
 from report_inputs import daily_data, portfolio, tearsheet_data
 
@@ -26,12 +26,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Chromium]:
-    binary = find_browser()
-    if binary is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {INSTALL_HINT}")
-        pytest.skip(INSTALL_HINT)
-    chromium = Chromium(binary)
+    chromium = Chromium(require_browser())
     yield chromium
     chromium.close()
 
@@ -114,3 +109,22 @@ def test_browser_check_catches_a_blank_page(browser: Chromium, tmp_path: Path) -
     page.write_text("<!doctype html><html><body style='background:#fff'></body></html>")
     share, _ = ink(browser.visit(page).screenshot)
     assert share < 0.001
+
+
+def test_missing_browser_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("REGIMEFLEX_CHROMIUM", raising=False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"^CI=true but headless Chromium is not installed: install it "
+                                                    r"with `sudo apt-get install chromium`"):
+        require_browser()
+
+
+def test_missing_browser_skips_on_a_user_machine_saying_how_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("REGIMEFLEX_CHROMIUM", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"^headless Chromium is not installed: install it with "
+                                                    r"`sudo apt-get install chromium` \(Debian/Ubuntu\) to run"):
+        require_browser()
