@@ -23,7 +23,7 @@ import pandas as pd
 from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
 from regimeflex.backtest.results import BacktestResult, book_frames
 from regimeflex.errors import ConfigError, DataError
-from regimeflex.types import Bars, BarsRequest, bars_symbols, check_bars
+from regimeflex.types import Bars, bars_symbols, check_bars
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -89,24 +89,27 @@ def period(settings: Settings, start: date | str | None = None, end: date | str 
     return lo, hi
 
 
-def load_bars(settings: Settings, host: PluginHost, selection: Any, start: pd.Timestamp, end: pd.Timestamp) -> Bars:
-    """Universe + benchmark bars from ``warmup_sessions`` before ``start`` to ``end``, from the selected provider."""
+def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd.Timestamp) -> Bars:
+    """Every symbol a run needs (universe, benchmark, regime series) from ``warmup_sessions``
+    before ``start`` to ``end``, cache first (:func:`regimeflex.data.service.load_bars`)."""
     from regimeflex.data import calendar
+    from regimeflex.data.service import load_bars as cached_bars
+    from regimeflex.pipeline import reference_symbols
 
     warm = settings.run.backtest.warmup_sessions
     first = start
     if warm:
         back = calendar.sessions(start - pd.Timedelta(days=int(warm * 1.6) + 10), start)
         first = back[-warm - 1] if len(back) > warm else (back[0] if len(back) else start)
-    symbols = tuple(dict.fromkeys([*settings.run.universe, settings.run.benchmark]))
-    request = BarsRequest(symbols=symbols, start=first.date(), end=end.date(),
-                          adjusted=settings.data.adjusted, settings=selection.data.settings)
-    bars = check_bars(host.provide_bars(selection.data.name, request=request),
-                      where=f"data provider '{selection.data.name}'")
-    missing = [s for s in symbols if s not in bars_symbols(bars)]
+    symbols = reference_symbols(settings)
+    bars, _report = cached_bars(settings, host, symbols, first.date(), end.date())
+    bars = check_bars(bars, where=f"data provider '{settings.data.provider}'")
+    close = bars["close"]
+    missing = [s for s in settings.run.universe if s not in bars_symbols(bars) or close[s].isna().all()]
     if missing:
-        raise DataError(f"data provider '{selection.data.name}' returned no bars for {', '.join(missing)}; "
-                        f"check the symbols in run.yaml or the provider's coverage")
+        raise DataError(f"no bars for {', '.join(missing)} between {first:%Y-%m-%d} and {end:%Y-%m-%d} "
+                        f"(data.yaml provider '{settings.data.provider}'); check the universe in run.yaml "
+                        f"or the provider's coverage")
     return bars
 
 
@@ -134,8 +137,7 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
         bench = b["close"][benchmark].ffill()
         first = bench.first_valid_index()
         equity["benchmark"] = (bench / bench.loc[first] * config.initial_cash) if first is not None else np.nan
-    rets = equity["returns"]
-    metrics = dict(m.summary(rets, weights=pos_weights))
+    metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))
     metrics.update(total_return=float(equity["equity"].iloc[-1] / config.initial_cash - 1.0),
                    final_equity=float(equity["equity"].iloc[-1]), trades=float(len(trades)),
                    exposure=float((equity["gross_exposure"] > 1e-12).mean()))
@@ -174,7 +176,7 @@ def run(settings: Settings | None = None, *, bars: Bars | None = None, host: Plu
     selection = resolve_for_backtest(settings, host)
     if bars is None:
         lo, hi = period(settings, start, end)
-        bars = load_bars(settings, host, selection, lo, hi)
+        bars = load_bars(settings, host, lo, hi)
     else:
         lo = pd.Timestamp(start).normalize() if start else bars.index[0]
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import resource
 import time
 from datetime import date, datetime
@@ -50,8 +49,7 @@ def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir
     files: list[Path] = []
     if out_dir is not None:
         files = write_outputs(result, out_dir)
-        if importlib.util.find_spec("regimeflex.report.tearsheet") is not None:  # lands with the report layer
-            files.append(write_tearsheet(result, out_dir / "tearsheet.html", benchmark=settings.run.benchmark))
+        files.append(write_tearsheet(result, out_dir / "tearsheet.html", benchmark=settings.run.benchmark))
     info = summary(result)
     if as_json:
         info["files"] = [str(p) for p in files]

@@ -24,7 +24,7 @@ def test_run_trades_exactly_the_targets_the_daily_pipeline_computes(settings):
     host = PluginHost.load()
     selection = resolve_for_backtest(settings, host)
     lo, hi = period(settings)
-    bars = load_bars(settings, host, selection, lo, hi)
+    bars = load_bars(settings, host, lo, hi)
     expected = compute_targets(bars, selection, host, settings).weights.loc[lo:hi]
     pd.testing.assert_frame_equal(result.targets, expected)
 
@@ -53,10 +53,11 @@ def test_benchmark_series_is_rebased_to_the_starting_cash(settings):
 
 
 def test_metrics_come_from_the_report_layer(settings):
-    from regimeflex.report.metrics import sharpe_ratio
+    from regimeflex.report.metrics import returns_from_equity, sharpe_ratio
 
     result = run(settings)
-    assert result.metrics["sharpe"] == pytest.approx(sharpe_ratio(result.equity["returns"]), rel=1e-12)
+    expected = sharpe_ratio(returns_from_equity(result.equity["equity"]))
+    assert result.metrics["sharpe"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_costs_from_run_yaml_are_charged(make_project):

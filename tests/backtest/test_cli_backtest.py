@@ -45,6 +45,15 @@ def test_out_dir_holds_parquet_csv_and_summary(capsys, etf_project, tmp_path):
     assert not list(out_dir.glob(".*.tmp"))
 
 
+def test_out_dir_holds_a_tear_sheet_with_the_final_equity(capsys, etf_project, tmp_path):
+    out_dir = tmp_path / "bt"
+    run_cli(capsys, "--config", str(etf_project), "backtest", "--out", str(out_dir))
+    html = (out_dir / "tearsheet.html").read_text()
+    final = pd.read_parquet(out_dir / "equity.parquet")["equity"].iloc[-1]
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert "Equity vs SPY" in html and f"${final:,.2f}" in html
+
+
 def test_same_inputs_write_the_same_bytes(capsys, etf_project, tmp_path):
     run_cli(capsys, "--config", str(etf_project), "backtest", "--out", str(tmp_path / "a"))
     run_cli(capsys, "--config", str(etf_project), "backtest", "--out", str(tmp_path / "b"))
