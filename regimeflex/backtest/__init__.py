@@ -9,7 +9,7 @@ and distributed parameter sweeps and walk-forward tests on Dask
 """
 
 from regimeflex.backtest.api import run
-from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
 from regimeflex.backtest.results import BacktestResult, write_outputs
 
-__all__ = ["BacktestResult", "Breakers", "Costs", "SimConfig", "run", "simulate", "write_outputs"]
+__all__ = ["BacktestResult", "BreakerRule", "Breakers", "Costs", "SimConfig", "run", "simulate", "write_outputs"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
 from regimeflex.backtest.results import BacktestResult, book_frames
 from regimeflex.errors import ConfigError, DataError
 from regimeflex.types import Bars, bars_symbols, check_bars
@@ -70,10 +70,22 @@ def sim_config(settings: Settings) -> SimConfig:
         costs=Costs(commission_per_share=bt.costs.commission_per_share,
                     commission_bps=bt.costs.commission_bps, slippage_bps=bt.costs.slippage_bps),
         fill=bt.fill, rebalance=bt.rebalance, min_trade_weight=bt.min_trade_weight,
-        fractional=bt.fractional,
-        breakers=Breakers(max_drawdown=bt.breakers.max_drawdown, daily_loss=bt.breakers.daily_loss,
-                          action=bt.breakers.action, reset=bt.breakers.reset),
+        fractional=bt.fractional, breakers=breakers_from_risk(settings) if bt.breakers else Breakers(),
     )
+
+
+def breakers_from_risk(settings: Settings) -> Breakers:
+    """risk.yaml's equity breakers (``max_drawdown``, ``daily_loss``) as engine rules.
+
+    The other breakers (VIX, stale data, rejected orders, orders per day,
+    concentration) watch the live account and feed; a backtest has nothing for
+    them to measure.
+    """
+    cb = settings.risk.circuit_breakers
+    rules = [BreakerRule(measure=name, threshold=float(spec.threshold), action=spec.action,
+                         reset=spec.reset, recover_below=spec.recover_below)
+             for name in ("max_drawdown", "daily_loss") if (spec := getattr(cb, name)) is not None]
+    return Breakers(rules=tuple(rules))
 
 
 def period(settings: Settings, start: date | str | None = None, end: date | str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -45,7 +45,7 @@ import pandas as pd
 Fill = Literal["next_open", "next_close"]
 Rebalance = Literal["daily", "weekly", "monthly", "on_change"]
 BreakerAction = str  # "flatten" | "block_entries" | "reduce:<x>"
-BreakerReset = Literal["next_session", "manual"]
+BreakerReset = Literal["next_session", "recovery", "manual"]
 
 #: Relative share changes below this are float noise, not trades (e.g. a fully
 #: invested sleeve "rebalanced" to 100 %): they are neither executed nor recorded.
@@ -69,26 +69,46 @@ class Costs:
 
 
 @dataclass(frozen=True)
-class Breakers:
-    """Equity circuit breakers evaluated at each close, acting from the next execution on.
+class BreakerRule:
+    """One equity circuit breaker, as risk.yaml ``circuit_breakers`` describes it.
 
-    ``max_drawdown``: trips when equity is at least this fraction below its peak.
-    ``daily_loss``: trips when one session loses at least this fraction.
-    ``action``: ``flatten`` (targets → 0), ``reduce:<x>`` (targets × x) or
-    ``block_entries`` (no position may grow). ``reset``: ``next_session`` (the
-    breaker acts for one execution, and the drawdown peak re-bases to the
-    equity at the trip) or ``manual`` (stays tripped for the rest of the run,
-    as nobody resets it inside a backtest).
+    ``measure``: ``max_drawdown`` (fraction below the equity peak) or
+    ``daily_loss`` (fraction lost since the previous close), evaluated at each
+    close; it trips when the value reaches ``threshold`` and constrains every
+    execution after that until it resets. ``action``: ``flatten`` (targets → 0),
+    ``reduce:<x>`` (targets × x) or ``block_entries`` (no position may open or
+    grow). ``reset``: ``next_session`` (re-evaluated at the next close),
+    ``recovery`` (once the value falls below ``recover_below``, default the
+    threshold) or ``manual`` (never, inside a backtest).
     """
 
-    max_drawdown: float | None = None
-    daily_loss: float | None = None
+    measure: Literal["max_drawdown", "daily_loss"]
+    threshold: float
     action: BreakerAction = "flatten"
     reset: BreakerReset = "manual"
+    recover_below: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.measure not in ("max_drawdown", "daily_loss"):
+            raise ValueError(f"breakers: measure must be max_drawdown or daily_loss, got {self.measure!r}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"breakers.{self.measure}.threshold: must be between 0 and 1, got {self.threshold}")
+        if self.reset not in ("next_session", "recovery", "manual"):
+            raise ValueError(f"breakers.{self.measure}.reset: must be next_session, recovery or manual, "
+                             f"got {self.reset!r}")
+        _breaker_scale(self.action)  # validates the action string
+
+
+@dataclass(frozen=True)
+class Breakers:
+    """The equity breakers of a backtest (empty = none). Several tripped at once: the
+    strictest scale applies, and ``block_entries`` applies on top."""
+
+    rules: tuple[BreakerRule, ...] = ()
 
     @property
     def active(self) -> bool:
-        return self.max_drawdown is not None or self.daily_loss is not None
+        return bool(self.rules)
 
 
 @dataclass(frozen=True)
@@ -113,7 +133,6 @@ class SimConfig:
             raise ValueError(f"initial_cash: must be > 0, got {self.initial_cash}")
         if self.min_trade_weight < 0:
             raise ValueError(f"min_trade_weight: must be >= 0, got {self.min_trade_weight}")
-        _breaker_scale(self.breakers.action)  # validates the action string
 
     @property
     def loop_free(self) -> bool:
@@ -166,7 +185,7 @@ def _breaker_scale(action: str) -> float | None:
             x = -1.0
         if 0.0 <= x <= 1.0:
             return x
-    raise ValueError(f"breakers.action: must be flatten, block_entries or reduce:<0..1>, got {action!r}")
+    raise ValueError(f"breakers: action must be flatten, block_entries or reduce:<0..1>, got {action!r}")
 
 
 def _ffill_rows(a: np.ndarray) -> np.ndarray:
@@ -301,9 +320,12 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     out_brk = np.zeros(t_n, dtype=bool)
     out_eq[0] = out_cash[0] = cfg.initial_cash
     tr: list[tuple] = []
-    brk = cfg.breakers
-    scale = _breaker_scale(brk.action)
-    tripped = False
+    rules = cfg.breakers.rules
+    scales = [_breaker_scale(r.action) for r in rules]
+    tripped = [False] * len(rules)
+    any_tripped = False
+    scale: float | None = None
+    block = False
     peak = cfg.initial_cash
     prev_eq = cfg.initial_cash
     thr = cfg.min_trade_weight
@@ -314,14 +336,14 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
         else:
             e_exec = cash[0] + shares @ px_val[t]
         target = w[t - 1]
-        if tripped:
+        if any_tripped:
             out_brk[t] = True
-            if scale is None:   # block_entries: no position may grow or open
+            if scale is not None:
+                target = target * scale
+            if block:   # no position may grow or open
                 target = np.where(target * shares > 0, target, 0.0)
                 cur_w = shares * px_val[t] / np.where(e_exec != 0, e_exec, 1.0)
                 target = np.sign(target) * np.minimum(np.abs(target), np.abs(cur_w))
-            else:
-                target = target * scale
             m = px_ok[t]
         else:
             m = may_trade[t]
@@ -351,16 +373,23 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
         out_sh[t] = shares
         out_cash[t] = cash.sum()
         out_eq[t] = eq
-        if brk.active:
-            if brk.reset == "next_session":
-                tripped = False
+        if rules:
             peak = max(peak, eq)
-            hit = (brk.max_drawdown is not None and eq <= peak * (1.0 - brk.max_drawdown)) or \
-                  (brk.daily_loss is not None and eq <= prev_eq * (1.0 - brk.daily_loss))
-            if hit:
-                tripped = True
-                if brk.reset == "next_session":
-                    peak = eq
+            values = {"max_drawdown": 1.0 - eq / peak if peak > 0 else 0.0,
+                      "daily_loss": 1.0 - eq / prev_eq if prev_eq > 0 else 0.0}
+            for k, r in enumerate(rules):
+                v = values[r.measure]
+                if v >= r.threshold:
+                    tripped[k] = True
+                elif tripped[k] and (r.reset == "next_session" or
+                                     (r.reset == "recovery" and v < (r.recover_below if r.recover_below
+                                                                     is not None else r.threshold))):
+                    tripped[k] = False
+            on = [scales[k] for k in range(len(rules)) if tripped[k]]
+            any_tripped = bool(on)
+            block = any(x is None for x in on)
+            factors = [x for x in on if x is not None]
+            scale = min(factors) if factors else None
             prev_eq = eq
     if tr:
         cols = [np.concatenate([x[k] for x in tr]) for k in range(6)]

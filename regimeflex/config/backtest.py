@@ -1,8 +1,9 @@
 """run.yaml ``backtest:`` section: the period, starting cash, costs, fills and rebalance rule of a backtest.
 
 Owned by the backtest layer (:mod:`regimeflex.backtest`). Everything else a
-backtest uses — universe, strategies, sizer, breakers, data provider — is the
-same configuration the daily run reads, so the two cannot drift apart.
+backtest uses — universe, strategies, sizer, regime scaling, calendar guard,
+the equity circuit breakers of risk.yaml, data provider — is the same
+configuration the daily run reads, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-import re
-
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from regimeflex.config.base import FrozenModel, Fraction, NonNegative, Positive
 
@@ -23,22 +22,6 @@ class CostSettings(FrozenModel):
     commission_per_share: NonNegative = 0.0
     commission_bps: NonNegative = 0.0
     slippage_bps: NonNegative = 0.0
-
-
-class BacktestBreakers(FrozenModel):
-    """Equity breakers the backtest applies (the daily run's live breakers live in risk.yaml)."""
-
-    max_drawdown: Fraction | None = None
-    daily_loss: Fraction | None = None
-    action: str = "flatten"
-    reset: Literal["next_session", "manual"] = "manual"
-
-    @field_validator("action")
-    @classmethod
-    def _action(cls, value: str) -> str:
-        if not re.fullmatch(r"flatten|block_entries|reduce:(0(\.\d+)?|1(\.0*)?|\.\d+)", value):
-            raise ValueError(f"must be flatten, block_entries or reduce:<0..1>, got {value!r}")
-        return value
 
 
 class BacktestSettings(FrozenModel):
@@ -56,7 +39,8 @@ class BacktestSettings(FrozenModel):
     min_trade_weight: Fraction = 0.0
     fractional: bool = True
     costs: CostSettings = CostSettings()
-    breakers: BacktestBreakers = BacktestBreakers()
+    #: apply risk.yaml's equity breakers (max_drawdown, daily_loss) as the daily run does
+    breakers: bool = True
 
     @model_validator(mode="after")
     def _ordered(self) -> BacktestSettings:

@@ -94,9 +94,27 @@ def test_run_on_given_bars_and_weights_skips_the_hooks(etf_bars, trend_weights):
     assert np.isfinite(result.metrics["sharpe"])
 
 
-def test_bad_breaker_action_in_run_yaml_names_the_key(make_project):
-    cfg = make_project(run_extra="backtest:\n  breakers:\n    action: reduce:3\n")
+def test_risk_yaml_equity_breakers_become_engine_rules(make_project):
+    from regimeflex.backtest.api import sim_config
+
+    cfg = make_project()
+    (cfg / "risk.yaml").write_text("sizer:\n  plugin: equal_weight\ncircuit_breakers:\n"
+                                   "  max_drawdown: {threshold: 0.15, action: 'reduce:0.5', reset: recovery}\n"
+                                   "  daily_loss: null\n")
+    rules = sim_config(load_settings(cfg)).breakers.rules
+    assert [(r.measure, r.threshold, r.action, r.reset) for r in rules] == [
+        ("max_drawdown", 0.15, "reduce:0.5", "recovery")]
+
+
+def test_breakers_can_be_switched_off_for_a_backtest(make_project):
+    from regimeflex.backtest.api import sim_config
+
+    cfg = make_project(run_extra="backtest:\n  breakers: false\n")
+    assert sim_config(load_settings(cfg)).breakers.rules == ()
+
+
+def test_unknown_backtest_key_in_run_yaml_names_it(make_project):
+    cfg = make_project(run_extra="backtest:\n  rebalanse: weekly\n")
     with pytest.raises(ConfigError) as e:
         load_settings(cfg)
-    assert "run.yaml: backtest.breakers.action: must be flatten, block_entries or reduce:<0..1>, got 'reduce:3'" \
-        in str(e.value)
+    assert "run.yaml: backtest.rebalanse: unknown key" in str(e.value)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regimeflex.backtest.engine import Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
 
 
 def _one_decision(bars, symbol, day, weight=1.0):
@@ -167,7 +167,7 @@ def test_max_drawdown_breaker_flattens_from_the_next_session(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
-    res = simulate(w, bars, SimConfig(breakers=Breakers(max_drawdown=0.2)))
+    res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("max_drawdown", 0.2),))))
     assert res.shares[100].any() and not res.breaker[100]
     assert res.breaker[101] and not res.shares[101].any()
     assert not res.shares[101:].any()
@@ -177,7 +177,7 @@ def test_drawdown_below_threshold_does_not_trip(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.1)
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
-    res = simulate(w, bars, SimConfig(breakers=Breakers(max_drawdown=0.5)))
+    res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("max_drawdown", 0.5),))))
     assert not res.breaker.any()
 
 
@@ -185,7 +185,7 @@ def test_daily_loss_breaker_with_next_session_reset_acts_once(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.1)
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
-    res = simulate(w, bars, SimConfig(breakers=Breakers(daily_loss=0.05, reset="next_session")))
+    res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("daily_loss", 0.05, reset="next_session"),))))
     assert res.breaker[101] and not res.shares[101].any()
     assert not res.breaker[102] and res.shares[102].any()
 
@@ -194,7 +194,7 @@ def test_reduce_action_scales_targets(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
-    res = simulate(w, bars, SimConfig(breakers=Breakers(max_drawdown=0.2, action="reduce:0.5")))
+    res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("max_drawdown", 0.2, action="reduce:0.5"),))))
     j = res.symbols.index("SPY")
     value = res.shares[101, j] * bars["open"]["SPY"].iloc[101]
     e_open = res.cash[101] + value
@@ -207,7 +207,7 @@ def test_block_entries_keeps_existing_positions_but_opens_none(etf_bars):
     w["SPY"] = 1.0
     w.loc[w.index[120]:, "SPY"] = 0.5
     w.loc[w.index[120]:, "GLD"] = 0.5
-    res = simulate(w, bars, SimConfig(breakers=Breakers(max_drawdown=0.2, action="block_entries")))
+    res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("max_drawdown", 0.2, action="block_entries"),))))
     g = res.symbols.index("GLD")
     s = res.symbols.index("SPY")
     assert not res.shares[:, g].any()
@@ -233,10 +233,43 @@ def test_vectorised_method_refuses_a_path_dependent_config(etf_bars, trend_weigh
     ({"rebalance": "hourly"}, "rebalance: must be one of ['daily', 'weekly', 'monthly', 'on_change'], got 'hourly'"),
     ({"initial_cash": 0}, "initial_cash: must be > 0, got 0"),
     ({"min_trade_weight": -1}, "min_trade_weight: must be >= 0, got -1"),
-    ({"breakers": Breakers(action="reduce:2")},
-     "breakers.action: must be flatten, block_entries or reduce:<0..1>, got 'reduce:2'"),
 ])
 def test_bad_config_is_refused_with_the_key_and_value(kwargs, message):
     with pytest.raises(ValueError) as e:
         SimConfig(**kwargs)
     assert str(e.value) == message
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"measure": "max_drawdown", "threshold": 0.2, "action": "reduce:2"},
+     "breakers: action must be flatten, block_entries or reduce:<0..1>, got 'reduce:2'"),
+    ({"measure": "daily_loss", "threshold": 1.5}, "breakers.daily_loss.threshold: must be between 0 and 1, got 1.5"),
+    ({"measure": "vix", "threshold": 0.5}, "breakers: measure must be max_drawdown or daily_loss, got 'vix'"),
+])
+def test_bad_breaker_rule_is_refused_with_the_key_and_value(kwargs, message):
+    with pytest.raises(ValueError) as e:
+        BreakerRule(**kwargs)
+    assert str(e.value) == message
+
+
+def test_recovery_reset_releases_once_drawdown_falls_below_the_level(etf_bars):
+    bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
+    for f in ("open", "high", "low", "close"):     # and a rebound 20 sessions later
+        bars.loc[bars.index[120]:, (f, "SPY")] /= 0.7
+    w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
+    w["SPY"] = 1.0
+    rule = BreakerRule("max_drawdown", 0.2, action="reduce:0.5", reset="recovery", recover_below=0.18)
+    res = simulate(w, bars, SimConfig(breakers=Breakers((rule,))))
+    dd = 1 - res.equity / np.maximum.accumulate(res.equity)
+    assert dd[120] < 0.18 < dd[119]            # the rebound brings the drawdown under the level
+    assert res.breaker[101:121].all()
+    assert not res.breaker[121:].any()
+
+
+def test_strictest_of_several_tripped_breakers_applies(etf_bars):
+    bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
+    w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
+    w["SPY"] = 1.0
+    rules = (BreakerRule("max_drawdown", 0.2, action="reduce:0.5"), BreakerRule("daily_loss", 0.2))
+    res = simulate(w, bars, SimConfig(breakers=Breakers(rules)))
+    assert not res.shares[101].any()
