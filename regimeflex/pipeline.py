@@ -61,7 +61,8 @@ def guard_entries(weights: pd.DataFrame, allow_entries: np.ndarray) -> pd.DataFr
 
 def universe_bars(bars: Bars, universe: Sequence[str]) -> Bars:
     """The panel restricted to the tradable universe (benchmark/VIX columns are for regime only)."""
-    keep = [s for s in universe if s in set(bars.columns.get_level_values("symbol"))]
+    present = set(bars.columns.get_level_values("symbol"))  # once: a set per symbol was O(n²)
+    keep = [s for s in universe if s in present]
     return bars.loc[:, pd.IndexSlice[:, keep]]
 
 

@@ -116,8 +116,8 @@ def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd
     symbols = reference_symbols(settings)
     bars, _report = cached_bars(settings, host, symbols, first.date(), end.date())
     bars = check_bars(bars, where=f"data provider '{settings.data.provider}'")
-    close = bars["close"]
-    missing = [s for s in settings.run.universe if s not in bars_symbols(bars) or close[s].isna().all()]
+    empty = bars["close"].reindex(columns=list(settings.run.universe)).isna().all(axis=0)
+    missing = [str(s) for s in empty.index[empty.to_numpy()]]
     if missing:
         raise DataError(f"no bars for {', '.join(missing)} between {first:%Y-%m-%d} and {end:%Y-%m-%d} "
                         f"(data.yaml provider '{settings.data.provider}'); check the universe in run.yaml "

@@ -4,8 +4,9 @@ This module owns the shape of what a backtest hands back: the
 :class:`BacktestResult` (equity, positions, weights, trades, metrics, plus the
 signals and targets that produced them) built from the engine's arrays, and
 :func:`write_outputs`, which writes them under ``--out DIR`` as parquet and CSV
-(atomically: temp file + rename) so the same inputs always give the same
-bytes.
+(parquet for everything, CSV too for the equity curve and the trades, which
+people open in a spreadsheet; atomically: temp file + rename) so the same
+inputs always give the same bytes.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         # no pandas metadata timestamp in parquet; pyarrow writes deterministic bytes
         _atomic_write(path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", compression="zstd"))
     else:
-        _atomic_write(path, lambda tmp: frame.to_csv(tmp, float_format="%.10g", lineterminator="\n"))
+        _atomic_write(path, lambda tmp: frame.to_csv(tmp, lineterminator="\n"))
 
 
 def write_text(text: str, path: Path) -> None:
@@ -164,14 +165,18 @@ def write_tearsheet(result: BacktestResult, path: Path, *, benchmark: str | None
     return _write(data, Path(path))
 
 
-def write_outputs(result: BacktestResult, out_dir: Path, *, formats: tuple[str, ...] = ("parquet", "csv")) -> list[Path]:
-    """Write equity, positions, weights, trades, targets (+ summary.json) under ``out_dir``."""
+#: frames written as CSV too (the long, human-sized ones); the dates × symbols panels are parquet only
+CSV_FRAMES = ("equity", "trades")
+
+
+def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
+    """Write every frame as parquet, ``equity``/``trades`` also as CSV, plus summary.json, under ``out_dir``."""
     out_dir = Path(out_dir)
     written = []
     frames = {"equity": result.equity, "positions": result.positions, "weights": result.weights,
               "trades": result.trades, "targets": result.targets}
     for name, frame in frames.items():
-        for fmt in formats:
+        for fmt in ("parquet", "csv") if name in CSV_FRAMES else ("parquet",):
             p = out_dir / f"{name}.{fmt}"
             write_frame(frame, p)
             written.append(p)

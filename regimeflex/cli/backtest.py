@@ -27,8 +27,8 @@ def parse_day(value: str | None, option: str) -> date | None:
 @click.option("--end", default=None, metavar="YYYY-MM-DD",
               help="Last session (default: run.yaml backtest.end, else the last completed session).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write equity/positions/weights/trades/targets (parquet + CSV), summary.json "
-                   "and tearsheet.html here.")
+              help="Write equity/positions/weights/trades/targets (parquet; equity and trades also CSV), "
+                   "summary.json and tearsheet.html here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
 def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None,

@@ -33,12 +33,13 @@ def test_text_summary_is_one_readable_block(capsys, etf_project):
     assert "final equity" in out and "Sharpe" in out
 
 
-def test_out_dir_holds_parquet_csv_and_summary(capsys, etf_project, tmp_path):
+def test_out_dir_holds_parquet_frames_csv_curves_and_summary(capsys, etf_project, tmp_path):
     out_dir = tmp_path / "bt"
     code, _, _ = run_cli(capsys, "--config", str(etf_project), "backtest", "--out", str(out_dir))
     assert code == 0
     for name in ("equity", "positions", "weights", "trades", "targets"):
-        assert (out_dir / f"{name}.parquet").is_file() and (out_dir / f"{name}.csv").is_file()
+        assert (out_dir / f"{name}.parquet").is_file()
+    assert (out_dir / "equity.csv").is_file() and (out_dir / "trades.csv").is_file()
     eq = pd.read_parquet(out_dir / "equity.parquet")
     assert eq.index[0] == pd.Timestamp("2019-03-01")
     assert json.loads((out_dir / "summary.json").read_text())["sessions"] == len(eq)
