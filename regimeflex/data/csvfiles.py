@@ -109,7 +109,7 @@ def read_source(path: Path, *, adjusted: bool = True, prices: str | None = None,
                 symbol_column: str | None = None, date_format: str | None = None,
                 symbols: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every requested symbol's rows from a file or folder, as one canonical long frame."""
-    wanted = {s.upper() for s in symbols} if symbols else None
+    wanted = {s.upper() for s in symbols} if symbols is not None else None
     parts = []
     for file in _files(Path(path), pattern):
         if wanted is not None and file.parent != file and Path(path).is_dir():

@@ -102,3 +102,10 @@ def test_duplicate_session_keeps_the_last_row_in_bars(tmp_path: Path) -> None:
 def test_csv_is_registered_as_a_data_plugin_entry_point() -> None:
     eps = {ep.name: ep.value for ep in metadata.entry_points(group="regimeflex")}
     assert eps["csv"] == "regimeflex.data.csvfiles"
+
+
+def test_request_for_no_symbols_returns_an_empty_panel(data_dir: Path) -> None:
+    req = BarsRequest((), date(2014, 1, 1), date(2014, 2, 1),
+                      settings={"path": data_dir / "all_stocks_5yr_subset.csv.gz"})
+    bars = csvfiles.provide_bars(req)
+    assert bars.empty and len(bars.columns) == 0
