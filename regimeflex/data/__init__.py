@@ -4,5 +4,12 @@ Owns normalisation (column names, timestamps, symbols → the Bars contract of
 DESIGN §3), validation (per-rule findings and policies), the cache-first
 store under ``data/cache/<provider>/`` (atomic, locked, incremental), the
 built-in ``csv`` and ``synthetic`` providers, and the provider-failure
-fallback to cache. Imports only ``types``, ``config``, ``log``, ``errors``.
+fallback to cache. Imports only ``types``, ``config``, ``log``, ``errors``,
+``http``. The names below are the helpers provider plugins build on.
 """
+
+from regimeflex.data.calendar import last_completed_session, sessions
+from regimeflex.data.normalize import bars_to_long, long_to_bars, normalize_bars, normalize_frame
+
+__all__ = ["bars_to_long", "last_completed_session", "long_to_bars", "normalize_bars", "normalize_frame",
+           "sessions"]

@@ -1,0 +1,29 @@
+"""The hook implementations of the ``polygon`` data plugin."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from regimeflex import hookimpl
+from regimeflex.types import Bars, BarsRequest
+
+from regimeflex_polygon.client import PolygonClient
+from regimeflex_polygon.config import PolygonSettings
+from regimeflex_polygon.data import provide
+
+
+@hookimpl
+def provide_bars(request: BarsRequest) -> Bars:
+    settings = PolygonSettings.model_validate(dict(request.settings or {}))
+    client = PolygonClient(settings)
+    return provide(client, request.symbols, request.start, request.end, request.adjusted)
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return PolygonSettings
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"needs_network": True}
