@@ -1,0 +1,79 @@
+"""Alpaca market data → Bars: ``/v2/stocks/bars`` for many symbols per call, every page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from regimeflex.data import long_to_bars, normalize_frame
+from regimeflex.errors import ConfigError, ProviderError
+from regimeflex.types import Bars, empty_bars
+
+from regimeflex_alpaca.client import AlpacaClient, AlpacaError
+from regimeflex_alpaca.config import AlpacaDataSettings
+
+BAR_KEYS = ("t", "o", "h", "l", "c", "v")
+
+
+def adjustment_for(settings: AlpacaDataSettings, adjusted: bool) -> str:
+    """Alpaca's ``adjustment`` for data.yaml's explicit ``adjusted`` choice (a contradiction is an error)."""
+    if settings.adjustment is None:
+        return "all" if adjusted else "raw"
+    if adjusted == (settings.adjustment == "raw"):
+        want = "adjusted" if adjusted else "raw"
+        raise ConfigError(f"data.yaml: providers.alpaca.adjustment is {settings.adjustment!r} but adjusted is "
+                          f"{str(adjusted).lower()} ({want} prices); remove adjustment or make them agree")
+    return settings.adjustment
+
+
+def _pages(client: AlpacaClient, params: dict[str, Any], where: str) -> list[tuple[str, Mapping[str, Any]]]:
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        try:
+            body = client.get("/v2/stocks/bars", {**params, "page_token": token})
+        except AlpacaError as exc:
+            raise ProviderError(str(exc)) from None
+        if not isinstance(body, Mapping) or not isinstance(body.get("bars", {}), (Mapping, type(None))):
+            raise ProviderError(f"alpaca: {where}: expected an object with 'bars' by symbol, "
+                                f"got {type(body).__name__}")
+        for symbol, bars in (body.get("bars") or {}).items():
+            if not isinstance(bars, list) or any(not isinstance(b, Mapping) or "t" not in b or "c" not in b
+                                                 for b in bars):
+                raise ProviderError(f"alpaca: {where}: bars of {symbol} are not a list of bars with t and c")
+            rows.extend((symbol, b) for b in bars)
+        token = body.get("next_page_token") or None
+        if token is None:
+            return rows
+        if token in seen:
+            raise ProviderError(f"alpaca: {where}: next_page_token repeats itself; stopping")
+        seen.add(token)
+
+
+def provide(client: AlpacaClient, settings: AlpacaDataSettings, symbols: Sequence[str], start: date, end: date,
+            adjusted: bool) -> Bars:
+    wanted = sorted({s.upper() for s in symbols})
+    if not wanted:
+        return empty_bars(())
+    adjustment = adjustment_for(settings, adjusted)
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    step = settings.symbols_per_request
+    for i in range(0, len(wanted), step):
+        batch = wanted[i:i + step]
+        params = {"symbols": ",".join(batch), "timeframe": "1Day", "start": start.isoformat(),
+                  "end": end.isoformat(), "limit": settings.page_limit, "adjustment": adjustment,
+                  "feed": settings.feed, "sort": "asc"}
+        rows.extend(_pages(client, params, f"bars {batch[0]}…{batch[-1]}" if len(batch) > 1 else f"bars {batch[0]}"))
+    if not rows:
+        return empty_bars(tuple(wanted))
+    frame = pd.DataFrame([b for _, b in rows]).reindex(columns=list(BAR_KEYS))
+    frame["symbol"] = [s for s, _ in rows]
+    long = normalize_frame(frame, where="alpaca /v2/stocks/bars")
+    long = long[long["symbol"].isin(wanted)]
+    long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
+    long = long.drop_duplicates(subset=["symbol", "date"], keep="last")
+    return long_to_bars(long, wanted)
