@@ -29,8 +29,7 @@ BUILTIN_PARAMS: dict[str, dict] = {
 }
 
 #: (plugin, check id) → why it fails today. Remove the entry when the plugin is fixed.
-KNOWN_BREACHES: dict[tuple[str, str], str] = {
-}
+KNOWN_BREACHES: dict[tuple[str, str], str] = {}
 
 
 def builtin_plugins() -> list[PluginUnderTest]:
