@@ -124,3 +124,17 @@ def test_parametrize_with_contracts_ids_name_plugin_and_check():
     ids = mark.kwargs["ids"]
     assert ids == ([f"trend-{c.id}" for c in checks_for("strategy")]
                    + [f"equal_weight-{c.id}" for c in checks_for("sizer")])
+
+
+@parametrize_with_contracts(["no_such_plugin"])
+def _unknown_plugin_case(plugin, check):  # not collected: built to inspect its parametrization
+    check(plugin)
+
+
+def test_unknown_plugin_in_parametrize_fails_each_test_with_the_load_error():
+    from regimeflex.errors import PluginError
+
+    (lazy, check), *_ = _unknown_plugin_case.pytestmark[0].args[1]
+    with pytest.raises(PluginError) as err:
+        check(lazy)
+    assert str(err.value).startswith("conformance kit: no plugin named 'no_such_plugin' is installed")
