@@ -58,13 +58,23 @@ def test_yaml_selects_the_example(with_site, example_project):
 
 def test_daily_run_calls_the_example(with_site, example_project, capsys, monkeypatch):
     monkeypatch.setenv("REGIMEFLEX_TRACE_PLUGINS", "1")
-    code, out, err = run_cli(capsys, "--config", str(example_project), "run", "--json")
+    code, out, err = run_cli(capsys, "--config", str(example_project), "run", "--as-of", "2024-03-13", "--json")
     assert code == 0, err
     assert json.loads(out)["status"] == "completed"
     assert "trace generate_signal → example_momentum(" in out + err
 
 
-def test_backtest_runs_the_example_over_real_history(with_site):
+def test_backtest_command_runs_the_example_selected_in_yaml(with_site, example_project, capsys, monkeypatch):
+    monkeypatch.setenv("REGIMEFLEX_TRACE_PLUGINS", "1")
+    code, out, err = run_cli(capsys, "--config", str(example_project), "backtest", "--start", "2022-01-03",
+                             "--end", "2023-12-29", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["trades"] > 0
+    assert "trace generate_signal → example_momentum(" in out + err
+
+
+def test_example_trades_over_real_history(with_site):
     host = PluginHost.load()
     bars = sample_bars()
     signals = host.generate_signal("example_momentum", bars=bars, params={"lookback": 60, "max_vol": 0.04})
