@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("regimeflex.cli.reconcile:reconcile_cmd", "Compare the ledger with the broker; record missing fills."),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
+    "sweep": ("regimeflex.cli.sweep:sweep_cmd", "Grid/random parameter search or walk-forward over backtests, on Dask."),
     "backtest": ("regimeflex.cli.backtest:backtest_cmd", "Backtest the configured strategies over history (files, tear sheet, --json)."),
     "report": ("regimeflex.cli.report:report_group", "List daily reports, print one's path, re-render a tear sheet."),
 }
