@@ -200,9 +200,9 @@ def test_permanent_failure_wrapped_by_the_plugin_host_still_disables() -> None:
 def test_send_returns_while_a_slow_channel_is_still_delivering() -> None:
     gate = threading.Event()
     host = RecordingHost(gate=gate)
-    d = Dispatcher([Channel("slow", "webhook"), Channel("ops", "console")], host)
+    d = Dispatcher([Channel("slow", "webhook", timeout_seconds=0.3), Channel("ops", "console")], host)
     d.send(event())  # the slow channel blocks on the gate; send must not
-    report = d.close(timeout=0.3)
+    report = d.close()  # each channel's own timeout: 0.3 s for the slow one, 10 s for ops
     gate.set()
     assert host.titles("ops") == ["Breaker tripped"]
     assert [(f.channel, f.error) for f in report.failures] == [
