@@ -235,3 +235,11 @@ def test_email_over_implicit_tls(certificate: tuple[Path, Path]) -> None:
     finally:
         controller.stop()
     assert inbox.messages[0]["Subject"] == "[RegimeFlex] RISK: Breaker <daily_loss> tripped"
+
+
+def test_line_breaks_in_a_title_cannot_inject_headers(plain_server: tuple[Inbox, int]) -> None:
+    inbox, port = plain_server
+    send(Event(kind="x", level=Level.ERROR, title="boom\r\nBcc: attacker@example.com"), settings(port))
+    message = inbox.messages[0]
+    assert message["Subject"] == "[RegimeFlex] ERROR: boom Bcc: attacker@example.com"
+    assert message["Bcc"] is None

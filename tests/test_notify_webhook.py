@@ -131,3 +131,27 @@ def test_webhook_settings_need_exactly_one_url() -> None:
 def test_webhook_settings_reject_non_http_url() -> None:
     with pytest.raises(ValidationError, match="url must start with http:// or https://, got 'ftp://x'"):
         webhook.WebhookSettings.model_validate({"url": "ftp://x"})
+
+
+def test_credential_header_value_comes_from_the_environment(httpserver: HTTPServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_HOOK_AUTH", "Bearer test-auth-not-real")
+    httpserver.expect_oneshot_request("/hook").respond_with_data("ok")
+    webhook.notify(event=EVENT, context=context(url=httpserver.url_for("/hook"),
+                                                headers_env={"Authorization": "OPS_HOOK_AUTH"}))
+    assert httpserver.log[0][0].headers["Authorization"] == "Bearer test-auth-not-real"
+
+
+def test_credential_header_in_yaml_is_refused() -> None:
+    with pytest.raises(ValidationError, match="header 'Authorization' carries a credential; put its value in an "
+                                              "environment variable and name it under headers_env instead"):
+        webhook.WebhookSettings.model_validate({"url": "https://example.com/h",
+                                                "headers": {"Authorization": "Bearer x"}})
+
+
+def test_header_env_that_is_unset_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPS_HOOK_AUTH", raising=False)
+    with pytest.raises(DeliveryError, match=r"^webhook: headers_env.Authorization names OPS_HOOK_AUTH, which is "
+                                            r"not set; export it \(or put it in .env\)$"):
+        webhook.notify(event=EVENT, context=context(url="http://127.0.0.1:9/hook",
+                                                    headers_env={"Authorization": "OPS_HOOK_AUTH"}))

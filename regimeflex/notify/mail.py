@@ -98,7 +98,8 @@ def build_message(event: Event, settings: EmailSettings, channel: str) -> EmailM
     """The complete e-mail for ``event``: text part, HTML part, attached reports."""
     level = Level.parse(event.level)
     message = EmailMessage()
-    message["Subject"] = f"{settings.subject_prefix} {level.name}: {event.title}".strip()
+    title = " ".join(event.title.split())  # a line break in a header would be refused (header injection)
+    message["Subject"] = f"{settings.subject_prefix} {level.name}: {title}".strip()
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.to)
     message["Date"] = formatdate(event_timestamp(event).timestamp(), localtime=False)

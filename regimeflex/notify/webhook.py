@@ -16,12 +16,13 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from regimeflex.hookspecs import hookimpl
 from regimeflex.http import RetryPolicy, make_session
@@ -30,6 +31,7 @@ from regimeflex.secrets import redact
 from regimeflex.types import Event, NotifyContext
 
 SIGNATURE_HEADER = "X-RegimeFlex-Signature-256"
+CREDENTIAL_HEADER = re.compile(r"(?i)(authorization|api[-_]?key|token|secret|password|cookie)")
 DELIVERY_HEADER = "X-RegimeFlex-Delivery"
 #: statuses that mean the request itself is wrong: retrying the next event cannot help
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413, 422})
@@ -45,8 +47,19 @@ class WebhookSettings(BaseModel):
     sign: bool | None = Field(default=None, description="None: sign when the secret variable is set")
     secret_env: str = "REGIMEFLEX_WEBHOOK_SECRET"
     headers: dict[str, str] = Field(default_factory=dict)
+    #: header name → environment variable holding its value (credentials such as Authorization)
+    headers_env: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=10.0, gt=0)
     retries: int = Field(default=2, ge=0, le=5)
+
+    @field_validator("headers")
+    @classmethod
+    def _no_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if CREDENTIAL_HEADER.search(name):
+                raise ValueError(f"header {name!r} carries a credential; put its value in an environment "
+                                 f"variable and name it under headers_env instead")
+        return headers
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookSettings:
@@ -89,6 +102,17 @@ def _resolve(settings: WebhookSettings) -> tuple[str, str | None]:
     return str(url), secret
 
 
+def _env_headers(settings: WebhookSettings) -> dict[str, str]:
+    headers = {}
+    for name, variable in settings.headers_env.items():
+        value = os.environ.get(variable)
+        if not value:
+            raise DeliveryError(f"webhook: headers_env.{name} names {variable}, which is not set; export it "
+                                f"(or put it in .env)", permanent=True)
+        headers[name] = value
+    return headers
+
+
 @hookimpl
 def notify(event: Event, context: NotifyContext) -> None:
     raw: Mapping[str, Any] = context.settings or {}
@@ -98,7 +122,8 @@ def notify(event: Event, context: NotifyContext) -> None:
     protect_in_http_logs(url, urlsplit(url).path if len(urlsplit(url).path) > 1 else "")
     body = json.dumps(event_payload(event, context.channel), sort_keys=True, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "RegimeFlex-webhook",
-               DELIVERY_HEADER: hashlib.sha256(body).hexdigest()[:32], **settings.headers}
+               DELIVERY_HEADER: hashlib.sha256(body).hexdigest()[:32], **settings.headers,
+               **_env_headers(settings)}
     if secret:
         headers[SIGNATURE_HEADER] = sign_body(body, secret)
     # POST is retried only because the delivery id lets the receiver drop a duplicate.
