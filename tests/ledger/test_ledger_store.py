@@ -227,3 +227,11 @@ def test_crash_point_tears_the_nth_line_of_a_kind(tmp_path: Path) -> None:
     with open_writer(path) as writer:
         assert writer.quarantined.line_no == 2
     assert [e["kind"] for e in read_entries(path)] == ["fill", "torn_tail"]
+
+
+def test_credentials_in_urls_are_redacted(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    with open_writer(path) as writer:
+        writer.record("order_update", {"message": "GET https://api.example/v2?apiKey=abc123def failed"})
+    assert b"abc123def" not in path.read_bytes()
+    assert verify_file(path).ok
