@@ -190,7 +190,7 @@ _LINE_TAIL = re.compile(
     rb'"height":(\d+),"kind":"(?:[^"\\\n]|\\.)*","prev":"([0-9a-f]{64})","seq":(\d+),'
     rb'"ts":"[^"\\\n]*","id":"([0-9a-f]{64})"\}\n'
 )  # the general (slow) form, used to diagnose a failing block line by line
-_BLOCK = 1 << 23
+_BLOCK = 1 << 18  # small blocks stay in cache: about twice as fast as 8 MB ones
 #: Text that redaction might touch: secret-looking keys, URL credentials, auth headers.
 _SECRETISH = re.compile(
     rb'(?i)(api[_-]?key|secret|token|passw(or)?d|key[_-]?id)"\s*:|/bot[0-9]+:|[?&](apikey|api_key|token|key|secret|'
@@ -263,24 +263,33 @@ def _block_ok(lines: list[bytes], prev: bytes, seq: int, height: int, digits: in
     if first[e_prev:s_seq] != _SEQ_KEY or first[s_prev - 8:s_prev] != b'"prev":"':
         return False
     ids = [line[-67:-3] for line in lines]
-    # one str join + one encode for the whole block instead of an encode per line
-    if "".join([sha256(line[:-74] + b"}").hexdigest() for line in lines]).encode() != b"".join(ids):
+    # binary digests joined, against all ids decoded at once (no per-line hex formatting)
+    try:
+        claimed = bytes.fromhex(b"".join(ids).decode("ascii"))
+    except ValueError:
+        return False
+    # the body is the line up to ',"id":…' plus "}"; update() saves copying every line twice
+    if b"".join([(h := sha256(line[:-74])).update(b"}") or h.digest() for line in lines]) != claimed:
         return False
     if [line[s_prev:e_prev] for line in lines] != [prev, *ids[:-1]]:
         return False
-    if [line[s_seq:e_seq] for line in lines] != [b"%d" % k for k in range(seq, seq + len(lines))]:
+    if b" ".join([line[s_seq:e_seq] for line in lines]) != " ".join(map(str, range(seq, seq + len(lines)))).encode():
         return False
     # the top-level height is the last "height": before prev (see _height_of); parse them in bulk
     end = s_prev - 8
-    tails = b"\n".join([line[line.rfind(b'"height":', 0, end) + 9:end] for line in lines])
-    raw_heights = _HEIGHTS.findall(tails)
+    # usually "height":N,"kind":"<kind>" fits in the 48 bytes before prev: one slice per line,
+    # one regex pass over the joined slices; a long kind falls back to a search per line
+    raw_heights = _HEIGHTS.findall(b"\n".join([line[end - 48:end] for line in lines]))
     if len(raw_heights) != len(lines):
-        return False
+        tails = b"\n".join([b'"height":' + line[line.rfind(b'"height":', 0, end) + 9:end] for line in lines])
+        raw_heights = _HEIGHTS.findall(tails)
+        if len(raw_heights) != len(lines):
+            return False
     heights = list(map(int, raw_heights))
     return heights[0] >= height and heights == sorted(heights)
 
 
-_HEIGHTS = re.compile(rb'(?m)^(\d+),"kind":"')
+_HEIGHTS = re.compile(rb'"height":(\d+),"kind":"[^"\\\n]*",$', re.M)  # a kind with escapes: per-line path
 
 
 def _height_of(line: bytes) -> int:

@@ -235,3 +235,14 @@ def test_credentials_in_urls_are_redacted(tmp_path: Path) -> None:
         writer.record("order_update", {"message": "GET https://api.example/v2?apiKey=abc123def failed"})
     assert b"abc123def" not in path.read_bytes()
     assert verify_file(path).ok
+
+
+def test_long_kinds_and_nested_look_alikes_still_verify(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    with open_writer(path) as writer:
+        writer.append("a_very_long_kind_name_written_by_some_third_party_plugin", {"x": 1}, height=2)
+        writer.append("fill", {"nested": {"height": 9, "kind": "x", "prev": "y", "seq": 3}}, height=3)
+        for i in range(12):  # seq crosses from one digit to two
+            writer.append("intent", {"i": i})
+    result = verify_file(path)
+    assert (result.ok, result.entries) == (True, 14)
