@@ -209,7 +209,10 @@ def notify(event: Event, context: NotifyContext) -> None:
     Role: **notifier**. Called on every notifier listed under ``notify.channels``
     in run.yaml whose minimum level the event reaches, off the main path
     (thread pool with a timeout). A notifier that raises is logged and
-    recorded; it never stops a cycle or another notifier.
+    recorded; it never stops a cycle or another notifier. Raise
+    :class:`regimeflex.notify.DeliveryError` with ``permanent=True`` when a
+    retry cannot help (bad token, unknown chat): the error is reported once
+    and the channel is not called again during that run.
 
     :param event: a :class:`~regimeflex.types.Event` (kind, level, title, body, data, attachments).
     :param context: a :class:`~regimeflex.types.NotifyContext` with the
