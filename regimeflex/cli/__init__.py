@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
     "sweep": ("regimeflex.cli.sweep:sweep_cmd", "Grid/random parameter search or walk-forward over backtests, on Dask."),
     "backtest": ("regimeflex.cli.backtest:backtest_cmd", "Backtest the configured strategies over history (files, tear sheet, --json)."),
+    "data": ("regimeflex.cli.data:data_group", "Fetch, import, validate and inspect cached daily bars (--json)."),
     "report": ("regimeflex.cli.report:report_group", "List daily reports, print one's path, re-render a tear sheet."),
     "notify": ("regimeflex.cli.notify:notify_group", "Send a test message to each notification channel."),
 }

@@ -383,4 +383,23 @@ def validate_cache(settings: Any, symbols: Iterable[str] | None = None, *, provi
     return report
 
 
-__all__ = ["DataReport", "SymbolStatus", "import_source", "load_bars", "open_cache", "validate_cache"]
+
+
+
+def validate_files(settings: Any, path: Path, *, symbols: Iterable[str] | None = None,
+                   now: datetime | None = None) -> ValidationReport:
+    """Run every rule over user CSV files without storing anything (``data validate --path``)."""
+    from regimeflex.data.csvfiles import read_source
+
+    csv_cfg = settings.data.providers.get("csv", {})
+    long = read_source(Path(path), adjusted=settings.data.adjusted, prices=csv_cfg.get("prices"),
+                       pattern=csv_cfg.get("pattern", "*.csv"), symbol_column=csv_cfg.get("symbol_column"),
+                       date_format=csv_cfg.get("date_format"), symbols=tuple(symbols) if symbols else None)
+    if long.empty:
+        return ValidationReport()
+    _, report = _validate(settings, long, _day(long["date"].min()), _day(long["date"].max()), now)
+    return report
+
+
+__all__ = ["DataReport", "SymbolStatus", "import_source", "load_bars", "open_cache", "validate_cache",
+           "validate_files"]
