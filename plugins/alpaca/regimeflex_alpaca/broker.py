@@ -1,0 +1,384 @@
+"""Alpaca as a RegimeFlex broker: orders, account, positions, fills, cancels.
+
+Owns the trading half of the Alpaca plugin (Trading API v2): ``POST
+/v2/orders`` with the planner's deterministic ``client_order_id``, lookups
+by client id (``GET /v2/orders:by_client_order_id``), open orders (``GET
+/v2/orders`` paged by time), fills (``GET /v2/account/activities/FILL``),
+``GET /v2/account`` + ``/v2/positions`` and ``DELETE /v2/orders``. The paper
+endpoint is the default; the live endpoint is used only when the core's
+effective mode is ``live`` (broker.yaml ``mode: live`` *and* ``--live``).
+
+A POST is never retried blindly. Error mapping:
+
+* 403 "insufficient buying power" and other 422s → a ``rejected`` result with Alpaca's message;
+* 422 "client_order_id must be unique" → the order exists: look it up, treat it as placed;
+* 401/403 otherwise → :class:`~regimeflex.errors.BrokerError` (check the keys);
+* 429 → wait ``Retry-After`` (capped), look the id up, resend only if unknown;
+* 5xx, timeouts, dropped connections → look the id up first; resend only if
+  Alpaca does not know it, a bounded number of times, then BrokerError (the
+  next run's recovery looks it up again before anything is resent).
+
+Keys come from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY`` only and are
+sent as headers, never put in URLs, messages or results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field
+
+from regimeflex import hookimpl
+from regimeflex.errors import BrokerError
+from regimeflex.http import HttpError, RetryPolicy, make_session, request_json, vendor_message
+from regimeflex.log import get_logger
+from regimeflex.secrets import get_secret, redact
+from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
+
+log = get_logger("alpaca.broker")
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+KEY_ENV, SECRET_ENV = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"
+SERVICE = "alpaca"
+
+#: Alpaca order statuses → RegimeFlex's.
+STATUS_MAP: dict[str, str] = {
+    "new": "new", "pending_new": "new", "accepted": "accepted", "accepted_for_bidding": "accepted",
+    "calculated": "accepted", "pending_cancel": "accepted", "pending_replace": "accepted",
+    "done_for_day": "accepted", "stopped": "accepted", "suspended": "accepted", "held": "accepted",
+    "partially_filled": "partially_filled", "filled": "filled", "canceled": "canceled",
+    "replaced": "canceled", "expired": "expired", "rejected": "rejected",
+}
+OPEN_PAGE = 500
+FILL_PAGE = 100
+
+
+class AlpacaBrokerSettings(BaseModel):
+    """The broker keys of ``brokers.alpaca`` in broker.yaml (other keys belong to the data side)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    paper_url: str = PAPER_URL
+    live_url: str = LIVE_URL
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    #: resends of one order after a 5xx/timeout/429 (each preceded by a lookup)
+    max_submit_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+    retry_after_max_seconds: float = Field(default=30.0, ge=0)
+    extended_hours: bool = False
+
+
+@dataclass
+class AlpacaTrading:
+    """A small client for the Trading API endpoints the broker needs."""
+
+    base_url: str
+    settings: AlpacaBrokerSettings
+    session: requests.Session
+
+    @classmethod
+    def from_context(cls, context: BrokerContext) -> AlpacaTrading:
+        settings = AlpacaBrokerSettings.model_validate(dict(context.settings or {}))
+        key, secret = get_secret(KEY_ENV), get_secret(SECRET_ENV)
+        if not key or not secret:
+            raise BrokerError(f"alpaca: {KEY_ENV} and {SECRET_ENV} must be set in the environment or .env "
+                              f"to use the Alpaca broker in {context.mode} mode")
+        base = settings.live_url if context.mode == "live" else settings.paper_url
+        policy = RetryPolicy(total=3, backoff_factor=settings.backoff_seconds, timeout=settings.timeout_seconds,
+                             retry_after_max=settings.retry_after_max_seconds)
+        session = make_session(policy, headers={"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret})
+        return cls(base.rstrip("/"), settings, session)
+
+    # ------------------------------------------------------------- reading
+    def get(self, path: str, params: Mapping[str, Any] | None = None, ok: tuple[int, ...] = (200,)) -> Any:
+        try:
+            return request_json(self.session, "GET", self.base_url + path, params=params,
+                                timeout=self.settings.timeout_seconds, service=SERVICE, ok=ok)[1]
+        except HttpError as exc:
+            raise _broker_error(exc) from None
+
+    def order_by_client_id(self, client_order_id: str) -> dict[str, Any] | None:
+        try:
+            _, body = request_json(self.session, "GET", self.base_url + "/v2/orders:by_client_order_id",
+                                   params={"client_order_id": client_order_id},
+                                   timeout=self.settings.timeout_seconds, service=SERVICE)
+        except HttpError as exc:
+            if exc.status in (404, 422):  # unknown id (422 "order_id is missing" on some gateways)
+                return None
+            raise _broker_error(exc) from None
+        return body
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Every open order, paging forward by creation time."""
+        out: list[dict[str, Any]] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"status": "open", "limit": OPEN_PAGE, "direction": "asc"}
+            if after:
+                params["after"] = after
+            page = self.get("/v2/orders", params) or []
+            fresh = [o for o in page if o["id"] not in seen]
+            out += fresh
+            seen.update(o["id"] for o in fresh)
+            if len(page) < OPEN_PAGE or not fresh:
+                return out
+            after = page[-1]["created_at"]
+
+    def fills(self, since: datetime | None) -> list[dict[str, Any]]:
+        """FILL activities since ``since``, oldest first, paging with page_token."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"direction": "asc", "page_size": FILL_PAGE}
+            if since is not None:
+                params["after"] = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            if token:
+                params["page_token"] = token
+            page = self.get("/v2/account/activities/FILL", params) or []
+            out += page
+            if len(page) < FILL_PAGE:
+                return out
+            token = page[-1]["id"]
+
+    # ------------------------------------------------------------- writing
+    def submit(self, order: Order) -> OrderResult:
+        """POST one order; never resend without first asking Alpaca whether it has the id."""
+        body = order_body(order, self.settings.extended_hours)
+        url = self.base_url + "/v2/orders"
+        last_problem = ""
+        for attempt in range(1, self.settings.max_submit_attempts + 1):
+            if attempt > 1:
+                found = self.order_by_client_id(order.client_order_id)
+                if found is not None:
+                    log.info("alpaca: %s was placed by an earlier attempt; not resending", order.client_order_id)
+                    return order_result(found)
+            try:
+                response = self.session.post(url, json=body, timeout=self.settings.timeout_seconds)
+            except requests.exceptions.RequestException as exc:
+                last_problem = f"POST {url} failed: {type(exc).__name__}"
+                log.risk("alpaca: %s (attempt %d); looking the order up before any resend",
+                         redact(last_problem), attempt)
+                self._pause(attempt)
+                continue
+            payload = _json(response)
+            status = response.status_code
+            if status in (200, 201):
+                return order_result(payload)
+            message = vendor_message(payload)
+            if status == 422 and "client_order_id must be unique" in message:
+                found = self.order_by_client_id(order.client_order_id)
+                if found is not None:
+                    return order_result(found)
+                last_problem = f"HTTP 422 {message} but the order cannot be found by client id"
+                continue
+            if status == 403 and "buying power" in message.lower():
+                return _rejected(order, f"alpaca: {message}")
+            if status in (401, 403):
+                raise BrokerError(f"alpaca: POST /v2/orders → HTTP {status}: {message}; check {KEY_ENV} and "
+                                  f"{SECRET_ENV} (paper keys only work on the paper endpoint)")
+            if status in (400, 404, 422):
+                return _rejected(order, f"alpaca: HTTP {status}: {message}")
+            if status == 429:
+                wait = _retry_after(response, self.settings.retry_after_max_seconds)
+                last_problem = f"HTTP 429 rate limited (Retry-After {wait:g}s)"
+                log.risk("alpaca: %s; waiting before looking %s up", last_problem, order.client_order_id)
+                time.sleep(wait)
+                continue
+            last_problem = f"HTTP {status}: {message}"
+            log.risk("alpaca: POST /v2/orders → %s (attempt %d); looking the order up before any resend",
+                     last_problem, attempt)
+            self._pause(attempt)
+        found = self.order_by_client_id(order.client_order_id)
+        if found is not None:
+            return order_result(found)
+        raise BrokerError(
+            f"alpaca: could not place {order.client_order_id} after {self.settings.max_submit_attempts} "
+            f"attempt(s) ({redact(last_problem)}); it is not at Alpaca; the next run looks it up again "
+            "before resending")
+
+    def cancel_all(self) -> list[dict[str, Any]]:
+        try:
+            return request_json(self.session, "DELETE", self.base_url + "/v2/orders",
+                                timeout=self.settings.timeout_seconds, service=SERVICE, ok=(200, 207))[1] or []
+        except HttpError as exc:
+            raise _broker_error(exc) from None
+
+    def _pause(self, attempt: int) -> None:
+        time.sleep(min(self.settings.backoff_seconds * (2 ** (attempt - 1)), 30.0))
+
+
+# ------------------------------------------------------------------ mapping
+
+
+def order_body(order: Order, extended_hours: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "symbol": order.symbol, "qty": _num(order.qty), "side": order.side, "type": order.type,
+        "time_in_force": order.time_in_force, "client_order_id": order.client_order_id,
+    }
+    if order.type == "limit" and order.limit_price is not None:
+        body["limit_price"] = _num(order.limit_price)
+    if extended_hours:
+        body["extended_hours"] = True
+    return body
+
+
+def _num(value: float) -> str:
+    text = f"{float(value):.9f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+def order_result(body: Mapping[str, Any]) -> OrderResult:
+    """An Alpaca order object (numbers as strings or numbers) → OrderResult."""
+    raw_status = str(body.get("status", ""))
+    avg = body.get("filled_avg_price")
+    return OrderResult(
+        client_order_id=str(body.get("client_order_id", "")),
+        status=STATUS_MAP.get(raw_status, "unknown"),  # type: ignore[arg-type]
+        symbol=str(body.get("symbol", "")),
+        side=body.get("side"),
+        qty=_float(body.get("qty")),
+        filled_qty=_float(body.get("filled_qty")),
+        filled_avg_price=_float(avg) if avg not in (None, "", 0, "0") else None,
+        broker_order_id=str(body["id"]) if body.get("id") else None,
+        message="" if raw_status in STATUS_MAP else f"alpaca status {raw_status!r}",
+        submitted_at=_time(body.get("submitted_at")),
+    )
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    text = str(value).replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Alpaca sends up to nanoseconds; Python parses microseconds
+        n = len(rest) - len(rest.lstrip("0123456789"))
+        digits, tz = rest[:n], rest[n:]
+        text = f"{head}.{digits[:6]}{tz}"
+    return datetime.fromisoformat(text)
+
+
+def _rejected(order: Order, message: str) -> OrderResult:
+    return OrderResult(client_order_id=order.client_order_id, status="rejected", symbol=order.symbol,
+                       side=order.side, qty=order.qty, message=redact(message))
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _retry_after(response: requests.Response, cap: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, min(float(value), cap))
+    except ValueError:
+        return min(1.0, cap)
+
+
+def _broker_error(exc: HttpError) -> BrokerError:
+    if exc.status in (401, 403):
+        return BrokerError(f"{exc}; check {KEY_ENV} and {SECRET_ENV}")
+    return BrokerError(str(exc))
+
+
+# -------------------------------------------------------------------- hooks
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"supports_fractional": True, "supports_short": True, "persistent": True}
+
+
+@hookimpl
+def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
+    client = AlpacaTrading.from_context(context)
+    results = []
+    for order in orders:
+        if context.is_killed is not None and context.is_killed():
+            log.risk("alpaca: kill switch engaged; %s and later orders not sent", order.client_order_id)
+            break
+        result = client.submit(order)
+        results.append(result)
+        log.info("alpaca: %s %s %g %s → %s", order.side, order.symbol, order.qty, order.client_order_id,
+                 result.status)
+    return results
+
+
+@hookimpl
+def broker_account(context: BrokerContext) -> Account:
+    client = AlpacaTrading.from_context(context)
+    acct = client.get("/v2/account")
+    positions = {}
+    for p in client.get("/v2/positions") or []:
+        qty = _float(p.get("qty"))
+        if p.get("side") == "short" and qty > 0:
+            qty = -qty
+        positions[str(p["symbol"])] = Position(str(p["symbol"]), qty, _float(p.get("avg_entry_price")))
+    return Account(equity=_float(acct.get("equity")), cash=_float(acct.get("cash")),
+                   buying_power=_float(acct.get("buying_power")), positions=positions)
+
+
+@hookimpl
+def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    client = AlpacaTrading.from_context(context)
+    if not client_order_ids:
+        return [order_result(o) for o in client.open_orders()]
+    out = []
+    for coid in client_order_ids:
+        found = client.order_by_client_id(coid)
+        if found is not None:
+            out.append(order_result(found))
+    return out
+
+
+@hookimpl
+def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
+    client = AlpacaTrading.from_context(context)
+    client_ids: dict[str, str] = {}
+    fills = []
+    for act in client.fills(since):
+        order_id = str(act.get("order_id", ""))
+        if order_id and order_id not in client_ids:
+            client_ids[order_id] = str((client.get(f"/v2/orders/{order_id}") or {}).get("client_order_id", ""))
+        fills.append(Fill(
+            fill_id=str(act["id"]), client_order_id=client_ids.get(order_id, ""), symbol=str(act["symbol"]),
+            side=act["side"], qty=_float(act["qty"]), price=_float(act["price"]), commission=0.0,
+            ts=_time(act.get("transaction_time")),
+        ))
+    return fills
+
+
+@hookimpl
+def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
+    client = AlpacaTrading.from_context(context)
+    before = {o["id"]: o for o in client.open_orders()}
+    results = []
+    for item in client.cancel_all():
+        order = before.get(item.get("id"))
+        if order is None:
+            continue
+        ok = int(item.get("status", 200)) in (200, 204)
+        results.append(OrderResult(
+            client_order_id=str(order.get("client_order_id", "")), status="canceled" if ok else "unknown",
+            symbol=str(order.get("symbol", "")), side=order.get("side"), qty=_float(order.get("qty")),
+            filled_qty=_float(order.get("filled_qty")), broker_order_id=str(order["id"]),
+            message="" if ok else vendor_message(item.get("body")),
+        ))
+    return results

@@ -1,0 +1,335 @@
+"""A local, stateful Alpaca Trading API emulator for the broker tests.
+
+A threaded HTTP server on 127.0.0.1 that keeps orders, positions, cash and
+fill activities in memory and answers with bodies built from the real
+response samples in ``fixtures/`` (same keys, same value formats). It
+enforces what matters for crash safety — a ``client_order_id`` is unique
+(422 "client_order_id must be unique" on reuse), keys are checked, buying
+power is checked (403) — and can inject faults per request: an HTTP status
+(with or without having processed the request first), a delay longer than
+the client's timeout, a dropped connection. It runs in the test process, so
+a subprocess under test (SIGKILLed mid-cycle) talks to the same state.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+ORDER_TEMPLATE = fixture("orders_post_market.json")
+ACCOUNT_TEMPLATE = fixture("account.json")
+POSITION_TEMPLATE = fixture("positions.json")[0]
+ACTIVITY_TEMPLATE = fixture("activity_fill.json")
+NOT_FOUND = fixture("orders_delete_all_207.json")[1]["body"]
+OPEN = ("new", "accepted", "partially_filled")
+
+
+@dataclass
+class Fault:
+    """Answer the next ``times`` requests matching ``method path`` with ``status``/``body``.
+
+    ``process`` first handles the request normally (the order is placed) and only then
+    answers with the fault — what a gateway error after the fact looks like. ``delay``
+    sleeps before answering (longer than the client timeout = a timeout). ``drop``
+    closes the connection without an answer.
+    """
+
+    method: str
+    path: str
+    status: int = 500
+    body: Any = None
+    times: int = 1
+    process: bool = False
+    delay: float = 0.0
+    drop: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class AlpacaEmulator:
+    def __init__(self, *, key: str, secret: str, prices: dict[str, float], cash: float = 100_000.0,
+                 positions: dict[str, float] | None = None) -> None:
+        self.key, self.secret = key, secret
+        self.prices = dict(prices)
+        self.cash = cash
+        self.positions: dict[str, dict[str, float]] = {
+            s: {"qty": q, "avg": prices.get(s, 100.0)} for s, q in (positions or {}).items()}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.by_client_id: dict[str, str] = {}
+        self.activities: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+        self.requests: list[tuple[str, str]] = []
+        self.duplicate_posts = 0
+        self.fill_mode = "immediate"  # immediate | partial | none
+        self.reject_symbols: set[str] = set()
+        self._lock = threading.RLock()
+        self._clock = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------ server
+    def start(self) -> str:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                emulator._dispatch(self, "GET")
+
+            def do_POST(self) -> None:
+                emulator._dispatch(self, "POST")
+
+            def do_DELETE(self) -> None:
+                emulator._dispatch(self, "DELETE")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def inject(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    # ------------------------------------------------------------ views
+    def position_qty(self) -> dict[str, float]:
+        return {s: p["qty"] for s, p in sorted(self.positions.items()) if p["qty"]}
+
+    def posts(self) -> int:
+        return sum(1 for m, p in self.requests if m == "POST" and p == "/v2/orders")
+
+    def client_ids(self) -> list[str]:
+        return [o["client_order_id"] for o in self.orders.values()]
+
+    # ------------------------------------------------------------ plumbing
+    def _dispatch(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlparse(h.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append((method, url.path))
+            fault = next((f for f in self.faults if f.times > 0 and f.method == method
+                          and url.path.startswith(f.path)), None)
+            if fault is not None:
+                fault.times -= 1
+        if h.headers.get("APCA-API-KEY-ID") != self.key or h.headers.get("APCA-API-SECRET-KEY") != self.secret:
+            return self._send(h, 401, fixture("error_401_not_authorized.json"))
+        if fault is not None and not fault.process:
+            return self._fault(h, fault)
+        with self._lock:
+            status, body, headers = self._route(method, url.path, query, raw)
+        if fault is not None:
+            return self._fault(h, fault)
+        self._send(h, status, body, headers)
+
+    def _fault(self, h: BaseHTTPRequestHandler, fault: Fault) -> None:
+        if fault.delay:
+            threading.Event().wait(fault.delay)
+        if fault.drop:
+            h.close_connection = True
+            h.connection.close()
+            return
+        body = fault.body if fault.body is not None else {"code": 50010000, "message": "internal server error"}
+        self._send(h, fault.status, body, fault.headers)
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+            pass
+
+    # ------------------------------------------------------------ routes
+    def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any, dict]:
+        if method == "GET" and path == "/v2/account":
+            return 200, self._account(), {}
+        if method == "GET" and path == "/v2/positions":
+            return 200, [self._position(s) for s in sorted(self.positions) if self.positions[s]["qty"]], {}
+        if method == "POST" and path == "/v2/orders":
+            return self._post_order(json.loads(raw or b"{}"))
+        if method == "GET" and path == "/v2/orders:by_client_order_id":
+            oid = self.by_client_id.get(query.get("client_order_id", ""))
+            return (200, self._order_body(self.orders[oid]), {}) if oid else (404, NOT_FOUND, {})
+        if method == "GET" and path.startswith("/v2/orders/"):
+            order = self.orders.get(path.rsplit("/", 1)[1])
+            return (200, self._order_body(order), {}) if order else (404, NOT_FOUND, {})
+        if method == "GET" and path == "/v2/orders":
+            return 200, self._list_orders(query), {}
+        if method == "DELETE" and path == "/v2/orders":
+            return self._cancel_all()
+        if method == "GET" and path == "/v2/account/activities/FILL":
+            return 200, self._list_fills(query), {}
+        return 404, {"code": 40410000, "message": "endpoint not found"}, {}
+
+    def _now(self) -> str:
+        # strictly increasing timestamps, so paging by time is deterministic
+        tick = next(self._clock)
+        base = datetime.now(timezone.utc).replace(microsecond=0)
+        return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{tick:06d}Z"
+
+    def _post_order(self, req: dict[str, Any]) -> tuple[int, Any, dict]:
+        coid = req.get("client_order_id") or str(uuid.uuid4())
+        if coid in self.by_client_id:
+            self.duplicate_posts += 1
+            return 422, fixture("error_422_duplicate_client_order_id.json"), {}
+        qty = float(req["qty"])
+        if req.get("type") == "limit" and not qty.is_integer():
+            return 422, fixture("error_422_qty_must_be_integer.json"), {}
+        symbol = req["symbol"]
+        price = float(req.get("limit_price") or self.prices[symbol])
+        if req["side"] == "buy" and qty * price > self.cash + 1e-9:
+            return 403, fixture("error_403_insufficient_buying_power.json"), {}
+        now = self._now()
+        order = {"id": str(uuid.uuid4()), "client_order_id": coid, "symbol": symbol, "qty": qty,
+                 "side": req["side"], "type": req.get("type", "market"), "time_in_force": req["time_in_force"],
+                 "limit_price": req.get("limit_price"), "status": "accepted", "filled_qty": 0.0,
+                 "filled_avg_price": None, "created_at": now, "submitted_at": now, "updated_at": now,
+                 "filled_at": None, "canceled_at": None}
+        self.orders[order["id"]] = order
+        self.by_client_id[coid] = order["id"]
+        if symbol in self.reject_symbols:
+            order["status"] = "rejected"
+            return 200, self._order_body(order), {}
+        answer = self._order_body(order)  # the POST answers with the order as accepted; fills follow
+        if self.fill_mode == "immediate":
+            self._fill(order, qty)
+        elif self.fill_mode == "partial":
+            self._fill(order, math.floor(qty / 2) or qty)
+        return 200, answer, {}
+
+    def fill_remaining(self) -> None:
+        """Complete every open order (e.g. partial fills finishing later in the day)."""
+        with self._lock:
+            for order in self.orders.values():
+                if order["status"] in OPEN:
+                    self._fill(order, order["qty"] - order["filled_qty"])
+
+    def _fill(self, order: dict[str, Any], qty: float) -> None:
+        if qty <= 0:
+            return
+        price = float(self.prices[order["symbol"]])
+        sign = 1 if order["side"] == "buy" else -1
+        pos = self.positions.setdefault(order["symbol"], {"qty": 0.0, "avg": price})
+        if pos["qty"] == 0 or (pos["qty"] > 0) == (sign > 0):
+            pos["avg"] = (abs(pos["qty"]) * pos["avg"] + qty * price) / (abs(pos["qty"]) + qty)
+        pos["qty"] = round(pos["qty"] + sign * qty, 9)
+        self.cash -= sign * qty * price
+        done = order["filled_qty"] + qty
+        order["filled_avg_price"] = ((order["filled_avg_price"] or 0) * order["filled_qty"] + price * qty) / done
+        order["filled_qty"] = done
+        now = self._now()
+        order["status"] = "filled" if done >= order["qty"] else "partially_filled"
+        order["updated_at"] = now
+        if order["status"] == "filled":
+            order["filled_at"] = now
+        activity = copy.deepcopy(ACTIVITY_TEMPLATE)
+        activity.update({
+            "id": f"{now[:4]}{now[5:7]}{now[8:10]}{now[11:13]}{now[14:16]}{now[17:19]}{now[20:23]}::{uuid.uuid4()}",
+            "transaction_time": now, "type": "fill" if order["status"] == "filled" else "partial_fill",
+            "price": _dec(price), "qty": _dec(qty), "side": order["side"], "symbol": order["symbol"],
+            "leaves_qty": _dec(order["qty"] - done), "order_id": order["id"], "cum_qty": _dec(done),
+            "order_status": order["status"],
+        })
+        self.activities.append(activity)
+
+    def _list_orders(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        status = query.get("status", "open")
+        rows = sorted(self.orders.values(), key=lambda o: o["created_at"])
+        if status == "open":
+            rows = [o for o in rows if o["status"] in OPEN]
+        elif status == "closed":
+            rows = [o for o in rows if o["status"] not in OPEN]
+        if query.get("after"):
+            rows = [o for o in rows if o["created_at"] > query["after"]]
+        if query.get("direction", "desc") == "desc":
+            rows.reverse()
+        return [self._order_body(o) for o in rows[: int(query.get("limit", 50))]]
+
+    def _list_fills(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        rows = list(self.activities)
+        if query.get("after"):
+            after = query["after"]
+            rows = [a for a in rows if a["transaction_time"] > after]
+        if query.get("page_token"):
+            ids = [a["id"] for a in rows]
+            token = query["page_token"]
+            rows = rows[ids.index(token) + 1:] if token in ids else rows
+        return rows[: int(query.get("page_size", 100))]
+
+    def _cancel_all(self) -> tuple[int, Any, dict]:
+        out = []
+        for order in self.orders.values():
+            if order["status"] in OPEN:
+                order["status"] = "canceled"
+                order["canceled_at"] = self._now()
+                out.append({"id": order["id"], "status": 200})
+        return 207, out, {}
+
+    # ------------------------------------------------------------ bodies
+    def _order_body(self, order: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(ORDER_TEMPLATE)
+        body.update({
+            "id": order["id"], "client_order_id": order["client_order_id"], "symbol": order["symbol"],
+            "created_at": order["created_at"], "updated_at": order["updated_at"],
+            "submitted_at": order["submitted_at"], "filled_at": order["filled_at"],
+            "canceled_at": order["canceled_at"], "qty": _dec(order["qty"]), "filled_qty": _dec(order["filled_qty"]),
+            "filled_avg_price": None if order["filled_avg_price"] is None else _dec(order["filled_avg_price"]),
+            "order_type": order["type"], "type": order["type"], "side": order["side"],
+            "time_in_force": order["time_in_force"], "limit_price": order["limit_price"], "status": order["status"],
+            "position_intent": "buy_to_open" if order["side"] == "buy" else "sell_to_close",
+        })
+        return body
+
+    def _account(self) -> dict[str, Any]:
+        body = copy.deepcopy(ACCOUNT_TEMPLATE)
+        market = sum(p["qty"] * self.prices.get(s, p["avg"]) for s, p in self.positions.items())
+        equity = self.cash + market
+        body.update({"cash": _dec(self.cash), "equity": _dec(equity), "portfolio_value": _dec(equity),
+                     "buying_power": _dec(max(self.cash, 0.0)), "long_market_value": _dec(market)})
+        return body
+
+    def _position(self, symbol: str) -> dict[str, Any]:
+        p = self.positions[symbol]
+        price = self.prices.get(symbol, p["avg"])
+        body = copy.deepcopy(POSITION_TEMPLATE)
+        body.update({"symbol": symbol, "qty": _dec(p["qty"]), "avg_entry_price": _dec(p["avg"]),
+                     "side": "long" if p["qty"] > 0 else "short", "market_value": _dec(p["qty"] * price),
+                     "current_price": _dec(price)})
+        return body
+
+
+def _dec(value: float) -> str:
+    """Alpaca's decimal strings: no exponent, no trailing zeros."""
+    text = f"{float(value):.9f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
