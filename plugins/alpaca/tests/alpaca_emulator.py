@@ -88,6 +88,7 @@ class AlpacaEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one round trip per request, not a delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
