@@ -30,21 +30,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from urllib.parse import urlparse
+
 import requests
-from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex import hookimpl
 from regimeflex.errors import BrokerError
-from regimeflex.http import HttpError, RetryPolicy, make_session, request_json, vendor_message
+from regimeflex.http import vendor_message
 from regimeflex.log import get_logger
-from regimeflex.secrets import get_secret, redact
+from regimeflex.secrets import redact
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
+
+from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient, AlpacaError
+from regimeflex_alpaca.config import LIVE_URL, AlpacaSettings
 
 log = get_logger("alpaca.broker")
 
-PAPER_URL = "https://paper-api.alpaca.markets"
-LIVE_URL = "https://api.alpaca.markets"
-KEY_ENV, SECRET_ENV = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"
+KEY_ENV = KEY_ID_ENV
 SERVICE = "alpaca"
 
 #: Alpaca order statuses → RegimeFlex's.
@@ -59,60 +61,50 @@ OPEN_PAGE = 500
 FILL_PAGE = 100
 
 
-class AlpacaBrokerSettings(BaseModel):
-    """The broker keys of ``brokers.alpaca`` in broker.yaml (other keys belong to the data side)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    paper_url: str = PAPER_URL
-    live_url: str = LIVE_URL
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    #: resends of one order after a 5xx/timeout/429 (each preceded by a lookup)
-    max_submit_attempts: int = Field(default=3, ge=1, le=10)
-    backoff_seconds: float = Field(default=0.5, ge=0)
-    retry_after_max_seconds: float = Field(default=30.0, ge=0)
-    extended_hours: bool = False
+def broker_settings(context: BrokerContext) -> AlpacaSettings:
+    """The shared Alpaca settings from ``brokers.alpaca`` (data-only keys are ignored here)."""
+    raw = dict(context.settings or {})
+    return AlpacaSettings.model_validate({k: v for k, v in raw.items() if k in AlpacaSettings.model_fields})
 
 
 @dataclass
 class AlpacaTrading:
-    """A small client for the Trading API endpoints the broker needs."""
+    """The Trading API calls the broker needs, on the plugin's shared :class:`AlpacaClient`."""
 
     base_url: str
-    settings: AlpacaBrokerSettings
-    session: requests.Session
+    settings: AlpacaSettings
+    client: AlpacaClient
+
+    @property
+    def session(self) -> requests.Session:
+        return self.client.session
 
     @classmethod
     def from_context(cls, context: BrokerContext) -> AlpacaTrading:
-        settings = AlpacaBrokerSettings.model_validate(dict(context.settings or {}))
-        key, secret = get_secret(KEY_ENV), get_secret(SECRET_ENV)
-        if not key or not secret:
-            raise BrokerError(f"alpaca: {KEY_ENV} and {SECRET_ENV} must be set in the environment or .env "
-                              f"to use the Alpaca broker in {context.mode} mode")
-        base = settings.live_url if context.mode == "live" else settings.paper_url
-        policy = RetryPolicy(total=3, backoff_factor=settings.backoff_seconds, timeout=settings.timeout_seconds,
-                             retry_after_max=settings.retry_after_max_seconds)
-        session = make_session(policy, headers={"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret})
-        return cls(base.rstrip("/"), settings, session)
+        settings = broker_settings(context)
+        if context.mode == "live":
+            base = settings.live_url
+        else:
+            base = settings.base_url
+            if urlparse(base).hostname == urlparse(LIVE_URL).hostname:
+                raise BrokerError(f"alpaca: brokers.alpaca.base_url is the live endpoint ({base}) but the broker "
+                                  f"mode is {context.mode}; use the paper endpoint, or mode: live with --live")
+        return cls(base.rstrip("/"), settings, AlpacaClient(base, settings, service=SERVICE))
 
     # ------------------------------------------------------------- reading
-    def get(self, path: str, params: Mapping[str, Any] | None = None, ok: tuple[int, ...] = (200,)) -> Any:
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         try:
-            return request_json(self.session, "GET", self.base_url + path, params=params,
-                                timeout=self.settings.timeout_seconds, service=SERVICE, ok=ok)[1]
-        except HttpError as exc:
-            raise _broker_error(exc) from None
+            return self.client.get(path, params)
+        except AlpacaError as exc:
+            raise BrokerError(str(exc)) from None
 
     def order_by_client_id(self, client_order_id: str) -> dict[str, Any] | None:
         try:
-            _, body = request_json(self.session, "GET", self.base_url + "/v2/orders:by_client_order_id",
-                                   params={"client_order_id": client_order_id},
-                                   timeout=self.settings.timeout_seconds, service=SERVICE)
-        except HttpError as exc:
+            return self.client.get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
+        except AlpacaError as exc:
             if exc.status in (404, 422):  # unknown id (422 "order_id is missing" on some gateways)
                 return None
-            raise _broker_error(exc) from None
-        return body
+            raise BrokerError(str(exc)) from None
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Every open order, paging forward by creation time."""
@@ -160,7 +152,7 @@ class AlpacaTrading:
                     log.info("alpaca: %s was placed by an earlier attempt; not resending", order.client_order_id)
                     return order_result(found)
             try:
-                response = self.session.post(url, json=body, timeout=self.settings.timeout_seconds)
+                response = self.session.post(url, json=body, timeout=self.settings.timeout)
             except requests.exceptions.RequestException as exc:
                 last_problem = f"POST {url} failed: {type(exc).__name__}"
                 log.risk("alpaca: %s (attempt %d); looking the order up before any resend",
@@ -186,7 +178,7 @@ class AlpacaTrading:
             if status in (400, 404, 422):
                 return _rejected(order, f"alpaca: HTTP {status}: {message}")
             if status == 429:
-                wait = _retry_after(response, self.settings.retry_after_max_seconds)
+                wait = _retry_after(response, self.settings.retry_after_max)
                 last_problem = f"HTTP 429 rate limited (Retry-After {wait:g}s)"
                 log.risk("alpaca: %s; waiting before looking %s up", last_problem, order.client_order_id)
                 time.sleep(wait)
@@ -205,13 +197,12 @@ class AlpacaTrading:
 
     def cancel_all(self) -> list[dict[str, Any]]:
         try:
-            return request_json(self.session, "DELETE", self.base_url + "/v2/orders",
-                                timeout=self.settings.timeout_seconds, service=SERVICE, ok=(200, 207))[1] or []
-        except HttpError as exc:
-            raise _broker_error(exc) from None
+            return self.client.delete("/v2/orders") or []
+        except AlpacaError as exc:
+            raise BrokerError(str(exc)) from None
 
     def _pause(self, attempt: int) -> None:
-        time.sleep(min(self.settings.backoff_seconds * (2 ** (attempt - 1)), 30.0))
+        time.sleep(min(self.settings.backoff * (2 ** (attempt - 1)), 30.0))
 
 
 # ------------------------------------------------------------------ mapping
@@ -292,18 +283,7 @@ def _retry_after(response: requests.Response, cap: float) -> float:
         return min(1.0, cap)
 
 
-def _broker_error(exc: HttpError) -> BrokerError:
-    if exc.status in (401, 403):
-        return BrokerError(f"{exc}; check {KEY_ENV} and {SECRET_ENV}")
-    return BrokerError(str(exc))
-
-
 # -------------------------------------------------------------------- hooks
-
-
-@hookimpl
-def capabilities() -> dict[str, bool]:
-    return {"supports_fractional": True, "supports_short": True, "persistent": True}
 
 
 @hookimpl

@@ -22,6 +22,10 @@ class AlpacaSettings(BaseModel):
     max_retries: int = Field(3, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
     backoff: float = Field(0.5, ge=0, description="Exponential backoff factor in seconds.")
     retry_after_max: float = Field(60.0, ge=0, description="Cap on a Retry-After wait.")
+    live_url: str = Field(LIVE_URL, description="Trading API root used only in live mode (mode: live and --live).")
+    max_submit_attempts: int = Field(3, ge=1, le=10, description="Order POSTs after a 5xx/timeout/429, each "
+                                                                 "preceded by a lookup of its client order id.")
+    extended_hours: bool = Field(False, description="Send orders with extended_hours (limit orders only).")
 
 
 class AlpacaDataSettings(AlpacaSettings):

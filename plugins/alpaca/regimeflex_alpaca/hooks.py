@@ -1,4 +1,4 @@
-"""The hook implementations of the ``alpaca`` plugin (data role here; broker hooks live beside them)."""
+"""The hook implementations of the ``alpaca`` plugin: data here, broker hooks imported from ``broker``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from regimeflex.types import Bars, BarsRequest
 from regimeflex_alpaca.client import AlpacaClient
 from regimeflex_alpaca.config import AlpacaDataSettings
 from regimeflex_alpaca.data import provide
+
+# the broker role: pluggy registers these from this module's namespace
+from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implementations)
+    broker_account,
+    broker_fills,
+    broker_orders,
+    cancel_open_orders,
+    execute_orders,
+)
 
 
 @hookimpl
@@ -26,4 +35,4 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def capabilities() -> dict[str, bool]:
-    return {"needs_network": True}
+    return {"needs_network": True, "supports_fractional": True, "supports_short": True}

@@ -18,9 +18,9 @@ def run_session(cfg: dict[str, Any]) -> Any:
     from regimeflex.execution.session import execute_session
     from regimeflex.ledger.journal import open_journal
     from regimeflex.plugins import PluginHost
-    from regimeflex_alpaca import broker
+    from regimeflex_alpaca import hooks
 
-    host = PluginHost.from_plugins({"alpaca": broker})
+    host = PluginHost.from_plugins({"alpaca": hooks})
     with open_journal(cfg["ledger"]) as journal:
         return execute_session(journal=journal, host=host, broker="alpaca", mode="paper",
                                session=date.fromisoformat(cfg["session"]), targets=cfg["targets"],

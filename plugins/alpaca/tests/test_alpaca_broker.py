@@ -9,9 +9,11 @@ from datetime import date, datetime, timezone
 import pytest
 from alpaca_emulator import AlpacaEmulator, Fault, fixture
 
-from regimeflex.errors import BrokerError
+from regimeflex.errors import BrokerError, ConfigError
+from regimeflex.testing import BrokerContract
+from regimeflex.testing.sample import sample_bars
 from regimeflex.types import BrokerContext, Order
-from regimeflex_alpaca import broker
+from regimeflex_alpaca import broker, hooks
 from regimeflex_alpaca.broker import AlpacaTrading, order_result
 
 KEY, SECRET = "test-key-not-real", "test-secret-not-real"
@@ -34,7 +36,7 @@ def emu() -> Iterator[AlpacaEmulator]:
 
 
 def context(emu: AlpacaEmulator, mode: str = "paper", **settings) -> BrokerContext:
-    base = {"paper_url": emu.base_url, "timeout_seconds": 0.5, "backoff_seconds": 0.0, **settings}
+    base = {"base_url": emu.base_url, "timeout": 0.5, "backoff": 0.0, "max_retries": 1, **settings}
     return BrokerContext(mode=mode, session=SESSION, settings=base, is_killed=lambda: False)
 
 
@@ -105,10 +107,10 @@ def test_bad_keys_raise_a_broker_error_naming_the_variables(keys, emu, monkeypat
 
 
 def test_missing_keys_are_a_clear_error(emu) -> None:
-    with pytest.raises(BrokerError) as err:
+    with pytest.raises(ConfigError) as err:
         submit(emu)
-    assert str(err.value) == ("alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY must be set in the environment "
-                              "or .env to use the Alpaca broker in paper mode")
+    assert str(err.value) == ("alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY are not set; put them in the "
+                              "environment or in .env (never in YAML)")
 
 
 def test_rate_limit_waits_for_retry_after_then_looks_up_before_resending(keys, emu) -> None:
@@ -133,7 +135,7 @@ def test_server_error_before_placing_is_resent_after_a_lookup(keys, emu) -> None
 
 def test_timeout_after_placing_is_found_by_lookup_and_not_resent(keys, emu) -> None:
     emu.inject(Fault("POST", "/v2/orders", status=200, process=True, delay=1.0))
-    result = submit(emu, timeout_seconds=0.3)
+    result = submit(emu, timeout=0.3)
     assert emu.posts() == 1 and emu.client_ids() == ["rf-20240305-a"] and result.status == "filled"
 
 
@@ -220,6 +222,24 @@ def test_default_endpoint_is_paper(keys) -> None:
     assert AlpacaTrading.from_context(ctx).base_url == "https://paper-api.alpaca.markets"
 
 
+def test_live_endpoint_in_paper_mode_is_refused(keys) -> None:
+    ctx = BrokerContext(mode="paper", session=SESSION, settings={"base_url": "https://api.alpaca.markets"})
+    with pytest.raises(BrokerError) as err:
+        AlpacaTrading.from_context(ctx)
+    assert str(err.value) == ("alpaca: brokers.alpaca.base_url is the live endpoint (https://api.alpaca.markets) "
+                              "but the broker mode is paper; use the paper endpoint, or mode: live with --live")
+
+
+def test_the_plugin_registers_every_broker_hook() -> None:
+    from regimeflex.plugins import PluginHost
+    from regimeflex_alpaca import hooks
+
+    info = PluginHost.from_plugins({"alpaca": hooks}).get("alpaca")
+    assert {"execute_orders", "broker_account", "broker_orders", "broker_fills", "cancel_open_orders",
+            "provide_bars"} <= set(info.hooks)
+    assert set(info.roles) == {"data", "broker"}
+
+
 def test_secrets_never_reach_logs_or_errors(keys, emu, monkeypatch, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     texts = []
@@ -235,3 +255,21 @@ def test_secrets_never_reach_logs_or_errors(keys, emu, monkeypatch, caplog) -> N
     texts += [r.getMessage() for r in caplog.records]
     joined = "\n".join(texts)
     assert joined and KEY not in joined and SECRET not in joined and "wrong-secret-not-real" not in joined
+
+
+# ------------------------------------------------------------------ conformance
+
+
+class TestAlpacaBrokerConformance(BrokerContract):
+    """The kit's broker checks, against a fresh emulator per check."""
+
+    plugin = hooks
+
+    @pytest.fixture
+    def params(self, keys) -> Iterator[dict]:
+        closes = sample_bars()["close"].iloc[-1]
+        emulator = AlpacaEmulator(key=KEY, secret=SECRET, prices={s: float(p) for s, p in closes.items()},
+                                  cash=10_000_000.0)
+        url = emulator.start()
+        yield {"base_url": url, "timeout": 2.0, "backoff": 0.0, "max_retries": 1}
+        emulator.stop()

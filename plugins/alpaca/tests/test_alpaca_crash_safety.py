@@ -56,7 +56,7 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaEmulator]:
 def config(emu: AlpacaEmulator, tmp_path: Path, session: str = "2024-03-05", targets: dict | None = None) -> dict:
     return {"ledger": str(tmp_path / "logs" / "audit" / "ledger.jsonl"), "session": session,
             "targets": targets or TARGETS, "prices": PRICES, "kill": str(tmp_path / "kill_switch.flag"),
-            "settings": {"paper_url": emu.base_url, "timeout_seconds": 2.0, "backoff_seconds": 0.0}}
+            "settings": {"base_url": emu.base_url, "timeout": 2.0, "backoff": 0.0}}
 
 
 def yesterday(emu: AlpacaEmulator, tmp_path: Path) -> None:
