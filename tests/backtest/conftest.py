@@ -82,6 +82,14 @@ def make_project(tmp_path: Path):
     return make
 
 
+@pytest.fixture(scope="session")
+def make_shared_project(tmp_path_factory):
+    """Like ``make_project``, for module/session-scoped fixtures."""
+    def make(**kwargs) -> Path:
+        return write_project(tmp_path_factory.mktemp("project"), **kwargs)
+    return make
+
+
 @pytest.fixture
 def etf_project(tmp_path: Path) -> Path:
     return write_project(tmp_path, run_extra="backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n"

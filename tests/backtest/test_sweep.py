@@ -26,18 +26,8 @@ GRID = {"params": {"strategies.trend.params.fast": [5, 10], "strategies.trend.pa
 
 
 @pytest.fixture(scope="module")
-def sweep_settings(tmp_path_factory):
-    # load tests/backtest/conftest.py by path: `from conftest import` gets whichever of the suite's
-    # conftest.py files was imported last (tests/execution has one too)
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("backtest_conftest", Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    write_project = module.write_project
-
-    return load_settings(write_project(tmp_path_factory.mktemp("sweep"), run_extra=PERIOD))
+def sweep_settings(make_shared_project):
+    return load_settings(make_shared_project(run_extra=PERIOD))
 
 
 @pytest.fixture(scope="module")
