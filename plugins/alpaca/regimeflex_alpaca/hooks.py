@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from regimeflex import hookimpl
 from regimeflex.types import Bars, BarsRequest
 
-from regimeflex_alpaca.client import AlpacaClient
+from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
 from regimeflex_alpaca.config import AlpacaDataSettings
 from regimeflex_alpaca.data import provide
 
@@ -36,3 +36,8 @@ def settings_model() -> type[BaseModel]:
 @hookimpl
 def capabilities() -> dict[str, bool]:
     return {"needs_network": True, "supports_fractional": True, "supports_short": True}
+
+
+@hookimpl
+def required_env() -> list[str]:
+    return [KEY_ID_ENV, SECRET_ENV]

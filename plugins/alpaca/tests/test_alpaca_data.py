@@ -206,3 +206,10 @@ class TestAlpacaConformance(DataProviderContract):
     def params(self, httpserver, alpaca_keys) -> dict:
         httpserver.expect_request(BARS).respond_with_handler(bars_handler)
         return {"data_url": httpserver.url_for("/").rstrip("/"), "max_retries": 0}
+
+
+def test_doctor_learns_both_key_variable_names() -> None:
+    from regimeflex.plugins import PluginHost
+
+    assert PluginHost.from_plugins({"alpaca": hooks}).required_env("alpaca") == ["APCA_API_KEY_ID",
+                                                                              "APCA_API_SECRET_KEY"]

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from regimeflex import hookimpl
 from regimeflex.types import Bars, BarsRequest
 
-from regimeflex_polygon.client import PolygonClient
+from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
 from regimeflex_polygon.data import provide
 
@@ -27,3 +27,8 @@ def settings_model() -> type[BaseModel]:
 @hookimpl
 def capabilities() -> dict[str, bool]:
     return {"needs_network": True}
+
+
+@hookimpl
+def required_env() -> list[str]:
+    return [KEY_ENV]

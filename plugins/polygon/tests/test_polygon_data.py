@@ -213,3 +213,7 @@ class TestPolygonConformance(DataProviderContract):
     def params(self, httpserver, polygon_key) -> dict:
         httpserver.expect_request(re.compile(r"^/v2/aggs/.*")).respond_with_handler(aggs_or_404)
         return {"base_url": httpserver.url_for("/").rstrip("/"), "max_retries": 0}
+
+
+def test_doctor_learns_the_key_variable_name() -> None:
+    assert PluginHost.from_plugins({"polygon": hooks}).required_env("polygon") == ["POLYGON_API_KEY"]
