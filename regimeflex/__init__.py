@@ -24,6 +24,10 @@ _LAZY_TYPES = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "DeliveryError":
+        from regimeflex.notify.message import DeliveryError
+
+        return DeliveryError
     if name in _LAZY_TYPES:
         from regimeflex import types
 
@@ -41,6 +45,7 @@ __all__ = [
     "BrokerError",
     "ConfigError",
     "DataError",
+    "DeliveryError",
     "Event",
     "Fill",
     "Level",

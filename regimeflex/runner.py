@@ -115,7 +115,21 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
     delivery = dispatcher.close()
     for failure in delivery.failures:
         summary.messages.append(f"notification not delivered: {failure.to_dict()}")
+    if summary.status != "not_a_session":
+        _record_delivery(settings, delivery)
     return summary
+
+
+def _record_delivery(settings: Settings, delivery: Any) -> None:
+    """Notification outcomes (sent counts, every failure) go to the ledger, like everything else."""
+    from regimeflex.errors import LedgerError
+    from regimeflex.ledger.journal import open_journal
+
+    try:
+        with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+            journal.record("notify", delivery.to_dict())
+    except LedgerError as exc:  # e.g. another run holds the lock: say so, never crash over an alert
+        log.error("notification outcome not recorded in the ledger: %s", exc)
 
 
 def _cycle(settings: Settings, options: RunOptions, host: PluginHost, session: pd.Timestamp, is_session: bool,

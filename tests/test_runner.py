@@ -50,7 +50,7 @@ def test_kill_switch_exits_3_and_touches_nothing(project: Path, capsys) -> None:
     root = project.parent
     assert not (root / "data").exists() and not (root / "reports").exists() and not (root / "state").exists()
     entries = [json.loads(line) for line in (root / "logs/audit/ledger.jsonl").read_text().splitlines()]
-    assert [e["kind"] for e in entries] == ["kill"]
+    assert [e["kind"] for e in entries] == ["kill", "notify"]  # the RISK alert's delivery is audited too
     assert entries[0]["data"]["reason"] == "manual stop for the test"
 
 
@@ -101,3 +101,31 @@ def test_every_enabled_breaker_is_reported_with_its_state(project: Path, capsys)
     assert set(breakers) == {"max_drawdown", "daily_loss", "vix", "stale_data", "rejected_orders",
                              "max_orders_per_day", "concentration"}
     assert set(breakers.values()) == {"ok"}
+
+
+def test_a_failing_notifier_never_stops_the_run_and_its_failure_is_in_the_ledger(project: Path) -> None:
+    import types
+
+    from regimeflex import hookimpl
+    from regimeflex.config import load_settings
+    from regimeflex.plugins import PluginHost
+    from regimeflex.runner import RunOptions, run_cycle
+
+    broken = types.ModuleType("broken_pager")
+
+    @hookimpl
+    def notify(event, context):
+        raise RuntimeError("pager service is down")
+
+    broken.notify = notify
+    host = PluginHost.load()
+    PluginHost._register(host._reg, "broken_pager", broken, None, None, "broken_pager")
+    (project / "run.yaml").write_text((project / "run.yaml").read_text().replace(
+        "    console:\n      min_level: INFO\n", "    console:\n      min_level: INFO\n    pager:\n      plugin: broken_pager\n"))
+    from datetime import date
+
+    summary = run_cycle(load_settings(project), RunOptions(as_of=date(2024, 3, 13)), host=host)
+    assert summary.status == "completed" and summary.exit_code == 0
+    entries = [json.loads(line) for line in (project.parent / "logs/audit/ledger.jsonl").read_text().splitlines()]
+    notify_entry = [e for e in entries if e["kind"] == "notify"][-1]
+    assert notify_entry["data"]["failures"] and "pager service is down" in json.dumps(notify_entry["data"])

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import logging
 import math
-import threading
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeflex.errors import RegimeFlexError
+from regimeflex.http import protect_in_http_logs  # noqa: F401 - re-exported for notifier plugins
 from regimeflex.secrets import redact, redact_obj
 from regimeflex.types import Event, Level
 
@@ -39,35 +38,6 @@ class DeliveryError(RegimeFlexError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(redact(message))
         self.permanent = permanent
-
-
-class _ScrubFilter(logging.Filter):
-    """Masks registered URL credentials (and known secrets) in third-party log records."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.parts)
-        record.args = None
-        return True
-
-
-_SCRUB = _ScrubFilter()
-_SCRUB_LOCK = threading.Lock()
-#: urllib3 logs request lines (with the URL path) at DEBUG; requests' own logger too.
-_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
-
-
-def protect_in_http_logs(*parts: str) -> None:
-    """Never let ``parts`` (URL paths holding tokens) appear in urllib3/requests debug logs."""
-    with _SCRUB_LOCK:
-        _SCRUB.parts.update(p for p in parts if p and len(p) >= 4)
-        for name in _HTTP_LOGGERS:
-            logger = logging.getLogger(name)
-            if _SCRUB not in logger.filters:
-                logger.addFilter(_SCRUB)
 
 
 def jsonable(value: Any) -> Any:
