@@ -245,10 +245,14 @@ def capabilities() -> Mapping[str, bool] | None:
 
 
 @hookspec(firstresult=True)
-def required_env() -> Sequence[str] | None:
+def required_env(settings: Mapping[str, Any]) -> Sequence[str] | None:
     """Return the names of the environment variables this plugin needs (e.g. API keys).
 
     ``regimeflex doctor`` reports each as present or missing — names only,
     never values — for the plugins the configuration selects. Return None
     when the plugin needs none.
+
+    :param settings: the plugin's validated YAML section as a read-only
+        mapping (a plugin whose settings rename its variables, e.g.
+        ``token_env``, answers with the configured names).
     """

@@ -395,8 +395,8 @@ class PluginHost:
             return {}
         return {str(k): bool(v) for k, v in dict(result).items()}
 
-    def required_env(self, plugin: str) -> list[str]:
-        result = self._call("required_env", plugin)
+    def required_env(self, plugin: str, settings: Mapping[str, Any] | None = None) -> list[str]:
+        result = self._call("required_env", plugin, settings=readonly(settings))
         if result is _NOT_IMPLEMENTED or result is None:
             return []
         if isinstance(result, str) or not all(isinstance(n, str) for n in result):

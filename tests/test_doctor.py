@@ -60,7 +60,7 @@ def test_missing_plugin_secret_is_named_never_its_value(project: Path, capsys, m
 
     needs_key = types.ModuleType("needs_key")
     needs_key.notify = hookimpl(lambda event, context: None)
-    needs_key.required_env = hookimpl(lambda: ["REGIMEFLEX_TEST_TOKEN"])
+    needs_key.required_env = hookimpl(lambda settings: [settings.get("token_env", "REGIMEFLEX_TEST_TOKEN")])
     real = PluginHost.load
 
     def load_with_extra(**kwargs):
@@ -74,3 +74,12 @@ def test_missing_plugin_secret_is_named_never_its_value(project: Path, capsys, m
     code, out = doctor(capsys, project)
     assert code == 1
     assert "FAIL environment" in out and "missing: REGIMEFLEX_TEST_TOKEN (for needs_key)" in out
+
+
+def test_telegram_channel_without_its_token_is_named(project: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TELEGRAM_CHAT_ID", "-1001234567890")
+    (project / "run.yaml").write_text("universe: [SPY]\nnotify:\n  channels:\n    phone: {plugin: telegram}\n")
+    code, out = doctor(capsys, project)
+    assert code == 1
+    assert "missing: TELEGRAM_BOT_TOKEN (for telegram)" in out
+    assert "-1001234567890" not in out

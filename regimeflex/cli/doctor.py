@@ -56,7 +56,7 @@ def run_checks(config_dir: Any) -> list[Check]:
                             "reinstall or uninstall the broken packages"))
 
     if selection is not None:
-        needed = sorted({(name, s.name) for s in selection.all() for name in host.required_env(s.name)})
+        needed = sorted({(name, s.name) for s in selection.all() for name in host.required_env(s.name, s.settings)})
         missing = [f"{var} (for {plugin})" for var, plugin in needed if not os.environ.get(var)]
         if missing:
             dry = settings.broker.mode == "dry_run"
@@ -76,9 +76,8 @@ def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import make_context
 
-    if settings.broker.mode == "dry_run" and host.required_env(selection.broker.name) and not all(
-        os.environ.get(v) for v in host.required_env(selection.broker.name)
-    ):
+    broker_env = host.required_env(selection.broker.name, selection.broker.settings)
+    if settings.broker.mode == "dry_run" and broker_env and not all(os.environ.get(v) for v in broker_env):
         return [Check("broker", "SKIP", "dry_run without broker keys: account not queried")]
     try:
         context = make_context(

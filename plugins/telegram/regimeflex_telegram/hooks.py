@@ -31,6 +31,12 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookimpl
+def required_env(settings: Mapping[str, Any]) -> list[str]:
+    configured = TelegramSettings.model_validate(dict(settings))
+    return [configured.token_env, configured.chat_id_env]
+
+
+@hookimpl
 def capabilities() -> dict[str, bool]:
     return {"needs_network": True, "supports_attachments": True}
 
