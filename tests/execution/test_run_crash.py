@@ -52,3 +52,22 @@ def test_killed_run_reruns_without_duplicates_or_lost_fills(crash_session: str, 
     assert sorted(book.orders) == sorted(o.client_order_id for o in state.orders.values() if o.mode == "paper")
     assert sorted(f["fill_id"] for f in book.fills) == sorted(state.fills)
     assert {s: p.qty for s, p in book.positions().items()} == {s: p.qty for s, p in state.positions().items()}
+
+
+def test_secrets_never_reach_ledger_reports_state_or_output(project: Path, capsys, monkeypatch) -> None:
+    secrets = {"APCA_API_KEY_ID": "test-key-not-real", "APCA_API_SECRET_KEY": "test-secret-not-real",
+               "POLYGON_API_KEY": "test-polygon-not-real", "TELEGRAM_BOT_TOKEN": "123456:test-token-not-real"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    printed = []
+    for session in (FIRST, SECOND):
+        code, out = run_cli(capsys, "--config", str(project), "run", "--as-of", session, "--json")
+        printed.append(out)
+    for args in (("ledger", "show", "--json"), ("ledger", "export", "--csv"), ("reconcile", "--json"),
+                 ("kill", "status", "--json")):
+        printed.append(run_cli(capsys, "--config", str(project), *args)[1])
+    files = [p for p in project.parent.rglob("*") if p.is_file() and "config" not in p.parts]
+    assert any(p.suffix == ".html" for p in files) and any(p.name == "ledger.jsonl" for p in files)
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in files] + printed
+    for value in secrets.values():
+        assert not any(value in text for text in texts), value

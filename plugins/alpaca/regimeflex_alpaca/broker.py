@@ -61,6 +61,14 @@ OPEN_PAGE = 500
 FILL_PAGE = 100
 
 
+@dataclass(frozen=True)
+class MarketClock:
+    is_open: bool
+    timestamp: datetime | None
+    next_open: datetime | None
+    next_close: datetime | None
+
+
 def broker_settings(context: BrokerContext) -> AlpacaSettings:
     """The shared Alpaca settings from ``brokers.alpaca`` (data-only keys are ignored here)."""
     raw = dict(context.settings or {})
@@ -194,6 +202,12 @@ class AlpacaTrading:
             f"alpaca: could not place {order.client_order_id} after {self.settings.max_submit_attempts} "
             f"attempt(s) ({redact(last_problem)}); it is not at Alpaca; the next run looks it up again "
             "before resending")
+
+    def clock(self) -> MarketClock:
+        """``GET /v2/clock``: whether the market is open now and when it next opens and closes."""
+        body = self.get("/v2/clock")
+        return MarketClock(is_open=bool(body.get("is_open")), timestamp=_time(body.get("timestamp")),
+                           next_open=_time(body.get("next_open")), next_close=_time(body.get("next_close")))
 
     def cancel_all(self) -> list[dict[str, Any]]:
         try:

@@ -173,6 +173,8 @@ class AlpacaEmulator:
 
     # ------------------------------------------------------------ routes
     def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, Any, dict]:
+        if method == "GET" and path == "/v2/clock":
+            return 200, fixture("clock.json"), {}
         if method == "GET" and path == "/v2/account":
             return 200, self._account(), {}
         if method == "GET" and path == "/v2/positions":

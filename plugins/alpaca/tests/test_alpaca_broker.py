@@ -171,6 +171,16 @@ def test_account_and_positions(keys, emu) -> None:
     assert {s: p.qty for s, p in account.positions.items()} == {"AAPL": 5.0}
 
 
+def test_clock_parses_nanosecond_timestamps_with_offsets(keys, emu) -> None:
+    from datetime import timedelta
+
+    clock = AlpacaTrading.from_context(context(emu)).clock()
+    ny = timezone(timedelta(hours=-4))
+    assert clock.is_open is True
+    assert clock.timestamp == datetime(2022, 4, 28, 14, 7, 4, 451420, tzinfo=ny)
+    assert clock.next_open == datetime(2022, 4, 29, 9, 30, tzinfo=ny)
+
+
 def test_lookup_by_client_id_skips_unknown_ids(keys, emu) -> None:
     submit(emu)
     found = broker.broker_orders(client_order_ids=["rf-20240305-a", "rf-unknown"], context=context(emu))
