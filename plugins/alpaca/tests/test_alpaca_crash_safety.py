@@ -157,3 +157,19 @@ def test_secrets_stay_out_of_ledger_logs_and_errors(emu: AlpacaEmulator, tmp_pat
     joined = "\n".join(texts)
     for secret in (KEY, SECRET, "wrong-secret-not-real"):
         assert secret not in joined
+
+
+def test_partial_fills_completed_later_are_all_recorded(emu: AlpacaEmulator, tmp_path: Path) -> None:
+    emu.fill_mode = "partial"
+    cfg = config(emu, tmp_path, targets={"SPY": 0.3, "QQQ": 0.2})
+    first = run_session(cfg)
+    state = load_state(Path(cfg["ledger"]))
+    assert sorted(v.status for v in state.orders.values()) == ["partially_filled", "partially_filled"]
+    assert first.reconcile.ok and len(state.fills) == 2
+    emu.fill_remaining()
+    again = run_session(cfg)  # same session: resumed, nothing sent, the rest of the fills recorded
+    state = load_state(Path(cfg["ledger"]))
+    assert again.sent == [] and again.reconcile.ok
+    assert len(state.fills) == len(emu.activities) == 4
+    assert {s: p.qty for s, p in state.positions().items()} == emu.position_qty() == {"SPY": 60.0, "QQQ": 50.0}
+    assert all(v.status == "filled" for v in state.orders.values())
