@@ -198,6 +198,17 @@ def _ffill_rows(a: np.ndarray) -> np.ndarray:
     return a.ravel().take((idx * a.shape[1] + np.arange(a.shape[1])).ravel()).reshape(a.shape)
 
 
+def _valuation_and_exec_prices(c: np.ndarray, px: np.ndarray):
+    """(last known close or 0, execution price is usable, execution price or 1): clean panels skip the copies."""
+    c_val = _ffill_rows(c)
+    if c_val is not c:                      # not all finite: leading NaN (before a listing) → 0
+        c_val = np.where(np.isfinite(c_val), c_val, 0.0)
+    px_ok = np.isfinite(px)
+    px_ok &= px > 0
+    px_safe = px if px_ok.all() else np.where(px_ok, px, 1.0)
+    return c_val, px_ok, px_safe
+
+
 def _rebalance_rows(dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray:
     """For each session, whether the whole book may be reset to its targets that session.
 
@@ -251,7 +262,8 @@ def _prepare(weights: pd.DataFrame, bars: pd.DataFrame, cfg: SimConfig):
     if list(weights.columns) != list(close.columns) or not weights.index.equals(close.index):
         weights = weights.reindex(index=close.index, columns=close.columns)
     w = weights.to_numpy(dtype=np.float64, na_value=np.nan)
-    w = np.where(np.isfinite(w), w, 0.0)
+    if not np.isfinite(w).all():
+        w = np.where(np.isfinite(w), w, 0.0)
     c = close.to_numpy(dtype=np.float64)
     exec_px = (bars["open"] if cfg.fill == "next_open" else close).to_numpy(dtype=np.float64)
     return symbols, w, c, exec_px
@@ -416,10 +428,7 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     a rebalance session), else this returns None and the loop runs.
     """
     t_n, n = c.shape
-    c_val = _ffill_rows(c)
-    c_val = np.where(np.isfinite(c_val), c_val, 0.0)
-    px_ok = np.isfinite(px) & (px > 0)
-    px_safe = np.where(px_ok, px, 1.0)
+    c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
     may = _trade_mask(w, px_ok, dates, cfg.rebalance)
     w_exec = np.zeros_like(w)
     w_exec[1:] = w[:-1]
