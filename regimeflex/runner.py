@@ -177,7 +177,7 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
 
 def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, selection: Selection,
                   session: pd.Timestamp, summary: RunSummary, dispatcher: Any, journal: Any) -> None:
-    from regimeflex.execution.session import execute_from_settings, ledger_account
+    from regimeflex.execution.session import execute_from_settings
     from regimeflex.pipeline import compute_targets
 
     with step("data: bars loaded (cache first) and validated", log) as figures:
@@ -203,7 +203,7 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
 
     with step("risk: circuit breakers checked", log) as figures:
-        account = ledger_account(journal, prices, settings.run.initial_equity)
+        account = account_now(settings, host, selection, summary.mode, session, journal, prices, bars)
         targets = _apply_breakers(settings, session, bars, targets, account, summary, dispatcher, journal,
                                   stale_sessions=max([n or settings.run.history_sessions for n in stale.values()],
                                                      default=0))
@@ -230,7 +230,7 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     summary.messages.extend(outcome.notes)
     summary.messages.extend(f"skipped {s.symbol}: {s.reason}" for s in outcome.skipped)
     summary.messages.extend(outcome.errors)
-    after = ledger_account(journal, prices, settings.run.initial_equity)
+    after = account_now(settings, host, selection, summary.mode, session, journal, prices, bars)
     summary.equity = round(after.equity, 2)
     summary.pnl = round(after.equity - settings.run.initial_equity, 2)
     if outcome.killed:
@@ -246,6 +246,24 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     summary.steps["report"] = figures
     journal.end_session(status=summary.status, orders=len(outcome.orders), sent=len(outcome.sent),
                         fills=outcome.fills_recorded, equity=summary.equity, session=summary.session)
+
+
+def account_now(settings: Settings, host: PluginHost, selection: Selection, mode: str, session: pd.Timestamp,
+                journal: Any, prices: pd.Series, bars: Any) -> Any:
+    """The account the breakers and the summary use: the broker's own (paper/live brokers that
+    report one), else the ledger's view (dry runs: configured equity plus recorded fills)."""
+    from regimeflex.execution.killswitch import KillSwitch
+    from regimeflex.execution.session import ledger_account, make_context
+
+    if mode != "dry_run":
+        context = make_context(mode=mode, session=session.date(), broker_settings=selection.broker.settings,  # type: ignore[arg-type]
+                               state_dir=settings.path(settings.run.paths.state_dir), journal_path=journal.path,
+                               kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)), bars=bars,
+                               initial_equity=settings.run.initial_equity)
+        account = host.broker_account(selection.broker.name, context=context)
+        if account is not None:
+            return account
+    return ledger_account(journal, prices, settings.run.initial_equity)
 
 
 def previous_session_equity(journal: Any, session: pd.Timestamp) -> float | None:

@@ -67,8 +67,30 @@ def run_checks(config_dir: Any) -> list[Check]:
             checks.append(Check("environment", "OK", f"required variables present: {present}"))
         checks.extend(_endpoint_checks(settings, host, selection))
 
+    checks.append(_cache_check(settings))
     checks.extend(_ledger_and_files(settings))
     return checks
+
+
+def _cache_check(settings: Any) -> Check:
+    """How stale the provider's cache is for the universe (the next run fetches only what is missing)."""
+    from regimeflex.data.service import open_cache
+
+    cache = open_cache(settings)
+    rows = {r["symbol"]: r for r in cache.info()}
+    universe = list(settings.run.universe)
+    absent = [s for s in universe if s not in rows]
+    stale = {s: rows[s]["stale_sessions"] for s in universe if s in rows and rows[s]["stale_sessions"]}
+    if len(absent) == len(universe):
+        return Check("data cache", "OK", f"{cache.dir} is empty: the next run fetches the whole history")
+    detail = f"{len(universe) - len(absent)}/{len(universe)} symbols cached"
+    if absent:
+        detail += f"; not cached yet: {', '.join(absent)}"
+    if stale:
+        worst = max(stale.values())
+        detail += f"; behind by up to {worst} session(s) ({', '.join(sorted(stale))})"
+        return Check("data cache", "OK", detail + " — the next run fetches the missing sessions")
+    return Check("data cache", "OK", detail + ", all up to date")
 
 
 def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
