@@ -2,7 +2,7 @@
 
 Owns :class:`Subject` (the plugin's name, roles, capability tags, validated
 params and one callable per hook it implements), the outcome types
-(:class:`CheckFailure`, :class:`CheckSkipped`) and the role ↔ hook table.
+(:class:`CheckFailure`, :class:`CheckSkipped`); the role ↔ hook table is the plugin manager's.
 Checks are pure functions of a Subject, so the same check runs under pytest,
 from ``regimeflex plugins check`` and over bare functions in the kit's own tests.
 """
@@ -14,14 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-#: The hook that makes a plugin play each role (a plugin may play several).
-ROLE_HOOKS: dict[str, str] = {
-    "data": "provide_bars",
-    "strategy": "generate_signal",
-    "sizer": "size_position",
-    "broker": "execute_orders",
-    "notifier": "notify",
-}
+from regimeflex.plugins import ROLE_HOOKS  # noqa: F401 - the one role ↔ hook table, re-exported for the kit
 
 #: Capability tags the kit reads, with what declaring them means.
 KNOWN_CAPABILITIES: dict[str, str] = {
