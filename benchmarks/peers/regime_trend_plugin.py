@@ -7,8 +7,8 @@ not both at once, so the benchmark carries its own). The SMA is ``bottleneck.mov
 rounding differs from pandas', and ``close > SMA`` is strict, so on real data with flat
 prices a handful of exact ties would flip. Every column with a bar where
 |close − SMA| ≤ 1e-11·close (≈ 500× the largest difference between the two algorithms)
-is recomputed with ``regimeflex.signals.indicators.sma`` (pandas, the reference's
-algorithm), so the signals equal the reference's bit for bit.
+is recomputed with pandas' rolling mean (the reference's algorithm), so the signals equal the
+reference's bit for bit.
 
 ``sleeve`` (sizer): the weight is the signal itself, i.e. 100 % of the symbol's own
 sleeve while long. The peer convention is "independent 1/N sleeves, no cash sharing,
@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import sma
 
 TIE_BAND = 1e-11
 
@@ -37,7 +36,7 @@ def fast_sma_guarded(close: pd.DataFrame, window: int) -> np.ndarray:
         near = np.abs(c - m) <= TIE_BAND * np.abs(c)
     cols = np.flatnonzero(near.any(axis=0))
     if cols.size:
-        m[:, cols] = sma(close.iloc[:, cols], window).to_numpy()
+        m[:, cols] = close.iloc[:, cols].rolling(window, min_periods=window).mean().to_numpy()
     return m
 
 
