@@ -543,16 +543,22 @@ class Selection:
     data: Selected
     strategies: Mapping[str, Selected]
     sizer: Selected
-    broker: Selected
-    notifiers: Mapping[str, Selected]
+    broker: Selected | None = None
+    notifiers: Mapping[str, Selected] = field(default_factory=dict)
 
     def all(self) -> list[Selected]:
-        return [self.data, *self.strategies.values(), self.sizer, self.broker, *self.notifiers.values()]
+        broker = [self.broker] if self.broker is not None else []
+        return [self.data, *self.strategies.values(), self.sizer, *broker, *self.notifiers.values()]
 
 
-def resolve(settings: Any, host: PluginHost) -> Selection:
-    """Check that every plugin the YAML names is installed, loads, can play its role,
-    and accepts its settings; return them validated. Raises the first problem found."""
+#: What a backtest needs: no broker or notifier is ever called, so none has to be installed.
+HISTORY_ROLES: tuple[str, ...] = ("data", "strategy", "sizer")
+
+
+def resolve(settings: Any, host: PluginHost,
+            roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")) -> Selection:
+    """Check that every plugin the YAML names for ``roles`` is installed, loads, can play its
+    role, and accepts its settings; return them validated. Raises the first problem found."""
 
     def pick(name: str, role: str, where: str, raw: Mapping[str, Any] | None, settings_where: str,
              label: str = "", budget: float = 1.0) -> Selected:
@@ -570,12 +576,14 @@ def resolve(settings: Any, host: PluginHost) -> Selection:
     }
     sizer = pick(settings.risk.sizer.plugin, "sizer", "risk.yaml: sizer.plugin", settings.risk.sizer.params,
                  "risk.yaml: sizer.params")
-    broker_name = settings.broker.broker
-    broker = pick(broker_name, "broker", "broker.yaml: broker", settings.broker.brokers.get(broker_name),
-                  f"broker.yaml: brokers.{broker_name}")
+    broker = None
+    if "broker" in roles:
+        broker_name = settings.broker.broker
+        broker = pick(broker_name, "broker", "broker.yaml: broker", settings.broker.brokers.get(broker_name),
+                      f"broker.yaml: brokers.{broker_name}")
     notifiers = {
         channel: pick(spec.plugin or channel, "notifier", f"run.yaml: notify.channels.{channel}.plugin",
                       spec.settings, f"run.yaml: notify.channels.{channel}.settings", label=channel)
         for channel, spec in settings.run.notify.channels.items()
-    }
+    } if "notifier" in roles else {}
     return Selection(data=data, strategies=strategies, sizer=sizer, broker=broker, notifiers=notifiers)

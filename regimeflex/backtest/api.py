@@ -13,7 +13,6 @@ same targets — simulate them, and assemble a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -31,35 +30,12 @@ if TYPE_CHECKING:
 
 
 def resolve_for_backtest(settings: Settings, host: PluginHost) -> Any:
-    """The data provider, strategies and sizer the YAML selects, validated like
-    :func:`regimeflex.plugins.resolve` — minus the broker and notifiers, which a
-    backtest never calls (so a backtest works before any broker is installed)."""
-    from regimeflex.plugins import Selected
+    """The data provider, strategies and sizer the YAML selects, validated like the daily run —
+    minus the broker and notifiers, which a backtest never calls (so a backtest works before
+    any broker is installed)."""
+    from regimeflex.plugins import HISTORY_ROLES, resolve
 
-    def pick(name: str, role: str, where: str, raw: Mapping[str, Any] | None, settings_where: str,
-             label: str = "", budget: float = 1.0) -> Selected:
-        host.require(name, role, where=where)
-        validated = host.validate_settings(name, raw, where=settings_where)
-        return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
-
-    data_name = settings.data.provider
-    data = pick(data_name, "data", "data.yaml: provider", settings.data.providers.get(data_name),
-                f"data.yaml: providers.{data_name}")
-    strategies = {
-        inst: pick(spec.plugin, "strategy", f"strategies.yaml: strategies.{inst}.plugin", spec.params,
-                   f"strategies.yaml: strategies.{inst}.params", label=inst, budget=spec.budget)
-        for inst, spec in settings.strategies.strategies.items() if spec.enabled
-    }
-    sizer = pick(settings.risk.sizer.plugin, "sizer", "risk.yaml: sizer.plugin", settings.risk.sizer.params,
-                 "risk.yaml: sizer.params")
-    return _BacktestSelection(data=data, strategies=strategies, sizer=sizer)
-
-
-@dataclass(frozen=True)
-class _BacktestSelection:
-    data: Any
-    strategies: Mapping[str, Any]
-    sizer: Any
+    return resolve(settings, host, roles=HISTORY_ROLES)
 
 
 def sim_config(settings: Settings) -> SimConfig:
