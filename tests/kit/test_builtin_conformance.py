@@ -2,16 +2,13 @@
 
 New built-ins are picked up from the entry points automatically. A built-in
 that needs settings to run gets them in BUILTIN_PARAMS (real data: the kit's
-own shipped panel). A known breach is listed in KNOWN_BREACHES as a strict
-xfail: it shows in every run's summary, and the entry must go once the
-plugin is fixed (strict: an unexpected pass fails the suite).
+own shipped panel). A breach is fixed in the plugin, never listed away.
 """
 
 from __future__ import annotations
 
 from importlib import metadata
 
-import pytest
 
 from regimeflex.testing import PluginUnderTest, parametrize_with_contracts, sample_csv_path
 
@@ -28,10 +25,6 @@ BUILTIN_PARAMS: dict[str, dict] = {
               "to": ["ops@example.com"]},
 }
 
-#: (plugin, check id) → why it fails today. Remove the entry when the plugin is fixed.
-KNOWN_BREACHES: dict[tuple[str, str], str] = {}
-
-
 def builtin_plugins() -> list[PluginUnderTest]:
     eps = metadata.entry_points(group="regimeflex")
     names = sorted(ep.name for ep in eps if ep.dist is not None and ep.dist.metadata["Name"] == "regimeflex")
@@ -43,8 +36,5 @@ def test_builtins_are_found_from_entry_points():
 
 
 @parametrize_with_contracts(builtin_plugins())
-def test_builtin_plugin_conforms(plugin, check, request: pytest.FixtureRequest):
-    reason = KNOWN_BREACHES.get((plugin.name, check.id))
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"known breach: {reason}"))
+def test_builtin_plugin_conforms(plugin, check):
     check(plugin)
