@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from importlib import metadata
 
-
 from regimeflex.testing import PluginUnderTest, parametrize_with_contracts, sample_csv_path
 
 from .local_sinks import smtp_port, webhook_url
