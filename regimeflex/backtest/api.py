@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.replay import ReplayConfig, replay_config
+from regimeflex.backtest.replay import replay as replay_orders
 from regimeflex.backtest.results import BacktestResult, book_frames
 from regimeflex.errors import ConfigError, DataError
 from regimeflex.types import Bars, bars_symbols, check_bars
@@ -103,11 +105,13 @@ def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd
 
 def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.Timestamp | None = None,
              end: pd.Timestamp | None = None, benchmark: str | None = None,
-             params: Mapping[str, Any] | None = None) -> BacktestResult:
+             params: Mapping[str, Any] | None = None, replay: ReplayConfig | None = None) -> BacktestResult:
     """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
 
     Rows before ``start`` are warm-up only: the book starts flat in cash on
     ``start`` and executes from the decision of ``start``'s close onwards.
+    With ``replay`` the orders go through the daily run's planner and paper
+    broker (:func:`regimeflex.backtest.replay.replay`) instead of the engine.
     """
     from regimeflex.report import metrics as m
 
@@ -119,7 +123,11 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
                         f"the data covers {bars.index[0]:%Y-%m-%d}..{bars.index[-1]:%Y-%m-%d}")
     b = bars.loc[window]
     w = weights.loc[window]
-    sim = simulate(w, b, config)
+    orders = None
+    if replay is None:
+        sim = simulate(w, b, config)
+    else:
+        sim, orders = replay_orders(w, b, replay)
     equity, positions, pos_weights, trades = book_frames(sim, b["close"])
     if benchmark and benchmark in bars_symbols(b):
         bench = b["close"][benchmark].ffill()
@@ -132,7 +140,7 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
     if "benchmark" in equity:
         metrics["benchmark_return"] = float(equity["benchmark"].iloc[-1] / config.initial_cash - 1.0)
     return BacktestResult(equity=equity, positions=positions, weights=pos_weights, trades=trades,
-                          targets=w, metrics=metrics, params=dict(params or {}))
+                          targets=w, metrics=metrics, params=dict(params or {}), orders=orders)
 
 
 def run(settings: Settings | None = None, *, bars: Bars | None = None, host: PluginHost | None = None,
@@ -170,4 +178,16 @@ def run(settings: Settings | None = None, *, bars: Bars | None = None, host: Plu
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
     if weights is None:
         weights = compute_targets(bars, selection, host, settings).weights
-    return assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark)
+    replay = planner_replay(settings, host, cfg)
+    return assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
+
+
+def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> ReplayConfig | None:
+    """The replay configuration when run.yaml says ``backtest.execution: planner``, else ``None``."""
+    if settings.run.backtest.execution != "planner":
+        return None
+    if config.breakers.rules:
+        names = ", ".join(r.measure for r in config.breakers.rules)
+        raise ConfigError(f"run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
+                          f"({names}); set backtest.breakers: false, or use backtest.execution: engine")
+    return replay_config(settings, host)

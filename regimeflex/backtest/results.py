@@ -38,6 +38,9 @@ class BacktestResult:
     * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS`.
     * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
     * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
+    * ``orders``: with ``execution: planner``, one row per planned order (the session it was
+      planned on, symbol, side, qty, ...; see :data:`regimeflex.backtest.replay.ORDER_COLUMNS`);
+      ``None`` for the vectorised engine, which trades weights, not orders.
     """
 
     equity: pd.DataFrame
@@ -47,6 +50,7 @@ class BacktestResult:
     targets: pd.DataFrame
     metrics: Mapping[str, float]
     params: Mapping[str, Any] = field(default_factory=dict)
+    orders: pd.DataFrame | None = None
 
     @property
     def final_equity(self) -> float:

@@ -39,6 +39,10 @@ class BacktestSettings(FrozenModel):
     min_trade_weight: Fraction = 0.0
     fractional: bool = True
     costs: CostSettings = CostSettings()
+    #: engine: the vectorised fill simulation; planner: replay the daily run's order path session by
+    #: session (broker.yaml's order rules, the paper broker's fills; fill, rebalance, min_trade_weight,
+    #: fractional and costs above then do not apply) — see regimeflex.backtest.replay
+    execution: Literal["engine", "planner"] = "engine"
     #: apply risk.yaml's equity breakers (max_drawdown, daily_loss) as the daily run does
     breakers: bool = True
 

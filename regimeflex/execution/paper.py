@@ -113,7 +113,7 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
 class PaperBook:
     """The simulated account: cash, positions, orders by client id, fills."""
 
-    def __init__(self, path: Path, settings: PaperSettings, prices: pd.DataFrame | None,
+    def __init__(self, path: Path | None, settings: PaperSettings, prices: pd.DataFrame | None,
                  state: dict[str, Any]) -> None:
         self.path = path
         self.settings = settings
@@ -133,7 +133,15 @@ class PaperBook:
             state = _rebuild_from_ledger(context, settings)
         return cls(path, settings, context.prices, state)
 
+    @classmethod
+    def in_memory(cls, settings: PaperSettings, cash: float, prices: pd.DataFrame | None = None) -> PaperBook:
+        """A fresh account that lives only in memory (no state file): the backtest's planner mode
+        (:mod:`regimeflex.backtest.replay`) trades through it so both use one fill arithmetic."""
+        return cls(None, settings, prices, {"cash": float(cash), "orders": {}, "fills": []})
+
     def save(self) -> None:
+        if self.path is None:
+            raise ValueError("an in-memory paper book has no state file to save")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

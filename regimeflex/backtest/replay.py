@@ -1,0 +1,116 @@
+"""The backtest's ``execution: planner`` mode: the live order path, replayed session by session.
+
+Owns the replay of the daily run's execution over history: on each session
+*t* the target row *t* goes through the very planner the daily run uses
+(:func:`regimeflex.execution.planner.plan_orders`, with broker.yaml's
+``orders:`` rules and the configured broker's capabilities) against the
+simulated account valued at *t*'s close, and the orders are sent to an
+in-memory :class:`regimeflex.execution.paper.PaperBook` — the paper broker's
+own code, so acceptance, rejection, fills at the next session's open,
+slippage and commission are one piece of arithmetic for both. A daily paper
+run on *t* therefore sees the same orders and equity as row *t* here.
+Unlike :mod:`.engine` this is a Python loop over sessions (each step
+vectorised across symbols by the planner): fine for 60–2,500 sessions, and
+the price of replaying the live path exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.backtest.engine import SimResult
+from regimeflex.execution.paper import OPEN_STATUSES, PaperBook, PaperSettings
+from regimeflex.execution.planner import PlanRules, plan_orders
+from regimeflex.types import Bars
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+    from regimeflex.plugins import PluginHost
+
+ORDER_COLUMNS = ["date", "symbol", "side", "qty", "reference_price", "status", "client_order_id"]
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """What the replay needs from broker.yaml: planner rules, broker capabilities, paper fill settings."""
+
+    initial_cash: float = 100_000.0
+    rules: PlanRules = PlanRules()
+    capabilities: Mapping[str, bool] = field(default_factory=dict)
+    paper: PaperSettings = PaperSettings()
+
+
+def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
+    """The replay configuration of the daily run's broker.yaml (starting cash as the paper broker's)."""
+    from regimeflex.execution.session import rules_from_settings
+
+    paper = PaperSettings.model_validate(dict(settings.broker.brokers.get("paper") or {}))
+    cash = paper.initial_cash or settings.run.backtest.initial_cash or settings.run.initial_equity
+    return ReplayConfig(initial_cash=float(cash), rules=rules_from_settings(settings.broker.orders),
+                        capabilities=host.capabilities(settings.broker.broker), paper=paper)
+
+
+def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[SimResult, pd.DataFrame]:
+    """Plan and fill ``weights`` over ``bars`` as daily paper runs would; ``(book arrays, orders)``.
+
+    The book starts flat in cash on the first session; row *t* of ``weights``
+    is planned at *t*'s close and filled at the next session's open. Orders
+    are one row per planned order, columns :data:`ORDER_COLUMNS` (``status``
+    as the paper broker answered the submission: accepted, rejected or filled).
+    """
+    dates = bars.index
+    close = bars["close"]
+    symbols = [str(s) for s in close.columns]
+    targets = weights.reindex(index=dates, columns=symbols).fillna(0.0)
+    reference = close.ffill()
+    opens = bars["open"]
+    book = PaperBook.in_memory(config.paper, config.initial_cash)
+    n = len(dates)
+    equity, cash = np.zeros(n), np.zeros(n)
+    shares = np.zeros((n, len(symbols)))
+    where = {s: j for j, s in enumerate(symbols)}
+    trades: list[tuple[int, int, float, float, float, float]] = []
+    orders: list[tuple] = []
+
+    def record_fills(first: int, day: int, raw: Mapping[str, float]) -> None:
+        for f in book.fills[first:]:
+            signed = f["qty"] if f["side"] == "buy" else -f["qty"]
+            base = raw.get(f["client_order_id"], f["price"])
+            trades.append((day, where[f["symbol"]], signed, f["price"], f["commission"],
+                           abs(f["price"] - base) * f["qty"]))
+
+    for i, day in enumerate(dates):
+        book.prices = bars.iloc[: i + 1]
+        first = len(book.fills)
+        pending = {c: float(opens.at[day, o["symbol"]]) for c, o in book.orders.items()
+                   if o["status"] in OPEN_STATUSES}
+        book.process()  # yesterday's orders fill at today's open
+        record_fills(first, i, pending)
+        plan = plan_orders(targets.iloc[i], reference.iloc[i], book.account(), session=day.date(),
+                           rules=config.rules, capabilities=config.capabilities)
+        first = len(book.fills)
+        for order in plan.orders:
+            result = book.submit(order)
+            orders.append((day, order.symbol, order.side, order.qty, order.reference_price, result.status,
+                           order.client_order_id))
+        record_fills(first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0)
+                                for o in plan.orders})  # fill_at: reference fills at once
+        after = book.account()
+        equity[i], cash[i] = after.equity, after.cash
+        for sym, pos in after.positions.items():
+            shares[i, where[sym]] = pos.qty
+
+    t = np.array(trades, dtype=np.float64).reshape(-1, 6)
+    sim = SimResult(dates=dates, symbols=symbols, equity=equity, cash=cash, shares=shares,
+                    trade_day=t[:, 0].astype(np.int64), trade_sym=t[:, 1].astype(np.int64), trade_qty=t[:, 2],
+                    trade_price=t[:, 3], trade_commission=t[:, 4], trade_slippage=t[:, 5],
+                    breaker=np.zeros(n, dtype=bool))
+    frame = pd.DataFrame(orders, columns=ORDER_COLUMNS)
+    for col in ("symbol", "side", "status", "client_order_id"):
+        frame[col] = frame[col].astype("str")
+    return sim, frame
