@@ -36,3 +36,22 @@ def _no_secrets_or_plugin_env(monkeypatch: pytest.MonkeyPatch, _restore_environ)
                  "TELEGRAM_CHAT_ID", "REGIMEFLEX_SMTP_PASSWORD", "REGIMEFLEX_WEBHOOK_SECRET",
                  "REGIMEFLEX_DISABLED_PLUGINS", "REGIMEFLEX_TRACE_PLUGINS", "REGIMEFLEX_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]):
+    """Run the ``regimeflex`` command line in-process: ``code, out, err = run_cli("--config", d, "run")``.
+
+    Goes through :func:`regimeflex.cli.main`, so exit codes and the one-line error
+    handling are exactly what a user's shell sees.
+    """
+    from regimeflex.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything printed before this call
+        with pytest.raises(SystemExit) as exited:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return int(exited.value.code or 0), out, err
+
+    return invoke

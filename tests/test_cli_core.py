@@ -7,23 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from regimeflex.cli import COMMANDS, main
+from regimeflex.cli import COMMANDS
 from regimeflex.cli.init import starter_files
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
-def test_help_lists_every_command_without_importing_them(capsys) -> None:
-    code, out, _ = run_cli(capsys, "--help")
+def test_help_lists_every_command_without_importing_them(run_cli) -> None:
+    code, out, _ = run_cli("--help")
     assert code == 0
     for name in COMMANDS:
         assert name in out
@@ -36,14 +27,14 @@ def test_help_does_not_import_pandas() -> None:
     assert out.strip() == "False"
 
 
-def test_unknown_command_is_a_usage_error(capsys) -> None:
-    code, _, err = run_cli(capsys, "frobnicate")
+def test_unknown_command_is_a_usage_error(run_cli) -> None:
+    code, _, err = run_cli("frobnicate")
     assert code == 2
     assert "No such command 'frobnicate'" in err
 
 
-def test_init_writes_the_starter_files(tmp_path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "init", str(tmp_path / "bot"))
+def test_init_writes_the_starter_files(run_cli, tmp_path) -> None:
+    code, out, _ = run_cli("init", str(tmp_path / "bot"))
     assert code == 0
     for rel, text in starter_files().items():
         assert (tmp_path / "bot" / rel).read_text() == text
@@ -60,25 +51,25 @@ def test_demo_config_is_the_starter_except_that_it_runs_the_simulated_paper_brok
     assert "mode: dry_run" in starter_files()["config/broker.yaml"]
 
 
-def test_init_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:
-    run_cli(capsys, "init", str(tmp_path / "bot"))
-    code, _, err = run_cli(capsys, "init", str(tmp_path / "bot"))
+def test_init_refuses_to_overwrite_without_force(run_cli, tmp_path) -> None:
+    run_cli("init", str(tmp_path / "bot"))
+    code, _, err = run_cli("init", str(tmp_path / "bot"))
     assert code == 2
     assert "already has config/broker.yaml" in err and "use --force" in err
 
 
-def test_config_error_exits_2_with_one_line(project, capsys) -> None:
+def test_config_error_exits_2_with_one_line(run_cli, project) -> None:
     (project / "risk.yaml").write_text("sizer:\n  plugn: x\n")
-    code, _, err = run_cli(capsys, "--config", str(project), "config", "show")
+    code, _, err = run_cli("--config", str(project), "config", "show")
     assert code == 2
     assert err == ("error: risk.yaml: sizer.plugn: unknown key (check the spelling; "
                    "see `regimeflex config show` for valid keys)\n")
 
 
-def test_config_show_fills_defaults_and_never_prints_secrets(project, capsys, monkeypatch) -> None:
+def test_config_show_fills_defaults_and_never_prints_secrets(run_cli, project, monkeypatch) -> None:
     monkeypatch.setenv("APCA_API_SECRET_KEY", "sk-test-not-real-987")
     (project / "run.yaml").write_text("universe: [SPY]\npaths:\n  reports_dir: sk-test-not-real-987\n")
-    code, out, _ = run_cli(capsys, "--config", str(project), "config", "show", "--json")
+    code, out, _ = run_cli("--config", str(project), "config", "show", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["broker"]["orders"]["type"] == "market"
@@ -86,17 +77,17 @@ def test_config_show_fills_defaults_and_never_prints_secrets(project, capsys, mo
     assert "sk-test-not-real-987" not in out
 
 
-def test_config_validate_names_an_uninstalled_plugin(project, capsys) -> None:
+def test_config_validate_names_an_uninstalled_plugin(run_cli, project) -> None:
     (project / "data.yaml").write_text("provider: nosuchvendor\n")
-    code, _, err = run_cli(capsys, "--config", str(project), "config", "validate")
+    code, _, err = run_cli("--config", str(project), "config", "validate")
     assert code == 2
     assert err.startswith("error: data.yaml: provider: no plugin named 'nosuchvendor' is installed")
 
 
-def test_plugins_list_json_reports_every_entry_point(capsys) -> None:
+def test_plugins_list_json_reports_every_entry_point(run_cli) -> None:
     from importlib import metadata
 
-    code, out, _ = run_cli(capsys, "plugins", "list", "--json")
+    code, out, _ = run_cli("plugins", "list", "--json")
     assert code == 0
     names = {p["name"] for p in json.loads(out)}
     assert names == {ep.name for ep in metadata.entry_points(group="regimeflex")}

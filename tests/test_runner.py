@@ -5,30 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from regimeflex.cli import main
 
 # A Wednesday session with 300+ sessions of synthetic history before it.
 SESSION = "2024-03-13"
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
-def test_dry_run_completes_and_prints_targets(project: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+def test_dry_run_completes_and_prints_targets(run_cli, project: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION)
     assert code == 0
     assert f"RegimeFlex run — session {SESSION} — mode paper — completed" in out
     assert "targets:" in out
 
 
-def test_json_summary_has_the_session_targets_and_step_timings(project: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+def test_json_summary_has_the_session_targets_and_step_timings(run_cli, project: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
     assert code == 0
     summary = json.loads(out)
     assert summary["session"] == SESSION and summary["status"] == "completed"
@@ -36,15 +26,15 @@ def test_json_summary_has_the_session_targets_and_step_timings(project: Path, ca
     assert all(-1.0 <= w <= 1.0 for w in summary["targets"].values())
 
 
-def test_weekend_is_not_a_session_and_exits_zero(project: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", "2024-03-16")
+def test_weekend_is_not_a_session_and_exits_zero(run_cli, project: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", "2024-03-16")
     assert code == 0
     assert "note: 2024-03-16 is not a trading session" in out
 
 
-def test_kill_switch_exits_3_and_touches_nothing(project: Path, capsys) -> None:
+def test_kill_switch_exits_3_and_touches_nothing(run_cli, project: Path) -> None:
     (project / "kill_switch.flag").write_text("manual stop for the test")
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION)
     assert code == 3
     assert "note: kill switch engaged" in out
     root = project.parent
@@ -54,16 +44,16 @@ def test_kill_switch_exits_3_and_touches_nothing(project: Path, capsys) -> None:
     assert entries[0]["data"]["reason"] == "manual stop for the test"
 
 
-def test_live_mode_without_the_live_flag_is_refused(project: Path, capsys) -> None:
+def test_live_mode_without_the_live_flag_is_refused(run_cli, project: Path) -> None:
     (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION)
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION)
     assert code == 2
     assert "broker.yaml: mode: live also needs --live on the command line" in out
 
 
-def test_rerun_of_the_same_session_resumes_instead_of_replanning(project: Path, capsys) -> None:
-    run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+def test_rerun_of_the_same_session_resumes_instead_of_replanning(run_cli, project: Path) -> None:
+    run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
     again = json.loads(out)
     assert code == 0
     assert f"orders for {SESSION} were already intended; resumed, not re-planned" in again["messages"]
@@ -72,19 +62,19 @@ def test_rerun_of_the_same_session_resumes_instead_of_replanning(project: Path, 
     assert len(intents) == len(again["orders"])
 
 
-def test_bad_date_is_a_usage_error(project: Path, capsys) -> None:
-    code, _, err = run_cli(capsys, "--config", str(project), "run", "--as-of", "13/03/2024")
+def test_bad_date_is_a_usage_error(run_cli, project: Path) -> None:
+    code, _, err = run_cli("--config", str(project), "run", "--as-of", "13/03/2024")
     assert code == 2
     assert "'13/03/2024' is not a date; use YYYY-MM-DD, 'last' or 'previous'" in err
 
 
-def test_two_paper_sessions_fill_at_the_next_open_and_write_reports(project: Path, capsys) -> None:
+def test_two_paper_sessions_fill_at_the_next_open_and_write_reports(run_cli, project: Path) -> None:
     from regimeflex.ledger.store import verify_file
 
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", "2024-03-12", "--json")
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", "2024-03-12", "--json")
     first = json.loads(out)
     assert code == 0 and first["orders"] and not first["fills"]
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
     second = json.loads(out)
     assert code == 0
     assert {f["client_order_id"] for f in second["fills"]} == {o["client_order_id"] for o in first["orders"]}
@@ -94,8 +84,8 @@ def test_two_paper_sessions_fill_at_the_next_open_and_write_reports(project: Pat
     assert verify_file(project.parent / "logs/audit/ledger.jsonl").ok
 
 
-def test_every_enabled_breaker_is_reported_with_its_state(project: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "run", "--as-of", SESSION, "--json")
+def test_every_enabled_breaker_is_reported_with_its_state(run_cli, project: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
     breakers = {b["name"]: b["state"] for b in json.loads(out)["breakers"]}
     assert code == 0
     assert set(breakers) == {"max_drawdown", "daily_loss", "vix", "stale_data", "rejected_orders",

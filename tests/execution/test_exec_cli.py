@@ -10,15 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from regimeflex.cli import main
 from regimeflex.ledger import open_writer
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
 
 
 @pytest.fixture
@@ -37,87 +29,87 @@ def set_mode(project: Path, mode: str, extra: str = "") -> None:
     (project / "broker.yaml").write_text(f"broker: paper\nmode: {mode}\n{extra}")
 
 
-def test_verify_reports_an_intact_ledger(capsys, project: Path, ledger: Path) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "verify")
+def test_verify_reports_an_intact_ledger(run_cli, project: Path, ledger: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "ledger", "verify")
     assert code == 0
     assert out.strip() == f"{ledger}: OK, 4 entries, hash chain intact"
 
 
-def test_verify_exits_1_naming_the_first_bad_line(capsys, project: Path, ledger: Path) -> None:
+def test_verify_exits_1_naming_the_first_bad_line(run_cli, project: Path, ledger: Path) -> None:
     ledger.write_bytes(ledger.read_bytes().replace(b'"qty":3,"side":"buy","symbol":"SPY"}',
                                                    b'"qty":30,"side":"buy","symbol":"SPY"}', 1))
-    code, _, err = run_cli(capsys, "--config", str(project), "ledger", "verify")
+    code, _, err = run_cli("--config", str(project), "ledger", "verify")
     assert code == 1
     assert err.strip() == (f"error: {ledger}: line 2: content does not match its id "
                            "(the line was edited after it was written)")
 
 
-def test_verify_json_names_the_bad_line(capsys, project: Path, ledger: Path) -> None:
+def test_verify_json_names_the_bad_line(run_cli, project: Path, ledger: Path) -> None:
     lines = ledger.read_bytes().splitlines(keepends=True)
     ledger.write_bytes(b"".join([lines[0], lines[2], lines[1], lines[3]]))
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "verify", "--json")
+    code, out, _ = run_cli("--config", str(project), "ledger", "verify", "--json")
     assert code == 1
     assert json.loads(out)["bad_line"] == 2
 
 
-def test_show_filters_by_height_and_kind(capsys, project: Path, ledger: Path) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "show", "--height", "1",
+def test_show_filters_by_height_and_kind(run_cli, project: Path, ledger: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "ledger", "show", "--height", "1",
                            "--kind", "fill", "--json")
     assert code == 0
     assert [(e["kind"], e["data"]["fill_id"]) for e in json.loads(out)] == [("fill", "f1")]
 
 
-def test_show_prints_a_table(capsys, project: Path, ledger: Path) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "show", "--kind", "run_start")
+def test_show_prints_a_table(run_cli, project: Path, ledger: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "ledger", "show", "--kind", "run_start")
     assert code == 0
     rows = out.strip().splitlines()
     assert rows[0].split() == ["height", "seq", "ts", "kind", "data"]
     assert len(rows) == 3 and rows[2].split()[:2] == ["2", "3"]
 
 
-def test_show_without_a_ledger_says_how_one_is_made(capsys, project: Path) -> None:
-    code, _, err = run_cli(capsys, "--config", str(project), "ledger", "show")
+def test_show_without_a_ledger_says_how_one_is_made(run_cli, project: Path) -> None:
+    code, _, err = run_cli("--config", str(project), "ledger", "show")
     ledger = project.parent / "logs" / "audit" / "ledger.jsonl"
     assert code == 1
     assert err.strip() == f"error: {ledger}: no ledger yet (it is created by the first `regimeflex run`)"
 
 
-def test_export_csv_has_one_row_per_entry(capsys, project: Path, ledger: Path) -> None:
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "export", "--csv")
+def test_export_csv_has_one_row_per_entry(run_cli, project: Path, ledger: Path) -> None:
+    code, out, _ = run_cli("--config", str(project), "ledger", "export", "--csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 4
     assert json.loads(rows[2]["data"])["fill_id"] == "f1" and rows[2]["kind"] == "fill"
 
 
-def test_export_to_a_file(capsys, project: Path, ledger: Path, tmp_path: Path) -> None:
+def test_export_to_a_file(run_cli, project: Path, ledger: Path, tmp_path: Path) -> None:
     target = tmp_path / "out" / "fills.csv"
-    code, _, err = run_cli(capsys, "--config", str(project), "ledger", "export", "--csv", "--kind", "fill",
+    code, _, err = run_cli("--config", str(project), "ledger", "export", "--csv", "--kind", "fill",
                            "--out", str(target))
     assert code == 0 and err.strip() == f"wrote 1 entries to {target}"
     assert len(target.read_text().splitlines()) == 2
 
 
-def test_repair_moves_a_torn_line_aside(capsys, project: Path, ledger: Path) -> None:
+def test_repair_moves_a_torn_line_aside(run_cli, project: Path, ledger: Path) -> None:
     with ledger.open("ab") as fh:
         fh.write(b'{"data":')
-    code, out, _ = run_cli(capsys, "--config", str(project), "ledger", "repair")
+    code, out, _ = run_cli("--config", str(project), "ledger", "repair")
     assert code == 0 and out.strip() == f"{ledger}: moved torn line 5 (8 bytes) to ledger.jsonl.torn"
-    assert run_cli(capsys, "--config", str(project), "ledger", "verify")[0] == 0
+    assert run_cli("--config", str(project), "ledger", "verify")[0] == 0
 
 
-def test_kill_on_status_off(capsys, project: Path) -> None:
+def test_kill_on_status_off(run_cli, project: Path) -> None:
     flag = project / "kill_switch.flag"
-    code, out, _ = run_cli(capsys, "--config", str(project), "kill", "on", "--reason", "broker outage")
+    code, out, _ = run_cli("--config", str(project), "kill", "on", "--reason", "broker outage")
     assert code == 0 and out.strip() == f"kill switch ENGAGED ({flag}): broker outage"
-    code, out, _ = run_cli(capsys, "--config", str(project), "kill", "status", "--json")
+    code, out, _ = run_cli("--config", str(project), "kill", "status", "--json")
     assert code == 3 and json.loads(out)["reason"] == "broker outage"
-    code, out, _ = run_cli(capsys, "--config", str(project), "kill", "off")
+    code, out, _ = run_cli("--config", str(project), "kill", "off")
     assert code == 0 and out.strip() == f"kill switch released ({flag})"
-    code, out, _ = run_cli(capsys, "--config", str(project), "kill", "status")
+    code, out, _ = run_cli("--config", str(project), "kill", "status")
     assert code == 0 and out.strip() == f"kill switch off ({flag}): trading allowed"
 
 
-def test_kill_on_cancel_open_cancels_and_records(capsys, project: Path) -> None:
+def test_kill_on_cancel_open_cancels_and_records(run_cli, project: Path) -> None:
     from regimeflex.execution import paper
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import execute_session
@@ -133,32 +125,32 @@ def test_kill_on_cancel_open_cancels_and_records(capsys, project: Path) -> None:
                               prices={"SPY": 500.0}, state_dir=root / "state",
                               kill_switch=KillSwitch(project / "kill_switch.flag"))
     assert [r.status for r in out.results] == ["accepted"]
-    code, stdout, _ = run_cli(capsys, "--config", str(project), "kill", "on", "--cancel-open")
+    code, stdout, _ = run_cli("--config", str(project), "kill", "on", "--cancel-open")
     assert code == 0 and "1 open order(s) canceled at paper" in stdout
     state = load_state(root / "logs" / "audit" / "ledger.jsonl")
     assert state.orders[out.orders[0].client_order_id].status == "canceled"
 
 
-def test_reconcile_in_dry_run_has_nothing_to_compare(capsys, project: Path) -> None:
+def test_reconcile_in_dry_run_has_nothing_to_compare(run_cli, project: Path) -> None:
     (project / "broker.yaml").write_text("broker: paper\nmode: dry_run\n")
-    code, out, _ = run_cli(capsys, "--config", str(project), "reconcile")
+    code, out, _ = run_cli("--config", str(project), "reconcile")
     assert code == 0
     assert out.strip() == "broker.yaml mode is dry_run: no orders were sent, so there is nothing to reconcile"
 
 
-def test_reconcile_live_without_the_flag_is_refused(capsys, project: Path) -> None:
+def test_reconcile_live_without_the_flag_is_refused(run_cli, project: Path) -> None:
     set_mode(project, "live")
-    code, _, err = run_cli(capsys, "--config", str(project), "reconcile")
+    code, _, err = run_cli("--config", str(project), "reconcile")
     assert code == 2
     assert "broker.yaml: mode: live also needs --live on the command line" in err
 
 
-def test_reconcile_reports_position_drift_and_exits_1(capsys, project: Path, ledger: Path) -> None:
+def test_reconcile_reports_position_drift_and_exits_1(run_cli, project: Path, ledger: Path) -> None:
     set_mode(project, "paper")
     state = project.parent / "state"
     state.mkdir()
     (state / "paper_broker.json").write_text(json.dumps({"cash": 100000.0, "orders": {}, "fills": []}))
-    code, out, _ = run_cli(capsys, "--config", str(project), "reconcile", "--json")
+    code, out, _ = run_cli("--config", str(project), "reconcile", "--json")
     report = json.loads(out)
     assert code == 1
     assert [(m["kind"], m["symbol"]) for m in report["mismatches"]] == [("position_drift", "SPY")]

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from regimeflex.backtest.engine import simulate
-from regimeflex.cli import main
 from regimeflex.config import load_settings
 from regimeflex.hookspecs import hookimpl
 from regimeflex.plugins import PluginHost, resolve
@@ -26,13 +25,6 @@ SELECT_EXAMPLE = {"strategies": {"momentum": {"plugin": "example_momentum", "bud
                                               "params": {"lookback": 60, "max_vol": 0.04}}}}
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
 @pytest.fixture
 def example_project(project):
     """The demo project with strategies.yaml selecting the example strategy."""
@@ -40,8 +32,8 @@ def example_project(project):
     return project
 
 
-def test_example_shows_in_plugins_list(with_site, capsys):
-    code, out, _ = run_cli(capsys, "plugins", "list", "--json")
+def test_example_shows_in_plugins_list(run_cli, with_site):
+    code, out, _ = run_cli("plugins", "list", "--json")
     listed = {p["name"]: p for p in json.loads(out)}
     assert code == 0
     entry = listed["example_momentum"]
@@ -56,17 +48,17 @@ def test_yaml_selects_the_example(with_site, example_project):
         "example_momentum", "strategy", {"lookback": 60, "max_vol": 0.04})
 
 
-def test_daily_run_calls_the_example(with_site, example_project, capsys, monkeypatch):
+def test_daily_run_calls_the_example(run_cli, with_site, example_project, monkeypatch):
     monkeypatch.setenv("REGIMEFLEX_TRACE_PLUGINS", "1")
-    code, out, err = run_cli(capsys, "--config", str(example_project), "run", "--as-of", "2024-03-13", "--json")
+    code, out, err = run_cli("--config", str(example_project), "run", "--as-of", "2024-03-13", "--json")
     assert code == 0, err
     assert json.loads(out)["status"] == "completed"
     assert "trace generate_signal → example_momentum(" in out + err
 
 
-def test_backtest_command_runs_the_example_selected_in_yaml(with_site, example_project, capsys, monkeypatch):
+def test_backtest_command_runs_the_example_selected_in_yaml(run_cli, with_site, example_project, monkeypatch):
     monkeypatch.setenv("REGIMEFLEX_TRACE_PLUGINS", "1")
-    code, out, err = run_cli(capsys, "--config", str(example_project), "backtest", "--start", "2022-01-03",
+    code, out, err = run_cli("--config", str(example_project), "backtest", "--start", "2022-01-03",
                              "--end", "2023-12-29", "--json")
     assert code == 0, err
     summary = json.loads(out)

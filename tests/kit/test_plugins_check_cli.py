@@ -7,7 +7,6 @@ from importlib import metadata
 
 import pytest
 
-from regimeflex.cli import main
 from regimeflex.testing import checks_for, sample_bars
 from regimeflex.testing.sample import cut_points
 
@@ -21,23 +20,16 @@ def toy_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("regimeflex.plugins.metadata.entry_points", lambda group=None: eps)
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
-def test_passing_plugin_prints_pass_for_every_check_and_exits_0(capsys, toy_entry_points):
-    code, out, _ = run_cli(capsys, "plugins", "check", "good")
+def test_passing_plugin_prints_pass_for_every_check_and_exits_0(run_cli, toy_entry_points):
+    code, out, _ = run_cli("plugins", "check", "good")
     assert code == 0
     for check in checks_for("strategy"):
         assert any(line.startswith(f"PASS  {check.id} ") for line in out.splitlines())
     assert out.splitlines()[-1] == f"{len(checks_for('strategy'))} passed, 0 failed, 0 skipped"
 
 
-def test_lookahead_plugin_fails_with_the_check_symbol_and_date_and_exits_1(capsys, toy_entry_points):
-    code, out, _ = run_cli(capsys, "plugins", "check", "peek")
+def test_lookahead_plugin_fails_with_the_check_symbol_and_date_and_exits_1(run_cli, toy_entry_points):
+    code, out, _ = run_cli("plugins", "check", "peek")
     assert code == 1
     assert any(line.startswith("FAIL  strategy.no_lookahead/v1 ") for line in out.splitlines())
     bars = sample_bars()
@@ -45,8 +37,8 @@ def test_lookahead_plugin_fails_with_the_check_symbol_and_date_and_exits_1(capsy
     assert f"↳ strategy.no_lookahead/v1: signal for AAPL on {first_cut:%Y-%m-%d} depends on later bars" in out
 
 
-def test_json_lists_every_result_with_counts(capsys, toy_entry_points):
-    code, out, _ = run_cli(capsys, "plugins", "check", "peek", "--json")
+def test_json_lists_every_result_with_counts(run_cli, toy_entry_points):
+    code, out, _ = run_cli("plugins", "check", "peek", "--json")
     doc = json.loads(out)
     assert code == 1
     assert (doc["plugin"], doc["roles"], doc["failed"]) == ("peek", ["strategy"], 1)
@@ -54,8 +46,8 @@ def test_json_lists_every_result_with_counts(capsys, toy_entry_points):
     assert {r["check"] for r in doc["results"] if r["status"] == "FAIL"} == {"strategy.no_lookahead/v1"}
 
 
-def test_needs_network_plugin_is_skipped_without_params(capsys, toy_entry_points):
-    code, out, _ = run_cli(capsys, "plugins", "check", "vendor", "--json")
+def test_needs_network_plugin_is_skipped_without_params(run_cli, toy_entry_points):
+    code, out, _ = run_cli("plugins", "check", "vendor", "--json")
     doc = json.loads(out)
     assert code == 0
     assert {r["status"] for r in doc["results"]} == {"SKIP"}
@@ -64,58 +56,58 @@ def test_needs_network_plugin_is_skipped_without_params(capsys, toy_entry_points
         "FILE with settings for a local test server, or run the kit from the plugin's own tests")
 
 
-def test_role_the_plugin_does_not_play_is_a_usage_error(capsys, toy_entry_points):
-    code, _, err = run_cli(capsys, "plugins", "check", "good", "--role", "sizer")
+def test_role_the_plugin_does_not_play_is_a_usage_error(run_cli, toy_entry_points):
+    code, _, err = run_cli("plugins", "check", "good", "--role", "sizer")
     assert code == 2
     assert "plugin 'good' does not play the sizer role (it plays: strategy)" in err
 
 
-def test_params_file_that_is_not_a_mapping_is_a_config_error(capsys, toy_entry_points, tmp_path):
+def test_params_file_that_is_not_a_mapping_is_a_config_error(run_cli, toy_entry_points, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("- 1\n- 2\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "plugins", "check", "good", "--params", str(params))
+    code, _, err = run_cli("plugins", "check", "good", "--params", str(params))
     assert code == 2
     assert err == (f"error: {params}: the params file must hold a mapping of the plugin's settings, "
                    f"got list\n")
 
 
-def test_params_file_is_validated_by_the_plugins_settings_model(capsys, tmp_path):
+def test_params_file_is_validated_by_the_plugins_settings_model(run_cli, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("slow: 1\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "plugins", "check", "trend", "--params", str(params))
+    code, _, err = run_cli("plugins", "check", "trend", "--params", str(params))
     assert code == 2
     assert err == f"error: {params}: slow: Input should be greater than or equal to 2, got 1\n"
 
 
-def test_unknown_plugin_is_a_config_error_naming_the_closest(capsys, toy_entry_points):
-    code, _, err = run_cli(capsys, "plugins", "check", "goood")
+def test_unknown_plugin_is_a_config_error_naming_the_closest(run_cli, toy_entry_points):
+    code, _, err = run_cli("plugins", "check", "goood")
     assert code == 2
     assert err == ("error: conformance kit: no plugin named 'goood' is installed (did you mean 'good'?). "
                    "Installed plugins: good, peek, vendor. Install the package that provides it "
                    "(pip install -e .) or fix the name.\n")
 
 
-def test_params_come_from_the_project_yaml_that_selects_the_plugin(capsys, project):
+def test_params_come_from_the_project_yaml_that_selects_the_plugin(run_cli, project):
     (project / "strategies.yaml").write_text(
         "strategies:\n  fast_trend:\n    plugin: trend\n    params: {rule: price_above_sma, slow: 20}\n",
         encoding="utf-8")
-    code, out, _ = run_cli(capsys, "--config", str(project), "plugins", "check", "trend", "--json")
+    code, out, _ = run_cli("--config", str(project), "plugins", "check", "trend", "--json")
     doc = json.loads(out)
     assert (code, doc["params_from"], doc["failed"]) == (0, "strategies.yaml: strategies.fast_trend.params", 0)
 
 
-def test_invalid_params_in_the_project_yaml_name_the_yaml_key(capsys, project):
+def test_invalid_params_in_the_project_yaml_name_the_yaml_key(run_cli, project):
     (project / "strategies.yaml").write_text(
         "strategies:\n  fast_trend:\n    plugin: trend\n    params: {slow: 1}\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "--config", str(project), "plugins", "check", "trend")
+    code, _, err = run_cli("--config", str(project), "plugins", "check", "trend")
     assert code == 2
     assert err == ("error: strategies.yaml: strategies.fast_trend.params.slow: "
                    "Input should be greater than or equal to 2, got 1\n")
 
 
-def test_network_plugin_ignores_project_yaml_and_is_skipped(capsys, toy_entry_points, project):
+def test_network_plugin_ignores_project_yaml_and_is_skipped(run_cli, toy_entry_points, project):
     (project / "data.yaml").write_text("provider: vendor\nproviders:\n  vendor: {}\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, "--config", str(project), "plugins", "check", "vendor", "--json")
+    code, out, _ = run_cli("--config", str(project), "plugins", "check", "vendor", "--json")
     doc = json.loads(out)
     assert (code, doc["params_from"], doc["skipped"], doc["passed"]) == (0, "data.yaml: providers.vendor",
                                                                         len(checks_for("data")), 0)

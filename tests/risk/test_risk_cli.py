@@ -7,17 +7,9 @@ import json
 
 import pytest
 
-from regimeflex.cli import main
 from regimeflex.config import load_settings
 from regimeflex.risk.breakers import BreakerInputs, BreakerState, check_circuit_breakers
 from regimeflex.risk.state import RiskState, load_risk_state, risk_state_path, save_risk_state
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
 
 
 @pytest.fixture
@@ -31,9 +23,9 @@ def tripped(project):
     return project, path
 
 
-def test_status_json_shows_regime_tripped_breaker_and_upcoming_events(tripped, capsys):
+def test_status_json_shows_regime_tripped_breaker_and_upcoming_events(run_cli, tripped):
     project, _ = tripped
-    code, out, _ = run_cli(capsys, "--config", str(project), "risk", "status", "--json", "--as-of", "2024-03-11")
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--json", "--as-of", "2024-03-11")
     data = json.loads(out)
     assert code == 0
     assert data["regime"] == {"label": "bear", "session": "2024-03-04"}
@@ -43,25 +35,25 @@ def test_status_json_shows_regime_tripped_breaker_and_upcoming_events(tripped, c
         ("2024-03-15", "opex", "allow"), ("2024-03-20", "fomc", "skip_entries")]
 
 
-def test_status_text_marks_the_tripped_breaker_and_todays_guard(tripped, capsys):
+def test_status_text_marks_the_tripped_breaker_and_todays_guard(run_cli, tripped):
     project, _ = tripped
-    code, out, _ = run_cli(capsys, "--config", str(project), "risk", "status", "--as-of", "2024-03-20")
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2024-03-20")
     assert code == 0
     assert "regime: bear (as of 2024-03-04)" in out
     assert "max_drawdown         TRIPPED since 2024-03-04 at 0.3" in out
     assert "today 2024-03-20: entries skipped (fomc: skip_entries)" in out
 
 
-def test_status_without_a_state_file_says_no_run_yet(project, capsys):
-    code, out, _ = run_cli(capsys, "--config", str(project), "risk", "status", "--as-of", "2024-12-25")
+def test_status_without_a_state_file_says_no_run_yet(run_cli, project):
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2024-12-25")
     assert code == 0
     assert "regime: unknown (no run recorded yet)" in out
     assert "today 2024-12-25: not a trading session" in out
 
 
-def test_reset_clears_the_breaker_and_saves_the_state(tripped, capsys):
+def test_reset_clears_the_breaker_and_saves_the_state(run_cli, tripped):
     project, path = tripped
-    code, out, _ = run_cli(capsys, "--config", str(project), "risk", "reset", "max_drawdown")
+    code, out, _ = run_cli("--config", str(project), "risk", "reset", "max_drawdown")
     assert code == 0
     assert out.strip() == f"circuit breaker max_drawdown reset; state saved to {path}"
     state = load_risk_state(path)
@@ -69,13 +61,13 @@ def test_reset_clears_the_breaker_and_saves_the_state(tripped, capsys):
     assert state.breakers.peak_equity == 70_000
 
 
-def test_reset_of_a_breaker_that_is_not_tripped_exits_1_naming_it(project, capsys):
-    code, _, err = run_cli(capsys, "--config", str(project), "risk", "reset", "vix")
+def test_reset_of_a_breaker_that_is_not_tripped_exits_1_naming_it(run_cli, project):
+    code, _, err = run_cli("--config", str(project), "risk", "reset", "vix")
     assert code == 1
     assert err.strip() == "error: risk reset: circuit breaker 'vix' is not tripped (tripped: none); nothing to do"
 
 
-def test_reset_of_an_unknown_breaker_is_a_usage_error(project, capsys):
-    code, _, err = run_cli(capsys, "--config", str(project), "risk", "reset", "max_drawdwn")
+def test_reset_of_an_unknown_breaker_is_a_usage_error(run_cli, project):
+    code, _, err = run_cli("--config", str(project), "risk", "reset", "max_drawdwn")
     assert code == 2
     assert "'max_drawdwn' is not one of" in err
