@@ -48,7 +48,9 @@ def apply_caps(weights: np.ndarray, caps: SizingCaps) -> np.ndarray:
     clipped = np.clip(np.nan_to_num(weights, nan=0.0), -caps.max_weight, caps.max_weight)
     gross = np.abs(clipped).sum(axis=1)
     long = np.clip(clipped, 0.0, None).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # np.where evaluates both branches: a subnormal gross overflows the unused one (inf is then
+    # capped by the 1.0 in the minimum), so the division's floating-point flags are silenced.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = np.minimum.reduce([
             np.ones_like(gross),
             np.where(gross > 0, caps.max_gross / gross, 1.0),
