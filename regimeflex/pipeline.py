@@ -50,12 +50,12 @@ def guard_entries(weights: pd.DataFrame, allow_entries: np.ndarray) -> pd.DataFr
     A loop over the guarded rows only (a few FOMC/OPEX days a year), each an array
     operation across all symbols.
     """
+    from regimeflex.risk.breakers import without_entries
+
     values = weights.to_numpy(dtype="float64", copy=True)
     for row in np.flatnonzero(~allow_entries):
         prev = values[row - 1] if row > 0 else np.zeros(values.shape[1])
-        cur = values[row]
-        same_side = (np.sign(cur) == np.sign(prev)) & (prev != 0)
-        values[row] = np.where(same_side, np.sign(prev) * np.minimum(np.abs(cur), np.abs(prev)), 0.0)
+        values[row] = without_entries(values[row], prev)
     return pd.DataFrame(values, index=weights.index, columns=weights.columns) + 0.0
 
 

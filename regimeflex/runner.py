@@ -296,10 +296,10 @@ def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary
 
     curve = equity_curve(journal)
     curve.loc[session] = summary.equity
+    todays = {x.get("client_order_id") for x in summary.fills}
     fills = [Fill(fill_id=fid, client_order_id=f.get("client_order_id", ""), symbol=f["symbol"], side=f["side"],
                   qty=float(f["qty"]), price=float(f["price"]), commission=float(f.get("commission") or 0.0))
-             for fid, f in journal.state.fills.items()
-             if any(x.get("client_order_id") == f.get("client_order_id") for x in summary.fills)]
+             for fid, f in journal.state.fills.items() if f.get("client_order_id") in todays]
     previous = curve[curve.index < session]
     data = DailyReportData(
         session=session.date(), mode=summary.mode, equity=account.equity, cash=account.cash,

@@ -257,6 +257,13 @@ def reset_breaker(state: BreakerState, name: str) -> tuple[BreakerState, Event]:
     return replace(state, tripped=remaining, peak_equity=peak), _reset_event(t, "manual", session)
 
 
+def without_entries(target: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """``target`` with no new position, no increase and no flip relative to ``current``
+    (each cut back to the current weight); exits and reductions pass. Arrays of any shape."""
+    same_side = (np.sign(target) == np.sign(current)) & (current != 0)
+    return np.where(same_side, np.sign(current) * np.minimum(np.abs(target), np.abs(current)), 0.0)
+
+
 def apply_breaker_action(targets: pd.Series, current: pd.Series, decision: BreakerDecision) -> pd.Series:
     """What the tripped breakers leave of the target weights.
 
@@ -271,7 +278,6 @@ def apply_breaker_action(targets: pd.Series, current: pd.Series, decision: Break
         return pd.Series(0.0, index=targets.index, name=targets.name)
     out = tgt
     if decision.block_entries:
-        same_side = np.sign(tgt) == np.sign(cur)
-        out = np.where(same_side & (cur != 0), np.sign(cur) * np.minimum(np.abs(tgt), np.abs(cur)), 0.0)
+        out = without_entries(tgt, cur)
     out = out * decision.scale if decision.tripped else out
     return pd.Series(out + 0.0, index=targets.index, name=targets.name)
