@@ -1,145 +1,395 @@
-"""Charts for the reports, as inline SVG text (matplotlib, no pyplot, no display).
+"""Charts for the reports, as inline SVG text we generate ourselves (numpy + jinja2, no plotting library).
 
 Owns every figure the daily report and the tear sheet show: equity (against a
 benchmark), drawdown, the monthly-returns heatmap, rolling Sharpe and
-exposure. Figures are built with :class:`matplotlib.figure.Figure` directly
-(thread-safe, no GUI backend), saved as SVG with text kept as text and a
-fixed hash salt (so the same data gives the same file), and stripped of fixed
-sizes so they scale to a phone screen.
+exposure, and the pieces they share: "nice" value ticks (1/2/5 × 10^k), date
+ticks (years, quarters, months or days by span), and a per-pixel min/max
+envelope that caps a line at about 1,000 vertices without losing a trough or a
+spike. Markup comes from the ``chart_*.svg.j2`` templates beside the report
+pages; every coordinate is written with one decimal of a pixel, so the same
+data gives the same bytes. Charts carry a ``viewBox`` and no fixed size (CSS
+``width: 100%`` scales them to a phone), keep text as text, and are labelled
+for screen readers (``role="img" aria-label``).
 """
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # no display on servers and under cron
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from regimeflex.report.render import environment
 
 PALETTE = ("#1f6feb", "#8b949e", "#d29922", "#2da44e", "#cf222e")
-_RC = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "regimeflex",
-    "font.size": 10,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-}
+RED, GREEN = PALETTE[4], PALETTE[3]
+#: neutral middle of the heatmap's red → green scale (the report's card colour)
+NEUTRAL = "#f6f8fa"
+#: dark text and white text; each heatmap label takes whichever contrasts more with its cell
+INK, PAPER = "#1f2328", "#ffffff"
+#: most vertices one line may have; longer series go through :func:`envelope`
+MAX_POINTS = 1000
+#: about six date labels fit a phone-width chart
+MAX_DATE_TICKS = 7
+WIDTH = 640.0
+#: room above the plot for the legend row
+LEGEND_HEIGHT = 18.0
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_NS_PER_DAY = 86_400 * 10**9
 
 
-def _figure(height: float = 2.6, left: float = 0.62) -> tuple[Figure, object]:
-    # Fixed margins (in inches) instead of a layout engine: one draw per chart instead of two.
-    width = 6.4
-    fig = Figure(figsize=(width, height))
-    fig.subplots_adjust(left=left / width, right=1 - 0.12 / width, top=1 - 0.12 / height, bottom=0.36 / height)
-    ax = fig.add_subplot()
-    return fig, ax
+@dataclass(frozen=True)
+class Box:
+    """The plot area inside the SVG, in viewBox pixels."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
 
 
-def _svg(fig: Figure, label: str) -> str:
-    buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    # drop the fixed pt size so CSS (width: 100%) scales it; the viewBox keeps the aspect ratio
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
-    return text.replace("<svg", f'<svg role="img" aria-label="{label}"', 1)
+@dataclass(frozen=True)
+class Tick:
+    pos: str  # pixel position, formatted
+    text: str
+    value: str  # the data value, for readers of the DOM and tests
 
 
-def _money_tick(value: float) -> str:
-    # short labels keep the y axis narrow on a phone: 120k, 1.5M
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:.0f}k"
-    return f"{value:,.0f}"
+# ---------------------------------------------------------------- value ticks
+
+def nice_ticks(lo: float, hi: float, most: int = 6) -> np.ndarray:
+    """Tick values on a 1/2/5 × 10^k step covering ``[lo, hi]``, at most ``most`` of them (at least 3)."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1e-300):
+        # a constant series: open a window around it instead of dividing by a zero span
+        pad = abs(lo) * 0.05 if lo != 0 else 1.0
+        lo, hi = lo - pad, hi + pad
+    exponent = math.floor(math.log10((hi - lo) / (most - 1)))
+    steps = (np.array([1.0, 2.0, 5.0])[None, :] * 10.0 ** np.arange(exponent - 1, exponent + 3)[:, None]).ravel()
+    first = np.floor(lo / steps + 1e-9)
+    last = np.ceil(hi / steps - 1e-9)
+    counts = last - first + 1
+    k = int(np.argmax(counts <= most))
+    # one more tick beats an axis that is mostly empty (e.g. data -5..4 on -10..5)
+    if k > 0 and counts[k - 1] == most + 1 and (hi - lo) / (counts[k] - 1) / steps[k] < 0.7:
+        k -= 1
+    step = steps[k]
+    decimals = max(0, -math.floor(math.log10(step)) + 1)
+    ticks = np.round(np.arange(first[k], last[k] + 0.5) * step, decimals)
+    return ticks + 0.0  # no "-0.0"
 
 
-def _dates(index: pd.Index) -> np.ndarray:
-    return pd.DatetimeIndex(index).to_pydatetime()
+def _step_decimals(ticks: np.ndarray, scale: float = 1.0) -> int:
+    step = float(ticks[1] - ticks[0]) * scale if len(ticks) > 1 else 1.0
+    return max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
 
 
-def _date_axis(ax: object) -> None:
-    # few, short labels: a phone-width chart has room for about six
-    locator = AutoDateLocator(minticks=3, maxticks=6)
-    ax.xaxis.set_major_locator(locator)  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[attr-defined]
+def money_labels(ticks: np.ndarray) -> list[str]:
+    """Short money labels that keep the y axis narrow on a phone: ``95k``, ``120k``, ``1.5M``."""
+    out = []
+    for value in ticks:
+        if abs(value) >= 1e6:
+            out.append(f"{value / 1e6:.{max(1, _step_decimals(ticks, 1e-6))}f}M")
+        elif abs(value) >= 1e4:
+            out.append(f"{value / 1e3:.{_step_decimals(ticks, 1e-3)}f}k")
+        else:
+            out.append(f"{value:,.{_step_decimals(ticks)}f}")
+    return out
 
+
+def percent_labels(ticks: np.ndarray) -> list[str]:
+    """``-0.1`` → ``-10%``; as many decimals as the step needs (``2.5%``)."""
+    decimals = _step_decimals(ticks, 100.0)
+    return [f"{value * 100:.{decimals}f}%" for value in ticks]
+
+
+def plain_labels(ticks: np.ndarray) -> list[str]:
+    decimals = _step_decimals(ticks)
+    return [f"{value:.{decimals}f}" for value in ticks]
+
+
+# ----------------------------------------------------------------- date ticks
+
+def date_ticks(start: pd.Timestamp, end: pd.Timestamp, most: int = MAX_DATE_TICKS) -> list[tuple[pd.Timestamp, str]]:
+    """Date labels between ``start`` and ``end``: the finest of days, months, quarters or years giving ≤ ``most``.
+
+    Labels are short: ``2019`` for years (and for January among months), ``Mar`` for months, ``Mar 5`` for days.
+    """
+    first = np.datetime64(pd.Timestamp(start).tz_localize(None).normalize().to_datetime64(), "D")
+    last = np.datetime64(pd.Timestamp(end).tz_localize(None).to_datetime64(), "D")
+    if last < first:
+        return []
+    for step in (1, 2, 3, 7, 14):
+        days = np.arange(first, last + 1, dtype="datetime64[D]")
+        days = days[days.astype("int64") % step == 0] if step != 7 else days[_weekday(days) == 0]
+        if len(days) <= most:
+            return [(pd.Timestamp(d), f"{MONTHS[pd.Timestamp(d).month - 1]} {pd.Timestamp(d).day}") for d in days]
+    for step in (1, 3, 6):
+        months = np.arange(first.astype("datetime64[M]") + 1, last.astype("datetime64[M]") + 1,
+                           dtype="datetime64[M]")
+        if first == first.astype("datetime64[M]").astype("datetime64[D]"):
+            months = np.concatenate([first.astype("datetime64[M]")[None], months])
+        months = months[months.astype("int64") % step == 0]
+        if len(months) <= most:
+            return [(pd.Timestamp(m), _month_label(pd.Timestamp(m))) for m in months]
+    for step in (1, 2, 5, 10, 20, 50, 100):
+        years = np.arange(first.astype("datetime64[Y]") + 1, last.astype("datetime64[Y]") + 1, dtype="datetime64[Y]")
+        if first == first.astype("datetime64[Y]").astype("datetime64[D]"):
+            years = np.concatenate([first.astype("datetime64[Y]")[None], years])
+        years = years[(years.astype("int64") + 1970) % step == 0]
+        if len(years) <= most:
+            return [(pd.Timestamp(y), str(pd.Timestamp(y).year)) for y in years]
+    return []
+
+
+def _weekday(days: np.ndarray) -> np.ndarray:
+    return (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday; Monday → 0
+
+
+def _month_label(when: pd.Timestamp) -> str:
+    return str(when.year) if when.month == 1 else MONTHS[when.month - 1]
+
+
+# ------------------------------------------------------------------ sampling
+
+def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of the points to draw: all of them when few, else each x bucket's min and max (plus both ends).
+
+    ``x`` must be sorted. Buckets split the x range evenly (about one per pixel), so a drawn trough or spike
+    is exactly where it was; the result has at most ``max_points`` indices, in x order.
+    """
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max(1, (max_points - 2) // 2)
+    span = float(x[-1] - x[0]) or 1.0
+    bucket = np.minimum(((x - x[0]) / span * buckets).astype("int64"), buckets - 1)
+    order = np.lexsort((y, bucket))  # by bucket, then value: each bucket's first is its min, last its max
+    grouped = bucket[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    ends = np.r_[starts[1:], n] - 1
+    return np.unique(np.concatenate([order[starts], order[ends], [0, n - 1]]))
+
+
+# ------------------------------------------------------------------ geometry
+
+def _finite(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dates (as ns since the epoch, float) and values of the finite points, in date order."""
+    if series is None or len(series) == 0:
+        return np.empty(0), np.empty(0)
+    index = pd.DatetimeIndex(series.index)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    x = index.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+    y = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    keep = np.isfinite(y) & ~index.isna()  # drops NaN/inf values (as dropna did) and NaT dates
+    x, y = x[keep], y[keep]
+    if len(x) > 1 and np.any(np.diff(x) < 0):
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+    return x, y
+
+
+def _fmt_points(px: np.ndarray, py: np.ndarray) -> str:
+    """``M x,y L x,y …`` with one decimal, formatted in one C call (no Python loop over points)."""
+    n = len(px)
+    if n == 0:
+        return ""
+    pairs = np.empty(2 * n)
+    pairs[0::2], pairs[1::2] = np.round(px, 1) + 0.0, np.round(py, 1) + 0.0
+    return ("M%.1f,%.1f" + "L%.1f,%.1f" * (n - 1)) % tuple(pairs.tolist())
+
+
+class _Frame:
+    """Maps dates and values onto a plot box and builds the shared axis markup."""
+
+    def __init__(self, box: Box, xs: Sequence[np.ndarray], lo: float, hi: float, *, labels: str,
+                 with_zero: bool) -> None:
+        self.box = box
+        xs = [x for x in xs if len(x)]
+        self.x0 = min(float(x[0]) for x in xs) if xs else 0.0
+        self.x1 = max(float(x[-1]) for x in xs) if xs else 0.0
+        if self.x1 <= self.x0:  # one date (or none): centre it in a two-day window
+            self.x0, self.x1 = self.x0 - _NS_PER_DAY, self.x1 + _NS_PER_DAY
+        if with_zero:
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        self.ticks = nice_ticks(lo, hi)
+        self.lo, self.hi = float(self.ticks[0]), float(self.ticks[-1])
+        self.labels = {"money": money_labels, "percent": percent_labels}.get(labels, plain_labels)(self.ticks)
+        self.has_dates = bool(xs)
+
+    def px(self, x: np.ndarray) -> np.ndarray:
+        return self.box.left + (x - self.x0) / (self.x1 - self.x0) * self.box.width
+
+    def py(self, y: np.ndarray | float) -> np.ndarray:
+        return self.box.bottom - (np.asarray(y, dtype="float64") - self.lo) / (self.hi - self.lo) * self.box.height
+
+    def line(self, x: np.ndarray, y: np.ndarray) -> str:
+        keep = envelope(x, y)
+        return _fmt_points(self.px(x[keep]), self.py(y[keep]))
+
+    def area(self, x: np.ndarray, y: np.ndarray) -> str:
+        """The region between the values and zero (clipped to the axis)."""
+        if len(x) == 0:
+            return ""
+        keep = envelope(x, y)
+        px, py = self.px(x[keep]), self.py(y[keep])
+        base = float(np.clip(self.py(0.0), self.box.top, self.box.bottom))
+        return _fmt_points(np.r_[px[0], px, px[-1]], np.r_[base, py, base]) + "Z"
+
+    def context(self, label: str, height: float) -> dict[str, Any]:
+        yticks = [Tick(f"{p:.1f}", text, repr(float(v)))
+                  for p, text, v in zip(self.py(self.ticks).tolist(), self.labels, self.ticks.tolist())]
+        xticks = []
+        if self.has_dates:
+            for when, text in date_ticks(pd.Timestamp(int(self.x0), unit="ns"), pd.Timestamp(int(self.x1), unit="ns")):
+                pos = float(self.px(np.float64(when.value)))
+                if self.box.left - 0.05 <= pos <= self.box.right + 0.05:
+                    xticks.append(Tick(f"{pos:.1f}", text, f"{when:%Y-%m-%d}"))
+        return {"label": label, "width": f"{WIDTH:.0f}", "height": f"{height:.0f}", "box": self.box,
+                "yticks": yticks, "xticks": xticks}
+
+
+def _range(values: Sequence[np.ndarray]) -> tuple[float, float]:
+    finite = [v for v in values if len(v)]
+    if not finite:
+        return 0.0, 1.0
+    return min(float(v.min()) for v in finite), max(float(v.max()) for v in finite)
+
+
+def _render(name: str, context: Mapping[str, Any]) -> str:
+    return environment().get_template(name).render(**context).strip()
+
+
+def _legend(box: Box, entries: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """One row above the plot (never over the data): entries are (name, colour, "line" | "area")."""
+    x, y = box.left, box.top - LEGEND_HEIGHT / 2
+    rows = []
+    for name, colour, kind in entries:
+        rows.append({"name": name, "colour": colour, "kind": kind, "x": f"{x:.1f}", "x2": f"{x + 16:.1f}",
+                     "tx": f"{x + 21:.1f}", "ty": f"{y + 4:.1f}", "ly": f"{y:.1f}", "ry": f"{y - 4:.1f}"})
+        x += 21 + 6.5 * len(name) + 16  # text width estimated from an 11px sans-serif average
+    return rows
+
+
+def _box(height: float, legend: bool) -> Box:
+    return Box(58.0, 10.0 + (LEGEND_HEIGHT if legend else 0.0), WIDTH - 14.0, height - 26.0)
+
+
+# -------------------------------------------------------------------- charts
 
 def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = False,
                money: bool = False) -> str:
-    """One line per named series over dates (the first series is drawn strongest)."""
-    with matplotlib.rc_context(_RC):
-        fig, ax = _figure()
-        for i, (name, values) in enumerate(series.items()):
-            values = values.dropna()
-            ax.plot(_dates(values.index), values.to_numpy(dtype="float64"), label=name,
-                    color=PALETTE[i % len(PALETTE)], linewidth=1.6 if i == 0 else 1.1)
-        if percent:
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        elif money:
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money_tick(v)))
-        if len(series) > 1:
-            ax.legend(loc="upper left", frameon=False)
-        _date_axis(ax)
-        if percent:
-            ax.axhline(0, color="#57606a", linewidth=0.6)
-        return _svg(fig, label)
+    """One line per named series over dates (the first series is drawn strongest).
+
+    NaN values are dropped (the line joins its neighbours); a zero line is drawn for non-money values.
+    """
+    data = [(str(name), *_finite(values)) for name, values in series.items()]
+    height = 260.0 + (LEGEND_HEIGHT if len(data) > 1 else 0.0)
+    box = _box(height, legend=len(data) > 1)
+    frame = _Frame(box, [x for _, x, _ in data], *_range([y for _, _, y in data]),
+                   labels="money" if money else "percent" if percent else "plain", with_zero=percent)
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(data))]
+    lines = [{"d": frame.line(x, y), "colour": colours[i], "width": "1.6" if i == 0 else "1.1"}
+             for i, (_, x, y) in enumerate(data) if len(x)]
+    zero = None if money or not frame.lo < 0.0 < frame.hi else f"{float(frame.py(0.0)):.1f}"
+    legend = _legend(box, [(name, colours[i], "line") for i, (name, _, _) in enumerate(data)]) if len(data) > 1 else []
+    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": [], "lines": lines,
+                                          "zero": zero, "legend": legend})
 
 
 def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
     """Area below zero showing the distance from the running peak."""
-    with matplotlib.rc_context(_RC):
-        fig, ax = _figure(height=2.0)
-        values = drawdown.dropna()
-        x = _dates(values.index)
-        ax.fill_between(x, values.to_numpy(dtype="float64"), 0.0, color="#cf222e", alpha=0.35, linewidth=0)
-        ax.plot(x, values.to_numpy(dtype="float64"), color="#cf222e", linewidth=0.8)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        _date_axis(ax)
-        return _svg(fig, label)
+    height = 200.0
+    x, y = _finite(drawdown)
+    box = _box(height, legend=False)
+    frame = _Frame(box, [x], *_range([y]), labels="percent", with_zero=True)
+    areas = [{"d": frame.area(x, y), "colour": RED, "opacity": "0.35"}] if len(x) else []
+    lines = [{"d": frame.line(x, y), "colour": RED, "width": "0.8"}] if len(x) else []
+    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": areas, "lines": lines,
+                                          "zero": None, "legend": []})
 
 
 def exposure_chart(gross: pd.Series, net: pd.Series, *, label: str = "Exposure") -> str:
-    """Gross (sum of |weights|) and net (sum of weights) exposure over time."""
-    with matplotlib.rc_context(_RC):
-        fig, ax = _figure(height=2.0)
-        x = _dates(gross.index)
-        ax.fill_between(x, gross.to_numpy(dtype="float64"), 0.0, color=PALETTE[0], alpha=0.2, linewidth=0,
-                        label="gross")
-        ax.plot(x, net.to_numpy(dtype="float64"), color=PALETTE[2], linewidth=1.1, label="net")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.legend(loc="upper left", frameon=False)
-        _date_axis(ax)
-        return _svg(fig, label)
+    """Gross (sum of |weights|, filled) and net (sum of weights, line) exposure over time."""
+    height = 200.0 + LEGEND_HEIGHT
+    gx, gy = _finite(gross)
+    nx, ny = _finite(net)
+    box = _box(height, legend=True)
+    frame = _Frame(box, [gx, nx], *_range([gy, ny]), labels="percent", with_zero=True)
+    areas = [{"d": frame.area(gx, gy), "colour": PALETTE[0], "opacity": "0.2"}] if len(gx) else []
+    lines = [{"d": frame.line(nx, ny), "colour": PALETTE[2], "width": "1.1"}] if len(nx) else []
+    zero = f"{float(frame.py(0.0)):.1f}" if frame.lo < 0.0 < frame.hi else None
+    legend = _legend(box, [("gross", PALETTE[0], "area"), ("net", PALETTE[2], "line")])
+    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": areas, "lines": lines,
+                                          "zero": zero, "legend": legend})
+
+
+def _hex_to_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype="float64")
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of sRGB colours (last axis = r, g, b in 0..255)."""
+    c = rgb / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def heat_colours(values: np.ndarray, bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fill and text colour per value: red below zero, green above, symmetric over ``±bound``.
+
+    The text colour is the dark ink or white, whichever has the higher WCAG contrast with the fill.
+    """
+    t = np.clip(np.nan_to_num(values / bound), -1.0, 1.0)[..., None]
+    mid = _hex_to_rgb(NEUTRAL)
+    rgb = np.where(t < 0, mid + (_hex_to_rgb(RED) - mid) * -t, mid + (_hex_to_rgb(GREEN) - mid) * t)
+    rgb = np.rint(rgb).astype("int64")
+    fills = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.reshape(-1, 3).tolist()]).reshape(values.shape)
+    lum = _luminance(rgb.astype("float64"))
+    dark = (lum + 0.05) / (float(_luminance(_hex_to_rgb(INK))) + 0.05)
+    light = 1.05 / (lum + 0.05)
+    return fills, np.where(dark >= light, INK, PAPER)
 
 
 def monthly_heatmap(table: pd.DataFrame, *, label: str = "Monthly returns") -> str:
-    """Years × months grid coloured red to green, each cell labelled with its return."""
-    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-    values = table.reindex(columns=range(1, 13)).to_numpy(dtype="float64")
+    """Years × months grid coloured red to green (symmetric around 0), each cell labelled with its return in %.
+
+    NaN months (before the start, after the end) are left blank.
+    """
+    values = table.reindex(columns=range(1, 13)).to_numpy(dtype="float64", na_value=np.nan)
     rows = max(len(table.index), 1)
-    with matplotlib.rc_context(_RC):
-        fig, ax = _figure(height=0.6 + 0.32 * rows, left=0.5)
-        finite = values[np.isfinite(values)]
-        bound = float(np.nanmax(np.abs(finite))) if finite.size else 0.01
-        ax.imshow(np.ma.masked_invalid(values), cmap="RdYlGn", vmin=-bound, vmax=bound, aspect="auto")
-        ax.set_xticks(range(12), months)
-        ax.set_yticks(range(len(table.index)), [str(y) for y in table.index])
-        ax.grid(False)
-        for (r, c), v in np.ndenumerate(values):
-            if np.isfinite(v):
-                ax.text(c, r, f"{v * 100:.1f}", ha="center", va="center", fontsize=7)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        return _svg(fig, label)
+    cell_h = 32.0
+    box = Box(46.0, 8.0, WIDTH - 14.0, 8.0 + cell_h * rows)
+    height = box.bottom + 22.0
+    cell_w = box.width / 12
+    finite = values[np.isfinite(values)]
+    bound = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 0.01
+    fills, inks = heat_colours(values, bound)
+    cells = [{"x": f"{box.left + c * cell_w:.1f}", "y": f"{box.top + r * cell_h:.1f}",
+              "cx": f"{box.left + (c + 0.5) * cell_w:.1f}", "cy": f"{box.top + (r + 0.5) * cell_h + 4:.1f}",
+              "fill": fills[r, c], "ink": inks[r, c], "text": f"{v * 100:.1f}", "month": c + 1,
+              "year": str(table.index[r])}
+             for (r, c), v in np.ndenumerate(values) if math.isfinite(v)]
+    context = {"label": label, "width": f"{WIDTH:.0f}", "height": f"{height:.0f}", "box": box,
+               "cell_w": f"{cell_w - 1:.1f}", "cell_h": f"{cell_h - 1:.1f}", "cells": cells,
+               "years": [{"y": f"{box.top + (r + 0.5) * cell_h + 4:.1f}", "text": str(year)}
+                         for r, year in enumerate(table.index)],
+               "months": [{"x": f"{box.left + (c + 0.5) * cell_w:.1f}", "text": m} for c, m in enumerate(MONTHS)],
+               "month_y": f"{box.bottom + 15:.1f}"}
+    return _render("chart_heatmap.svg.j2", context)
