@@ -28,8 +28,9 @@ PALETTE = ("#1f6feb", "#8b949e", "#d29922", "#2da44e", "#cf222e")
 RED, GREEN = PALETTE[4], PALETTE[3]
 #: neutral middle of the heatmap's red → green scale (the report's card colour)
 NEUTRAL = "#f6f8fa"
-#: dark text and white text; each heatmap label takes whichever contrasts more with its cell
-INK, PAPER = "#1f2328", "#ffffff"
+#: each heatmap label is black or white, whichever contrasts more with its cell: that choice is
+#: always at least 4.58:1 (WCAG AA for small text), whatever the cell colour
+INK, PAPER = "#000000", "#ffffff"
 #: most vertices one line may have; longer series go through :func:`envelope`
 MAX_POINTS = 1000
 #: about six date labels fit a phone-width chart
@@ -126,7 +127,8 @@ def plain_labels(ticks: np.ndarray) -> list[str]:
 # ----------------------------------------------------------------- date ticks
 
 def date_ticks(start: pd.Timestamp, end: pd.Timestamp, most: int = MAX_DATE_TICKS) -> list[tuple[pd.Timestamp, str]]:
-    """Date labels between ``start`` and ``end``: the finest of days, months, quarters or years giving ≤ ``most``.
+    """Date labels between ``start`` and ``end``: the finest of days, weeks, months, quarters or years giving
+    at most ``most`` labels.
 
     Labels are short: ``2019`` for years (and for January among months), ``Mar`` for months, ``Mar 5`` for days.
     """
@@ -139,7 +141,7 @@ def date_ticks(start: pd.Timestamp, end: pd.Timestamp, most: int = MAX_DATE_TICK
         days = days[days.astype("int64") % step == 0] if step != 7 else days[_weekday(days) == 0]
         if len(days) <= most:
             return [(pd.Timestamp(d), f"{MONTHS[pd.Timestamp(d).month - 1]} {pd.Timestamp(d).day}") for d in days]
-    for step in (1, 3, 6):
+    for step in (1, 2, 3, 6):
         months = np.arange(first.astype("datetime64[M]") + 1, last.astype("datetime64[M]") + 1,
                            dtype="datetime64[M]")
         if first == first.astype("datetime64[M]").astype("datetime64[D]"):
