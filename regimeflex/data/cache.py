@@ -163,19 +163,22 @@ class BarCache:
         if dates is None:
             return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol"
                                               else "float64") for c in LONG_COLUMNS})
-        frame = pd.DataFrame(values, columns=list(BAR_FIELDS))
+        frame = pd.DataFrame(values.T, columns=list(BAR_FIELDS))
         frame.insert(0, "symbol", symbol.upper())
         frame.insert(0, "date", dates)
         frame["symbol"] = frame["symbol"].astype(object)
         return frame
 
     def _read_arrays(self, path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(dates as datetime64[ns], n×5 float64 values) of one file, or (None, None) if absent."""
+        """(dates as datetime64[ns], 5×n float64 values, one row per field) of one file, or (None, None)."""
         try:
             if self.fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                table = pq.read_table(path)
+                # ParquetFile.read, not read_table: read_table goes through the dataset API,
+                # which costs more than the read itself on a 2,500-row file (bench_cache_load.py)
+                table = pq.ParquetFile(path, memory_map=True).read(columns=["date", *BAR_FIELDS],
+                                                                   use_threads=False)
             else:
                 import pyarrow as pa
                 import pyarrow.csv as pacsv
@@ -187,38 +190,48 @@ class BarCache:
         except Exception as exc:  # pyarrow raises its own error types for damaged files
             raise DataError(f"cache file {path} is damaged ({type(exc).__name__}: {exc}); "
                             f"delete it or run with --refresh") from None
-        dates = table.column("date").to_numpy().astype("datetime64[ns]")
-        values = np.column_stack([table.column(f).to_numpy(zero_copy_only=False).astype("float64", copy=False)
-                                  for f in BAR_FIELDS]) if table.num_rows else np.empty((0, len(BAR_FIELDS)))
+        dates = table.column("date").to_numpy().astype("datetime64[ns]", copy=False)
+        values = np.empty((len(BAR_FIELDS), table.num_rows))
+        for i, f in enumerate(BAR_FIELDS):
+            values[i] = table.column(f).to_numpy(zero_copy_only=False)
         return dates, values
 
     def load_bars(self, symbols: Iterable[str], start: date | None = None, end: date | None = None) -> Bars:
         """The cached Bars of ``symbols`` between ``start`` and ``end`` (all NaN columns for uncached ones).
 
         This is the hot path of every run and backtest: one file read per
-        symbol, then one scatter into a dates × fields × symbols array.
+        symbol, then one scatter into a fields × symbols × dates array laid
+        out as pandas keeps a float block (so the frame wraps it without a copy).
         """
         wanted = sorted({s.upper() for s in symbols})
-        parts = [self._read_arrays(self.file(s)) for s in wanted]
         lo = np.datetime64(pd.Timestamp(start), "ns") if start else None
         hi = np.datetime64(pd.Timestamp(end), "ns") if end else None
         kept: list[tuple[int, np.ndarray, np.ndarray]] = []
-        for j, (dates, values) in enumerate(parts):
+        for j, symbol in enumerate(wanted):
+            dates, values = self._read_arrays(self.file(symbol))
             if dates is None or not len(dates):
                 continue
             a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
             b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
             if b > a:
-                kept.append((j, dates[a:b], values[a:b]))
+                kept.append((j, dates[a:b], values[:, a:b]))
         if not kept:
             return empty_bars(tuple(wanted))
-        index = np.unique(np.concatenate([d for _, d, _ in kept]))
-        cube = np.full((len(index), len(BAR_FIELDS), len(wanted)), np.nan)
+        first = kept[0][1]
+        if all(len(d) == len(first) and (d is first or np.array_equal(d, first)) for _, d, _ in kept):
+            index = first                     # the common case: every symbol has the same sessions
+        else:
+            index = np.unique(np.concatenate([d for _, d, _ in kept]))
+        cube = np.full((len(BAR_FIELDS), len(wanted), len(index)), np.nan)
         for j, dates, values in kept:
-            cube[np.searchsorted(index, dates), :, j] = values
+            if dates is index:
+                cube[:, j, :] = values
+            else:
+                cube[:, j, np.searchsorted(index, dates)] = values
         columns = pd.MultiIndex.from_product([list(BAR_FIELDS), wanted], names=["field", "symbol"])
-        return pd.DataFrame(cube.reshape(len(index), -1), index=pd.DatetimeIndex(index, name="date"),
-                            columns=columns)
+        # (fields·symbols, dates) C-order transposed is the (dates, columns) F-order block pandas stores
+        return pd.DataFrame(cube.reshape(len(columns), len(index)).T, index=pd.DatetimeIndex(index, name="date"),
+                            columns=columns, copy=False)
 
     # ------------------------------------------------------------ write
 

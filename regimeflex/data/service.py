@@ -128,6 +128,20 @@ def _day(ts: Any) -> date:
 # ------------------------------------------------------------- load_bars
 
 
+def _bar_span(bars: Bars, symbols: list[str]) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Each symbol's first and last date with a close (NaT where it has none), in ``symbols`` order."""
+    nat = pd.DatetimeIndex([pd.NaT] * len(symbols), dtype="datetime64[ns]")
+    if not len(bars.columns) or not len(bars.index):
+        return nat, nat
+    has = bars["close"].reindex(columns=symbols).notna().to_numpy()
+    any_bar = has.any(axis=0)
+    dates = pd.DatetimeIndex(bars.index).to_numpy().astype("datetime64[ns]")
+    first = dates[has.argmax(axis=0)]
+    last = dates[len(dates) - 1 - has[::-1].argmax(axis=0)]
+    return (pd.DatetimeIndex(np.where(any_bar, first, nat.to_numpy())),
+            pd.DatetimeIndex(np.where(any_bar, last, nat.to_numpy())))
+
+
 def load_bars(
     settings: Any,
     host: Any,
@@ -185,13 +199,14 @@ def load_bars(
         manifest = cache.manifest()
 
     bars = cache.load_bars(wanted, start, eff_end)
-    close = bars["close"] if len(bars.columns) else pd.DataFrame()
-    for sym in wanted:
+    first_bar, last_bar = _bar_span(bars, wanted)
+    # bars lie in [first_day, last_day], so the sessions after a symbol's last bar are a suffix of ``days``
+    after = len(days) - np.searchsorted(days.to_numpy(), last_bar.to_numpy(), side="right")
+    for k, sym in enumerate(wanted):
         st = report.symbols[sym]
-        series = close[sym].dropna() if sym in close.columns else pd.Series(dtype=float)
-        st.first_bar = _day(series.index[0]) if len(series) else None
-        st.last_bar = _day(series.index[-1]) if len(series) else None
-        st.stale_sessions = calendar.sessions_after(st.last_bar, last_day) if st.last_bar else None
+        st.first_bar = None if pd.isna(first_bar[k]) else first_bar[k].date()
+        st.last_bar = None if pd.isna(last_bar[k]) else last_bar[k].date()
+        st.stale_sessions = int(after[k]) if st.last_bar else None
         if sym in failed:
             st.source = "cache-fallback" if st.last_bar else "none"
         elif st.rows_fetched:
