@@ -12,6 +12,14 @@ REPO = Path(__file__).resolve().parent.parent
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # per-user caches (the XNYS session table) go to a folder of this run, inherited by CLI subprocesses
+    if "REGIMEFLEX_CACHE_HOME" not in os.environ:
+        import tempfile
+
+        os.environ["REGIMEFLEX_CACHE_HOME"] = tempfile.mkdtemp(prefix="regimeflex-cache-")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the repository's demo project (config/ only) in a temp dir; returns its config dir."""

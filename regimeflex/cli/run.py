@@ -25,7 +25,7 @@ class SessionDate(click.ParamType):
             last = calendar.last_completed_session()
             if text == "last":
                 return last.date()
-            return calendar.xnys().previous_session(last).date()
+            return calendar.previous_session(last).date()
         try:
             return datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:

@@ -1,18 +1,31 @@
 """The XNYS session calendar as the data layer uses it.
 
-Owns the one cached ``exchange_calendars`` XNYS calendar (loaded from 1990 so
-old histories such as ^VIX resolve) and the questions the data layer asks of
-it: which sessions fall in a range, which session is the last *completed* one
-at a given instant (staleness is counted in sessions, never wall-clock days),
-and how many sessions separate two dates.
+Owns the XNYS sessions (from ``exchange_calendars``, loaded from 1990 so old
+histories such as ^VIX resolve) and the questions the data layer asks of
+them: which sessions fall in a range, which session is the last *completed*
+one at a given instant (staleness is counted in sessions, never wall-clock
+days), and how many sessions separate two dates. Importing and building the
+full calendar takes ~1 s, most of a short run, so the answers come from a
+:class:`SessionTable` (session dates and close instants, two arrays) kept on
+disk per ``exchange_calendars`` version and build day under the user cache
+directory (``$REGIMEFLEX_CACHE_HOME``, else ``$XDG_CACHE_HOME/regimeflex``,
+else ``~/.cache/regimeflex``) and rebuilt from ``exchange_calendars`` when
+absent, unreadable or from another day; :func:`xnys` still gives the full
+calendar to callers that need more (early closes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -20,14 +33,104 @@ NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_START = "1990-01-01"
 #: Minutes after the close before a session's daily bar counts as published.
 PUBLISH_DELAY_MINUTES = 30
+#: How far past today the calendar reaches (the calendar guard looks ahead).
+HORIZON = pd.Timedelta(days=2 * 365)
+
+
+def _horizon_end() -> pd.Timestamp:
+    return pd.Timestamp.now().normalize() + HORIZON
 
 
 @functools.lru_cache(maxsize=1)
 def xnys():  # -> exchange_calendars.ExchangeCalendar (imported lazily: ~1 s)
     import exchange_calendars as xc
 
-    end = pd.Timestamp.now().normalize() + pd.Timedelta(days=2 * 365)
-    return xc.get_calendar("XNYS", start=CALENDAR_START, end=end.strftime("%Y-%m-%d"))
+    return xc.get_calendar("XNYS", start=CALENDAR_START, end=_horizon_end().strftime("%Y-%m-%d"))
+
+
+@dataclass(frozen=True)
+class SessionTable:
+    """XNYS session dates (tz-naive midnight, ascending) and each session's close (UTC instant)."""
+
+    sessions: np.ndarray  # datetime64[ns]
+    closes: np.ndarray    # datetime64[ns], UTC
+
+    @property
+    def first_session(self) -> pd.Timestamp:
+        return pd.Timestamp(self.sessions[0])
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        return pd.Timestamp(self.sessions[-1])
+
+    def position(self, day: pd.Timestamp) -> int:
+        """Index of ``day`` in the sessions, or -1 when it is not a session."""
+        i = int(np.searchsorted(self.sessions, np.datetime64(day, "ns")))
+        return i if i < len(self.sessions) and self.sessions[i] == np.datetime64(day, "ns") else -1
+
+    @classmethod
+    def from_calendar(cls, cal) -> SessionTable:
+        days = cal.sessions
+        days = days.tz_localize(None) if days.tz is not None else days
+        closes = cal.closes
+        closes = closes.dt.tz_convert("UTC").dt.tz_localize(None) if closes.dt.tz is not None else closes
+        return cls(days.to_numpy().astype("datetime64[ns]"), closes.to_numpy().astype("datetime64[ns]"))
+
+
+def cache_home() -> Path:
+    """Where RegimeFlex keeps per-user caches that belong to no project (the session table)."""
+    explicit = os.environ.get("REGIMEFLEX_CACHE_HOME")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "regimeflex"
+
+
+def _table_file() -> Path:
+    from importlib.metadata import version
+
+    # the build day is in the name because the table reaches HORIZON past the day it was built
+    return cache_home() / f"xnys-{version('exchange_calendars')}-{pd.Timestamp.now():%Y%m%d}.npz"
+
+
+def _read_table(path: Path) -> SessionTable | None:
+    try:
+        with np.load(path) as npz:
+            table = SessionTable(npz["sessions"].astype("datetime64[ns]"), npz["closes"].astype("datetime64[ns]"))
+    except (OSError, ValueError, KeyError, EOFError):
+        return None      # absent or damaged: rebuild it
+    ok = (len(table.sessions) > 0 and len(table.sessions) == len(table.closes)
+          and bool(np.all(table.sessions[1:] > table.sessions[:-1])))
+    return table if ok else None
+
+
+def _write_table(path: Path, table: SessionTable) -> None:
+    """Write atomically and drop older tables; a cache that cannot be written is skipped, not an error."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, sessions=table.sessions, closes=table.closes)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        for old in path.parent.glob("xnys-*.npz"):
+            if old != path:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+
+@functools.lru_cache(maxsize=1)
+def session_table() -> SessionTable:
+    """The XNYS sessions from 1990 to two years ahead: from the user cache, else built and stored."""
+    path = _table_file()
+    table = _read_table(path)
+    if table is None:
+        table = SessionTable.from_calendar(xnys())
+        _write_table(path, table)
+    return table
 
 
 def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:
@@ -39,18 +142,23 @@ def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:
 
 def sessions(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> pd.DatetimeIndex:
     """XNYS sessions between ``start`` and ``end`` inclusive (tz-naive ``datetime64[ns]``)."""
-    cal = xnys()
-    first, last = cal.first_session, cal.last_session
-    lo, hi = max(_day(start), first), min(_day(end), last)
-    if lo > hi:
-        return pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
-    out = cal.sessions_in_range(lo, hi)
-    naive = out.tz_localize(None) if out.tz is not None else out
-    return pd.DatetimeIndex(naive.to_numpy().astype("datetime64[ns]"), name="date")
+    days = session_table().sessions
+    lo = np.searchsorted(days, np.datetime64(_day(start), "ns"), side="left")
+    hi = np.searchsorted(days, np.datetime64(_day(end), "ns"), side="right")
+    return pd.DatetimeIndex(days[lo:max(lo, hi)], name="date")
 
 
 def is_session(day: date | str | pd.Timestamp) -> bool:
-    return xnys().is_session(_day(day))
+    return session_table().position(_day(day)) >= 0
+
+
+def previous_session(day: date | str | pd.Timestamp) -> pd.Timestamp:
+    """The last session strictly before ``day``."""
+    days = session_table().sessions
+    i = int(np.searchsorted(days, np.datetime64(_day(day), "ns"), side="left"))
+    if i == 0:
+        raise ValueError(f"no XNYS session before {_day(day):%Y-%m-%d} (the calendar starts {CALENDAR_START})")
+    return pd.Timestamp(days[i - 1])
 
 
 def last_completed_session(now: datetime | None = None) -> pd.Timestamp:
@@ -58,16 +166,13 @@ def last_completed_session(now: datetime | None = None) -> pd.Timestamp:
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    cal = xnys()
-    ny_now = pd.Timestamp(now).tz_convert(NEW_YORK)
-    today = ny_now.tz_localize(None).normalize()
-    if cal.is_session(today):
-        close = cal.session_close(today) + pd.Timedelta(minutes=PUBLISH_DELAY_MINUTES)
-        if pd.Timestamp(now) >= close:
-            return today
-    if cal.is_session(today):
-        return pd.Timestamp(cal.previous_session(today))
-    return pd.Timestamp(cal.date_to_session(today, direction="previous"))
+    table = session_table()
+    instant = pd.Timestamp(now).tz_convert("UTC").tz_localize(None) - pd.Timedelta(minutes=PUBLISH_DELAY_MINUTES)
+    # sessions whose close is at or before ``instant`` have completed; closes ascend with the sessions
+    done = int(np.searchsorted(table.closes, np.datetime64(instant, "ns"), side="right"))
+    if done == 0:
+        raise ValueError(f"no XNYS session completed before {now:%Y-%m-%d %H:%M} UTC")
+    return pd.Timestamp(table.sessions[done - 1])
 
 
 def sessions_after(last: date | pd.Timestamp | None, upto: date | pd.Timestamp) -> int:
@@ -84,4 +189,5 @@ def ny_today(now: datetime | None = None) -> pd.Timestamp:
     return pd.Timestamp(now).tz_convert(NEW_YORK).tz_localize(None).normalize()
 
 
-__all__ = ["NEW_YORK", "is_session", "last_completed_session", "ny_today", "sessions", "sessions_after", "xnys"]
+__all__ = ["NEW_YORK", "SessionTable", "cache_home", "is_session", "last_completed_session", "ny_today",
+           "previous_session", "session_table", "sessions", "sessions_after", "xnys"]

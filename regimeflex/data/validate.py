@@ -215,7 +215,7 @@ def validate_long(
 
     dates = pd.DatetimeIndex(frame["date"])
     lo, hi = dates.min(), dates.max()
-    known = dates >= calendar.xnys().first_session
+    known = dates >= calendar.session_table().first_session
     sessions = calendar.sessions(lo, hi)
     judge("non_session", np.asarray(known & ~dates.isin(sessions)), "not an XNYS session")
     last_done = calendar.last_completed_session(now)
