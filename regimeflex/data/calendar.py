@@ -11,7 +11,7 @@ disk per ``exchange_calendars`` version and build day under the user cache
 directory (``$REGIMEFLEX_CACHE_HOME``, else ``$XDG_CACHE_HOME/regimeflex``,
 else ``~/.cache/regimeflex``) and rebuilt from ``exchange_calendars`` when
 absent, unreadable or from another day; :func:`xnys` still gives the full
-calendar to callers that need more (early closes).
+calendar to callers that need more.
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ def xnys():  # -> exchange_calendars.ExchangeCalendar (imported lazily: ~1 s)
 
 @dataclass(frozen=True)
 class SessionTable:
-    """XNYS session dates (tz-naive midnight, ascending) and each session's close (UTC instant)."""
+    """XNYS session dates (tz-naive midnight, ascending), each session's close (UTC instant) and
+    whether it closes early (e.g. the day after Thanksgiving)."""
 
     sessions: np.ndarray  # datetime64[ns]
     closes: np.ndarray    # datetime64[ns], UTC
+    early: np.ndarray     # bool
 
     @property
     def first_session(self) -> pd.Timestamp:
@@ -74,7 +76,9 @@ class SessionTable:
         days = days.tz_localize(None) if days.tz is not None else days
         closes = cal.closes
         closes = closes.dt.tz_convert("UTC").dt.tz_localize(None) if closes.dt.tz is not None else closes
-        return cls(days.to_numpy().astype("datetime64[ns]"), closes.to_numpy().astype("datetime64[ns]"))
+        days = days.to_numpy().astype("datetime64[ns]")
+        early = np.isin(days, pd.DatetimeIndex(cal.early_closes).to_numpy().astype("datetime64[ns]"))
+        return cls(days, closes.to_numpy().astype("datetime64[ns]"), early)
 
 
 def cache_home() -> Path:
@@ -96,10 +100,11 @@ def _table_file() -> Path:
 def _read_table(path: Path) -> SessionTable | None:
     try:
         with np.load(path) as npz:
-            table = SessionTable(npz["sessions"].astype("datetime64[ns]"), npz["closes"].astype("datetime64[ns]"))
+            table = SessionTable(npz["sessions"].astype("datetime64[ns]"), npz["closes"].astype("datetime64[ns]"),
+                                 npz["early"].astype(bool))
     except (OSError, ValueError, KeyError, EOFError):
         return None      # absent or damaged: rebuild it
-    ok = (len(table.sessions) > 0 and len(table.sessions) == len(table.closes)
+    ok = (len(table.sessions) > 0 and len(table.sessions) == len(table.closes) == len(table.early)
           and bool(np.all(table.sessions[1:] > table.sessions[:-1])))
     return table if ok else None
 
@@ -111,7 +116,7 @@ def _write_table(path: Path, table: SessionTable) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, sessions=table.sessions, closes=table.closes)
+                np.savez(handle, sessions=table.sessions, closes=table.closes, early=table.early)
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(OSError):
@@ -175,6 +180,14 @@ def last_completed_session(now: datetime | None = None) -> pd.Timestamp:
     return pd.Timestamp(table.sessions[done - 1])
 
 
+def early_closes(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> pd.DatetimeIndex:
+    """XNYS sessions between ``start`` and ``end`` that close early."""
+    table = session_table()
+    days = sessions(start, end)
+    lo = int(np.searchsorted(table.sessions, days.to_numpy()[0])) if len(days) else 0
+    return pd.DatetimeIndex(days[table.early[lo:lo + len(days)]], name="date")
+
+
 def sessions_after(last: date | pd.Timestamp | None, upto: date | pd.Timestamp) -> int:
     """How many sessions lie after ``last`` up to and including ``upto`` (the staleness)."""
     if last is None:
@@ -189,5 +202,5 @@ def ny_today(now: datetime | None = None) -> pd.Timestamp:
     return pd.Timestamp(now).tz_convert(NEW_YORK).tz_localize(None).normalize()
 
 
-__all__ = ["NEW_YORK", "SessionTable", "cache_home", "is_session", "last_completed_session", "ny_today",
-           "previous_session", "session_table", "sessions", "sessions_after", "xnys"]
+__all__ = ["NEW_YORK", "SessionTable", "cache_home", "early_closes", "is_session", "last_completed_session",
+           "ny_today", "previous_session", "session_table", "sessions", "sessions_after", "xnys"]

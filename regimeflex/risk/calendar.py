@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.config.risk import CalendarSettings, EventRule
-from regimeflex.data.calendar import is_session, sessions, xnys
+from regimeflex.data.calendar import early_closes, is_session, sessions
 
 EVENT_KINDS: tuple[str, ...] = ("fomc", "opex", "early_close")
 
@@ -84,14 +84,6 @@ def opex_dates(start: dt.date | str, end: dt.date | str) -> pd.DatetimeIndex:
     moved = pd.DatetimeIndex(cal_sessions.to_numpy()[position], name="date")
     keep = (moved >= pd.Timestamp(start)) & (moved <= pd.Timestamp(end))
     return moved[keep]
-
-
-def early_closes(start: dt.date | str, end: dt.date | str) -> pd.DatetimeIndex:
-    """XNYS sessions between ``start`` and ``end`` that close early (e.g. the day after Thanksgiving)."""
-    closes = xnys().early_closes
-    closes = pd.DatetimeIndex(closes.tz_localize(None) if closes.tz is not None else closes)
-    return pd.DatetimeIndex(closes[(closes >= pd.Timestamp(start)) & (closes <= pd.Timestamp(end))],
-                            name="date").astype("datetime64[ns]")
 
 
 def _event_days(kind: str, start: pd.Timestamp, end: pd.Timestamp, settings: CalendarSettings) -> pd.DatetimeIndex:

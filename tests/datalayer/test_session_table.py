@@ -35,6 +35,13 @@ def test_sessions_equal_exchange_calendars_sessions_over_thirty_years() -> None:
     assert got.equals(pd.DatetimeIndex(expected.to_numpy().astype("datetime64[ns]"), name="date"))
 
 
+def test_early_closes_equal_exchange_calendars_early_closes() -> None:
+    expected = pd.DatetimeIndex(calendar.xnys().early_closes)
+    expected = expected[(expected >= "2000-01-01") & (expected <= "2026-12-31")]
+    got = calendar.early_closes("2000-01-01", "2026-12-31")
+    assert list(got) == list(expected) and pd.Timestamp("2026-11-27") in got
+
+
 def test_early_close_counts_as_completed_thirty_minutes_after_one_pm() -> None:
     # 2026-11-27, the day after Thanksgiving, closes at 13:00 New York = 18:00 UTC
     assert calendar.last_completed_session(_utc("2026-11-27 18:29")) == pd.Timestamp("2026-11-25")
