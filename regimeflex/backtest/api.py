@@ -20,13 +20,12 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
-from regimeflex.backtest.replay import ReplayConfig, replay_config
-from regimeflex.backtest.replay import replay as replay_orders
 from regimeflex.backtest.results import BacktestResult, book_frames
 from regimeflex.errors import ConfigError, DataError
 from regimeflex.types import Bars, bars_symbols, check_bars
 
 if TYPE_CHECKING:
+    from regimeflex.backtest.replay import ReplayConfig
     from regimeflex.config import Settings
     from regimeflex.plugins import PluginHost
 
@@ -127,6 +126,8 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
     if replay is None:
         sim = simulate(w, b, config)
     else:
+        from regimeflex.backtest.replay import replay as replay_orders
+
         sim, orders = replay_orders(w, b, replay)
     equity, positions, pos_weights, trades = book_frames(sim, b["close"])
     if benchmark and benchmark in bars_symbols(b):
@@ -190,4 +191,6 @@ def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> R
         names = ", ".join(r.measure for r in config.breakers.rules)
         raise ConfigError(f"run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
                           f"({names}); set backtest.breakers: false, or use backtest.execution: engine")
+    from regimeflex.backtest.replay import replay_config
+
     return replay_config(settings, host)
