@@ -102,6 +102,10 @@ class PluginInfo:
 class _Registry:
     pm: pluggy.PluginManager
     infos: dict[str, PluginInfo] = field(default_factory=dict)
+    #: entry points found but not imported yet (imported on first use; see PluginHost.load)
+    pending: dict[str, metadata.EntryPoint] = field(default_factory=dict)
+    #: bumped on every registration, so cached single-plugin hook callers are rebuilt
+    generation: int = 0
 
 
 def disabled_from_env(environ: Mapping[str, str] | None = None) -> set[str]:
@@ -113,6 +117,12 @@ def _new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     return pm
+
+
+def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    """(distribution name, version) of an entry point, when it comes from one."""
+    dist = getattr(ep, "dist", None)
+    return (dist.metadata["Name"], dist.version) if dist is not None else (None, None)
 
 
 def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
@@ -129,7 +139,7 @@ class PluginHost:
 
     def __init__(self, registry: _Registry) -> None:
         self._reg = registry
-        self._callers: dict[tuple[str, str], Any] = {}
+        self._callers: dict[tuple[str, str, int], Any] = {}
         self._trace = os.environ.get(TRACE_ENV, "").lower() in ("1", "true", "yes")
 
     # ----------------------------------------------------------- loading
@@ -141,11 +151,14 @@ class PluginHost:
         disabled: Iterable[str] | None = None,
         entry_points: Iterable[metadata.EntryPoint] | None = None,
     ) -> PluginHost:
-        """Register every plugin of the ``regimeflex`` entry-point group.
+        """Find every plugin of the ``regimeflex`` entry-point group.
 
-        Import failures and invalid plugins are recorded (state ``error``) and
-        only raised when that plugin is selected, so one broken third-party
-        package cannot stop a run that does not use it.
+        A plugin's module is imported the first time anything asks about that
+        plugin (a run imports only the plugins its YAML selects; listing
+        imports them all), so an unused plugin's imports cost a short run
+        nothing. Import failures and invalid plugins are recorded (state
+        ``error``) and only raised when that plugin is selected, so one broken
+        third-party package cannot stop a run that does not use it.
         """
         blocked = set(disabled_from_env()) | set(disabled or ())
         eps = list(entry_points) if entry_points is not None else list(
@@ -153,33 +166,45 @@ class PluginHost:
         )
         registry = _Registry(pm=_new_manager())
         for ep in sorted(eps, key=lambda e: e.name):
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            version = dist.version if dist is not None else None
-            if ep.name in registry.infos:
-                other = registry.infos[ep.name]
+            if ep.name in registry.infos or ep.name in registry.pending:
+                first = registry.pending.pop(ep.name, None)
+                other = _dist_of(first)[0] if first is not None else registry.infos[ep.name].distribution
+                dist_name, version = _dist_of(ep)
                 registry.infos[ep.name] = PluginInfo(
                     ep.name, dist_name, version, ep.value, state="error",
                     error=(f"two installed distributions register a plugin named '{ep.name}' "
-                           f"({other.distribution} and {dist_name}); uninstall one of them"),
+                           f"({other} and {dist_name}); uninstall one of them"),
                 )
                 continue
             if ep.name in blocked:
+                dist_name, version = _dist_of(ep)
                 registry.infos[ep.name] = PluginInfo(
                     ep.name, dist_name, version, ep.value, state="blocked",
                     error=f"disabled by {DISABLED_ENV}",
                 )
                 continue
-            try:
-                obj = ep.load()
-            except Exception as exc:  # any import-time failure is the plugin's, reported not raised
-                registry.infos[ep.name] = PluginInfo(
-                    ep.name, dist_name, version, ep.value, state="error",
-                    error=f"failed to import {ep.value}: {type(exc).__name__}: {redact(exc)}",
-                )
-                continue
-            cls._register(registry, ep.name, obj, dist_name, version, ep.value)
+            registry.pending[ep.name] = ep
         return cls(registry)
+
+    def _materialize(self, name: str) -> None:
+        """Import and register the pending entry point ``name`` (no-op when already done)."""
+        ep = self._reg.pending.pop(name, None)
+        if ep is None:
+            return
+        dist_name, version = _dist_of(ep)
+        try:
+            obj = ep.load()
+        except Exception as exc:  # any import-time failure is the plugin's, reported not raised
+            self._reg.infos[name] = PluginInfo(
+                name, dist_name, version, ep.value, state="error",
+                error=f"failed to import {ep.value}: {type(exc).__name__}: {redact(exc)}",
+            )
+            return
+        self._register(self._reg, name, obj, dist_name, version, ep.value)
+
+    def _materialize_all(self) -> None:
+        for name in sorted(self._reg.pending):
+            self._materialize(name)
 
     @classmethod
     def from_plugins(
@@ -201,6 +226,7 @@ class PluginHost:
     def _register(registry: _Registry, name: str, obj: object, dist: str | None,
                   version: str | None, module: str) -> None:
         pm = registry.pm
+        registry.generation += 1
         try:
             pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
@@ -229,20 +255,22 @@ class PluginHost:
     # ------------------------------------------------------ introspection
 
     def info(self) -> list[PluginInfo]:
+        self._materialize_all()
         return sorted(self._reg.infos.values(), key=lambda i: i.name)
 
     def names(self, role: str | None = None) -> list[str]:
         return [i.name for i in self.info() if i.state == "active" and (role is None or role in i.roles)]
 
     def get(self, name: str) -> PluginInfo | None:
+        self._materialize(name)
         return self._reg.infos.get(name)
 
     def require(self, name: str, role: str, *, where: str = "") -> PluginInfo:
         """The plugin ``name`` if it is loaded and can play ``role``; else one clear PluginError."""
         prefix = f"{where}: " if where else ""
-        info = self._reg.infos.get(name)
-        candidates = self.names(role)
+        info = self.get(name)
         if info is None:
+            candidates = self.names(role)
             close = difflib.get_close_matches(name, list(self._reg.infos), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             listing = ", ".join(candidates) or "none"
@@ -260,7 +288,7 @@ class PluginHost:
             raise PluginError(f"{prefix}{info.label} cannot be used: {info.error}. Fix: {fix}.")
         if role not in info.roles:
             hook = ROLE_HOOKS[role]
-            listing = ", ".join(candidates) or "none"
+            listing = ", ".join(self.names(role)) or "none"
             raise PluginError(
                 f"{prefix}{info.label} cannot act as {role}: it does not implement {hook}. "
                 f"Choose a {role} plugin: {listing}."
@@ -270,14 +298,14 @@ class PluginHost:
     # --------------------------------------------------------- the calls
 
     def _call(self, hook: str, plugin: str, **kwargs: Any) -> Any:
-        info = self._reg.infos.get(plugin)
+        info = self.get(plugin)
         if info is None or info.state != "active":
             role = next((r for r, h in ROLE_HOOKS.items() if h == hook), "plugin")
             self.require(plugin, role)
         assert info is not None
         if hook not in info.hooks:
             return _NOT_IMPLEMENTED
-        key = (hook, plugin)
+        key = (hook, plugin, self._reg.generation)
         caller = self._callers.get(key)
         if caller is None:
             others = [p for n, p in self._reg.pm.list_name_plugin() if n != plugin]
