@@ -324,6 +324,10 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     prev_val[1:] = c_val[:-1]
     px_val = np.where(px_ok, px, prev_val)
     may_trade = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    # each session touches only the symbols that may trade in it (a few of hundreds on most days),
+    # so the loop body works on those columns alone
+    rows, cols = np.nonzero(may_trade)
+    trade_cols = np.split(cols, np.searchsorted(rows, np.arange(1, t_n)))
     sleeves = cfg.sleeves
     n_books = n if sleeves else 1
     cash = np.full(n_books, cfg.initial_cash / n_books)
@@ -344,45 +348,43 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     prev_eq = cfg.initial_cash
     thr = cfg.min_trade_weight
     for t in range(1, t_n):
-        p = px_safe[t]
-        if sleeves:
-            e_exec = cash + shares * px_val[t]
-        else:
-            e_exec = cash[0] + shares @ px_val[t]
-        target = w[t - 1]
         if any_tripped:
             out_brk[t] = True
-            if scale is not None:
-                target = target * scale
-            if block:   # no position may grow or open
-                target = np.where(target * shares > 0, target, 0.0)
-                cur_w = shares * px_val[t] / np.where(e_exec != 0, e_exec, 1.0)
-                target = np.sign(target) * np.minimum(np.abs(target), np.abs(cur_w))
-            m = px_ok[t]
+            idx = np.flatnonzero(px_ok[t])
         else:
-            m = may_trade[t]
-        want = target * e_exec / p
-        if not cfg.fractional:
-            want = np.trunc(want)
-        delta = want - shares
-        if thr > 0:
-            m = m & (np.abs(delta * p) >= thr * (e_exec if sleeves else abs(e_exec)))
-        m = m & (np.abs(delta) > _DUST * np.maximum(np.abs(want), np.abs(shares)))
-        delta = np.where(m, delta, 0.0)
-        if delta.any():
-            fill_px = p * (1.0 + slip * np.sign(delta)) if slip else p
-            notional = delta * fill_px
-            comm = np.abs(delta) * cps + np.abs(notional) * cbps if (cps or cbps) else None
-            spend = notional if comm is None else notional + comm
-            if sleeves:
-                cash = cash - spend
-            else:
-                cash = cash - spend.sum()
-            shares = shares + delta
-            j = np.flatnonzero(delta)
-            tr.append((np.full(j.size, t), j, delta[j], fill_px[j] if slip else p[j],
-                       comm[j] if comm is not None else np.zeros(j.size),
-                       np.abs(delta[j]) * p[j] * slip))
+            idx = trade_cols[t]
+        if idx.size:
+            p = px_safe[t, idx]
+            held = shares[idx]
+            pv = px_val[t, idx]
+            e_exec = cash[idx] + held * pv if sleeves else cash[0] + shares @ px_val[t]
+            target = w[t - 1, idx]
+            if any_tripped:
+                if scale is not None:
+                    target = target * scale
+                if block:   # no position may grow or open
+                    target = np.where(target * held > 0, target, 0.0)
+                    cur_w = held * pv / np.where(e_exec != 0, e_exec, 1.0)
+                    target = np.sign(target) * np.minimum(np.abs(target), np.abs(cur_w))
+            want = target * e_exec / p
+            if not cfg.fractional:
+                want = np.trunc(want)
+            delta = want - held
+            keep = np.abs(delta) > _DUST * np.maximum(np.abs(want), np.abs(held))
+            if thr > 0:
+                keep &= np.abs(delta * p) >= thr * (e_exec if sleeves else abs(e_exec))
+            if keep.any():
+                j, d, p = idx[keep], delta[keep], p[keep]
+                fill_px = p * (1.0 + slip * np.sign(d)) if slip else p
+                notional = d * fill_px
+                comm = np.abs(d) * cps + np.abs(notional) * cbps if (cps or cbps) else np.zeros(j.size)
+                spend = notional + comm
+                if sleeves:
+                    cash[j] -= spend
+                else:
+                    cash[0] -= spend.sum()
+                shares[j] += d
+                tr.append((np.full(j.size, t), j, d, fill_px, comm, np.abs(d) * p * slip))
         eq = cash.sum() + shares @ c_val[t]
         out_sh[t] = shares
         out_cash[t] = cash.sum()
