@@ -10,6 +10,10 @@ with :attr:`RegimeFlexError.exit_code`:
 
 from __future__ import annotations
 
+from typing import Any
+
+from regimeflex.secrets import redact
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -60,3 +64,16 @@ class KillSwitchEngaged(RegimeFlexError):
     """The kill switch flag is present: nothing may be sent."""
 
     exit_code = EXIT_KILLED
+
+
+class HttpError(RegimeFlexError):
+    """An HTTP call failed for good; ``status`` is None for network errors and timeouts.
+
+    Raised by :mod:`regimeflex.http` (and re-exported there); defined here so
+    code that only catches it need not import the HTTP stack.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
+        super().__init__(redact(message))
+        self.status = status
+        self.body = body

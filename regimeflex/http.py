@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from regimeflex.errors import RegimeFlexError
+from regimeflex.errors import HttpError  # noqa: F401  (defined beside the other errors; re-exported)
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact
 
@@ -93,15 +93,6 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.retry_after_cap)
-
-
-class HttpError(RegimeFlexError):
-    """An HTTP call failed for good; ``status`` is None for network errors and timeouts."""
-
-    def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
-        super().__init__(redact(message))
-        self.status = status
-        self.body = body
 
 
 def make_session(policy: RetryPolicy = RetryPolicy(), headers: Mapping[str, str] | None = None) -> requests.Session:

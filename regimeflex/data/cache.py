@@ -222,12 +222,17 @@ class BarCache:
             index = first                     # the common case: every symbol has the same sessions
         else:
             index = np.unique(np.concatenate([d for _, d, _ in kept]))
-        cube = np.full((len(BAR_FIELDS), len(wanted), len(index)), np.nan)
+        # np.empty, not np.full: each symbol's slice is written once (values, or NaN then values)
+        cube = np.empty((len(BAR_FIELDS), len(wanted), len(index)))
+        unfilled = np.ones(len(wanted), dtype=bool)
         for j, dates, values in kept:
+            unfilled[j] = False
             if dates is index:
                 cube[:, j, :] = values
             else:
+                cube[:, j, :] = np.nan
                 cube[:, j, np.searchsorted(index, dates)] = values
+        cube[:, unfilled, :] = np.nan
         columns = pd.MultiIndex.from_product([list(BAR_FIELDS), wanted], names=["field", "symbol"])
         # (fields·symbols, dates) C-order transposed is the (dates, columns) F-order block pandas stores
         return pd.DataFrame(cube.reshape(len(columns), len(index)).T, index=pd.DatetimeIndex(index, name="date"),

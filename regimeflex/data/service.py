@@ -29,8 +29,7 @@ from regimeflex.data import calendar
 from regimeflex.data.cache import BarCache, Coverage
 from regimeflex.data.normalize import bars_to_long, normalize_bars
 from regimeflex.data.validate import ValidationReport, validate_long
-from regimeflex.errors import DataError, PluginCallError
-from regimeflex.http import HttpError
+from regimeflex.errors import DataError, HttpError, PluginCallError
 from regimeflex.log import get_logger
 from regimeflex.types import Bars, BarsRequest, Event, Level
 
@@ -202,11 +201,13 @@ def load_bars(
     first_bar, last_bar = _bar_span(bars, wanted)
     # bars lie in [first_day, last_day], so the sessions after a symbol's last bar are a suffix of ``days``
     after = len(days) - np.searchsorted(days.to_numpy(), last_bar.to_numpy(), side="right")
-    for k, sym in enumerate(wanted):
+    # datetime64[D].tolist() gives datetime.date objects (None for NaT) without a Timestamp per symbol
+    firsts = first_bar.to_numpy().astype("datetime64[D]").tolist()
+    lasts = last_bar.to_numpy().astype("datetime64[D]").tolist()
+    for sym, first, last, stale in zip(wanted, firsts, lasts, after.tolist()):
         st = report.symbols[sym]
-        st.first_bar = None if pd.isna(first_bar[k]) else first_bar[k].date()
-        st.last_bar = None if pd.isna(last_bar[k]) else last_bar[k].date()
-        st.stale_sessions = int(after[k]) if st.last_bar else None
+        st.first_bar, st.last_bar = first, last
+        st.stale_sessions = int(stale) if last else None
         if sym in failed:
             st.source = "cache-fallback" if st.last_bar else "none"
         elif st.rows_fetched:
