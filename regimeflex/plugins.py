@@ -357,7 +357,7 @@ class PluginHost:
         self, plugin: str, *, signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]
     ) -> pd.DataFrame:
         result = self._call("size_position", plugin, signals=signals, bars=bars, params=readonly(params))
-        self._check_frame(plugin, "size_position", result, signals.index, list(signals.columns),
+        self._check_frame(plugin, "size_position", result, signals.index, signals.columns,
                           bounded=False, allow_nan=False)
         return result
 
@@ -454,7 +454,7 @@ class PluginHost:
     # --------------------------------------------------------- checking
 
     def _check_frame(
-        self, plugin: str, hook: str, result: Any, index: Any, columns: list[str],
+        self, plugin: str, hook: str, result: Any, index: Any, columns: Sequence[str],
         *, bounded: bool, allow_nan: bool = True,
     ) -> None:
         import numpy as np
@@ -469,14 +469,18 @@ class PluginHost:
                 f"{info.label} returned a frame from {hook} whose dates differ from its input "
                 f"({len(result.index)} rows vs {len(index)}); return exactly the input's index."
             )
-        if list(result.columns) != list(columns):
+        if not result.columns.equals(pd.Index(columns)) and list(result.columns) != list(columns):
             missing = sorted(set(columns) - set(result.columns))
             extra = sorted(set(result.columns) - set(columns))
             raise PluginCallError(
                 f"{info.label} returned a frame from {hook} whose symbols differ from its input "
                 f"(missing {missing[:5]}, extra {extra[:5]}); return exactly the input's symbols in order."
             )
-        non_float = [str(c) for c, dt in result.dtypes.items() if not np.issubdtype(dt, np.floating)]
+        dtypes = result.dtypes
+        if all(dt.kind == "f" for dt in set(dtypes.tolist())):
+            non_float = []
+        else:
+            non_float = [str(c) for c, dt in dtypes.items() if not np.issubdtype(dt, np.floating)]
         if non_float:
             raise PluginCallError(f"{info.label} returned non-float columns from {hook}: {non_float[:5]}")
         values = result.to_numpy(dtype="float64", na_value=np.nan)

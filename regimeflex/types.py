@@ -74,7 +74,12 @@ def _session_index(index: pd.Index) -> pd.DatetimeIndex:
 
 def bars_symbols(bars: Bars) -> list[str]:
     """The symbols of a Bars panel, in column order."""
-    return list(dict.fromkeys(bars.columns.get_level_values("symbol")))
+    columns = bars.columns
+    if isinstance(columns, pd.MultiIndex):
+        level = columns.names.index("symbol")
+        # order of first appearance, from the integer codes (no Python loop over the columns)
+        return columns.levels[level].take(pd.unique(columns.codes[level])).tolist()
+    return list(dict.fromkeys(columns.get_level_values("symbol")))
 
 
 def check_bars(bars: object, *, where: str = "bars") -> Bars:

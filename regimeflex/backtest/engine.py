@@ -241,6 +241,13 @@ def _trade_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebal
     and a position is otherwise left to drift.
     """
     t, n = w.shape
+    if rebalance == "on_change" and px_ok.all():
+        # every price known: the last target given a chance to trade is simply the previous row's
+        mask = np.zeros(w.shape, dtype=bool)
+        if t > 1:
+            np.not_equal(w[0], 0.0, out=mask[1])
+            np.not_equal(w[1:-1], w[:-2], out=mask[2:])
+        return mask
     if rebalance == "on_change":
         w_exec = np.zeros_like(w)
         w_exec[1:] = w[:-1]
@@ -257,17 +264,17 @@ def _trade_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebal
 
 
 def _prepare(weights: pd.DataFrame, bars: pd.DataFrame, cfg: SimConfig):
+    """(symbols, weights, closes, execution prices) as float arrays in whatever memory order pandas
+    holds them (column-major for a Bars panel); the formulations that need row-major copy themselves."""
     close = bars["close"]
     symbols = [str(s) for s in close.columns]
-    if list(weights.columns) != list(close.columns) or not weights.index.equals(close.index):
+    if not (weights.columns.equals(close.columns) and weights.index.equals(close.index)):
         weights = weights.reindex(index=close.index, columns=close.columns)
-    # C order (dates × symbols row-major): pandas hands 2-D blocks back column-major, and every
-    # later row shift, gather and row reduction is several times faster on row-major arrays
-    w = np.ascontiguousarray(weights.to_numpy(dtype=np.float64, na_value=np.nan))
+    w = weights.to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.isfinite(w).all():
         w = np.where(np.isfinite(w), w, 0.0)
-    c = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
-    exec_px = np.ascontiguousarray((bars["open"] if cfg.fill == "next_open" else close).to_numpy(dtype=np.float64))
+    c = close.to_numpy(dtype=np.float64)
+    exec_px = (bars["open"] if cfg.fill == "next_open" else close).to_numpy(dtype=np.float64)
     return symbols, w, c, exec_px
 
 
@@ -295,13 +302,21 @@ def simulate(weights: pd.DataFrame, bars: pd.DataFrame, config: SimConfig | None
         raise ValueError("simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
                          "breakers need the date loop; use method='loop' or 'auto'")
     if method != "loop" and cfg.loop_free:
-        res = _simulate_vectorised(dates, symbols, w, c, px, cfg)
+        if cfg.sleeves:
+            return _simulate_sleeves(dates, symbols, w, c, px, cfg)
+        res = _simulate_vectorised(dates, symbols, *_row_major(w, c, px), cfg)
         if res is not None:
             return res
         if method == "vectorised":
             raise ValueError("simulate(method='vectorised'): a shared book whose symbols trade on "
                              "different sessions (on_change, or a missing price) needs the date loop")
-    return _simulate_loop(dates, symbols, w, c, px, cfg)
+    return _simulate_loop(dates, symbols, *_row_major(w, c, px), cfg)
+
+
+def _row_major(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    # pandas hands 2-D blocks back column-major; the row-by-row formulations (the date loop's row
+    # reads, the shared book's row gathers) are several times faster on row-major arrays
+    return tuple(np.ascontiguousarray(a) for a in arrays)
 
 
 def _empty_trades():
@@ -426,10 +441,10 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     prices alone times ``E_k``. At the next trading session *k'* the growth
     ``G = E_k' / E_k`` is that same expression at the execution prices, and
     ``E`` at every trading session is the cumulative product of the ``G`` —
-    one ``cumprod`` down the dates. Sleeves are one book per symbol (the same
-    algebra column by column); a shared book needs every symbol to trade on
-    the same sessions (a schedule, not ``on_change``, and no missing price on
-    a rebalance session), else this returns None and the loop runs.
+    one ``cumprod`` down the dates. A shared book needs every symbol to trade
+    on the same sessions (a schedule, not ``on_change``, and no missing price
+    on a rebalance session), else this returns None and the loop runs.
+    Sleeves are one book per symbol: :func:`_simulate_sleeves`.
     """
     t_n, n = c.shape
     c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
@@ -437,44 +452,26 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     w_exec = np.zeros_like(w)
     w_exec[1:] = w[:-1]
     rows = np.arange(t_n)
-    if cfg.sleeves:
-        seg = np.where(may, rows[:, None], 0)             # last trading session ≤ t, per symbol
-        np.maximum.accumulate(seg, axis=0, out=seg)
-        flat = (seg * n + np.arange(n)).ravel()           # row 0 is the flat start: w_exec[0] = 0
-        w_seg = w_exec.ravel().take(flat).reshape(t_n, n)
-        a_seg = w_seg / px_safe.ravel().take(flat).reshape(t_n, n)
-        r_seg = 1.0 - w_seg
-        # the state carried into session t is the state after the last trade before t (one row up)
-        growth = np.ones((t_n, n))
-        np.multiply(a_seg[:-1], px_safe[1:], out=growth[1:])
-        growth[1:] += r_seg[:-1]
-        growth[~may] = 1.0
-        e_seg = np.cumprod(growth, axis=0)
-        e_seg *= cfg.initial_cash / n
-        shares = e_seg * a_seg
-        cash = (e_seg * r_seg).sum(axis=1)
-        equity = cash + np.einsum("ij,ij->i", shares, c_val)
-    else:
-        trade_row = may.any(axis=1)
-        if not np.array_equal(may[trade_row], px_ok[trade_row]) or (cfg.rebalance == "on_change" and n > 1):
-            return None
-        a = w_exec / px_safe                              # shares per unit of equity after trading
-        seg1 = np.where(trade_row, rows, 0)
-        np.maximum.accumulate(seg1, out=seg1)
-        prev1 = np.zeros_like(seg1)
-        prev1[1:] = seg1[:-1]
-        r = 1.0 - w_exec.sum(axis=1)                      # r[0] = 1, a[0] = 0: the flat start
-        tr_idx = np.flatnonzero(trade_row)
-        pk = prev1[tr_idx]
-        unpriced = ~px_ok[tr_idx]
-        if (unpriced & ((a[pk] != 0) | (w_exec[tr_idx] != 0))).any():
-            return None                                   # a held/targeted symbol cannot trade
-        growth = np.ones(t_n)
-        growth[tr_idx] = r[pk] + np.einsum("ij,ij->i", a[pk], px_safe[tr_idx])
-        e_seg = cfg.initial_cash * np.cumprod(growth)
-        shares = e_seg[:, None] * a[seg1]
-        cash = e_seg * r[seg1]
-        equity = cash + np.einsum("ij,ij->i", shares, c_val)
+    trade_row = may.any(axis=1)
+    if not np.array_equal(may[trade_row], px_ok[trade_row]) or (cfg.rebalance == "on_change" and n > 1):
+        return None
+    a = w_exec / px_safe                              # shares per unit of equity after trading
+    seg1 = np.where(trade_row, rows, 0)
+    np.maximum.accumulate(seg1, out=seg1)
+    prev1 = np.zeros_like(seg1)
+    prev1[1:] = seg1[:-1]
+    r = 1.0 - w_exec.sum(axis=1)                      # r[0] = 1, a[0] = 0: the flat start
+    tr_idx = np.flatnonzero(trade_row)
+    pk = prev1[tr_idx]
+    unpriced = ~px_ok[tr_idx]
+    if (unpriced & ((a[pk] != 0) | (w_exec[tr_idx] != 0))).any():
+        return None                                   # a held/targeted symbol cannot trade
+    growth = np.ones(t_n)
+    growth[tr_idx] = r[pk] + np.einsum("ij,ij->i", a[pk], px_safe[tr_idx])
+    e_seg = cfg.initial_cash * np.cumprod(growth)
+    shares = e_seg[:, None] * a[seg1]
+    cash = e_seg * r[seg1]
+    equity = cash + np.einsum("ij,ij->i", shares, c_val)
     # trades happen only where ``may`` is set (sparse): read the share change there
     day, sym = np.nonzero(may)                            # may[0] is all False, so day >= 1
     new, old = shares[day, sym], shares[day - 1, sym]
@@ -482,6 +479,83 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     keep = np.abs(qty) > _DUST * np.maximum(np.abs(new), np.abs(old))
     day, sym, qty = day[keep], sym[keep], qty[keep]
     price = px_safe[day, sym]
+    zeros = np.zeros(day.size)
+    return SimResult(dates, symbols, equity, cash, shares, day.astype(np.int64), sym.astype(np.int64),
+                     qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))
+
+
+def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
+    """One book per symbol (``sleeves=True``), no Python loop, touching only the trading sessions.
+
+    The algebra of :func:`_simulate_vectorised` column by column: a sleeve's
+    equity changes by a growth factor only at its own trades, so the work is
+    done on the list of trades (a few percent of the dates × symbols cells for
+    ``on_change``) — growth factors, a cumulative product per sleeve (a
+    sleeve × its-trades table), shares and cash after each trade — and the
+    dense shares panel is each sleeve's values repeated over the sessions
+    they are held (``np.repeat``, exact). The arrays stay in pandas'
+    column-major order, so a sleeve's sessions are contiguous.
+    """
+    t_n, n = c.shape
+    c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
+    may = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    sym, day = np.nonzero(may.T)                  # trades sorted by sleeve, then date; day >= 1
+    w_tr = w[day - 1, sym]                        # the target executed: decided at the previous close
+    p_tr = px_safe[day, sym]
+    a_tr = w_tr / p_tr                            # shares per unit of sleeve equity after the trade
+    r_tr = 1.0 - w_tr                             # cash per unit of sleeve equity after the trade
+    first = np.ones(sym.size, dtype=bool)         # a sleeve's first trade starts from flat cash
+    first[1:] = sym[1:] != sym[:-1]
+    prev_a = np.empty_like(a_tr)
+    prev_a[1:] = a_tr[:-1]
+    prev_a[first] = 0.0
+    prev_r = np.empty_like(r_tr)
+    prev_r[1:] = r_tr[:-1]
+    prev_r[first] = 1.0
+    growth = prev_a * p_tr
+    growth += prev_r
+    # cumulative product per sleeve, exactly as down a dense column (its other factors are 1.0)
+    counts = np.bincount(sym, minlength=n)
+    start = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=start[1:])
+    rank = np.arange(sym.size) - start[sym]
+    table = np.ones((n, int(counts.max()) if sym.size else 0))
+    table[sym, rank] = growth
+    np.cumprod(table, axis=1, out=table)
+    sleeve_cash = cfg.initial_cash / n
+    e_tr = table[sym, rank] * sleeve_cash
+    sh_tr = e_tr * a_tr
+    cash_tr = e_tr * r_tr
+    # dense shares: per sleeve, 0 until its first trade, then each trade's shares until the next
+    nxt = np.empty_like(day)
+    nxt[:-1] = day[1:]
+    last = np.ones(sym.size, dtype=bool)
+    last[:-1] = sym[1:] != sym[:-1]
+    nxt[last] = t_n
+    values = np.zeros(n + sym.size)
+    lengths = np.empty(n + sym.size, dtype=np.int64)
+    slot = np.arange(sym.size) + sym + 1          # after the sleeve's leading flat run
+    values[slot] = sh_tr
+    lengths[slot] = nxt - day
+    first_day = np.full(n, t_n, dtype=np.int64)
+    traded = counts > 0
+    first_day[traded] = day[start[traded]]
+    lengths[start + np.arange(n)] = first_day
+    shares = np.repeat(values, lengths).reshape(n, t_n).T      # column-major (dates × symbols) view
+    # total cash: the sleeves' cash changes only at their trades
+    prev_cash = np.empty_like(cash_tr)
+    prev_cash[1:] = cash_tr[:-1]
+    prev_cash[first] = sleeve_cash
+    flows = np.bincount(day, weights=cash_tr - prev_cash, minlength=t_n)
+    cash = cfg.initial_cash + np.cumsum(flows)
+    equity = cash + (shares * c_val).sum(axis=1)
+    prev_sh = np.empty_like(sh_tr)
+    prev_sh[1:] = sh_tr[:-1]
+    prev_sh[first] = 0.0
+    qty = sh_tr - prev_sh
+    keep = np.abs(qty) > _DUST * np.maximum(np.abs(sh_tr), np.abs(prev_sh))
+    order = np.lexsort((sym[keep], day[keep]))    # the trades table runs by date, then symbol
+    day, sym, qty, price = day[keep][order], sym[keep][order], qty[keep][order], p_tr[keep][order]
     zeros = np.zeros(day.size)
     return SimResult(dates, symbols, equity, cash, shares, day.astype(np.int64), sym.astype(np.int64),
                      qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))

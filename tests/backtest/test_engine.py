@@ -83,7 +83,12 @@ def test_loop_free_and_loop_agree_for_sleeves_with_missing_opens(stock_bars, reb
     vec = simulate(w, stock_bars, cfg, method="vectorised")
     loop = simulate(w, stock_bars, cfg, method="loop")
     np.testing.assert_allclose(vec.equity, loop.equity, rtol=1e-12)
+    np.testing.assert_allclose(vec.cash, loop.cash, rtol=1e-12)
+    np.testing.assert_allclose(vec.shares, loop.shares, rtol=1e-9, atol=1e-12)
     assert vec.trade_day.tolist() == loop.trade_day.tolist()
+    assert vec.trade_sym.tolist() == loop.trade_sym.tolist()
+    np.testing.assert_allclose(vec.trade_qty, loop.trade_qty, rtol=1e-9)
+    np.testing.assert_array_equal(vec.trade_price, loop.trade_price)
 
 
 def test_shared_book_with_missing_open_falls_back_to_the_loop(stock_bars, trend_weights):
