@@ -8,7 +8,10 @@ each repetition so a noisy shared host slows them alike. Each script times its o
 (indicators + signals + simulation + final equity; no imports, no data loading); this driver
 adds the whole process's wall time and peak RSS (os.wait4). The ``regimeflex_cli`` row is the
 whole ``regimeflex backtest`` process on 500 cached symbols (interpreter start, imports, cache
-load, backtest, report files), compared with vectorbt's whole process.
+load, backtest, report files) with the cache in the format documented for backtests
+(``cache.format: arrow``), compared with vectorbt's whole process; ``regimeflex_cli_parquet``
+is the same with a parquet cache, for information. The host's load average is recorded at the
+start and end of the run.
 
 Prints the table, the agreement check (final equity vs the reference, trade counts) and the
 goal ratios, and writes them to benchmarks/results/backtest.md (+ raw JSON lines in
@@ -43,7 +46,10 @@ SCRIPTS = {
     "backtesting.py": "peer_backtesting.py",
     "backtrader": "peer_backtrader.py",
 }
-ORDER = ["ref_numpy", "regimeflex", "regimeflex_cli", "vectorbt", "backtesting.py", "backtrader"]
+ORDER = ["ref_numpy", "regimeflex", "regimeflex_cli", "regimeflex_cli_parquet", "vectorbt", "backtesting.py",
+         "backtrader"]
+#: the whole-process rows: library name → cache format of the project they run
+CLI_ROWS = {"regimeflex_cli": "arrow", "regimeflex_cli_parquet": "parquet"}
 
 
 def real_csv() -> Path | None:
@@ -75,11 +81,12 @@ def run_peer(lib: str, case, env: dict) -> dict:
     return rec
 
 
-def run_cli(case, env: dict) -> dict:
+def run_cli(case, env: dict, lib: str = "regimeflex_cli") -> dict:
     """The whole ``regimeflex backtest`` process on the case's symbols, from a warm cache."""
-    project = CACHE / f"cli_{case}"
+    fmt = CLI_ROWS[lib]
+    project = CACHE / f"cli_{case}_{fmt}"
     setup = [PY, str(HERE / "cli_project.py"), str(DATA / (f"N{case}" if isinstance(case, int) else str(case))),
-             str(project)]
+             str(project), fmt]
     subprocess.run(setup, check=True, env=env, stdout=subprocess.DEVNULL)
     exe = str(Path(PY).parent / "regimeflex")
     cmd = [exe, "--config", str(project / "config"), "backtest", "--out", str(project / "out"), "--json"]
@@ -91,7 +98,7 @@ def run_cli(case, env: dict) -> dict:
         raise RuntimeError(f"regimeflex backtest failed ({p.returncode}): {err.decode()[-2000:]}")
     # resource usage of the finished child (RUSAGE_CHILDREN is cumulative; take this child's own)
     summary = json.loads(out.decode())
-    return {"lib": "regimeflex_cli", "n": case, "seconds": summary.get("seconds_backtest", float("nan")),
+    return {"lib": lib, "n": case, "seconds": summary.get("seconds_backtest", float("nan")),
             "final_equity": summary["final_equity"], "trades": summary["entries"],
             "total_seconds": round(wall, 4), "peak_rss_mb": summary.get("peak_rss_mb", float("nan"))}
 
@@ -100,13 +107,13 @@ def median(recs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in recs)
 
 
-def report(rows: list[dict], versions: dict) -> str:
+def report(rows: list[dict], versions: dict, load: str = "") -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["lib"], r["n"]), []).append(r)
     ref = {n: median(v, "final_equity") for (lib, n), v in groups.items() if lib == "ref_numpy"}
     ref_tr = {n: v[0]["trades"] for (lib, n), v in groups.items() if lib == "ref_numpy"}
-    lines = [f"Host: {os.cpu_count()} CPUs, Python {platform.python_version()}; medians over reps; "
+    lines = [f"Host: {os.cpu_count()} CPUs, Python {platform.python_version()}{load}; medians over reps; "
              f"core = backtest only (no import, no data load); total = whole process; peak = max RSS.", "",
              "| lib | N | reps | core s | total s | peak MB | final equity | rel. diff vs ref | trades (ref) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -139,8 +146,11 @@ def report(rows: list[dict], versions: dict) -> str:
             parts.append(f"engine alone {eng:.4f} s")
         cli, vbt_total = get("regimeflex_cli", n, "total_seconds"), get("vectorbt", n, "total_seconds")
         if cli and vbt_total:
-            parts.append(f"`regimeflex backtest` process / vectorbt process = {cli / vbt_total:.2f} "
+            parts.append(f"`regimeflex backtest` process (arrow cache) / vectorbt process = {cli / vbt_total:.2f} "
                          f"({cli:.2f} s vs {vbt_total:.2f} s)")
+        cli_pq = get("regimeflex_cli_parquet", n, "total_seconds")
+        if cli_pq and vbt_total:
+            parts.append(f"with a parquet cache {cli_pq / vbt_total:.2f} ({cli_pq:.2f} s)")
         pr, pv = get("regimeflex", n, "peak_rss_mb"), get("vectorbt", n, "peak_rss_mb")
         if pr and pv:
             parts.append(f"peak RSS {pr:.0f} MB vs vectorbt {pv:.0f} MB")
@@ -150,7 +160,7 @@ def report(rows: list[dict], versions: dict) -> str:
     checks = goals(groups, ref)
     lines += [f"* {'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
     lines += ["", "Agreement with ref_numpy (max |rel. diff| of final equity; trade counts equal?):", ""]
-    for lib in [x for x in ORDER[1:] if x != "regimeflex_cli"]:   # the CLI row runs another configuration
+    for lib in [x for x in ORDER[1:] if x not in CLI_ROWS]:   # the CLI rows run another configuration
         ds, same = [], True
         for (l, n), v in groups.items():
             if l == lib and n in ref:
@@ -203,9 +213,12 @@ def versions() -> dict:
 def main() -> int:
     reps = int(os.environ.get("REPS", "3"))
     ns = [int(x) if x.isdigit() else x for x in os.environ.get("NS", "1 10 100 500").split()]
-    libs = os.environ.get("LIBS", "ref_numpy regimeflex regimeflex_cli vectorbt backtesting.py backtrader").split()
+    libs = os.environ.get("LIBS", "ref_numpy regimeflex regimeflex_cli regimeflex_cli_parquet vectorbt "
+                                  "backtesting.py backtrader").split()
     real = real_csv() if os.environ.get("REAL", "1") == "1" else None
     prepare_data(ns, real)
+    load_start = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     cases = ns + (["real"] if real is not None else [])
     env = dict(os.environ, PEERBENCH_DATA=str(DATA), TQDM_DISABLE="1")
     if "vectorbt" in libs:   # populate numba's on-disk cache once, untimed (as the peer harness does)
@@ -221,15 +234,18 @@ def main() -> int:
                     continue
                 if lib == "backtesting.py" and case in (500, "real") and rep >= int(os.environ.get("BACKTESTING_REPS_500", "1")):
                     continue
-                if lib == "regimeflex_cli" and case != 500:
+                if lib in CLI_ROWS and case != 500:
                     continue
-                rec = run_cli(case, env) if lib == "regimeflex_cli" else run_peer(lib, case, env)
+                rec = run_cli(case, env, lib) if lib in CLI_ROWS else run_peer(lib, case, env)
                 rec["rep"] = rep
                 rows.append(rec)
                 print(json.dumps(rec), flush=True)
                 with raw.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
-    text = report(rows, versions())
+    load_end = os.getloadavg()
+    load = (f", run {started} → {time.strftime('%H:%M UTC', time.gmtime())}, load average (1/5/15 min) "
+            f"{'/'.join(f'{x:.1f}' for x in load_start)} at start, {'/'.join(f'{x:.1f}' for x in load_end)} at end")
+    text = report(rows, versions(), load)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "backtest.md").write_text("# Backtest benchmark (generated by bench_backtest.py)\n\n" + text)
     print(text)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Build (once) a RegimeFlex project whose parquet cache holds a peer-benchmark case.
 
-Usage: cli_project.py DATA_DIR PROJECT_DIR — DATA_DIR holds the wide {open,...}.parquet of
-one case (peers/gen_data.py). Writes per-symbol CSV files, a config whose universe is every
-symbol, and imports the files into the data layer's cache (parquet format) with
+Usage: cli_project.py DATA_DIR PROJECT_DIR [FORMAT] — DATA_DIR holds the wide {open,...}.parquet
+of one case (peers/gen_data.py); FORMAT is the cache format (data.yaml ``cache.format``: arrow,
+the default here as the format documented for backtests, parquet or csv). Writes per-symbol CSV
+files, a config whose universe is every symbol, and imports the files into the data layer's cache with
 ``regimeflex.data.service.import_source``, so ``regimeflex backtest`` then reads only the
 cache. The strategy is the built-in ``trend`` (close above SMA 200) with ``fixed_fractional``
 sizing of 1/N per held name, trading only when a target changes (entries and exits; held
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def main(data_dir: Path, project: Path) -> None:
+def main(data_dir: Path, project: Path, fmt: str = "arrow") -> None:
     config = project / "config"
     if (project / ".ready").exists():
         return
@@ -39,7 +40,7 @@ def main(data_dir: Path, project: Path) -> None:
         f"backtest:\n  start: {first:%Y-%m-%d}\n  end: {last:%Y-%m-%d}\n  warmup_sessions: 0\n"
         f"  rebalance: on_change\n")
     (config / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv:\n    path: {files}\n"
-                                      f"cache:\n  format: parquet\n")
+                                      f"cache:\n  format: {fmt}\n")
     (config / "strategies.yaml").write_text("strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n"
                                             "    params: {rule: price_above_sma, slow: 200}\n")
     (config / "risk.yaml").write_text(f"sizer:\n  plugin: fixed_fractional\n"
@@ -56,4 +57,4 @@ def main(data_dir: Path, project: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:4])

@@ -226,11 +226,12 @@ def test_failing_provider_never_touches_another_providers_cache(project: Path, h
     assert before == after
 
 
-def test_parquet_cache_serves_the_same_bars(project: Path, host, vendor) -> None:
-    settings = settings_for(project, "cache:\n  format: parquet\n")
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_binary_cache_formats_serve_the_same_bars(project: Path, host, vendor, fmt: str) -> None:
+    settings = settings_for(project, f"cache:\n  format: {fmt}\n")
     load(settings, host)
     bars, _ = load(settings, host)
-    assert len(vendor.requests) == 1 and settings.path("data/cache/fake/SPY.parquet").exists()
+    assert len(vendor.requests) == 1 and settings.path(f"data/cache/fake/SPY.{fmt}").exists()
     pd.testing.assert_frame_equal(bars, expected(("QQQ", "SPY"), date(2024, 1, 2), date(2024, 6, 7)))
 
 
@@ -293,6 +294,18 @@ def test_damaged_cache_file_names_the_file_and_the_fix(settings, host) -> None:
     load(settings, host)
     path = settings.path("data/cache/fake/SPY.csv")
     path.write_text("date,open,high,low,close,volume\n2024-01-02,x,1,1,1,1\n")
+    with pytest.raises(DataError) as err:
+        load(settings, host)
+    assert str(err.value).startswith(f"cache file {path} is damaged (")
+    assert str(err.value).endswith("); delete it or run with --refresh")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_truncated_binary_cache_file_names_the_file_and_the_fix(project: Path, host, vendor, fmt: str) -> None:
+    settings = settings_for(project, f"cache:\n  format: {fmt}\n")
+    load(settings, host)
+    path = settings.path(f"data/cache/fake/SPY.{fmt}")
+    path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(DataError) as err:
         load(settings, host)
     assert str(err.value).startswith(f"cache file {path} is damaged (")
