@@ -8,18 +8,21 @@ slippage (bps), honours the rebalance frequency and a no-churn threshold, and
 applies drawdown / daily-loss circuit breakers. It never calls a plugin and
 never touches a file, so it is trivially testable and picklable for sweeps.
 
-Two formulations give the same book (tests hold them together):
+Three formulations give the same book (tests hold them together):
 
-* ``_simulate_vectorised`` has no Python loop at all: without costs and
-  path-dependent rules, every holding is a fixed multiple of the equity at its
-  last trade, so equity is a cumulative product of growth factors.
+* ``_simulate_vectorised`` (one shared book) has no Python loop at all:
+  without costs and path-dependent rules, every holding is a fixed multiple
+  of the equity at its last trade, so equity is a cumulative product of
+  growth factors.
+* ``_simulate_sleeves`` is the same algebra for one book per symbol, computed
+  on the list of trades only (sparse) instead of the whole dates × symbols panel.
 * ``_simulate_loop`` walks the dates once; every statement inside the walk is
-  an array operation across all symbols (no per-symbol Python loop). It
-  handles costs, whole shares, the no-churn threshold and breakers, whose
-  effect depends on the path.
+  an array operation across the symbols that may trade that session (no
+  per-symbol Python loop). It handles costs, whole shares, the no-churn
+  threshold and breakers, whose effect depends on the path.
 
-:func:`simulate` picks the first whenever the configuration allows.
-``benchmarks/`` measures both against vectorbt.
+:func:`simulate` picks a loop-free one whenever the configuration allows.
+``benchmarks/`` measures them against vectorbt.
 
 Conventions (also in ``docs``/benchmarks README):
 

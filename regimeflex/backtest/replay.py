@@ -76,6 +76,7 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
     where = {s: j for j, s in enumerate(symbols)}
     trades: list[tuple[int, int, float, float, float, float]] = []
     orders: list[tuple] = []
+    open_ids: set[str] = set()   # orders waiting for a fill (the book keeps every order ever placed)
 
     def record_fills(first: int, day: int, raw: Mapping[str, float]) -> None:
         for f in book.fills[first:]:
@@ -87,15 +88,17 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
     for i, day in enumerate(dates):
         book.prices = bars.iloc[: i + 1]
         first = len(book.fills)
-        pending = {c: float(opens.at[day, o["symbol"]]) for c, o in book.orders.items()
-                   if o["status"] in OPEN_STATUSES}
+        pending = {c: float(opens.at[day, book.orders[c]["symbol"]]) for c in open_ids}
         book.process()  # yesterday's orders fill at today's open
+        open_ids = {c for c in open_ids if book.orders[c]["status"] in OPEN_STATUSES}
         record_fills(first, i, pending)
         plan = plan_orders(targets.iloc[i], reference.iloc[i], book.account(), session=day.date(),
                            rules=config.rules, capabilities=config.capabilities)
         first = len(book.fills)
         for order in plan.orders:
             result = book.submit(order)
+            if result.status in OPEN_STATUSES:
+                open_ids.add(order.client_order_id)
             orders.append((day, order.symbol, order.side, order.qty, order.reference_price, result.status,
                            order.client_order_id))
         record_fills(first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0)

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,6 +122,10 @@ class PaperBook:
         self.cash: float = float(state["cash"])
         self.orders: dict[str, dict[str, Any]] = state.get("orders", {})
         self.fills: list[dict[str, Any]] = state.get("fills", [])
+        # positions folded from the first ``_folded_count`` fills (fills are only ever appended)
+        self._folded: dict[str, tuple[float, float]] = {}
+        self._folded_count = 0
+        self._fill_counts: dict[str, int] | None = None
 
     # ------------------------------------------------------------ storage
     @classmethod
@@ -152,9 +157,13 @@ class PaperBook:
 
     # ------------------------------------------------------------ trading
     def positions(self) -> dict[str, Position]:
-        from regimeflex.ledger.views import positions_from_fills
+        from regimeflex.ledger.views import fold_fills, positions_of
 
-        return positions_from_fills(self.fills)
+        if self._folded_count > len(self.fills):        # the list was replaced: start again
+            self._folded, self._folded_count = {}, 0
+        fold_fills(self._folded, self.fills[self._folded_count:])
+        self._folded_count = len(self.fills)
+        return positions_of(self._folded)
 
     def submit(self, order: Order) -> OrderResult:
         known = self.orders.get(order.client_order_id)
@@ -200,6 +209,17 @@ class PaperBook:
             return 0.0
         return round(max(qty * self.settings.commission_per_share, self.settings.commission_min), 4)
 
+    def _next_fill_number(self, client_order_id: str) -> int:
+        """1 + how many fills the order already has (counted once, then kept up to date)."""
+        if self._fill_counts is None:
+            self._fill_counts = {}
+            for f in self.fills:
+                cid = f["client_order_id"]
+                self._fill_counts[cid] = self._fill_counts.get(cid, 0) + 1
+        n = self._fill_counts.get(client_order_id, 0) + 1
+        self._fill_counts[client_order_id] = n
+        return n
+
     def _fill(self, order: dict[str, Any], price: float, on: str, cap: float | None = None) -> None:
         slip = self.settings.slippage_bps / 1e4
         px = price * (1 + slip) if order["side"] == "buy" else price * (1 - slip)
@@ -211,7 +231,7 @@ class PaperBook:
             chunk = max(1.0, math.floor(chunk))
         qty = round(min(remaining, chunk), 9)
         commission = self._commission(qty)
-        n = sum(1 for f in self.fills if f["client_order_id"] == order["client_order_id"]) + 1
+        n = self._next_fill_number(order["client_order_id"])
         self.fills.append({
             "fill_id": f"{order['broker_order_id']}-{n}", "client_order_id": order["client_order_id"],
             "symbol": order["symbol"], "side": order["side"], "qty": qty, "price": round(px, 6),
@@ -237,11 +257,12 @@ class PaperBook:
                 sym = order["symbol"]
                 if sym not in opens.columns:
                     break
-                later = opens.index[opens.index > pd.Timestamp(after)]
-                later = [d for d in later if not pd.isna(opens.at[d, sym])]
-                if not later:
+                # the first later session with an open for the symbol (searchsorted: no scan of the history)
+                start = int(opens.index.searchsorted(pd.Timestamp(after), side="right"))
+                priced = np.flatnonzero(~np.isnan(opens[sym].to_numpy(dtype="float64")[start:]))
+                if not priced.size:
                     break
-                day = later[0]
+                day = opens.index[start + int(priced[0])]
                 open_px = float(opens.at[day, sym])
                 limit = order["limit_price"]
                 if limit is None:
@@ -257,17 +278,30 @@ class PaperBook:
     # ------------------------------------------------------------ reports
     def account(self) -> Account:
         positions = self.positions()
+        marks = self._last_closes(positions)
         value = 0.0
         for sym, pos in positions.items():
-            value += pos.qty * self._last_close(sym, pos.avg_price)
+            value += pos.qty * marks[sym]
         return Account(equity=self.cash + value, cash=self.cash, buying_power=max(self.cash, 0.0),
                        positions=positions)
 
-    def _last_close(self, symbol: str, default: float) -> float:
-        if self.prices is None or symbol not in self.prices["close"].columns:
-            return default
-        closes = self.prices["close"][symbol].dropna()
-        return float(closes.iloc[-1]) if len(closes) else default
+    def _last_closes(self, positions: Mapping[str, Position]) -> dict[str, float]:
+        """Each position's last known close (its average price when there is none)."""
+        marks = {sym: pos.avg_price for sym, pos in positions.items()}
+        if self.prices is None or not marks or not len(self.prices.index):
+            return marks
+        close = self.prices["close"]
+        last_row = close.iloc[-1]                   # one row, not the held symbols' whole history
+        held = [sym for sym in marks if sym in close.columns]
+        for sym, value in zip(held, last_row[held].to_numpy(dtype="float64").tolist()):
+            if math.isfinite(value):
+                marks[sym] = value
+            else:   # no bar today (e.g. a halt): the last close it had
+                closes = close[sym].to_numpy(dtype="float64")
+                known = np.flatnonzero(np.isfinite(closes))
+                if known.size:
+                    marks[sym] = float(closes[known[-1]])
+        return marks
 
     def result(self, order: Mapping[str, Any]) -> OrderResult:
         return OrderResult(

@@ -163,7 +163,16 @@ class LedgerState:
 
 def positions_from_fills(fills: Iterable[Mapping[str, Any]]) -> dict[str, Position]:
     """Replay fills into positions: average cost moves on adds, resets when a position flips."""
-    book: dict[str, tuple[float, float]] = {}
+    return positions_of(fold_fills({}, fills))
+
+
+#: a running book: symbol → (quantity, average price), as :func:`fold_fills` keeps it
+FoldedBook = dict[str, tuple[float, float]]
+
+
+def fold_fills(book: FoldedBook, fills: Iterable[Mapping[str, Any]]) -> FoldedBook:
+    """Apply ``fills`` in order to ``book`` (updated in place and returned), so a caller holding an
+    append-only list of fills can fold only the new ones."""
     for f in fills:
         qty = float(f["qty"]) * (1 if f["side"] == "buy" else -1)
         price = float(f["price"])
@@ -174,6 +183,11 @@ def positions_from_fills(fills: Iterable[Mapping[str, Any]]) -> dict[str, Positi
         elif (held > 0) == (qty > 0):
             avg = (held * avg + qty * price) / new
         book[f["symbol"]] = (_clean(new), avg if new != 0 else 0.0)
+    return book
+
+
+def positions_of(book: FoldedBook) -> dict[str, Position]:
+    """The open positions of a folded book, by symbol."""
     return {s: Position(s, q, a) for s, (q, a) in sorted(book.items()) if q != 0}
 
 
