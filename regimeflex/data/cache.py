@@ -82,7 +82,7 @@ class BarCache:
 
     def __init__(self, root: Path, provider: str, *, fmt: str = "csv", lock_timeout: float = 30.0) -> None:
         if fmt not in SUFFIX:
-            raise DataError(f"cache format {fmt!r} is not supported; use csv or parquet")
+            raise DataError(f"cache format {fmt!r} is not supported; use {', '.join(SUFFIX)}")
         self.dir = Path(root) / provider
         self.provider = provider
         self.fmt = fmt

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -111,16 +110,15 @@ def _read_table(path: Path) -> SessionTable | None:
 
 def _write_table(path: Path, table: SessionTable) -> None:
     """Write atomically and drop older tables; a cache that cannot be written is skipped, not an error."""
+    import io
+
+    from regimeflex.data.cache import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez(buffer, sessions=table.sessions, closes=table.closes, early=table.early)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, sessions=table.sessions, closes=table.closes, early=table.early)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        atomic_write_bytes(path, buffer.getvalue())
         for old in path.parent.glob("xnys-*.npz"):
             if old != path:
                 with contextlib.suppress(OSError):
