@@ -137,6 +137,31 @@ def test_import_failure_is_recorded_and_raised_only_when_selected(tmp_path, monk
     )
 
 
+def test_a_plugin_module_is_imported_only_when_something_asks_for_it(tmp_path, monkeypatch) -> None:
+    source = """
+        from regimeflex import hookimpl
+        @hookimpl
+        def generate_signal(bars, params):
+            return None
+    """
+    used = write_module(tmp_path, monkeypatch, "rf_lazy_used_plugin", source)
+    unused = write_module(tmp_path, monkeypatch, "rf_lazy_unused_plugin", source)
+    host = PluginHost.load(entry_points=[ep("used", used), ep("unused", unused)])
+    assert used not in sys.modules and unused not in sys.modules
+    host.require("used", "strategy")
+    assert used in sys.modules and unused not in sys.modules
+    assert [i.name for i in host.info()] == ["unused", "used"]          # listing imports every plugin
+    assert unused in sys.modules
+
+
+def test_two_distributions_with_one_plugin_name_are_an_error_without_importing_either(tmp_path, monkeypatch) -> None:
+    mod = write_module(tmp_path, monkeypatch, "rf_twice_plugin", "raise RuntimeError('imported')\n")
+    host = PluginHost.load(entry_points=[ep("twice", mod), ep("twice", mod)])
+    info = host.get("twice")
+    assert info.state == "error" and "two installed distributions register a plugin named 'twice'" in info.error
+    assert mod not in sys.modules
+
+
 def test_misspelled_hook_name_is_an_error_with_a_suggestion(tmp_path, monkeypatch) -> None:
     mod = write_module(tmp_path, monkeypatch, "rf_typo_plugin", """
         from regimeflex import hookimpl
