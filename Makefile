@@ -9,7 +9,7 @@ PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 STAMP  := $(VENV)/.installed
 DEPS   := pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 
-.PHONY: demo test install bench clean help
+.PHONY: demo test install browser bench clean help
 
 help:
 	@echo "make demo   - create .venv, install everything, run one daily cycle on embedded data (no keys, no network)"
@@ -34,7 +34,18 @@ demo: install
 	$(BIN)/regimeflex --config demo-run/config run --as-of last
 	@echo "demo files (ledger, cache, reports) are in demo-run/; rerun with: make demo"
 
-test: install
+# tests/test_report_browser.py drives headless Chromium: install the Debian package when no browser is
+# found (as root, else through sudo); if that is impossible, stop here with the command to run
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@[ -n "$$REGIMEFLEX_CHROMIUM" ] && exit 0; for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	echo "installing chromium (Debian package) for the report browser tests"; \
+	( $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ) \
+	  || { echo "make test: chromium is needed by tests/test_report_browser.py and could not be installed;" \
+	            "install it with: sudo apt-get install chromium (or set REGIMEFLEX_CHROMIUM=/path/to/chrome)"; exit 1; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 bench: install

@@ -1,7 +1,8 @@
 """Each report opened in real headless Chromium (phone viewport): no console errors, key numbers
 in the DOM, a screenshot that is not blank.
 
-Under CI (``CI=true``) a missing browser fails these tests; elsewhere they skip and say how to install it.
+`make test` installs Chromium when it is missing; under CI (``CI=true``) a missing browser fails these tests,
+run outside both (a bare `pytest`) they skip and say how to install it.
 Set ``REGIMEFLEX_SCREENSHOT_DIR`` to keep the screenshots.
 """
 
