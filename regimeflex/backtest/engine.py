@@ -489,6 +489,15 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
                      qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))
 
 
+def _before_each_trade(after: np.ndarray, first: np.ndarray, start: float) -> np.ndarray:
+    """Per trade (sorted by sleeve, then date), the sleeve's value after its previous trade, or
+    ``start`` for a sleeve's first trade (``first`` marks those)."""
+    before = np.empty_like(after)
+    before[1:] = after[:-1]
+    before[first] = start
+    return before
+
+
 def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     """One book per symbol (``sleeves=True``), no Python loop, touching only the trading sessions.
 
@@ -511,14 +520,8 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     r_tr = 1.0 - w_tr                             # cash per unit of sleeve equity after the trade
     first = np.ones(sym.size, dtype=bool)         # a sleeve's first trade starts from flat cash
     first[1:] = sym[1:] != sym[:-1]
-    prev_a = np.empty_like(a_tr)
-    prev_a[1:] = a_tr[:-1]
-    prev_a[first] = 0.0
-    prev_r = np.empty_like(r_tr)
-    prev_r[1:] = r_tr[:-1]
-    prev_r[first] = 1.0
-    growth = prev_a * p_tr
-    growth += prev_r
+    growth = _before_each_trade(a_tr, first, 0.0) * p_tr
+    growth += _before_each_trade(r_tr, first, 1.0)
     # cumulative product per sleeve, exactly as down a dense column (its other factors are 1.0)
     counts = np.bincount(sym, minlength=n)
     start = np.zeros(n, dtype=np.int64)
@@ -534,9 +537,7 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     # dense shares: per sleeve, 0 until its first trade, then each trade's shares until the next
     nxt = np.empty_like(day)
     nxt[:-1] = day[1:]
-    last = np.ones(sym.size, dtype=bool)
-    last[:-1] = sym[1:] != sym[:-1]
-    nxt[last] = t_n
+    nxt[np.append(first[1:], True)] = t_n         # a sleeve's last trade holds to the end
     values = np.zeros(n + sym.size)
     lengths = np.empty(n + sym.size, dtype=np.int64)
     slot = np.arange(sym.size) + sym + 1          # after the sleeve's leading flat run
@@ -548,15 +549,10 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     lengths[start + np.arange(n)] = first_day
     shares = np.repeat(values, lengths).reshape(n, t_n).T      # column-major (dates × symbols) view
     # total cash: the sleeves' cash changes only at their trades
-    prev_cash = np.empty_like(cash_tr)
-    prev_cash[1:] = cash_tr[:-1]
-    prev_cash[first] = sleeve_cash
-    flows = np.bincount(day, weights=cash_tr - prev_cash, minlength=t_n)
+    flows = np.bincount(day, weights=cash_tr - _before_each_trade(cash_tr, first, sleeve_cash), minlength=t_n)
     cash = cfg.initial_cash + np.cumsum(flows)
     equity = cash + (shares * c_val).sum(axis=1)
-    prev_sh = np.empty_like(sh_tr)
-    prev_sh[1:] = sh_tr[:-1]
-    prev_sh[first] = 0.0
+    prev_sh = _before_each_trade(sh_tr, first, 0.0)
     qty = sh_tr - prev_sh
     keep = np.abs(qty) > _DUST * np.maximum(np.abs(sh_tr), np.abs(prev_sh))
     order = np.lexsort((sym[keep], day[keep]))    # the trades table runs by date, then symbol
