@@ -140,8 +140,8 @@ def _write_csv(frame: pd.DataFrame, target: str) -> None:
     columns = {}
     for name in table.columns:
         col = table[name]
-        if pd.api.types.is_datetime64_any_dtype(col.dtype) and col.dt.tz is None \
-                and bool((col.dropna() == col.dropna().dt.normalize()).all()):
+        known = col.dropna() if pd.api.types.is_datetime64_any_dtype(col.dtype) and col.dt.tz is None else None
+        if known is not None and bool((known == known.dt.normalize()).all()):
             columns[str(name)] = pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32(),
                                           mask=col.isna().to_numpy())
         else:
