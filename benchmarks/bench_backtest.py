@@ -46,16 +46,29 @@ SCRIPTS = {
     "backtesting.py": "peer_backtesting.py",
     "backtrader": "peer_backtrader.py",
 }
-ORDER = ["ref_numpy", "regimeflex", "regimeflex_cli", "regimeflex_cli_parquet", "vectorbt", "backtesting.py",
-         "backtrader"]
+ORDER = [
+    "ref_numpy",
+    "regimeflex",
+    "regimeflex_cli",
+    "regimeflex_cli_parquet",
+    "vectorbt",
+    "backtesting.py",
+    "backtrader",
+]
 #: the whole-process rows: library name → cache format of the project they run
 CLI_ROWS = {"regimeflex_cli": "arrow", "regimeflex_cli_parquet": "parquet"}
 
 
 def real_csv() -> Path | None:
     env = os.environ.get("REAL_CSV")
-    candidates = [Path(env)] if env else [ROOT.parent / "shared" / "data" / "all_stocks_5yr.csv",
-                                           ROOT.parent.parent / "shared" / "data" / "all_stocks_5yr.csv"]
+    candidates = (
+        [Path(env)]
+        if env
+        else [
+            ROOT.parent / "shared" / "data" / "all_stocks_5yr.csv",
+            ROOT.parent.parent / "shared" / "data" / "all_stocks_5yr.csv",
+        ]
+    )
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -85,8 +98,13 @@ def run_cli(case, env: dict, lib: str = "regimeflex_cli") -> dict:
     """The whole ``regimeflex backtest`` process on the case's symbols, from a warm cache."""
     fmt = CLI_ROWS[lib]
     project = CACHE / f"cli_{case}_{fmt}"
-    setup = [PY, str(HERE / "cli_project.py"), str(DATA / (f"N{case}" if isinstance(case, int) else str(case))),
-             str(project), fmt]
+    setup = [
+        PY,
+        str(HERE / "cli_project.py"),
+        str(DATA / (f"N{case}" if isinstance(case, int) else str(case))),
+        str(project),
+        fmt,
+    ]
     subprocess.run(setup, check=True, env=env, stdout=subprocess.DEVNULL)
     exe = str(Path(PY).parent / "regimeflex")
     cmd = [exe, "--config", str(project / "config"), "backtest", "--out", str(project / "out"), "--json"]
@@ -98,9 +116,15 @@ def run_cli(case, env: dict, lib: str = "regimeflex_cli") -> dict:
         raise RuntimeError(f"regimeflex backtest failed ({p.returncode}): {err.decode()[-2000:]}")
     # resource usage of the finished child (RUSAGE_CHILDREN is cumulative; take this child's own)
     summary = json.loads(out.decode())
-    return {"lib": lib, "n": case, "seconds": summary.get("seconds_backtest", float("nan")),
-            "final_equity": summary["final_equity"], "trades": summary["entries"],
-            "total_seconds": round(wall, 4), "peak_rss_mb": summary.get("peak_rss_mb", float("nan"))}
+    return {
+        "lib": lib,
+        "n": case,
+        "seconds": summary.get("seconds_backtest", float("nan")),
+        "final_equity": summary["final_equity"],
+        "trades": summary["entries"],
+        "total_seconds": round(wall, 4),
+        "peak_rss_mb": summary.get("peak_rss_mb", float("nan")),
+    }
 
 
 def median(recs: list[dict], key: str) -> float:
@@ -113,10 +137,13 @@ def report(rows: list[dict], versions: dict, load: str = "") -> str:
         groups.setdefault((r["lib"], r["n"]), []).append(r)
     ref = {n: median(v, "final_equity") for (lib, n), v in groups.items() if lib == "ref_numpy"}
     ref_tr = {n: v[0]["trades"] for (lib, n), v in groups.items() if lib == "ref_numpy"}
-    lines = [f"Host: {os.cpu_count()} CPUs, Python {platform.python_version()}{load}; medians over reps; "
-             f"core = backtest only (no import, no data load); total = whole process; peak = max RSS.", "",
-             "| lib | N | reps | core s | total s | peak MB | final equity | rel. diff vs ref | trades (ref) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Host: {os.cpu_count()} CPUs, Python {platform.python_version()}{load}; medians over reps; "
+        f"core = backtest only (no import, no data load); total = whole process; peak = max RSS.",
+        "",
+        "| lib | N | reps | core s | total s | peak MB | final equity | rel. diff vs ref | trades (ref) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def key(k):
         return (isinstance(k[1], str), str(k[1]).zfill(8), ORDER.index(k[0]) if k[0] in ORDER else 99)
@@ -126,8 +153,10 @@ def report(rows: list[dict], versions: dict, load: str = "") -> str:
         v = groups[k]
         fe = median(v, "final_equity")
         rd = (fe - ref[n]) / ref[n] if n in ref else float("nan")
-        lines.append(f"| {lib} | {n} | {len(v)} | {median(v, 'seconds'):.4f} | {median(v, 'total_seconds'):.2f} | "
-                     f"{median(v, 'peak_rss_mb'):.0f} | {fe:,.4f} | {rd:.1e} | {v[0]['trades']} ({ref_tr.get(n, '?')}) |")
+        lines.append(
+            f"| {lib} | {n} | {len(v)} | {median(v, 'seconds'):.4f} | {median(v, 'total_seconds'):.2f} | "
+            f"{median(v, 'peak_rss_mb'):.0f} | {fe:,.4f} | {rd:.1e} | {v[0]['trades']} ({ref_tr.get(n, '?')}) |"
+        )
     lines += ["", "Goals (ratios from this run):", ""]
 
     def get(lib, n, k):
@@ -146,8 +175,10 @@ def report(rows: list[dict], versions: dict, load: str = "") -> str:
             parts.append(f"engine alone {eng:.4f} s")
         cli, vbt_total = get("regimeflex_cli", n, "total_seconds"), get("vectorbt", n, "total_seconds")
         if cli and vbt_total:
-            parts.append(f"`regimeflex backtest` process (arrow cache) / vectorbt process = {cli / vbt_total:.2f} "
-                         f"({cli:.2f} s vs {vbt_total:.2f} s)")
+            parts.append(
+                f"`regimeflex backtest` process (arrow cache) / vectorbt process = {cli / vbt_total:.2f} "
+                f"({cli:.2f} s vs {vbt_total:.2f} s)"
+            )
         cli_pq = get("regimeflex_cli_parquet", n, "total_seconds")
         if cli_pq and vbt_total:
             parts.append(f"with a parquet cache {cli_pq / vbt_total:.2f} ({cli_pq:.2f} s)")
@@ -160,7 +191,7 @@ def report(rows: list[dict], versions: dict, load: str = "") -> str:
     checks = goals(groups, ref)
     lines += [f"* {'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
     lines += ["", "Agreement with ref_numpy (max |rel. diff| of final equity; trade counts equal?):", ""]
-    for lib in [x for x in ORDER[1:] if x not in CLI_ROWS]:   # the CLI rows run another configuration
+    for lib in [x for x in ORDER[1:] if x not in CLI_ROWS]:  # the CLI rows run another configuration
         ds, same = [], True
         for (l, n), v in groups.items():
             if l == lib and n in ref:
@@ -174,6 +205,7 @@ def report(rows: list[dict], versions: dict, load: str = "") -> str:
 
 def goals(groups: dict, ref: dict) -> list[tuple[str, bool]]:
     """The issue's targets as (description with figures, met?) from this run's medians."""
+
     def get(lib, n, k):
         v = groups.get((lib, n))
         return median(v, k) if v else None
@@ -184,15 +216,23 @@ def goals(groups: dict, ref: dict) -> list[tuple[str, bool]]:
         out.append((f"core faster than warm vectorbt: {rf:.3f} s vs {vb:.3f} s ({vb / rf:.2f}x)", rf < vb))
     cli, vbt_total = get("regimeflex_cli", 500, "total_seconds"), get("vectorbt", 500, "total_seconds")
     if cli and vbt_total:
-        out.append((f"`regimeflex backtest` process under 1/4 of vectorbt's process: {cli:.2f} s vs "
-                    f"{vbt_total:.2f} s ({cli / vbt_total:.2f})", cli < vbt_total / 4))
+        out.append(
+            (
+                f"`regimeflex backtest` process under 1/4 of vectorbt's process: {cli:.2f} s vs "
+                f"{vbt_total:.2f} s ({cli / vbt_total:.2f})",
+                cli < vbt_total / 4,
+            )
+        )
     if rf and bt:
         out.append((f"≥ 100x faster than backtrader: {bt / rf:.0f}x", bt / rf >= 100))
     pr, pv = get("regimeflex", 500, "peak_rss_mb"), get("vectorbt", 500, "peak_rss_mb")
     if pr and pv:
         out.append((f"peak RSS below vectorbt's: {pr:.0f} MB vs {pv:.0f} MB", pr < pv))
-    diffs = [abs(median(v, "final_equity") - ref[n]) / ref[n] for (lib, n), v in groups.items()
-             if lib == "regimeflex" and n in ref]
+    diffs = [
+        abs(median(v, "final_equity") - ref[n]) / ref[n]
+        for (lib, n), v in groups.items()
+        if lib == "regimeflex" and n in ref
+    ]
     if diffs:
         out.append((f"final equity within 1e-6 of the reference: max {max(diffs):.1e}", max(diffs) <= 1e-6))
     return out
@@ -200,9 +240,19 @@ def goals(groups: dict, ref: dict) -> list[tuple[str, bool]]:
 
 def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
+
     out = {}
-    for dist in ("regimeflex", "numpy", "pandas", "pyarrow", "bottleneck", "numba", "vectorbt", "backtrader",
-                 "backtesting"):
+    for dist in (
+        "regimeflex",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "bottleneck",
+        "numba",
+        "vectorbt",
+        "backtrader",
+        "backtesting",
+    ):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
@@ -213,26 +263,40 @@ def versions() -> dict:
 def main() -> int:
     reps = int(os.environ.get("REPS", "3"))
     ns = [int(x) if x.isdigit() else x for x in os.environ.get("NS", "1 10 100 500").split()]
-    libs = os.environ.get("LIBS", "ref_numpy regimeflex regimeflex_cli regimeflex_cli_parquet vectorbt "
-                                  "backtesting.py backtrader").split()
+    libs = os.environ.get(
+        "LIBS", "ref_numpy regimeflex regimeflex_cli regimeflex_cli_parquet vectorbt backtesting.py backtrader"
+    ).split()
     real = real_csv() if os.environ.get("REAL", "1") == "1" else None
     prepare_data(ns, real)
     load_start = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     cases = ns + (["real"] if real is not None else [])
     env = dict(os.environ, PEERBENCH_DATA=str(DATA), TQDM_DISABLE="1")
-    if "vectorbt" in libs:   # populate numba's on-disk cache once, untimed (as the peer harness does)
-        subprocess.run([PY, str(PEERS / "peer_vectorbt.py"), "1"], env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, cwd=str(PEERS))
+    if "vectorbt" in libs:  # populate numba's on-disk cache once, untimed (as the peer harness does)
+        subprocess.run(
+            [PY, str(PEERS / "peer_vectorbt.py"), "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=str(PEERS),
+        )
     CACHE.mkdir(exist_ok=True)
     raw = CACHE / f"backtest-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     rows = []
     for case in cases:
         for rep in range(reps):
             for lib in libs:
-                if lib == "backtrader" and case in (500, "real") and rep >= int(os.environ.get("BACKTRADER_REPS_500", "1")):
+                if (
+                    lib == "backtrader"
+                    and case in (500, "real")
+                    and rep >= int(os.environ.get("BACKTRADER_REPS_500", "1"))
+                ):
                     continue
-                if lib == "backtesting.py" and case in (500, "real") and rep >= int(os.environ.get("BACKTESTING_REPS_500", "1")):
+                if (
+                    lib == "backtesting.py"
+                    and case in (500, "real")
+                    and rep >= int(os.environ.get("BACKTESTING_REPS_500", "1"))
+                ):
                     continue
                 if lib in CLI_ROWS and case != 500:
                     continue
@@ -243,8 +307,10 @@ def main() -> int:
                 with raw.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
     load_end = os.getloadavg()
-    load = (f", run {started} → {time.strftime('%H:%M UTC', time.gmtime())}, load average (1/5/15 min) "
-            f"{'/'.join(f'{x:.1f}' for x in load_start)} at start, {'/'.join(f'{x:.1f}' for x in load_end)} at end")
+    load = (
+        f", run {started} → {time.strftime('%H:%M UTC', time.gmtime())}, load average (1/5/15 min) "
+        f"{'/'.join(f'{x:.1f}' for x in load_start)} at start, {'/'.join(f'{x:.1f}' for x in load_end)} at end"
+    )
     text = report(rows, versions(), load)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "backtest.md").write_text("# Backtest benchmark (generated by bench_backtest.py)\n\n" + text)

@@ -122,8 +122,10 @@ def main() -> int:
         ours, fastest, name, ratio = run(fmt)
         verdict = "OK" if ratio <= TARGET else "MISSED"
         failed |= ratio > TARGET
-        print(f"{fmt}: {ratio:.2f}× the fastest plain read ({name}: {fastest * 1000:.0f} ms; "
-              f"ours {ours * 1000:.0f} ms); target ≤ {TARGET:.1f}× → {verdict}")
+        print(
+            f"{fmt}: {ratio:.2f}× the fastest plain read ({name}: {fastest * 1000:.0f} ms; "
+            f"ours {ours * 1000:.0f} ms); target ≤ {TARGET:.1f}× → {verdict}"
+        )
     return 1 if failed else 0
 
 

@@ -33,9 +33,16 @@ TARGET_RATIO = 3.0
 
 def sample_data(i: int) -> dict:
     """A fill-sized entry, like the ledger's most common lines."""
-    return {"fill_id": f"20240305143001123::{i:08d}-722d-4ced-9beb-e2eeed3637dc",
-            "client_order_id": f"rf-20240305-{i:032x}", "symbol": "SPY", "side": "buy" if i % 2 else "sell",
-            "qty": float(i % 500 + 1), "price": 512.34, "commission": 0.0, "ts": "2024-03-05T14:30:01.123456Z"}
+    return {
+        "fill_id": f"20240305143001123::{i:08d}-722d-4ced-9beb-e2eeed3637dc",
+        "client_order_id": f"rf-20240305-{i:032x}",
+        "symbol": "SPY",
+        "side": "buy" if i % 2 else "sell",
+        "qty": float(i % 500 + 1),
+        "price": 512.34,
+        "commission": 0.0,
+        "ts": "2024-03-05T14:30:01.123456Z",
+    }
 
 
 def build(path: Path, n: int) -> None:
@@ -103,24 +110,31 @@ def main(argv: list[str]) -> int:
         big = Path(tmp) / "ledger.jsonl"
         build(big, args.entries)
         size_mb = big.stat().st_size / 1e6
-        (verify_s, result), (ref_s, count) = best_of_interleaved([lambda: verify_file(big),
-                                                                  lambda: reference_loop(big)])
+        (verify_s, result), (ref_s, count) = best_of_interleaved(
+            [lambda: verify_file(big), lambda: reference_loop(big)]
+        )
         assert result.ok and result.entries == args.entries, result
         assert count == args.entries
         ratio = verify_s / ref_s
-        print(f"verify   {args.entries:,} entries ({size_mb:.0f} MB): {verify_s:.2f} s "
-              f"({args.entries / verify_s / 1e6:.2f} M entries/s); reference read+sha256 loop {ref_s:.2f} s; "
-              f"ratio {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x)")
+        print(
+            f"verify   {args.entries:,} entries ({size_mb:.0f} MB): {verify_s:.2f} s "
+            f"({args.entries / verify_s / 1e6:.2f} M entries/s); reference read+sha256 loop {ref_s:.2f} s; "
+            f"ratio {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x)"
+        )
 
         each = append(Path(tmp) / "a1.jsonl", args.appends, batch=1)
         batched = append(Path(tmp) / "a100.jsonl", args.appends, batch=100)
         assert verify_file(Path(tmp) / "a1.jsonl").ok and verify_file(Path(tmp) / "a100.jsonl").ok
         lines = (Path(tmp) / "a1.jsonl").read_bytes().splitlines(keepends=True)
         raw = reference_fsync_each(Path(tmp) / "raw.jsonl", lines)
-        print(f"append   {args.appends:,} entries, fsync each: {each:.2f} s ({args.appends / each:,.0f} entries/s); "
-              f"reference write+fsync of the same bytes: {raw:.2f} s ({args.appends / raw:,.0f}/s)")
-        print(f"append   {args.appends:,} entries, fsync per 100: {batched:.2f} s "
-              f"({args.appends / batched:,.0f} entries/s, {each / batched:.1f}x faster than fsync each)")
+        print(
+            f"append   {args.appends:,} entries, fsync each: {each:.2f} s ({args.appends / each:,.0f} entries/s); "
+            f"reference write+fsync of the same bytes: {raw:.2f} s ({args.appends / raw:,.0f}/s)"
+        )
+        print(
+            f"append   {args.appends:,} entries, fsync per 100: {batched:.2f} s "
+            f"({args.appends / batched:,.0f} entries/s, {each / batched:.1f}x faster than fsync each)"
+        )
     if ratio > TARGET_RATIO:
         print(f"FAIL: verify is {ratio:.2f}x the reference loop (target <= {TARGET_RATIO:.0f}x)", file=sys.stderr)
         return 1

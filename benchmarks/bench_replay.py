@@ -35,7 +35,7 @@ from regimeflex.data.synthetic import SyntheticSettings, generate
 N_SYMBOLS = 100
 LONG, SHORT = 2520, 630
 GROWTH_TARGET = 5.0
-REPEATS = int(os.environ.get("REPEATS", "1"))   # one replay of 2,520 sessions takes about a minute
+REPEATS = int(os.environ.get("REPEATS", "1"))  # one replay of 2,520 sessions takes about a minute
 
 
 def trend_weights(bars: pd.DataFrame) -> pd.DataFrame:
@@ -64,14 +64,17 @@ def main() -> int:
     for n in (SHORT, LONG):
         b, w = bars.iloc[-n:], weights.iloc[-n:]
         rep_s, (sim, orders) = timed(lambda: replay(w, b, config))
-        eng_s, engine = timed(lambda: simulate(w, b, SimConfig(initial_cash=100_000.0, rebalance="on_change"),
-                                               method="loop"))
+        eng_s, engine = timed(
+            lambda: simulate(w, b, SimConfig(initial_cash=100_000.0, rebalance="on_change"), method="loop")
+        )
         rows[n] = (rep_s, eng_s, len(orders), sim.equity[-1], engine.equity[-1])
     print(f"bench_replay: {N_SYMBOLS} synthetic symbols, trend 1/N book, best of {REPEATS}")
     for n, (rep, eng, n_orders, eq_rep, eq_eng) in rows.items():
-        print(f"  {n:5d} sessions: replay {rep:6.2f} s ({rep / n * 1000:.2f} ms/session, {n_orders} orders); "
-              f"engine date loop {eng:6.3f} s; replay/engine {rep / eng:5.1f}x; "
-              f"final equity {eq_rep:,.2f} (engine {eq_eng:,.2f}: another book, see the docstring)")
+        print(
+            f"  {n:5d} sessions: replay {rep:6.2f} s ({rep / n * 1000:.2f} ms/session, {n_orders} orders); "
+            f"engine date loop {eng:6.3f} s; replay/engine {rep / eng:5.1f}x; "
+            f"final equity {eq_rep:,.2f} (engine {eq_eng:,.2f}: another book, see the docstring)"
+        )
     growth = rows[LONG][0] / rows[SHORT][0]
     verdict = "OK" if growth <= GROWTH_TARGET else "MISSED"
     print(f"growth {SHORT} → {LONG} sessions (4x): {growth:.2f}x the time; target ≤ {GROWTH_TARGET:.1f}x → {verdict}")

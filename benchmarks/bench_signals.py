@@ -42,9 +42,15 @@ def synthetic_bars(n_symbols: int, years: int, seed: int = 7) -> pd.DataFrame:
     close = 50 * np.exp(np.cumsum(rets, axis=0))
     spread = np.abs(rng.normal(0, 0.01, size=close.shape)) * close
     frame = lambda values: pd.DataFrame(values, index=dates, columns=symbols)  # noqa: E731
-    return make_bars({"open": frame(close * (1 + rng.normal(0, 0.003, close.shape))),
-                      "high": frame(close + spread), "low": frame(close - spread), "close": frame(close),
-                      "volume": frame(rng.integers(1e5, 1e7, close.shape).astype(float))})
+    return make_bars(
+        {
+            "open": frame(close * (1 + rng.normal(0, 0.003, close.shape))),
+            "high": frame(close + spread),
+            "low": frame(close - spread),
+            "close": frame(close),
+            "volume": frame(rng.integers(1e5, 1e7, close.shape).astype(float)),
+        }
+    )
 
 
 def regimeflex_pipeline(bars: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +65,7 @@ def regimeflex_pipeline(bars: pd.DataFrame) -> pd.DataFrame:
 def rolling_mean(x: np.ndarray, n: int) -> np.ndarray:
     c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x]), axis=0)
     out = np.full_like(x, np.nan)
-    out[n - 1:] = (c[n:] - c[:-n]) / n
+    out[n - 1 :] = (c[n:] - c[:-n]) / n
     return out
 
 
@@ -112,8 +118,13 @@ def reference_pipeline(bars: pd.DataFrame) -> pd.DataFrame:
     gross = np.abs(w).sum(axis=1)
     long = np.clip(w, 0, None).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.minimum.reduce([np.ones_like(gross), np.where(gross > 0, CAPS.max_gross / gross, 1.0),
-                                   np.where(long > 0, (1 - CAPS.cash_buffer) / long, 1.0)])
+        scale = np.minimum.reduce(
+            [
+                np.ones_like(gross),
+                np.where(gross > 0, CAPS.max_gross / gross, 1.0),
+                np.where(long > 0, (1 - CAPS.cash_buffer) / long, 1.0),
+            ]
+        )
     return pd.DataFrame(w * scale[:, None], index=bars.index, columns=bars["close"].columns)
 
 

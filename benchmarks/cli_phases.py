@@ -43,8 +43,7 @@ def main(project: str) -> None:
     mark("bars from the cache")
     weights = compute_targets(bars, selection, host, settings).weights
     mark("strategy + sizer hooks")
-    result = api.assemble(weights, bars, api.sim_config(settings), start=lo, end=hi,
-                          benchmark=settings.run.benchmark)
+    result = api.assemble(weights, bars, api.sim_config(settings), start=lo, end=hi, benchmark=settings.run.benchmark)
     mark("simulation + frames")
     out = Path(project) / "out-phases"
     write_outputs(result, out)

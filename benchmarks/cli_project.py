@@ -38,14 +38,19 @@ def main(data_dir: Path, project: Path, fmt: str = "arrow") -> None:
     (config / "run.yaml").write_text(
         f"universe: [{', '.join(symbols)}]\nbenchmark: {symbols[0]}\ninitial_equity: 100000\n"
         f"backtest:\n  start: {first:%Y-%m-%d}\n  end: {last:%Y-%m-%d}\n  warmup_sessions: 0\n"
-        f"  rebalance: on_change\n")
-    (config / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv:\n    path: {files}\n"
-                                      f"cache:\n  format: {fmt}\n")
-    (config / "strategies.yaml").write_text("strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n"
-                                            "    params: {rule: price_above_sma, slow: 200}\n")
-    (config / "risk.yaml").write_text(f"sizer:\n  plugin: fixed_fractional\n"
-                                      f"  params: {{fraction: {1 / len(symbols)!r}, max_weight: 1.0}}\n"
-                                      f"regime:\n  detect: {{benchmark: {symbols[0]}}}\n")
+        f"  rebalance: on_change\n"
+    )
+    (config / "data.yaml").write_text(
+        f"provider: csv\nproviders:\n  csv:\n    path: {files}\ncache:\n  format: {fmt}\n"
+    )
+    (config / "strategies.yaml").write_text(
+        "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n    params: {rule: price_above_sma, slow: 200}\n"
+    )
+    (config / "risk.yaml").write_text(
+        f"sizer:\n  plugin: fixed_fractional\n"
+        f"  params: {{fraction: {1 / len(symbols)!r}, max_weight: 1.0}}\n"
+        f"regime:\n  detect: {{benchmark: {symbols[0]}}}\n"
+    )
     (config / "broker.yaml").write_text("broker: paper\nmode: dry_run\n")
     from regimeflex.config import load_settings
     from regimeflex.data.service import import_source

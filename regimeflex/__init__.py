@@ -15,10 +15,24 @@ from regimeflex.errors import (
     RegimeFlexError,
 )
 from regimeflex.hookspecs import hookimpl, hookspec
+
 # The data types pull in pandas; they load on first use so `regimeflex --help` stays fast.
 _LAZY_TYPES = {
-    "BAR_FIELDS", "Account", "Bars", "BarsRequest", "BrokerContext", "Event", "Fill", "Level",
-    "NotifyContext", "Order", "OrderResult", "Position", "bars_symbols", "check_bars", "empty_bars",
+    "BAR_FIELDS",
+    "Account",
+    "Bars",
+    "BarsRequest",
+    "BrokerContext",
+    "Event",
+    "Fill",
+    "Level",
+    "NotifyContext",
+    "Order",
+    "OrderResult",
+    "Position",
+    "bars_symbols",
+    "check_bars",
+    "empty_bars",
     "make_bars",
 }
 
@@ -33,6 +47,7 @@ def __getattr__(name: str) -> object:
 
         return getattr(types, name)
     raise AttributeError(f"module 'regimeflex' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -28,6 +28,7 @@ from regimeflex.secrets import redact
 
 log = get_logger("http")
 
+
 class _ScrubFilter(logging.Filter):
     """Masks known secrets and registered URL credentials in third-party HTTP log records."""
 

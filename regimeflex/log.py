@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO
 
 from regimeflex.secrets import redact
@@ -91,7 +91,7 @@ class TextFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -118,8 +118,11 @@ def configure(level: str = "INFO", fmt: str = "text", stream: IO[str] | None = N
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(use_colour(stream)))
     logger.addHandler(handler)
-    logger.setLevel(getattr(logging, level.upper(), logging.INFO) if level.upper() not in ("SUCCESS", "RISK")
-                    else {"SUCCESS": SUCCESS, "RISK": RISK}[level.upper()])
+    logger.setLevel(
+        getattr(logging, level.upper(), logging.INFO)
+        if level.upper() not in ("SUCCESS", "RISK")
+        else {"SUCCESS": SUCCESS, "RISK": RISK}[level.upper()]
+    )
     logger.propagate = False
 
 

@@ -73,8 +73,9 @@ def reference_symbols(settings: Any) -> list[str]:
     return list(dict.fromkeys([*settings.run.universe, *[s for s in extra if s]]))
 
 
-def compute_targets(bars: Bars, selection: Selection, host: PluginHost, settings: Any,
-                    universe: Sequence[str] | None = None) -> TargetPanel:
+def compute_targets(
+    bars: Bars, selection: Selection, host: PluginHost, settings: Any, universe: Sequence[str] | None = None
+) -> TargetPanel:
     """Signals → budgets → sizer → regime scaling → calendar guard, over the whole panel.
 
     ``bars`` holds the universe plus the benchmark and VIX series
@@ -109,5 +110,12 @@ def compute_targets(bars: Bars, selection: Selection, host: PluginHost, settings
     guard = calendar_guard_frame(weights.index, settings.risk.calendar)
     weights = weights.mul(np.where(guard["is_session"], guard["scale"], 1.0), axis=0)
     weights = guard_entries(weights, (guard["allow_entries"] | ~guard["is_session"]).to_numpy())
-    return TargetPanel(signals=signals, combined=combined, raw_weights=raw, weights=weights, regime=regime,
-                       scale=scale, notes={"calendar": guard})
+    return TargetPanel(
+        signals=signals,
+        combined=combined,
+        raw_weights=raw,
+        weights=weights,
+        regime=regime,
+        scale=scale,
+        notes={"calendar": guard},
+    )

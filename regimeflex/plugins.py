@@ -161,9 +161,7 @@ class PluginHost:
         third-party package cannot stop a run that does not use it.
         """
         blocked = set(disabled_from_env()) | set(disabled or ())
-        eps = list(entry_points) if entry_points is not None else list(
-            metadata.entry_points(group=ENTRY_POINT_GROUP)
-        )
+        eps = list(entry_points) if entry_points is not None else list(metadata.entry_points(group=ENTRY_POINT_GROUP))
         registry = _Registry(pm=_new_manager())
         for ep in sorted(eps, key=lambda e: e.name):
             if ep.name in registry.infos or ep.name in registry.pending:
@@ -171,15 +169,25 @@ class PluginHost:
                 other = _dist_of(first)[0] if first is not None else registry.infos[ep.name].distribution
                 dist_name, version = _dist_of(ep)
                 registry.infos[ep.name] = PluginInfo(
-                    ep.name, dist_name, version, ep.value, state="error",
-                    error=(f"two installed distributions register a plugin named '{ep.name}' "
-                           f"({other} and {dist_name}); uninstall one of them"),
+                    ep.name,
+                    dist_name,
+                    version,
+                    ep.value,
+                    state="error",
+                    error=(
+                        f"two installed distributions register a plugin named '{ep.name}' "
+                        f"({other} and {dist_name}); uninstall one of them"
+                    ),
                 )
                 continue
             if ep.name in blocked:
                 dist_name, version = _dist_of(ep)
                 registry.infos[ep.name] = PluginInfo(
-                    ep.name, dist_name, version, ep.value, state="blocked",
+                    ep.name,
+                    dist_name,
+                    version,
+                    ep.value,
+                    state="blocked",
                     error=f"disabled by {DISABLED_ENV}",
                 )
                 continue
@@ -196,7 +204,11 @@ class PluginHost:
             obj = ep.load()
         except Exception as exc:  # any import-time failure is the plugin's, reported not raised
             self._reg.infos[name] = PluginInfo(
-                name, dist_name, version, ep.value, state="error",
+                name,
+                dist_name,
+                version,
+                ep.value,
+                state="error",
                 error=f"failed to import {ep.value}: {type(exc).__name__}: {redact(exc)}",
             )
             return
@@ -207,31 +219,32 @@ class PluginHost:
             self._materialize(name)
 
     @classmethod
-    def from_plugins(
-        cls, plugins: Mapping[str, object], *, disabled: Iterable[str] | None = None
-    ) -> PluginHost:
+    def from_plugins(cls, plugins: Mapping[str, object], *, disabled: Iterable[str] | None = None) -> PluginHost:
         """A host with exactly these plugins (name → module or object); for tests and the kit."""
         registry = _Registry(pm=_new_manager())
         blocked = set(disabled or ())
         for name, obj in plugins.items():
             module = getattr(obj, "__name__", type(obj).__name__)
             if name in blocked:
-                registry.infos[name] = PluginInfo(name, None, None, module, state="blocked",
-                                                  error=f"disabled by {DISABLED_ENV}")
+                registry.infos[name] = PluginInfo(
+                    name, None, None, module, state="blocked", error=f"disabled by {DISABLED_ENV}"
+                )
                 continue
             cls._register(registry, name, obj, None, None, module)
         return cls(registry)
 
     @staticmethod
-    def _register(registry: _Registry, name: str, obj: object, dist: str | None,
-                  version: str | None, module: str) -> None:
+    def _register(
+        registry: _Registry, name: str, obj: object, dist: str | None, version: str | None, module: str
+    ) -> None:
         pm = registry.pm
         registry.generation += 1
         try:
             pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
-            registry.infos[name] = PluginInfo(name, dist, version, module, state="error",
-                                              error=f"invalid hook implementation: {exc}")
+            registry.infos[name] = PluginInfo(
+                name, dist, version, module, state="error", error=f"invalid hook implementation: {exc}"
+            )
             return
         except ValueError as exc:  # same object registered twice under two names
             registry.infos[name] = PluginInfo(name, dist, version, module, state="error", error=str(exc))
@@ -244,7 +257,11 @@ class PluginHost:
                 close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
                 hints.append(f"'{hook}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
             registry.infos[name] = PluginInfo(
-                name, dist, version, module, state="error",
+                name,
+                dist,
+                version,
+                module,
+                state="error",
                 error=f"implements unknown hook {', '.join(hints)}; see docs/hooks.md for the hook names",
             )
             return
@@ -283,8 +300,11 @@ class PluginHost:
                 f"{prefix}{info.label} is disabled by {DISABLED_ENV}; remove it from that variable to use it."
             )
         if info.state == "error":
-            fix = (f"reinstall {info.distribution} or fix its dependencies" if info.distribution
-                   else "fix the plugin module")
+            fix = (
+                f"reinstall {info.distribution} or fix its dependencies"
+                if info.distribution
+                else "fix the plugin module"
+            )
             raise PluginError(f"{prefix}{info.label} cannot be used: {info.error}. Fix: {fix}.")
         if role not in info.roles:
             hook = ROLE_HOOKS[role]
@@ -357,8 +377,9 @@ class PluginHost:
         self, plugin: str, *, signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]
     ) -> pd.DataFrame:
         result = self._call("size_position", plugin, signals=signals, bars=bars, params=readonly(params))
-        self._check_frame(plugin, "size_position", result, signals.index, signals.columns,
-                          bounded=False, allow_nan=False)
+        self._check_frame(
+            plugin, "size_position", result, signals.index, signals.columns, bounded=False, allow_nan=False
+        )
         return result
 
     def execute_orders(self, plugin: str, *, orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
@@ -454,8 +475,15 @@ class PluginHost:
     # --------------------------------------------------------- checking
 
     def _check_frame(
-        self, plugin: str, hook: str, result: Any, index: Any, columns: Sequence[str],
-        *, bounded: bool, allow_nan: bool = True,
+        self,
+        plugin: str,
+        hook: str,
+        result: Any,
+        index: Any,
+        columns: Sequence[str],
+        *,
+        bounded: bool,
+        allow_nan: bool = True,
     ) -> None:
         import numpy as np
         import pandas as pd
@@ -587,35 +615,76 @@ class Selection:
 HISTORY_ROLES: tuple[str, ...] = ("data", "strategy", "sizer")
 
 
-def resolve(settings: Any, host: PluginHost,
-            roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")) -> Selection:
+def resolve(
+    settings: Any, host: PluginHost, roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")
+) -> Selection:
     """Check that every plugin the YAML names for ``roles`` is installed, loads, can play its
     role, and accepts its settings; return them validated. Raises the first problem found."""
 
-    def pick(name: str, role: str, where: str, raw: Mapping[str, Any] | None, settings_where: str,
-             label: str = "", budget: float = 1.0) -> Selected:
+    def pick(
+        name: str,
+        role: str,
+        where: str,
+        raw: Mapping[str, Any] | None,
+        settings_where: str,
+        label: str = "",
+        budget: float = 1.0,
+    ) -> Selected:
         host.require(name, role, where=where)
         validated = host.validate_settings(name, raw, where=settings_where)
         return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
 
     data_name = settings.data.provider
-    data = pick(data_name, "data", "data.yaml: provider", settings.data.providers.get(data_name),
-                f"data.yaml: providers.{data_name}")
+    data = pick(
+        data_name,
+        "data",
+        "data.yaml: provider",
+        settings.data.providers.get(data_name),
+        f"data.yaml: providers.{data_name}",
+    )
     strategies = {
-        inst: pick(spec.plugin, "strategy", f"strategies.yaml: strategies.{inst}.plugin", spec.params,
-                   f"strategies.yaml: strategies.{inst}.params", label=inst, budget=spec.budget)
-        for inst, spec in settings.strategies.strategies.items() if spec.enabled
+        inst: pick(
+            spec.plugin,
+            "strategy",
+            f"strategies.yaml: strategies.{inst}.plugin",
+            spec.params,
+            f"strategies.yaml: strategies.{inst}.params",
+            label=inst,
+            budget=spec.budget,
+        )
+        for inst, spec in settings.strategies.strategies.items()
+        if spec.enabled
     }
-    sizer = pick(settings.risk.sizer.plugin, "sizer", "risk.yaml: sizer.plugin", settings.risk.sizer.params,
-                 "risk.yaml: sizer.params")
+    sizer = pick(
+        settings.risk.sizer.plugin,
+        "sizer",
+        "risk.yaml: sizer.plugin",
+        settings.risk.sizer.params,
+        "risk.yaml: sizer.params",
+    )
     broker = None
     if "broker" in roles:
         broker_name = settings.broker.broker
-        broker = pick(broker_name, "broker", "broker.yaml: broker", settings.broker.brokers.get(broker_name),
-                      f"broker.yaml: brokers.{broker_name}")
-    notifiers = {
-        channel: pick(spec.plugin or channel, "notifier", f"run.yaml: notify.channels.{channel}.plugin",
-                      spec.settings, f"run.yaml: notify.channels.{channel}.settings", label=channel)
-        for channel, spec in settings.run.notify.channels.items()
-    } if "notifier" in roles else {}
+        broker = pick(
+            broker_name,
+            "broker",
+            "broker.yaml: broker",
+            settings.broker.brokers.get(broker_name),
+            f"broker.yaml: brokers.{broker_name}",
+        )
+    notifiers = (
+        {
+            channel: pick(
+                spec.plugin or channel,
+                "notifier",
+                f"run.yaml: notify.channels.{channel}.plugin",
+                spec.settings,
+                f"run.yaml: notify.channels.{channel}.settings",
+                label=channel,
+            )
+            for channel, spec in settings.run.notify.channels.items()
+        }
+        if "notifier" in roles
+        else {}
+    )
     return Selection(data=data, strategies=strategies, sizer=sizer, broker=broker, notifiers=notifiers)

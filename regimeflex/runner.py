@@ -10,14 +10,14 @@ Each step's substance lives in its layer; this module only wires them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, RegimeFlexError
 from regimeflex.log import get_logger, step
-from regimeflex.types import BarsRequest, Event, Level, bars_symbols, check_bars
+from regimeflex.types import Event, Level, check_bars
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -74,12 +74,13 @@ def load_history(settings: Settings, host: PluginHost, session: pd.Timestamp, *,
 
     window = calendar.sessions(session - pd.Timedelta(days=int(settings.run.history_sessions * 1.6) + 10), session)
     start = window[-settings.run.history_sessions] if len(window) >= settings.run.history_sessions else window[0]
-    bars, report = load_bars(settings, host, reference_symbols(settings), start.date(), session.date(),
-                             refresh=refresh)
+    bars, report = load_bars(settings, host, reference_symbols(settings), start.date(), session.date(), refresh=refresh)
     check_bars(bars, where=f"data from '{settings.data.provider}'")
     if bars.empty:
-        raise DataError(f"no bars at all for {session:%Y-%m-%d} from '{settings.data.provider}' or the cache; "
-                        f"check data.yaml and `regimeflex data info`")
+        raise DataError(
+            f"no bars at all for {session:%Y-%m-%d} from '{settings.data.provider}' or the cache; "
+            f"check data.yaml and `regimeflex data info`"
+        )
     return bars, report
 
 
@@ -132,12 +133,18 @@ def _record_delivery(settings: Settings, delivery: Any) -> None:
         log.error("notification outcome not recorded in the ledger: %s", exc)
 
 
-def _cycle(settings: Settings, options: RunOptions, host: PluginHost, session: pd.Timestamp, is_session: bool,
-           summary: RunSummary, dispatcher: Any) -> None:
+def _cycle(
+    settings: Settings,
+    options: RunOptions,
+    host: PluginHost,
+    session: pd.Timestamp,
+    is_session: bool,
+    summary: RunSummary,
+    dispatcher: Any,
+) -> None:
     from regimeflex.config.broker import effective_mode
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.ledger.journal import open_journal
-    from regimeflex.pipeline import compute_targets
     from regimeflex.plugins import resolve
 
     kill = KillSwitch(settings.path(settings.run.paths.kill_switch))
@@ -169,14 +176,27 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
     summary.status, summary.exit_code = "killed", EXIT_KILLED
     summary.messages.append(f"kill switch engaged: {reason}")
     with open_journal(settings.path(settings.run.paths.ledger)) as journal:
-        journal.record("kill", {"flag": str(kill.path), "reason": reason, "session": summary.session,
-                                "not_sent": []})
-    dispatcher.send(Event(kind="kill", level=Level.RISK, title="RegimeFlex: kill switch engaged",
-                          body=f"{reason} (flag {kill.path}); the run stopped before any data, order or broker call"))
+        journal.record("kill", {"flag": str(kill.path), "reason": reason, "session": summary.session, "not_sent": []})
+    dispatcher.send(
+        Event(
+            kind="kill",
+            level=Level.RISK,
+            title="RegimeFlex: kill switch engaged",
+            body=f"{reason} (flag {kill.path}); the run stopped before any data, order or broker call",
+        )
+    )
 
 
-def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, selection: Selection,
-                  session: pd.Timestamp, summary: RunSummary, dispatcher: Any, journal: Any) -> None:
+def _locked_cycle(
+    settings: Settings,
+    options: RunOptions,
+    host: PluginHost,
+    selection: Selection,
+    session: pd.Timestamp,
+    summary: RunSummary,
+    dispatcher: Any,
+    journal: Any,
+) -> None:
     from regimeflex.execution.session import execute_from_settings
     from regimeflex.pipeline import compute_targets
 
@@ -197,16 +217,27 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     if panel.regime is not None and pd.notna(panel.regime.iloc[-1]):
         summary.regime = str(panel.regime.iloc[-1])
     guard = panel.notes["calendar"].iloc[-1]
-    summary.calendar = [{"event": k, "rule": str(getattr(settings.risk.calendar, k).rule)}
-                        for k in ("fomc", "opex", "early_close") if bool(guard[k])]
+    summary.calendar = [
+        {"event": k, "rule": str(getattr(settings.risk.calendar, k).rule)}
+        for k in ("fomc", "opex", "early_close")
+        if bool(guard[k])
+    ]
     targets = panel.last()
     prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
 
     with step("risk: circuit breakers checked", log) as figures:
         account = account_now(settings, host, selection, summary.mode, session, journal, prices, bars)
-        targets = _apply_breakers(settings, session, bars, targets, account, summary, dispatcher, journal,
-                                  stale_sessions=max([n or settings.run.history_sessions for n in stale.values()],
-                                                     default=0))
+        targets = _apply_breakers(
+            settings,
+            session,
+            bars,
+            targets,
+            account,
+            summary,
+            dispatcher,
+            journal,
+            stale_sessions=max([n or settings.run.history_sessions for n in stale.values()], default=0),
+        )
         targets = _hold_stale(targets, account, prices, stale)
     summary.steps["breakers"] = figures
     summary.targets = {s: round(float(w), 6) for s, w in targets.items() if abs(w) > 1e-12}
@@ -214,17 +245,35 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
     fills_before = set(journal.state.fills)
     with step("execution: orders planned, recorded, sent, reconciled", log) as figures:
         outcome = execute_from_settings(
-            settings, host, session=session.date(), targets=targets, prices=prices, bars=bars, live=options.live,
-            broker_settings=selection.broker.settings, journal=journal, notify=dispatcher.send,
+            settings,
+            host,
+            session=session.date(),
+            targets=targets,
+            prices=prices,
+            bars=bars,
+            live=options.live,
+            broker_settings=selection.broker.settings,
+            journal=journal,
+            notify=dispatcher.send,
         )
     summary.steps["execution"] = figures
     status = {r.client_order_id: r.status for r in outcome.results}
-    summary.orders = [{"symbol": o.symbol, "side": o.side, "qty": o.qty, "type": o.type,
-                       "client_order_id": o.client_order_id,
-                       "status": status.get(o.client_order_id, "intended" if summary.mode == "dry_run" else "")}
-                      for o in outcome.orders]
-    summary.fills = [{k: fill.get(k) for k in ("symbol", "side", "qty", "price", "client_order_id")}
-                     for fid, fill in journal.state.fills.items() if fid not in fills_before]
+    summary.orders = [
+        {
+            "symbol": o.symbol,
+            "side": o.side,
+            "qty": o.qty,
+            "type": o.type,
+            "client_order_id": o.client_order_id,
+            "status": status.get(o.client_order_id, "intended" if summary.mode == "dry_run" else ""),
+        }
+        for o in outcome.orders
+    ]
+    summary.fills = [
+        {k: fill.get(k) for k in ("symbol", "side", "qty", "price", "client_order_id")}
+        for fid, fill in journal.state.fills.items()
+        if fid not in fills_before
+    ]
     if outcome.resumed:
         summary.messages.append(f"orders for {summary.session} were already intended; resumed, not re-planned")
     summary.messages.extend(outcome.notes)
@@ -241,25 +290,46 @@ def _locked_cycle(settings: Settings, options: RunOptions, host: PluginHost, sel
         summary.status = "completed"
     with step("report: daily HTML written", log) as figures:
         scale = None if panel.scale is None else float(panel.scale.iloc[-1])
-        summary.report_path = str(_write_report(settings, session, summary, after, prices, targets, outcome,
-                                                journal, scale))
+        summary.report_path = str(
+            _write_report(settings, session, summary, after, prices, targets, outcome, journal, scale)
+        )
     summary.steps["report"] = figures
-    journal.end_session(status=summary.status, orders=len(outcome.orders), sent=len(outcome.sent),
-                        fills=outcome.fills_recorded, equity=summary.equity, session=summary.session)
+    journal.end_session(
+        status=summary.status,
+        orders=len(outcome.orders),
+        sent=len(outcome.sent),
+        fills=outcome.fills_recorded,
+        equity=summary.equity,
+        session=summary.session,
+    )
 
 
-def account_now(settings: Settings, host: PluginHost, selection: Selection, mode: str, session: pd.Timestamp,
-                journal: Any, prices: pd.Series, bars: Any) -> Any:
+def account_now(
+    settings: Settings,
+    host: PluginHost,
+    selection: Selection,
+    mode: str,
+    session: pd.Timestamp,
+    journal: Any,
+    prices: pd.Series,
+    bars: Any,
+) -> Any:
     """The account the breakers and the summary use: the broker's own (paper/live brokers that
     report one), else the ledger's view (dry runs: configured equity plus recorded fills)."""
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import ledger_account, make_context
 
     if mode != "dry_run":
-        context = make_context(mode=mode, session=session.date(), broker_settings=selection.broker.settings,  # type: ignore[arg-type]
-                               state_dir=settings.path(settings.run.paths.state_dir), journal_path=journal.path,
-                               kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)), bars=bars,
-                               initial_equity=settings.run.initial_equity)
+        context = make_context(
+            mode=mode,
+            session=session.date(),
+            broker_settings=selection.broker.settings,  # type: ignore[arg-type]
+            state_dir=settings.path(settings.run.paths.state_dir),
+            journal_path=journal.path,
+            kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+            bars=bars,
+            initial_equity=settings.run.initial_equity,
+        )
         account = host.broker_account(selection.broker.name, context=context)
         if account is not None:
             return account
@@ -288,34 +358,66 @@ def equity_curve(journal: Any) -> pd.Series:
     return series.sort_index()
 
 
-def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary, account: Any,
-                  prices: pd.Series, targets: pd.Series, outcome: Any, journal: Any,
-                  risk_scale: float | None) -> Any:
+def _write_report(
+    settings: Settings,
+    session: pd.Timestamp,
+    summary: RunSummary,
+    account: Any,
+    prices: pd.Series,
+    targets: pd.Series,
+    outcome: Any,
+    journal: Any,
+    risk_scale: float | None,
+) -> Any:
     from regimeflex.report.daily import BreakerState, DailyReportData, write_daily_report
     from regimeflex.types import Fill
 
     curve = equity_curve(journal)
     curve.loc[session] = summary.equity
     todays = {x.get("client_order_id") for x in summary.fills}
-    fills = [Fill(fill_id=fid, client_order_id=f.get("client_order_id", ""), symbol=f["symbol"], side=f["side"],
-                  qty=float(f["qty"]), price=float(f["price"]), commission=float(f.get("commission") or 0.0))
-             for fid, f in journal.state.fills.items() if f.get("client_order_id") in todays]
+    fills = [
+        Fill(
+            fill_id=fid,
+            client_order_id=f.get("client_order_id", ""),
+            symbol=f["symbol"],
+            side=f["side"],
+            qty=float(f["qty"]),
+            price=float(f["price"]),
+            commission=float(f.get("commission") or 0.0),
+        )
+        for fid, f in journal.state.fills.items()
+        if f.get("client_order_id") in todays
+    ]
     previous = curve[curve.index < session]
     data = DailyReportData(
-        session=session.date(), mode=summary.mode, equity=account.equity, cash=account.cash,
+        session=session.date(),
+        mode=summary.mode,
+        equity=account.equity,
+        cash=account.cash,
         regime=summary.regime or "unknown",
-        breakers=[BreakerState(name=b["name"], state=b["state"],
-                               detail=(f"value {b.get('value')} ≥ threshold {b.get('threshold')}, action {b.get('action')}"
-                                       if b["state"] == "tripped"
-                                       else f"threshold {b.get('threshold')}, action {b.get('action')}"))
-                  for b in summary.breakers],
+        breakers=[
+            BreakerState(
+                name=b["name"],
+                state=b["state"],
+                detail=(
+                    f"value {b.get('value')} ≥ threshold {b.get('threshold')}, action {b.get('action')}"
+                    if b["state"] == "tripped"
+                    else f"threshold {b.get('threshold')}, action {b.get('action')}"
+                ),
+            )
+            for b in summary.breakers
+        ],
         risk_scale=risk_scale,
         calendar_events=[f"{c['event']}: {c['rule']}" for c in summary.calendar],
         targets={s: float(w) for s, w in targets.items()},
-        positions=account.positions, prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
-        orders=list(outcome.orders), order_results=list(outcome.results), fills=fills,
+        positions=account.positions,
+        prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
+        orders=list(outcome.orders),
+        order_results=list(outcome.results),
+        fills=fills,
         reconciliation_ok=None if outcome.reconcile is None else outcome.reconcile.ok,
-        reconciliation_notes=[] if outcome.reconcile is None
+        reconciliation_notes=[]
+        if outcome.reconcile is None
         else [str(m.as_dict()) for m in outcome.reconcile.mismatches],
         equity_curve=curve.sort_index(),
         pnl_day=None if previous.empty else float(summary.equity - previous.iloc[-1]),
@@ -326,8 +428,10 @@ def _write_report(settings: Settings, session: pd.Timestamp, summary: RunSummary
 
 def current_weights(account: Any, prices: pd.Series) -> pd.Series:
     """Each held symbol's weight of equity at the reference prices."""
-    return pd.Series({s: p.qty * float(prices.get(s, p.avg_price)) / account.equity
-                      for s, p in account.positions.items()}, dtype="float64")
+    return pd.Series(
+        {s: p.qty * float(prices.get(s, p.avg_price)) / account.equity for s, p in account.positions.items()},
+        dtype="float64",
+    )
 
 
 def _hold_stale(targets: pd.Series, account: Any, prices: pd.Series, stale: dict[str, int | None]) -> pd.Series:
@@ -342,8 +446,18 @@ def _hold_stale(targets: pd.Series, account: Any, prices: pd.Series, stale: dict
     return out
 
 
-def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, targets: pd.Series, account: Any,
-                    summary: RunSummary, dispatcher: Any, journal: Any, *, stale_sessions: int) -> pd.Series:
+def _apply_breakers(
+    settings: Settings,
+    session: pd.Timestamp,
+    bars: Any,
+    targets: pd.Series,
+    account: Any,
+    summary: RunSummary,
+    dispatcher: Any,
+    journal: Any,
+    *,
+    stale_sessions: int,
+) -> pd.Series:
     """Evaluate the circuit breakers on the live numbers and cut the targets accordingly."""
     from dataclasses import replace
 
@@ -357,9 +471,11 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
     vix_symbol = settings.risk.regime.vix_symbol
     vix = float(bars["close"][vix_symbol].iloc[-1]) if vix_symbol and vix_symbol in bars["close"] else None
     inputs = BreakerInputs(
-        session=session.date(), equity=account.equity,
+        session=session.date(),
+        equity=account.equity,
         previous_close_equity=previous_session_equity(journal, session),
-        vix=vix, stale_sessions=stale_sessions,
+        vix=vix,
+        stale_sessions=stale_sessions,
         rejected_orders=sum(1 for v in journal.state.orders_for(session.date()) if v.status == "rejected"),
         orders_today=len(journal.state.orders_for(session.date())),
         weights=current.to_dict(),
@@ -369,12 +485,12 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
         journal.record("breaker", {**event.data, "title": event.title})
         dispatcher.send(event)
     summary.breakers = [
-        {"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()} if name in decision.tripped
+        {"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()}
+        if name in decision.tripped
         else {"name": name, "state": "ok", "threshold": spec.threshold, "action": spec.action}
         for name, spec in settings.risk.circuit_breakers.enabled().items()
     ]
-    save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime,
-                                  regime_session=session.date()))
+    save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime, regime_session=session.date()))
     if not decision.tripped:
         return targets
     return apply_breaker_action(targets, current.reindex(targets.index).fillna(0.0), decision)
@@ -383,8 +499,11 @@ def _apply_breakers(settings: Settings, session: pd.Timestamp, bars: Any, target
 def summary_event(summary: RunSummary) -> Event:
     level = {"completed": Level.SUCCESS, "killed": Level.RISK, "failed": Level.ERROR}.get(summary.status, Level.INFO)
     title = f"RegimeFlex {summary.session}: {summary.status}"
-    lines = [f"mode {summary.mode}", f"regime {summary.regime or 'n/a'}",
-             f"{len(summary.orders)} orders, {len(summary.fills)} fills"]
+    lines = [
+        f"mode {summary.mode}",
+        f"regime {summary.regime or 'n/a'}",
+        f"{len(summary.orders)} orders, {len(summary.fills)} fills",
+    ]
     if summary.equity is not None:
         lines.append(f"equity {summary.equity:,.2f}")
     if summary.status in ("failed", "killed"):
@@ -392,5 +511,12 @@ def summary_event(summary: RunSummary) -> Event:
     from pathlib import Path
 
     attachments = (Path(summary.report_path),) if summary.report_path else ()
-    return Event(kind="run_summary", level=level, title=title, body="; ".join(lines),
-                 data=summary.as_dict(), ts=datetime.now(timezone.utc), attachments=attachments)
+    return Event(
+        kind="run_summary",
+        level=level,
+        title=title,
+        body="; ".join(lines),
+        data=summary.as_dict(),
+        ts=datetime.now(UTC),
+        attachments=attachments,
+    )

@@ -42,7 +42,10 @@ _URL_SECRETS = (
     # query-string credentials: ?apiKey=...&token=...
     (re.compile(r"(?i)([?&](?:apikey|api_key|token|key|secret|password)=)[^&#\s]+"), r"\1" + MASK),
     # Authorization headers echoed into text
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|token|basic)?\s*)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
+    (
+        re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|token|basic)?\s*)[A-Za-z0-9._~+/=-]+"),
+        r"\1" + MASK,
+    ),
 )
 
 
@@ -73,8 +76,10 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, Mapping):
-        return {k: (MASK if isinstance(k, str) and SECRET_KEY_PATTERN.search(k) and v else redact_obj(v))
-                for k, v in obj.items()}
+        return {
+            k: (MASK if isinstance(k, str) and SECRET_KEY_PATTERN.search(k) and v else redact_obj(v))
+            for k, v in obj.items()
+        }
     if isinstance(obj, (list, tuple)):
         return [redact_obj(v) for v in obj]
     return obj

@@ -59,8 +59,7 @@ def make_bars(fields: Mapping[str, pd.DataFrame]) -> Bars:
 def empty_bars(symbols: tuple[str, ...] = ()) -> Bars:
     """A Bars panel with no rows (and the given symbols as columns)."""
     cols = pd.MultiIndex.from_product([list(BAR_FIELDS), sorted(symbols)], names=["field", "symbol"])
-    return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"),
-                        columns=cols, dtype="float64")
+    return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"), columns=cols, dtype="float64")
 
 
 def _session_index(index: pd.Index) -> pd.DatetimeIndex:
@@ -87,8 +86,9 @@ def check_bars(bars: object, *, where: str = "bars") -> Bars:
     if not isinstance(bars, pd.DataFrame):
         raise BarsShapeError(f"{where}: expected a pandas DataFrame, got {type(bars).__name__}")
     if not isinstance(bars.index, pd.DatetimeIndex):
-        raise BarsShapeError(f"{where}: index must be a DatetimeIndex of session dates, "
-                             f"got {type(bars.index).__name__}")
+        raise BarsShapeError(
+            f"{where}: index must be a DatetimeIndex of session dates, got {type(bars.index).__name__}"
+        )
     if bars.index.tz is not None:
         raise BarsShapeError(f"{where}: index must be tz-naive session dates, got tz={bars.index.tz}")
     if not bars.index.is_monotonic_increasing or not bars.index.is_unique:
@@ -175,8 +175,15 @@ class Order:
 
 
 OrderStatus = Literal[
-    "planned", "new", "accepted", "partially_filled", "filled",
-    "canceled", "rejected", "expired", "unknown",
+    "planned",
+    "new",
+    "accepted",
+    "partially_filled",
+    "filled",
+    "canceled",
+    "rejected",
+    "expired",
+    "unknown",
 ]
 
 

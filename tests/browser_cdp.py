@@ -25,11 +25,24 @@ import pytest
 import websocket
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = ("headless Chromium is not installed: install it with `sudo apt-get install chromium` "
-                "(Debian/Ubuntu) to run the report browser tests")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars")
+INSTALL_HINT = (
+    "headless Chromium is not installed: install it with `sudo apt-get install chromium` "
+    "(Debian/Ubuntu) to run the report browser tests"
+)
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+)
 
 
 def find_browser() -> str | None:
@@ -71,9 +84,18 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="regimeflex-chromium-")
         self.log = open(Path(self.profile) / "stderr.log", "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         self._ids = itertools.count(1)
         try:
             port = self._wait_for_port()
@@ -81,8 +103,10 @@ class Chromium:
             self.call("Page.enable")
             self.call("Runtime.enable")
             self.call("Log.enable")
-            self.call("Emulation.setDeviceMetricsOverride",
-                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+            )
         except BaseException:
             self.close()
             raise
@@ -115,8 +139,9 @@ class Chromium:
         self.log.flush()
         return (Path(self.profile) / "stderr.log").read_text(errors="replace")[-500:]
 
-    def call(self, method: str, params: dict[str, Any] | None = None,
-             events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, events: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         """Send one command and wait for its answer; events seen meanwhile go to ``events``."""
         ident = next(self._ids)
         self.ws.send(json.dumps({"id": ident, "method": method, "params": params or {}}))
@@ -137,13 +162,17 @@ class Chromium:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{path.name} did not finish loading within {self.timeout:g}s")
             events.append(json.loads(self.ws.recv()))
-        query = ("JSON.stringify(Object.fromEntries([...document.querySelectorAll(%s)].map(e => "
-                 "[e.dataset.key || 'metric:' + e.dataset.metric, e.textContent.trim()])))"
-                 % json.dumps(", ".join(selectors)))
+        query = (
+            "JSON.stringify(Object.fromEntries([...document.querySelectorAll({})].map(e => "
+            "[e.dataset.key || 'metric:' + e.dataset.metric, e.textContent.trim()])))"
+        ).format(json.dumps(", ".join(selectors)))
         result = self.call("Runtime.evaluate", {"expression": query, "returnByValue": True}, events)
         shot = self.call("Page.captureScreenshot", {"format": "png"}, events)
-        return PageVisit(errors=_errors(events), texts=json.loads(result["result"]["value"]),
-                         screenshot=base64.b64decode(shot["data"]))
+        return PageVisit(
+            errors=_errors(events),
+            texts=json.loads(result["result"]["value"]),
+            screenshot=base64.b64decode(shot["data"]),
+        )
 
     def close(self) -> None:
         ws = getattr(self, "ws", None)

@@ -5,7 +5,7 @@ Imported by the report and browser tests (plain module, not a plugin).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +19,9 @@ SYMBOLS = ("SPY", "TLT", "GLD")
 
 
 def closes() -> pd.DataFrame:
-    frames = {s: pd.read_csv(DATA / f"{s}-2019-lumibot.csv", index_col="Date", parse_dates=True)["Close"]
-              for s in SYMBOLS}
+    frames = {
+        s: pd.read_csv(DATA / f"{s}-2019-lumibot.csv", index_col="Date", parse_dates=True)["Close"] for s in SYMBOLS
+    }
     return pd.DataFrame(frames).astype("float64")
 
 
@@ -46,10 +47,16 @@ def portfolio() -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
 
 def tearsheet_data() -> TearSheetData:
     equity, weights, trades = portfolio()
-    return TearSheetData(equity=equity, benchmark=closes()["SPY"], benchmark_name="SPY", weights=weights,
-                         trades=trades, title="Trend 20 on SPY/TLT/GLD (2019)",
-                         params={"strategy": "above 20-session average, equal weight", "costs": "none"},
-                         generated_at=datetime(2020, 1, 2, 6, 0, tzinfo=timezone.utc))
+    return TearSheetData(
+        equity=equity,
+        benchmark=closes()["SPY"],
+        benchmark_name="SPY",
+        weights=weights,
+        trades=trades,
+        title="Trend 20 on SPY/TLT/GLD (2019)",
+        params={"strategy": "above 20-session average, equal weight", "costs": "none"},
+        generated_at=datetime(2020, 1, 2, 6, 0, tzinfo=UTC),
+    )
 
 
 def daily_data(**overrides: object) -> DailyReportData:
@@ -57,21 +64,31 @@ def daily_data(**overrides: object) -> DailyReportData:
     px = closes()
     last = px.iloc[-1]
     fields: dict[str, object] = dict(
-        session=date(2019, 12, 31), mode="paper", equity=float(equity.iloc[-1]), cash=2_150.25,
-        regime="risk-on", regime_detail="SPY above its 200-session average", risk_scale=1.0,
-        breakers=[BreakerState("max_drawdown", "ok", "drawdown 2.1% of 15% limit"),
-                  BreakerState("daily_loss", "warning", "loss 1.4% of 2% limit")],
+        session=date(2019, 12, 31),
+        mode="paper",
+        equity=float(equity.iloc[-1]),
+        cash=2_150.25,
+        regime="risk-on",
+        regime_detail="SPY above its 200-session average",
+        risk_scale=1.0,
+        breakers=[
+            BreakerState("max_drawdown", "ok", "drawdown 2.1% of 15% limit"),
+            BreakerState("daily_loss", "warning", "loss 1.4% of 2% limit"),
+        ],
         calendar_events=["FOMC meeting on 2020-01-29: rule reduce"],
         targets={s: float(w) for s, w in weights.iloc[-1].items()},
         positions={"SPY": Position("SPY", 120, 300.0), "TLT": Position("TLT", 95, 132.0)},
         prices={s: float(p) for s, p in last.items()},
         orders=[Order("GLD", "buy", 233, "rf-20191231-gld-buy-1"), Order("TLT", "sell", 95, "rf-20191231-tlt-sell-1")],
-        order_results=[OrderResult("rf-20191231-gld-buy-1", "filled", "GLD", "buy", 233, 233, float(last["GLD"])),
-                       OrderResult("rf-20191231-tlt-sell-1", "rejected", "TLT", "sell", 95, 0, None,
-                                   message="insufficient qty")],
+        order_results=[
+            OrderResult("rf-20191231-gld-buy-1", "filled", "GLD", "buy", 233, 233, float(last["GLD"])),
+            OrderResult("rf-20191231-tlt-sell-1", "rejected", "TLT", "sell", 95, 0, None, message="insufficient qty"),
+        ],
         fills=[Fill("fill-1", "rf-20191231-gld-buy-1", "GLD", "buy", 233, float(last["GLD"]), 0.0)],
-        reconciliation_ok=True, equity_curve=equity, pnl_day=float(equity.iloc[-1] - equity.iloc[-2]),
-        generated_at=datetime(2019, 12, 31, 22, 0, tzinfo=timezone.utc),
+        reconciliation_ok=True,
+        equity_curve=equity,
+        pnl_day=float(equity.iloc[-1] - equity.iloc[-2]),
+        generated_at=datetime(2019, 12, 31, 22, 0, tzinfo=UTC),
     )
     fields.update(overrides)
     return DailyReportData(**fields)  # type: ignore[arg-type]

@@ -62,8 +62,9 @@ def test_config_error_exits_2_with_one_line(run_cli, project) -> None:
     (project / "risk.yaml").write_text("sizer:\n  plugn: x\n")
     code, _, err = run_cli("--config", str(project), "config", "show")
     assert code == 2
-    assert err == ("error: risk.yaml: sizer.plugn: unknown key (check the spelling; "
-                   "see `regimeflex config show` for valid keys)\n")
+    assert err == (
+        "error: risk.yaml: sizer.plugn: unknown key (check the spelling; see `regimeflex config show` for valid keys)\n"
+    )
 
 
 def test_config_show_fills_defaults_and_never_prints_secrets(run_cli, project, monkeypatch) -> None:

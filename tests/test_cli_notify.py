@@ -18,8 +18,13 @@ def with_channels(config: Path, channels: dict[str, object]) -> Path:
 
 def test_notify_test_reaches_every_channel_whatever_its_level(run_cli, project: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    with_channels(project, {"console": {}, "ops": {"plugin": "webhook", "min_level": "ERROR",
-                                                   "settings": {"url": httpserver.url_for("/hook")}}})
+    with_channels(
+        project,
+        {
+            "console": {},
+            "ops": {"plugin": "webhook", "min_level": "ERROR", "settings": {"url": httpserver.url_for("/hook")}},
+        },
+    )
     code, out, err = run_cli("--config", str(project), "notify", "test")
     assert code == 0
     assert out.splitlines()[-2:] == ["console (console): ok", "ops (webhook): ok"]

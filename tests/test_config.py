@@ -106,11 +106,16 @@ def test_duplicate_symbol_in_universe_is_refused(project: Path) -> None:
 
 
 def test_budgets_over_one_are_refused(project: Path) -> None:
-    write(project, "strategies.yaml",
-          "strategies:\n  a: {plugin: trend, budget: 0.7}\n  b: {plugin: trend, budget: 0.6}\n")
+    write(
+        project,
+        "strategies.yaml",
+        "strategies:\n  a: {plugin: trend, budget: 0.7}\n  b: {plugin: trend, budget: 0.6}\n",
+    )
     with pytest.raises(ConfigError) as err:
         load_settings(project)
-    assert str(err.value) == "strategies.yaml: (top level): budgets of enabled strategies must sum to at most 1, got 1.3"
+    assert (
+        str(err.value) == "strategies.yaml: (top level): budgets of enabled strategies must sum to at most 1, got 1.3"
+    )
 
 
 def test_secret_in_yaml_is_refused_pointing_at_the_env_var(project: Path) -> None:

@@ -14,8 +14,9 @@ from regimeflex import hookspecs
 
 REPO = Path(__file__).resolve().parent.parent
 HOOKS_MD = REPO / "docs" / "hooks.md"
-HOOKS = {name: getattr(hookspecs, name) for name in dir(hookspecs)
-         if hasattr(getattr(hookspecs, name), "regimeflex_spec")}
+HOOKS = {
+    name: getattr(hookspecs, name) for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "regimeflex_spec")
+}
 
 
 def spec_signature(fn) -> str:
@@ -60,9 +61,14 @@ def test_documented_firstresult_flag_is_the_hookspecs(hook):
 @pytest.mark.parametrize("hook", sorted(HOOKS))
 def test_example_implements_the_hook_with_spec_argument_names(hook):
     examples = code_blocks(sections().get(hook, ""))[1:]
-    impls = [node for block in examples for node in ast.walk(ast.parse(block))
-             if isinstance(node, ast.FunctionDef) and node.name == hook
-             and any(getattr(d, "id", None) == "hookimpl" for d in node.decorator_list)]
+    impls = [
+        node
+        for block in examples
+        for node in ast.walk(ast.parse(block))
+        if isinstance(node, ast.FunctionDef)
+        and node.name == hook
+        and any(getattr(d, "id", None) == "hookimpl" for d in node.decorator_list)
+    ]
     assert impls, f"docs/hooks.md: the {hook} section needs an example decorated with @hookimpl"
     allowed = set(inspect.signature(HOOKS[hook]).parameters)
     assert {a.arg for a in impls[0].args.args} <= allowed

@@ -121,8 +121,9 @@ def test_suppressed_events_are_summarised_in_the_next_message() -> None:
     d.send(event("c", body="fill report"))
     d.close(timeout=2)
     _, _, third = host.delivered[1]
-    assert third.body == ("fill report\n\n2 notifications suppressed on this channel "
-                          "(1 duplicate, 1 rate-limited): b; a")
+    assert third.body == (
+        "fill report\n\n2 notifications suppressed on this channel (1 duplicate, 1 rate-limited): b; a"
+    )
     assert third.data["suppressed_digest"].startswith("2 notifications suppressed")
 
 
@@ -155,7 +156,8 @@ def test_failing_channel_is_recorded_and_other_channels_still_deliver() -> None:
     report = d.close(timeout=2)
     assert host.titles("ops") == ["Breaker tripped"]
     assert [(f.channel, f.plugin, f.title, f.error) for f in report.failures] == [
-        ("broken", "webhook", "Breaker tripped", "connection refused")]
+        ("broken", "webhook", "Breaker tripped", "connection refused")
+    ]
     assert report.channels["broken"].failed == 1
 
 
@@ -164,8 +166,9 @@ def test_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     d = dispatcher(host)
     d.send(event())
     d.close(timeout=2)
-    assert "notify channel 'ops' (plugin console) failed to deliver 'Breaker tripped': connection refused" \
-        in caplog.text
+    assert (
+        "notify channel 'ops' (plugin console) failed to deliver 'Breaker tripped': connection refused" in caplog.text
+    )
 
 
 def test_permanent_failure_disables_the_channel_and_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -206,7 +209,8 @@ def test_send_returns_while_a_slow_channel_is_still_delivering() -> None:
     gate.set()
     assert host.titles("ops") == ["Breaker tripped"]
     assert [(f.channel, f.error) for f in report.failures] == [
-        ("slow", "not delivered within 0.3s (channel still busy when the run ended)")]
+        ("slow", "not delivered within 0.3s (channel still busy when the run ended)")
+    ]
 
 
 def test_channel_plugins_never_see_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,8 +25,13 @@ from regimeflex.notify.message import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 
 PASSWORD = "test-smtp-password-not-real"
-EVENT = Event(kind="run", level=Level.RISK, title="Breaker <daily_loss> tripped",
-              body="Loss 2.3% > 2% limit.\n\nOrders reduced & re-planned.", data={"equity": 98123.5})
+EVENT = Event(
+    kind="run",
+    level=Level.RISK,
+    title="Breaker <daily_loss> tripped",
+    body="Loss 2.3% > 2% limit.\n\nOrders reduced & re-planned.",
+    data={"equity": 98123.5},
+)
 
 
 class Inbox:
@@ -53,20 +58,28 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A throwaway self-signed certificate for localhost (the client trusts it via ca_file)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp("tls")
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -93,18 +106,31 @@ def plain_server() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 def starttls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[Inbox, int]]:
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls(certificate),
-                            require_starttls=True, authenticator=check_login, auth_required=True,
-                            auth_require_tls=True, auth_exclude_mechanism=["LOGIN"])
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls(certificate),
+        require_starttls=True,
+        authenticator=check_login,
+        auth_required=True,
+        auth_require_tls=True,
+        auth_exclude_mechanism=["LOGIN"],
+    )
     controller.start()
     yield inbox, port
     controller.stop()
 
 
 def settings(port: int | None, **overrides: object) -> mail.EmailSettings:
-    values: dict[str, object] = {"host": "127.0.0.1", "port": port, "security": "none",
-                                 "sender": "RegimeFlex <bot@example.com>", "to": ["ops@example.com"],
-                                 "timeout_seconds": 5}
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": "RegimeFlex <bot@example.com>",
+        "to": ["ops@example.com"],
+        "timeout_seconds": 5,
+    }
     values.update(overrides)
     return mail.EmailSettings.model_validate(values)
 
@@ -153,65 +179,82 @@ def test_email_skips_an_oversized_report_and_says_so(plain_server: tuple[Inbox, 
     inbox, port = plain_server
     report = tmp_path / "big.html"
     report.write_bytes(b"x" * 300_000)
-    send(Event(kind="run", level=Level.SUCCESS, title="Run done", attachments=(report,)),
-         settings(port, max_attachment_mb=0.1))
+    send(
+        Event(kind="run", level=Level.SUCCESS, title="Run done", attachments=(report,)),
+        settings(port, max_attachment_mb=0.1),
+    )
     message = inbox.messages[0]
     assert list(message.iter_attachments()) == []
-    assert "big.html was not attached: 0.3 MB is over the 0.1 MB limit (max_attachment_mb)." in \
-        message.get_body(("plain",)).get_content()
+    assert (
+        "big.html was not attached: 0.3 MB is over the 0.1 MB limit (max_attachment_mb)."
+        in message.get_body(("plain",)).get_content()
+    )
 
 
-def test_email_over_starttls_logs_in_with_the_password_from_env(starttls_server: tuple[Inbox, int],
-                                                                 certificate: tuple[Path, Path],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_email_over_starttls_logs_in_with_the_password_from_env(
+    starttls_server: tuple[Inbox, int], certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     inbox, port = starttls_server
     monkeypatch.setenv("REGIMEFLEX_SMTP_PASSWORD", PASSWORD)
     send(EVENT, settings(port, host="localhost", security="starttls", username="bot", ca_file=str(certificate[0])))
     assert len(inbox.messages) == 1
 
 
-def test_wrong_password_is_a_permanent_error_naming_the_variable(starttls_server: tuple[Inbox, int],
-                                                                  certificate: tuple[Path, Path],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_is_a_permanent_error_naming_the_variable(
+    starttls_server: tuple[Inbox, int], certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, port = starttls_server
     monkeypatch.setenv("REGIMEFLEX_SMTP_PASSWORD", "wrong-password-not-real")
     with pytest.raises(DeliveryError) as info:
-        send(EVENT, settings(port, host="localhost", security="starttls", username="bot",
-                             ca_file=str(certificate[0])))
-    assert str(info.value) == (f"email via localhost:{port}: login as bot was rejected (535 5.7.8 Authentication "
-                               f"credentials invalid); check REGIMEFLEX_SMTP_PASSWORD")
+        send(EVENT, settings(port, host="localhost", security="starttls", username="bot", ca_file=str(certificate[0])))
+    assert str(info.value) == (
+        f"email via localhost:{port}: login as bot was rejected (535 5.7.8 Authentication "
+        f"credentials invalid); check REGIMEFLEX_SMTP_PASSWORD"
+    )
     assert info.value.permanent
     assert "wrong-password-not-real" not in str(info.value)
 
 
 def test_untrusted_certificate_is_refused(starttls_server: tuple[Inbox, int]) -> None:
     _, port = starttls_server
-    with pytest.raises(DeliveryError, match=rf"^email via localhost:{port}: TLS certificate check failed "
-                                            r"\(self-signed certificate\); if the server uses a private CA "
-                                            r"set ca_file$"):
+    with pytest.raises(
+        DeliveryError,
+        match=rf"^email via localhost:{port}: TLS certificate check failed "
+        r"\(self-signed certificate\); if the server uses a private CA "
+        r"set ca_file$",
+    ):
         send(EVENT, settings(port, host="localhost", security="starttls"))
 
 
 def test_missing_password_fails_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REGIMEFLEX_SMTP_PASSWORD", raising=False)
-    with pytest.raises(DeliveryError, match=r"^email via 127.0.0.1:9: username is set but REGIMEFLEX_SMTP_PASSWORD "
-                                            r"is not; export the SMTP password \(or put it in .env\)$"):
+    with pytest.raises(
+        DeliveryError,
+        match=r"^email via 127.0.0.1:9: username is set but REGIMEFLEX_SMTP_PASSWORD "
+        r"is not; export the SMTP password \(or put it in .env\)$",
+    ):
         send(EVENT, settings(9, username="bot"))
 
 
 def test_server_without_starttls_is_refused_when_starttls_is_required(plain_server: tuple[Inbox, int]) -> None:
     inbox, port = plain_server
-    with pytest.raises(DeliveryError, match=rf"^email via 127.0.0.1:{port}: the server does not offer STARTTLS; "
-                                            r"use security: ssl \(port 465\), or security: none only for a "
-                                            r"local relay$"):
+    with pytest.raises(
+        DeliveryError,
+        match=rf"^email via 127.0.0.1:{port}: the server does not offer STARTTLS; "
+        r"use security: ssl \(port 465\), or security: none only for a "
+        r"local relay$",
+    ):
         send(EVENT, settings(port, security="starttls"))
     assert inbox.messages == []
 
 
 def test_unreachable_server_is_a_transient_error() -> None:
     port = free_port()
-    with pytest.raises(DeliveryError, match=rf"^email via 127.0.0.1:{port}: cannot connect: "
-                                            r"ConnectionRefusedError: ") as info:
+    with pytest.raises(
+        DeliveryError,
+        match=rf"^email via 127.0.0.1:{port}: cannot connect: "
+        r"ConnectionRefusedError: ",
+    ) as info:
         send(EVENT, settings(port))
     assert not info.value.permanent
 
@@ -227,8 +270,9 @@ def test_default_port_follows_security() -> None:
 
 def test_email_over_implicit_tls(certificate: tuple[Path, Path]) -> None:
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls(certificate),
-                            server_hostname="localhost")
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls(certificate), server_hostname="localhost"
+    )
     controller.start()
     try:
         send(EVENT, settings(port, host="localhost", security="ssl", ca_file=str(certificate[0])))

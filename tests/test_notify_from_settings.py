@@ -27,22 +27,38 @@ def with_channels(config: Path, channels: dict[str, object]) -> Path:
 
 
 def test_channels_take_policy_and_plugin_from_run_yaml(project: Path) -> None:
-    settings = load_settings(with_channels(project, {
-        "console": {"min_level": "RISK"},
-        "ops": {"plugin": "webhook", "burst": 2, "rate_per_minute": 6, "dedup_seconds": 60,
-                "settings": {"url": "http://127.0.0.1:9/hook"}},
-    }))
+    settings = load_settings(
+        with_channels(
+            project,
+            {
+                "console": {"min_level": "RISK"},
+                "ops": {
+                    "plugin": "webhook",
+                    "burst": 2,
+                    "rate_per_minute": 6,
+                    "dedup_seconds": 60,
+                    "settings": {"url": "http://127.0.0.1:9/hook"},
+                },
+            },
+        )
+    )
     channels = {c.name: c for c in Dispatcher.from_settings(settings, HOST).channels}
     assert channels["console"].plugin == "console" and channels["console"].policy.min_level == Level.RISK
     assert channels["ops"].plugin == "webhook"
-    assert (channels["ops"].policy.burst, channels["ops"].policy.rate_per_minute,
-            channels["ops"].policy.dedup_seconds) == (2, 6, 60)
+    assert (
+        channels["ops"].policy.burst,
+        channels["ops"].policy.rate_per_minute,
+        channels["ops"].policy.dedup_seconds,
+    ) == (2, 6, 60)
     assert channels["ops"].settings["url"] == "http://127.0.0.1:9/hook"
 
 
 def test_typo_in_channel_settings_names_the_yaml_key(project: Path) -> None:
-    settings = load_settings(with_channels(project, {"hook": {"plugin": "webhook", "settings": {
-        "url": "http://127.0.0.1:9/hook", "timeout": 5}}}))
+    settings = load_settings(
+        with_channels(
+            project, {"hook": {"plugin": "webhook", "settings": {"url": "http://127.0.0.1:9/hook", "timeout": 5}}}
+        )
+    )
     with pytest.raises(ConfigError, match=r"^run.yaml: notify.channels.hook.settings.timeout: unknown key"):
         Dispatcher.from_settings(settings, HOST)
 
@@ -55,8 +71,12 @@ def test_unknown_notifier_plugin_names_the_channel(project: Path) -> None:
 
 def test_configured_webhook_receives_events_through_the_plugin_host(project: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    settings = load_settings(with_channels(project, {"ops": {"plugin": "webhook", "min_level": "RISK",
-                                                             "settings": {"url": httpserver.url_for("/hook")}}}))
+    settings = load_settings(
+        with_channels(
+            project,
+            {"ops": {"plugin": "webhook", "min_level": "RISK", "settings": {"url": httpserver.url_for("/hook")}}},
+        )
+    )
     dispatcher = Dispatcher.from_settings(settings, HOST)
     dispatcher.send(Event(kind="run", level=Level.INFO, title="Routine"))
     dispatcher.send(Event(kind="breaker", level=Level.RISK, title="Breaker tripped"))

@@ -17,8 +17,13 @@ from regimeflex.notify.message import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 
 SECRET = "test-webhook-secret-not-real"
-EVENT = Event(kind="breaker", level=Level.RISK, title="Breaker tripped", body="drawdown 12% > 10%",
-              data={"drawdown": 0.12, "symbols": ["SPY"]})
+EVENT = Event(
+    kind="breaker",
+    level=Level.RISK,
+    title="Breaker tripped",
+    body="drawdown 12% > 10%",
+    data={"drawdown": 0.12, "symbols": ["SPY"]},
+)
 
 
 def context(**settings: object) -> NotifyContext:
@@ -31,13 +36,20 @@ def test_webhook_posts_the_event_as_json(httpserver: HTTPServer) -> None:
     request, _ = httpserver.log[0]
     body = json.loads(request.data)
     assert {k: body[k] for k in ("source", "channel", "kind", "level", "title", "body", "data")} == {
-        "source": "regimeflex", "channel": "ops-hook", "kind": "breaker", "level": "RISK",
-        "title": "Breaker tripped", "body": "drawdown 12% > 10%", "data": {"drawdown": 0.12, "symbols": ["SPY"]}}
+        "source": "regimeflex",
+        "channel": "ops-hook",
+        "kind": "breaker",
+        "level": "RISK",
+        "title": "Breaker tripped",
+        "body": "drawdown 12% > 10%",
+        "data": {"drawdown": 0.12, "symbols": ["SPY"]},
+    }
     assert request.headers["Content-Type"] == "application/json"
 
 
-def test_webhook_signs_the_exact_body_when_the_secret_is_set(httpserver: HTTPServer,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_webhook_signs_the_exact_body_when_the_secret_is_set(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REGIMEFLEX_WEBHOOK_SECRET", SECRET)
     httpserver.expect_oneshot_request("/hook").respond_with_data("ok")
     webhook.notify(event=EVENT, context=context(url=httpserver.url_for("/hook")))
@@ -56,8 +68,11 @@ def test_webhook_without_secret_sends_no_signature(httpserver: HTTPServer, monke
 
 def test_webhook_that_must_sign_without_secret_fails_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REGIMEFLEX_WEBHOOK_SECRET", raising=False)
-    with pytest.raises(DeliveryError, match=r"^webhook: sign is true but REGIMEFLEX_WEBHOOK_SECRET is not set; "
-                                            r"export the shared secret or set sign: false$") as info:
+    with pytest.raises(
+        DeliveryError,
+        match=r"^webhook: sign is true but REGIMEFLEX_WEBHOOK_SECRET is not set; "
+        r"export the shared secret or set sign: false$",
+    ) as info:
         webhook.notify(event=EVENT, context=context(url="http://127.0.0.1:9/hook", sign=True))
     assert info.value.permanent
 
@@ -71,8 +86,11 @@ def test_webhook_url_can_come_from_the_environment(httpserver: HTTPServer, monke
 
 def test_webhook_url_env_that_is_unset_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPS_WEBHOOK_URL", raising=False)
-    with pytest.raises(DeliveryError, match=r"^webhook: url_env names OPS_WEBHOOK_URL, which is not set; "
-                                            r"export it \(or put it in .env\)$"):
+    with pytest.raises(
+        DeliveryError,
+        match=r"^webhook: url_env names OPS_WEBHOOK_URL, which is not set; "
+        r"export it \(or put it in .env\)$",
+    ):
         webhook.notify(event=EVENT, context=context(url_env="OPS_WEBHOOK_URL"))
 
 
@@ -103,9 +121,9 @@ def test_webhook_retry_carries_the_same_delivery_id(httpserver: HTTPServer) -> N
     assert len(ids) == 2 and ids[0] == ids[1]
 
 
-def test_webhook_errors_and_logs_never_show_a_token_in_the_url(httpserver: HTTPServer,
-                                                               monkeypatch: pytest.MonkeyPatch,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_webhook_errors_and_logs_never_show_a_token_in_the_url(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     path = "/services/T000/B000/test-token-not-real"
     monkeypatch.setenv("OPS_WEBHOOK_URL", httpserver.url_for(path))
@@ -133,25 +151,35 @@ def test_webhook_settings_reject_non_http_url() -> None:
         webhook.WebhookSettings.model_validate({"url": "ftp://x"})
 
 
-def test_credential_header_value_comes_from_the_environment(httpserver: HTTPServer,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credential_header_value_comes_from_the_environment(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPS_HOOK_AUTH", "Bearer test-auth-not-real")
     httpserver.expect_oneshot_request("/hook").respond_with_data("ok")
-    webhook.notify(event=EVENT, context=context(url=httpserver.url_for("/hook"),
-                                                headers_env={"Authorization": "OPS_HOOK_AUTH"}))
+    webhook.notify(
+        event=EVENT, context=context(url=httpserver.url_for("/hook"), headers_env={"Authorization": "OPS_HOOK_AUTH"})
+    )
     assert httpserver.log[0][0].headers["Authorization"] == "Bearer test-auth-not-real"
 
 
 def test_credential_header_in_yaml_is_refused() -> None:
-    with pytest.raises(ValidationError, match="header 'Authorization' carries a credential; put its value in an "
-                                              "environment variable and name it under headers_env instead"):
-        webhook.WebhookSettings.model_validate({"url": "https://example.com/h",
-                                                "headers": {"Authorization": "Bearer x"}})
+    with pytest.raises(
+        ValidationError,
+        match="header 'Authorization' carries a credential; put its value in an "
+        "environment variable and name it under headers_env instead",
+    ):
+        webhook.WebhookSettings.model_validate(
+            {"url": "https://example.com/h", "headers": {"Authorization": "Bearer x"}}
+        )
 
 
 def test_header_env_that_is_unset_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPS_HOOK_AUTH", raising=False)
-    with pytest.raises(DeliveryError, match=r"^webhook: headers_env.Authorization names OPS_HOOK_AUTH, which is "
-                                            r"not set; export it \(or put it in .env\)$"):
-        webhook.notify(event=EVENT, context=context(url="http://127.0.0.1:9/hook",
-                                                    headers_env={"Authorization": "OPS_HOOK_AUTH"}))
+    with pytest.raises(
+        DeliveryError,
+        match=r"^webhook: headers_env.Authorization names OPS_HOOK_AUTH, which is "
+        r"not set; export it \(or put it in .env\)$",
+    ):
+        webhook.notify(
+            event=EVENT, context=context(url="http://127.0.0.1:9/hook", headers_env={"Authorization": "OPS_HOOK_AUTH"})
+        )

@@ -20,8 +20,9 @@ from regimeflex.types import make_bars
 
 def tiny_bars(symbols=("AAA", "BBB"), n=5) -> pd.DataFrame:
     dates = pd.bdate_range("2024-01-02", periods=n)
-    base = pd.DataFrame(np.arange(1.0, n * len(symbols) + 1).reshape(n, len(symbols)) + 10,
-                        index=dates, columns=list(symbols))
+    base = pd.DataFrame(
+        np.arange(1.0, n * len(symbols) + 1).reshape(n, len(symbols)) + 10, index=dates, columns=list(symbols)
+    )
     return make_bars({"open": base, "high": base + 1, "low": base - 1, "close": base, "volume": base * 100})
 
 
@@ -44,10 +45,12 @@ def test_selected_strategy_is_the_only_one_called() -> None:
         def generate_signal(bars, params):
             calls.append(tag)
             return flat_signal(bars, params)
+
         return generate_signal
 
-    host = PluginHost.from_plugins({"one": plugin("one", generate_signal=mk("one")),
-                                    "two": plugin("two", generate_signal=mk("two"))})
+    host = PluginHost.from_plugins(
+        {"one": plugin("one", generate_signal=mk("one")), "two": plugin("two", generate_signal=mk("two"))}
+    )
     host.generate_signal("two", bars=tiny_bars(), params={})
     assert calls == ["two"]
 
@@ -70,10 +73,12 @@ def test_unknown_plugin_name_lists_installed_ones_and_suggests_the_closest() -> 
 
 
 def test_plugin_lacking_the_hook_for_its_role_is_named_with_alternatives() -> None:
-    host = PluginHost.from_plugins({
-        "trend": plugin("trend", generate_signal=flat_signal),
-        "eq": plugin("eq", size_position=lambda signals, bars, params: signals.fillna(0.0)),
-    })
+    host = PluginHost.from_plugins(
+        {
+            "trend": plugin("trend", generate_signal=flat_signal),
+            "eq": plugin("eq", size_position=lambda signals, bars, params: signals.fillna(0.0)),
+        }
+    )
     with pytest.raises(PluginError) as err:
         host.require("trend", "sizer", where="risk.yaml: sizer.plugin")
     assert str(err.value) == (
@@ -94,12 +99,17 @@ def test_disabled_plugin_is_blocked_with_the_remedy(monkeypatch) -> None:
 
 
 def test_disabled_plugins_env_var_blocks_entry_points(monkeypatch, tmp_path: Path) -> None:
-    module = write_module(tmp_path, monkeypatch, "rf_ok_plugin", """
+    module = write_module(
+        tmp_path,
+        monkeypatch,
+        "rf_ok_plugin",
+        """
         from regimeflex import hookimpl
         @hookimpl
         def generate_signal(bars, params):
             return None
-    """)
+    """,
+    )
     monkeypatch.setenv("REGIMEFLEX_DISABLED_PLUGINS", "okp, other")
     host = PluginHost.load(entry_points=[ep("okp", module)])
     assert host.get("okp").state == "blocked"
@@ -118,12 +128,17 @@ def ep(name: str, module: str) -> metadata.EntryPoint:
 
 def test_import_failure_is_recorded_and_raised_only_when_selected(tmp_path, monkeypatch) -> None:
     bad = write_module(tmp_path, monkeypatch, "rf_broken_plugin", "import does_not_exist_anywhere\n")
-    good = write_module(tmp_path, monkeypatch, "rf_good_plugin", """
+    good = write_module(
+        tmp_path,
+        monkeypatch,
+        "rf_good_plugin",
+        """
         from regimeflex import hookimpl
         @hookimpl
         def notify(event, context):
             pass
-    """)
+    """,
+    )
     host = PluginHost.load(entry_points=[ep("broken", bad), ep("good", good)])
     assert host.get("good").state == "active"
     info = host.get("broken")
@@ -150,7 +165,7 @@ def test_a_plugin_module_is_imported_only_when_something_asks_for_it(tmp_path, m
     assert used not in sys.modules and unused not in sys.modules
     host.require("used", "strategy")
     assert used in sys.modules and unused not in sys.modules
-    assert [i.name for i in host.info()] == ["unused", "used"]          # listing imports every plugin
+    assert [i.name for i in host.info()] == ["unused", "used"]  # listing imports every plugin
     assert unused in sys.modules
 
 
@@ -163,12 +178,17 @@ def test_two_distributions_with_one_plugin_name_are_an_error_without_importing_e
 
 
 def test_misspelled_hook_name_is_an_error_with_a_suggestion(tmp_path, monkeypatch) -> None:
-    mod = write_module(tmp_path, monkeypatch, "rf_typo_plugin", """
+    mod = write_module(
+        tmp_path,
+        monkeypatch,
+        "rf_typo_plugin",
+        """
         from regimeflex import hookimpl
         @hookimpl
         def generate_signals(bars, params):
             return None
-    """)
+    """,
+    )
     host = PluginHost.load(entry_points=[ep("typo", mod)])
     assert host.get("typo").error == (
         "implements unknown hook 'generate_signals' (did you mean 'generate_signal'?); "
@@ -177,12 +197,17 @@ def test_misspelled_hook_name_is_an_error_with_a_suggestion(tmp_path, monkeypatc
 
 
 def test_hookimpl_with_wrong_argument_is_an_invalid_plugin(tmp_path, monkeypatch) -> None:
-    mod = write_module(tmp_path, monkeypatch, "rf_badarg_plugin", """
+    mod = write_module(
+        tmp_path,
+        monkeypatch,
+        "rf_badarg_plugin",
+        """
         from regimeflex import hookimpl
         @hookimpl
         def generate_signal(bars, parameters):
             return None
-    """)
+    """,
+    )
     host = PluginHost.load(entry_points=[ep("badarg", mod)])
     info = host.get("badarg")
     assert info.state == "error"

@@ -116,16 +116,23 @@ def test_missing_browser_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("REGIMEFLEX_CHROMIUM", raising=False)
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match=r"^CI=true but headless Chromium is not installed: install it "
-                                                    r"with `sudo apt-get install chromium`"):
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"^CI=true but headless Chromium is not installed: install it "
+        r"with `sudo apt-get install chromium`",
+    ):
         require_browser()
 
 
-def test_missing_browser_skips_on_a_user_machine_saying_how_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                                         tmp_path: Path) -> None:
+def test_missing_browser_skips_on_a_user_machine_saying_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("REGIMEFLEX_CHROMIUM", raising=False)
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match=r"^headless Chromium is not installed: install it with "
-                                                    r"`sudo apt-get install chromium` \(Debian/Ubuntu\) to run"):
+    with pytest.raises(
+        pytest.skip.Exception,
+        match=r"^headless Chromium is not installed: install it with "
+        r"`sudo apt-get install chromium` \(Debian/Ubuntu\) to run",
+    ):
         require_browser()

@@ -49,8 +49,10 @@ def random_walk(n: int, seed: int = 11) -> pd.Series:
     return pd.Series(100_000 * np.cumprod(1 + rng.normal(2e-4, 0.012, n)), index=index)
 
 
-@pytest.mark.parametrize("lo, hi", [(-5.2, 4.1), (45_000.0, 220_000.0), (-0.528, 0.0), (0.97, 1.02),
-                                    (1.0e6, 1.6e6), (0.001, 0.0013), (-3e-9, 7e-9)])
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(-5.2, 4.1), (45_000.0, 220_000.0), (-0.528, 0.0), (0.97, 1.02), (1.0e6, 1.6e6), (0.001, 0.0013), (-3e-9, 7e-9)],
+)
 def test_value_ticks_are_evenly_spaced_nice_numbers_covering_the_data(lo: float, hi: float) -> None:
     ticks = charts.nice_ticks(lo, hi)
     steps = np.diff(ticks)
@@ -63,8 +65,17 @@ def test_value_ticks_are_evenly_spaced_nice_numbers_covering_the_data(lo: float,
 
 def test_value_ticks_of_real_equity_are_nice_and_cover_it() -> None:
     equity, _, _ = portfolio()
-    ticks = np.array([float(v) for v in (t.get("data-value") for t in parse(
-        charts.line_chart({"equity": equity}, label="Equity", money=True)).iterfind(".//s:text[@class='ytick']", NS))])
+    ticks = np.array(
+        [
+            float(v)
+            for v in (
+                t.get("data-value")
+                for t in parse(charts.line_chart({"equity": equity}, label="Equity", money=True)).iterfind(
+                    ".//s:text[@class='ytick']", NS
+                )
+            )
+        ]
+    )
     assert ticks[0] <= equity.min() and ticks[-1] >= equity.max()
     assert len(set(np.round(np.diff(ticks), 6))) == 1
 
@@ -165,8 +176,8 @@ def test_heatmap_has_a_labelled_cell_per_finite_month_and_none_for_nan() -> None
 def test_heatmap_is_red_below_zero_and_green_above_symmetrically() -> None:
     fills, _ = charts.heat_colours(np.array([-0.05, 0.0, 0.05, -0.1, 0.1]), 0.1)
     assert list(fills[[3, 1, 4]]) == [charts.RED, charts.NEUTRAL, charts.GREEN]
-    red, green = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in fills[[0, 2]])
-    neutral = np.array([int(charts.NEUTRAL[i:i + 2], 16) for i in (1, 3, 5)])
+    red, green = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in fills[[0, 2]])
+    neutral = np.array([int(charts.NEUTRAL[i : i + 2], 16) for i in (1, 3, 5)])
     assert red[0] > red[1] and green[1] > green[0]
     assert np.allclose(np.abs(red - neutral) * 2, np.abs(charts._hex_to_rgb(charts.RED) - neutral), atol=1)
 
@@ -183,26 +194,34 @@ def test_heatmap_labels_keep_aa_contrast_on_every_colour() -> None:
 
 def test_same_input_gives_the_same_bytes() -> None:
     series = random_walk(2520)
-    assert charts.line_chart({"a": series, "b": series * 1.1}, label="x", money=True) == \
-        charts.line_chart({"a": series.copy(), "b": series * 1.1}, label="x", money=True)
+    assert charts.line_chart({"a": series, "b": series * 1.1}, label="x", money=True) == charts.line_chart(
+        {"a": series.copy(), "b": series * 1.1}, label="x", money=True
+    )
 
 
 def test_charts_scale_by_viewbox_and_are_labelled_for_screen_readers() -> None:
     equity, weights, _ = portfolio()
-    for svg in (charts.line_chart({"equity": equity}, label="Equity curve"), charts.drawdown_chart(equity * 0),
-                charts.exposure_chart(weights.abs().sum(axis=1), weights.sum(axis=1)),
-                charts.monthly_heatmap(metrics.monthly_returns(metrics.returns_from_equity(equity)))):
+    for svg in (
+        charts.line_chart({"equity": equity}, label="Equity curve"),
+        charts.drawdown_chart(equity * 0),
+        charts.exposure_chart(weights.abs().sum(axis=1), weights.sum(axis=1)),
+        charts.monthly_heatmap(metrics.monthly_returns(metrics.returns_from_equity(equity))),
+    ):
         root = parse(svg)
         assert root.get("width") is None and root.get("height") is None
         assert re.fullmatch(r"0 0 640 \d+", root.get("viewBox", ""))
         assert root.get("role") == "img" and root.get("aria-label")
 
 
-@pytest.mark.parametrize("make", [
-    lambda s: charts.line_chart({"equity": s}, label="Equity", money=True),
-    lambda s: charts.drawdown_chart(s),
-    lambda s: charts.exposure_chart(s, s),
-], ids=["line", "drawdown", "exposure"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: charts.line_chart({"equity": s}, label="Equity", money=True),
+        lambda s: charts.drawdown_chart(s),
+        lambda s: charts.exposure_chart(s, s),
+    ],
+    ids=["line", "drawdown", "exposure"],
+)
 def test_empty_series_gives_valid_svg_without_a_line(make) -> None:
     svg = make(pd.Series([], index=pd.DatetimeIndex([]), dtype="float64"))
     root = parse(svg)
@@ -241,7 +260,10 @@ def test_legend_appears_only_with_more_than_one_series() -> None:
 def test_exposure_chart_fills_gross_draws_net_and_names_both() -> None:
     _, weights, _ = portfolio()
     root = parse(charts.exposure_chart(weights.abs().sum(axis=1), weights.sum(axis=1)))
-    assert len(root.findall(".//s:path[@class='area']", NS)) == 1 and len(root.findall(".//s:path[@class='line']", NS)) == 1
+    assert (
+        len(root.findall(".//s:path[@class='area']", NS)) == 1
+        and len(root.findall(".//s:path[@class='line']", NS)) == 1
+    )
     assert [t.text for t in root.iterfind(".//s:g[@class='legend']/s:text", NS)] == ["gross", "net"]
 
 

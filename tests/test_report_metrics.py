@@ -41,7 +41,8 @@ def test_sharpe_matches_empyrical(returns: pd.Series) -> None:
 def test_sharpe_with_risk_free_matches_empyrical(returns: pd.Series) -> None:
     rf = 0.02 / 252
     assert metrics.sharpe_ratio(returns, risk_free=rf) == pytest.approx(
-        empyrical.sharpe_ratio(returns, risk_free=rf), rel=1e-10)
+        empyrical.sharpe_ratio(returns, risk_free=rf), rel=1e-10
+    )
 
 
 def test_sortino_matches_empyrical(returns: pd.Series) -> None:
@@ -67,7 +68,7 @@ def test_monthly_returns_match_empyrical_aggregation(returns: pd.Series) -> None
 def test_rolling_sharpe_matches_empyrical(returns: pd.Series) -> None:
     ours = metrics.rolling_sharpe(returns, window=63).dropna()
     expected = empyrical.roll_sharpe_ratio(returns, window=63)
-    np.testing.assert_allclose(ours.to_numpy(), np.asarray(expected, dtype="float64")[-len(ours):], rtol=1e-8)
+    np.testing.assert_allclose(ours.to_numpy(), np.asarray(expected, dtype="float64")[-len(ours) :], rtol=1e-8)
 
 
 def test_metrics_ignore_missing_returns() -> None:
@@ -85,8 +86,9 @@ def test_drawdown_series_bottoms_at_max_drawdown() -> None:
 
 def test_returns_from_equity_round_trips() -> None:
     returns = real_returns("GLD-2019-lumibot.csv")
-    np.testing.assert_allclose(metrics.returns_from_equity(metrics.equity_from_returns(returns, 1000.0)),
-                               returns.iloc[1:], rtol=1e-10)
+    np.testing.assert_allclose(
+        metrics.returns_from_equity(metrics.equity_from_returns(returns, 1000.0)), returns.iloc[1:], rtol=1e-10
+    )
 
 
 def test_hit_rate_is_share_of_up_days_among_moving_days() -> None:
@@ -132,5 +134,13 @@ def test_cagr_of_no_returns_is_nan() -> None:
 
 def test_summary_names_every_headline_metric() -> None:
     returns = real_returns("SPY-2019-lumibot.csv")
-    assert set(metrics.summary(returns)) == {"cagr", "volatility", "sharpe", "sortino", "max_drawdown",
-                                             "calmar", "turnover", "hit_rate"}
+    assert set(metrics.summary(returns)) == {
+        "cagr",
+        "volatility",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "calmar",
+        "turnover",
+        "hit_rate",
+    }

@@ -48,8 +48,9 @@ def test_daily_report_shows_rejected_order_with_broker_message(daily_html: str) 
 
 
 def test_daily_report_escapes_text_from_data() -> None:
-    html = render_daily(daily_data(breakers=[BreakerState("vol", "tripped", "<script>alert(1)</script>")],
-                                   equity_curve=None))
+    html = render_daily(
+        daily_data(breakers=[BreakerState("vol", "tripped", "<script>alert(1)</script>")], equity_curve=None)
+    )
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -95,8 +96,9 @@ def test_write_daily_report_puts_it_under_daily_by_session(tmp_path: Path) -> No
     assert [p.name for p in path.parent.iterdir()] == ["2019-12-31.html"]
 
 
-def test_failed_write_leaves_the_previous_report_and_no_temp_file(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_the_previous_report_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "report.html"
     target.write_text("previous", encoding="utf-8")
 
@@ -139,8 +141,11 @@ def test_tearsheet_caps_the_trades_table() -> None:
 
 
 def test_tearsheet_rejects_equity_that_is_not_a_series() -> None:
-    with pytest.raises(ReportError, match=r"^tear sheet: equity must be a pandas Series indexed by date, "
-                                          r"got DataFrame$"):
+    with pytest.raises(
+        ReportError,
+        match=r"^tear sheet: equity must be a pandas Series indexed by date, "
+        r"got DataFrame$",
+    ):
         render_tearsheet(TearSheetData(equity=pd.DataFrame({"x": [1.0, 2.0]})))  # type: ignore[arg-type]
 
 
@@ -152,15 +157,21 @@ def test_tearsheet_rejects_a_single_session() -> None:
 
 def test_tearsheet_rejects_non_positive_equity() -> None:
     equity = pd.Series([100.0, 0.0], index=pd.DatetimeIndex(["2019-01-02", "2019-01-03"]))
-    with pytest.raises(ReportError, match=r"^tear sheet: equity must be positive \(equity or prices\); "
-                                          r"got 0 on 2019-01-03$"):
+    with pytest.raises(
+        ReportError,
+        match=r"^tear sheet: equity must be positive \(equity or prices\); "
+        r"got 0 on 2019-01-03$",
+    ):
         render_tearsheet(TearSheetData(equity=equity))
 
 
 def test_tearsheet_rejects_trades_without_required_columns() -> None:
     data = tearsheet_data()
-    with pytest.raises(ReportError, match=r"^tear sheet: trades is missing column\(s\) \['price'\]; expected "
-                                          r"date, symbol, side, qty, price \(pnl and commission optional\)$"):
+    with pytest.raises(
+        ReportError,
+        match=r"^tear sheet: trades is missing column\(s\) \['price'\]; expected "
+        r"date, symbol, side, qty, price \(pnl and commission optional\)$",
+    ):
         render_tearsheet(TearSheetData(equity=data.equity, trades=data.trades.drop(columns="price")))
 
 

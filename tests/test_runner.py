@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 # A Wednesday session with 300+ sessions of synthetic history before it.
 SESSION = "2024-03-13"
 
@@ -88,8 +87,15 @@ def test_every_enabled_breaker_is_reported_with_its_state(run_cli, project: Path
     code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
     breakers = {b["name"]: b["state"] for b in json.loads(out)["breakers"]}
     assert code == 0
-    assert set(breakers) == {"max_drawdown", "daily_loss", "vix", "stale_data", "rejected_orders",
-                             "max_orders_per_day", "concentration"}
+    assert set(breakers) == {
+        "max_drawdown",
+        "daily_loss",
+        "vix",
+        "stale_data",
+        "rejected_orders",
+        "max_orders_per_day",
+        "concentration",
+    }
     assert set(breakers.values()) == {"ok"}
 
 
@@ -110,8 +116,14 @@ def test_a_failing_notifier_never_stops_the_run_and_its_failure_is_in_the_ledger
     broken.notify = notify
     host = PluginHost.load()
     PluginHost._register(host._reg, "broken_pager", broken, None, None, "broken_pager")
-    (project / "run.yaml").write_text((project / "run.yaml").read_text().replace(
-        "    console:\n      min_level: INFO\n", "    console:\n      min_level: INFO\n    pager:\n      plugin: broken_pager\n"))
+    (project / "run.yaml").write_text(
+        (project / "run.yaml")
+        .read_text()
+        .replace(
+            "    console:\n      min_level: INFO\n",
+            "    console:\n      min_level: INFO\n    pager:\n      plugin: broken_pager\n",
+        )
+    )
     from datetime import date
 
     summary = run_cycle(load_settings(project), RunOptions(as_of=date(2024, 3, 13)), host=host)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -40,8 +39,15 @@ def cron_env() -> dict[str, str]:
 
 def test_readme_crontab_line_runs_under_a_cron_like_environment(mybot: Path) -> None:
     command = readme_cron_command().replace("/opt/mybot", str(mybot))
-    done = subprocess.run(["/bin/sh", "-c", command], cwd="/", env=cron_env(), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd="/",
+        env=cron_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     log = (mybot / "regimeflex-cron.log").read_text()
     assert done.returncode == 0, log
     assert "\x1b[" not in log, "no colour codes when not on a TTY"
@@ -51,8 +57,15 @@ def test_readme_crontab_line_runs_under_a_cron_like_environment(mybot: Path) -> 
 def test_overlapping_run_refuses_while_the_ledger_is_locked(mybot: Path) -> None:
     command = readme_cron_command().replace("/opt/mybot", str(mybot)).replace(" run ", " run --as-of 2024-03-13 ")
     with open_journal(mybot / "logs/audit/ledger.jsonl"):
-        done = subprocess.run(["/bin/sh", "-c", command], cwd="/", env=cron_env(), stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd="/",
+            env=cron_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     log = (mybot / "regimeflex-cron.log").read_text()
     assert done.returncode == 1
     assert "another RegimeFlex run is writing this ledger" in log

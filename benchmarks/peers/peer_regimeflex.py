@@ -6,6 +6,7 @@ Core time = strategy hook + sizer hook (both through ``PluginHost``, with its re
 peers. Also reports the engine alone (``seconds_engine``) and the date-loop formulation
 (``seconds_loop``) on the same weights.
 """
+
 import os
 import sys
 import time
@@ -25,14 +26,17 @@ if __name__ == "__main__":
     n = nargs()
     t_imp = time.perf_counter()
     import regime_trend_plugin
+
     from regimeflex.backtest.engine import SimConfig, simulate
     from regimeflex.plugins import PluginHost
     from regimeflex.types import make_bars
+
     import_s = time.perf_counter() - t_imp
     w = load(n)
     bars = make_bars(w)
-    host = PluginHost.from_plugins({"regime_trend": regime_trend_plugin.RegimeTrend(),
-                                    "sleeve": regime_trend_plugin.Sleeve()})
+    host = PluginHost.from_plugins(
+        {"regime_trend": regime_trend_plugin.RegimeTrend(), "sleeve": regime_trend_plugin.Sleeve()}
+    )
     cfg = SimConfig(initial_cash=CASH, sleeves=True, rebalance="on_change")
     t0 = time.perf_counter()
     final, trades, weights = run(host, bars, simulate, cfg)
@@ -44,5 +48,13 @@ if __name__ == "__main__":
     loop = simulate(weights, bars, cfg, method="loop")
     loop_s = time.perf_counter() - t0
     assert abs(loop.final_equity - final) <= 1e-9 * abs(final)
-    emit(os.environ.get("PEERBENCH_LIBNAME", "regimeflex"), n, dt, final, trades,
-         seconds_engine=round(engine, 6), seconds_loop=round(loop_s, 6), import_seconds=round(import_s, 3))
+    emit(
+        os.environ.get("PEERBENCH_LIBNAME", "regimeflex"),
+        n,
+        dt,
+        final,
+        trades,
+        seconds_engine=round(engine, 6),
+        seconds_loop=round(loop_s, 6),
+        import_seconds=round(import_s, 3),
+    )

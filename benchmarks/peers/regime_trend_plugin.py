@@ -38,7 +38,7 @@ def above_sma_guarded(close: pd.DataFrame, c: np.ndarray, tol: np.ndarray, windo
     """
     d = c - bn.move_mean(c, window, axis=0)
     with np.errstate(invalid="ignore"):
-        above = d > 0.0                                     # NaN (warm-up) compares False: flat
+        above = d > 0.0  # NaN (warm-up) compares False: flat
         np.abs(d, out=d)
         near = (d <= tol).any(axis=0)
     cols = np.flatnonzero(near)

@@ -44,10 +44,16 @@ def sim_config(settings: Settings) -> SimConfig:
     bt = settings.run.backtest
     return SimConfig(
         initial_cash=float(bt.initial_cash or settings.run.initial_equity),
-        costs=Costs(commission_per_share=bt.costs.commission_per_share,
-                    commission_bps=bt.costs.commission_bps, slippage_bps=bt.costs.slippage_bps),
-        fill=bt.fill, rebalance=bt.rebalance, min_trade_weight=bt.min_trade_weight,
-        fractional=bt.fractional, breakers=breakers_from_risk(settings) if bt.breakers else Breakers(),
+        costs=Costs(
+            commission_per_share=bt.costs.commission_per_share,
+            commission_bps=bt.costs.commission_bps,
+            slippage_bps=bt.costs.slippage_bps,
+        ),
+        fill=bt.fill,
+        rebalance=bt.rebalance,
+        min_trade_weight=bt.min_trade_weight,
+        fractional=bt.fractional,
+        breakers=breakers_from_risk(settings) if bt.breakers else Breakers(),
     )
 
 
@@ -59,13 +65,23 @@ def breakers_from_risk(settings: Settings) -> Breakers:
     them to measure.
     """
     cb = settings.risk.circuit_breakers
-    rules = [BreakerRule(measure=name, threshold=float(spec.threshold), action=spec.action,
-                         reset=spec.reset, recover_below=spec.recover_below)
-             for name in ("max_drawdown", "daily_loss") if (spec := getattr(cb, name)) is not None]
+    rules = [
+        BreakerRule(
+            measure=name,
+            threshold=float(spec.threshold),
+            action=spec.action,
+            reset=spec.reset,
+            recover_below=spec.recover_below,
+        )
+        for name in ("max_drawdown", "daily_loss")
+        if (spec := getattr(cb, name)) is not None
+    ]
     return Breakers(rules=tuple(rules))
 
 
-def period(settings: Settings, start: date | str | None = None, end: date | str | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+def period(
+    settings: Settings, start: date | str | None = None, end: date | str | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The backtest's first and last session: arguments, else run.yaml, else ten years to the last session."""
     from regimeflex.data.calendar import last_completed_session
 
@@ -73,8 +89,10 @@ def period(settings: Settings, start: date | str | None = None, end: date | str 
     hi = pd.Timestamp(end or bt.end or last_completed_session()).normalize()
     lo = pd.Timestamp(start or bt.start or (hi - pd.DateOffset(years=10))).normalize()
     if lo > hi:
-        raise ConfigError(f"backtest: start {lo:%Y-%m-%d} is after end {hi:%Y-%m-%d}; "
-                          f"pass --start/--end in order (or fix run.yaml backtest.start/end)")
+        raise ConfigError(
+            f"backtest: start {lo:%Y-%m-%d} is after end {hi:%Y-%m-%d}; "
+            f"pass --start/--end in order (or fix run.yaml backtest.start/end)"
+        )
     return lo, hi
 
 
@@ -96,15 +114,25 @@ def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd
     empty = bars["close"].reindex(columns=list(settings.run.universe)).isna().all(axis=0)
     missing = [str(s) for s in empty.index[empty.to_numpy()]]
     if missing:
-        raise DataError(f"no bars for {', '.join(missing)} between {first:%Y-%m-%d} and {end:%Y-%m-%d} "
-                        f"(data.yaml provider '{settings.data.provider}'); check the universe in run.yaml "
-                        f"or the provider's coverage")
+        raise DataError(
+            f"no bars for {', '.join(missing)} between {first:%Y-%m-%d} and {end:%Y-%m-%d} "
+            f"(data.yaml provider '{settings.data.provider}'); check the universe in run.yaml "
+            f"or the provider's coverage"
+        )
     return bars
 
 
-def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.Timestamp | None = None,
-             end: pd.Timestamp | None = None, benchmark: str | None = None,
-             params: Mapping[str, Any] | None = None, replay: ReplayConfig | None = None) -> BacktestResult:
+def assemble(
+    weights: pd.DataFrame,
+    bars: Bars,
+    config: SimConfig,
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    benchmark: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    replay: ReplayConfig | None = None,
+) -> BacktestResult:
     """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
 
     Rows before ``start`` are warm-up only: the book starts flat in cash on
@@ -118,8 +146,10 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
     hi = end if end is not None else bars.index[-1]
     window = (bars.index >= lo) & (bars.index <= hi)
     if not window.any():
-        raise DataError(f"no bars between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}; "
-                        f"the data covers {bars.index[0]:%Y-%m-%d}..{bars.index[-1]:%Y-%m-%d}")
+        raise DataError(
+            f"no bars between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}; "
+            f"the data covers {bars.index[0]:%Y-%m-%d}..{bars.index[-1]:%Y-%m-%d}"
+        )
     b = bars.loc[window]
     w = weights.loc[window]
     orders = None
@@ -135,18 +165,36 @@ def assemble(weights: pd.DataFrame, bars: Bars, config: SimConfig, *, start: pd.
         first = bench.first_valid_index()
         equity["benchmark"] = (bench / bench.loc[first] * config.initial_cash) if first is not None else np.nan
     metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))
-    metrics.update(total_return=float(equity["equity"].iloc[-1] / config.initial_cash - 1.0),
-                   final_equity=float(equity["equity"].iloc[-1]), trades=float(len(trades)),
-                   exposure=float((equity["gross_exposure"] > 1e-12).mean()))
+    metrics.update(
+        total_return=float(equity["equity"].iloc[-1] / config.initial_cash - 1.0),
+        final_equity=float(equity["equity"].iloc[-1]),
+        trades=float(len(trades)),
+        exposure=float((equity["gross_exposure"] > 1e-12).mean()),
+    )
     if "benchmark" in equity:
         metrics["benchmark_return"] = float(equity["benchmark"].iloc[-1] / config.initial_cash - 1.0)
-    return BacktestResult(equity=equity, positions=positions, weights=pos_weights, trades=trades,
-                          targets=w, metrics=metrics, params=dict(params or {}), orders=orders)
+    return BacktestResult(
+        equity=equity,
+        positions=positions,
+        weights=pos_weights,
+        trades=trades,
+        targets=w,
+        metrics=metrics,
+        params=dict(params or {}),
+        orders=orders,
+    )
 
 
-def run(settings: Settings | None = None, *, bars: Bars | None = None, host: PluginHost | None = None,
-        start: date | str | None = None, end: date | str | None = None, weights: pd.DataFrame | None = None,
-        config: SimConfig | None = None) -> BacktestResult:
+def run(
+    settings: Settings | None = None,
+    *,
+    bars: Bars | None = None,
+    host: PluginHost | None = None,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    weights: pd.DataFrame | None = None,
+    config: SimConfig | None = None,
+) -> BacktestResult:
     """Backtest the configured strategies and sizer (or given ``weights``) and return every output.
 
     :param settings: the loaded configuration (``regimeflex.config.load_settings``);
@@ -189,8 +237,10 @@ def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> R
         return None
     if config.breakers.rules:
         names = ", ".join(r.measure for r in config.breakers.rules)
-        raise ConfigError(f"run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
-                          f"({names}); set backtest.breakers: false, or use backtest.execution: engine")
+        raise ConfigError(
+            f"run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
+            f"({names}); set backtest.breakers: false, or use backtest.execution: engine"
+        )
     from regimeflex.backtest.replay import replay_config
 
     return replay_config(settings, host)

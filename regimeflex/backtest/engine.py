@@ -97,8 +97,9 @@ class BreakerRule:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"breakers.{self.measure}.threshold: must be between 0 and 1, got {self.threshold}")
         if self.reset not in ("next_session", "recovery", "manual"):
-            raise ValueError(f"breakers.{self.measure}.reset: must be next_session, recovery or manual, "
-                             f"got {self.reset!r}")
+            raise ValueError(
+                f"breakers.{self.measure}.reset: must be next_session, recovery or manual, got {self.reset!r}"
+            )
         _breaker_scale(self.action)  # validates the action string
 
 
@@ -140,8 +141,7 @@ class SimConfig:
     @property
     def loop_free(self) -> bool:
         """True when the book is a product of per-period growth factors (see ``_simulate_vectorised``)."""
-        return (self.costs.zero and self.fractional and self.min_trade_weight == 0
-                and not self.breakers.active)
+        return self.costs.zero and self.fractional and self.min_trade_weight == 0 and not self.breakers.active
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _ffill_rows(a: np.ndarray) -> np.ndarray:
 def _valuation_and_exec_prices(c: np.ndarray, px: np.ndarray):
     """(last known close or 0, execution price is usable, execution price or 1): clean panels skip the copies."""
     c_val = _ffill_rows(c)
-    if c_val is not c:                      # not all finite: leading NaN (before a listing) → 0
+    if c_val is not c:  # not all finite: leading NaN (before a listing) → 0
         c_val = np.where(np.isfinite(c_val), c_val, 0.0)
     px_ok = np.isfinite(px)
     px_ok &= px > 0
@@ -284,8 +284,13 @@ def _prepare(weights: pd.DataFrame, bars: pd.DataFrame, cfg: SimConfig):
 # --------------------------------------------------------------------------- public
 
 
-def simulate(weights: pd.DataFrame, bars: pd.DataFrame, config: SimConfig | None = None,
-             *, method: Literal["auto", "loop", "vectorised"] = "auto") -> SimResult:
+def simulate(
+    weights: pd.DataFrame,
+    bars: pd.DataFrame,
+    config: SimConfig | None = None,
+    *,
+    method: Literal["auto", "loop", "vectorised"] = "auto",
+) -> SimResult:
     """Simulate trading ``weights`` over ``bars`` and return the book.
 
     :param weights: dates × symbols target weights (fractions of equity);
@@ -302,8 +307,10 @@ def simulate(weights: pd.DataFrame, bars: pd.DataFrame, config: SimConfig | None
     symbols, w, c, px = _prepare(weights, bars, cfg)
     dates = pd.DatetimeIndex(bars.index)
     if method == "vectorised" and not cfg.loop_free:
-        raise ValueError("simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
-                         "breakers need the date loop; use method='loop' or 'auto'")
+        raise ValueError(
+            "simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
+            "breakers need the date loop; use method='loop' or 'auto'"
+        )
     if method != "loop" and cfg.loop_free:
         if cfg.sleeves:
             return _simulate_sleeves(dates, symbols, w, c, px, cfg)
@@ -311,8 +318,10 @@ def simulate(weights: pd.DataFrame, bars: pd.DataFrame, config: SimConfig | None
         if res is not None:
             return res
         if method == "vectorised":
-            raise ValueError("simulate(method='vectorised'): a shared book whose symbols trade on "
-                             "different sessions (on_change, or a missing price) needs the date loop")
+            raise ValueError(
+                "simulate(method='vectorised'): a shared book whose symbols trade on "
+                "different sessions (on_change, or a missing price) needs the date loop"
+            )
     return _simulate_loop(dates, symbols, *_row_major(w, c, px), cfg)
 
 
@@ -333,7 +342,7 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     slip = costs.slippage_bps * 1e-4
     cbps = costs.commission_bps * 1e-4
     cps = costs.commission_per_share
-    c_val = _ffill_rows(c)                       # valuation price: last known close
+    c_val = _ffill_rows(c)  # valuation price: last known close
     c_val = np.where(np.isfinite(c_val), c_val, 0.0)
     px_ok = np.isfinite(px) & (px > 0)
     px_safe = np.where(px_ok, px, 1.0)
@@ -381,7 +390,7 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
             if any_tripped:
                 if scale is not None:
                     target = target * scale
-                if block:   # no position may grow or open
+                if block:  # no position may grow or open
                     target = np.where(target * held > 0, target, 0.0)
                     cur_w = held * pv / np.where(e_exec != 0, e_exec, 1.0)
                     target = np.sign(target) * np.minimum(np.abs(target), np.abs(cur_w))
@@ -417,9 +426,10 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
                 v = drawdown if r.measure == "max_drawdown" else daily_loss
                 if v >= r.threshold:
                     tripped[k] = True
-                elif tripped[k] and (r.reset == "next_session" or
-                                     (r.reset == "recovery" and v < (r.recover_below if r.recover_below
-                                                                     is not None else r.threshold))):
+                elif tripped[k] and (
+                    r.reset == "next_session"
+                    or (r.reset == "recovery" and v < (r.recover_below if r.recover_below is not None else r.threshold))
+                ):
                     tripped[k] = False
             on = [scales[k] for k in range(len(rules)) if tripped[k]]
             any_tripped = bool(on)
@@ -431,8 +441,20 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
         cols = [np.concatenate([x[k] for x in tr]) for k in range(6)]
     else:
         cols = list(_empty_trades())
-    return SimResult(dates, symbols, out_eq, out_cash, out_sh, cols[0].astype(np.int64),
-                     cols[1].astype(np.int64), cols[2], cols[3], cols[4], cols[5], out_brk)
+    return SimResult(
+        dates,
+        symbols,
+        out_eq,
+        out_cash,
+        out_sh,
+        cols[0].astype(np.int64),
+        cols[1].astype(np.int64),
+        cols[2],
+        cols[3],
+        cols[4],
+        cols[5],
+        out_brk,
+    )
 
 
 def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult | None:
@@ -460,17 +482,17 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     trade_row = may.any(axis=1)
     if not np.array_equal(may[trade_row], px_ok[trade_row]) or (cfg.rebalance == "on_change" and n > 1):
         return None
-    a = w_exec / px_safe                              # shares per unit of equity after trading
+    a = w_exec / px_safe  # shares per unit of equity after trading
     seg1 = np.where(trade_row, rows, 0)
     np.maximum.accumulate(seg1, out=seg1)
     prev1 = np.zeros_like(seg1)
     prev1[1:] = seg1[:-1]
-    r = 1.0 - w_exec.sum(axis=1)                      # r[0] = 1, a[0] = 0: the flat start
+    r = 1.0 - w_exec.sum(axis=1)  # r[0] = 1, a[0] = 0: the flat start
     tr_idx = np.flatnonzero(trade_row)
     pk = prev1[tr_idx]
     unpriced = ~px_ok[tr_idx]
     if (unpriced & ((a[pk] != 0) | (w_exec[tr_idx] != 0))).any():
-        return None                                   # a held/targeted symbol cannot trade
+        return None  # a held/targeted symbol cannot trade
     growth = np.ones(t_n)
     growth[tr_idx] = r[pk] + np.einsum("ij,ij->i", a[pk], px_safe[tr_idx])
     e_seg = cfg.initial_cash * np.cumprod(growth)
@@ -478,15 +500,27 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     cash = e_seg * r[seg1]
     equity = cash + np.einsum("ij,ij->i", shares, c_val)
     # trades happen only where ``may`` is set (sparse): read the share change there
-    day, sym = np.nonzero(may)                            # may[0] is all False, so day >= 1
+    day, sym = np.nonzero(may)  # may[0] is all False, so day >= 1
     new, old = shares[day, sym], shares[day - 1, sym]
     qty = new - old
     keep = np.abs(qty) > _DUST * np.maximum(np.abs(new), np.abs(old))
     day, sym, qty = day[keep], sym[keep], qty[keep]
     price = px_safe[day, sym]
     zeros = np.zeros(day.size)
-    return SimResult(dates, symbols, equity, cash, shares, day.astype(np.int64), sym.astype(np.int64),
-                     qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))
+    return SimResult(
+        dates,
+        symbols,
+        equity,
+        cash,
+        shares,
+        day.astype(np.int64),
+        sym.astype(np.int64),
+        qty,
+        price,
+        zeros,
+        zeros.copy(),
+        np.zeros(t_n, dtype=bool),
+    )
 
 
 def _before_each_trade(after: np.ndarray, first: np.ndarray, start: float) -> np.ndarray:
@@ -513,12 +547,12 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     t_n, n = c.shape
     c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
     may = _trade_mask(w, px_ok, dates, cfg.rebalance)
-    sym, day = np.nonzero(may.T)                  # trades sorted by sleeve, then date; day >= 1
-    w_tr = w[day - 1, sym]                        # the target executed: decided at the previous close
+    sym, day = np.nonzero(may.T)  # trades sorted by sleeve, then date; day >= 1
+    w_tr = w[day - 1, sym]  # the target executed: decided at the previous close
     p_tr = px_safe[day, sym]
-    a_tr = w_tr / p_tr                            # shares per unit of sleeve equity after the trade
-    r_tr = 1.0 - w_tr                             # cash per unit of sleeve equity after the trade
-    first = np.ones(sym.size, dtype=bool)         # a sleeve's first trade starts from flat cash
+    a_tr = w_tr / p_tr  # shares per unit of sleeve equity after the trade
+    r_tr = 1.0 - w_tr  # cash per unit of sleeve equity after the trade
+    first = np.ones(sym.size, dtype=bool)  # a sleeve's first trade starts from flat cash
     first[1:] = sym[1:] != sym[:-1]
     growth = _before_each_trade(a_tr, first, 0.0) * p_tr
     growth += _before_each_trade(r_tr, first, 1.0)
@@ -537,17 +571,17 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     # dense shares: per sleeve, 0 until its first trade, then each trade's shares until the next
     nxt = np.empty_like(day)
     nxt[:-1] = day[1:]
-    nxt[np.append(first[1:], True)] = t_n         # a sleeve's last trade holds to the end
+    nxt[np.append(first[1:], True)] = t_n  # a sleeve's last trade holds to the end
     values = np.zeros(n + sym.size)
     lengths = np.empty(n + sym.size, dtype=np.int64)
-    slot = np.arange(sym.size) + sym + 1          # after the sleeve's leading flat run
+    slot = np.arange(sym.size) + sym + 1  # after the sleeve's leading flat run
     values[slot] = sh_tr
     lengths[slot] = nxt - day
     first_day = np.full(n, t_n, dtype=np.int64)
     traded = counts > 0
     first_day[traded] = day[start[traded]]
     lengths[start + np.arange(n)] = first_day
-    shares = np.repeat(values, lengths).reshape(n, t_n).T      # column-major (dates × symbols) view
+    shares = np.repeat(values, lengths).reshape(n, t_n).T  # column-major (dates × symbols) view
     # total cash: the sleeves' cash changes only at their trades
     flows = np.bincount(day, weights=cash_tr - _before_each_trade(cash_tr, first, sleeve_cash), minlength=t_n)
     cash = cfg.initial_cash + np.cumsum(flows)
@@ -555,8 +589,20 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     prev_sh = _before_each_trade(sh_tr, first, 0.0)
     qty = sh_tr - prev_sh
     keep = np.abs(qty) > _DUST * np.maximum(np.abs(sh_tr), np.abs(prev_sh))
-    order = np.lexsort((sym[keep], day[keep]))    # the trades table runs by date, then symbol
+    order = np.lexsort((sym[keep], day[keep]))  # the trades table runs by date, then symbol
     day, sym, qty, price = day[keep][order], sym[keep][order], qty[keep][order], p_tr[keep][order]
     zeros = np.zeros(day.size)
-    return SimResult(dates, symbols, equity, cash, shares, day.astype(np.int64), sym.astype(np.int64),
-                     qty, price, zeros, zeros.copy(), np.zeros(t_n, dtype=bool))
+    return SimResult(
+        dates,
+        symbols,
+        equity,
+        cash,
+        shares,
+        day.astype(np.int64),
+        sym.astype(np.int64),
+        qty,
+        price,
+        zeros,
+        zeros.copy(),
+        np.zeros(t_n, dtype=bool),
+    )

@@ -51,8 +51,12 @@ def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
 
     paper = PaperSettings.model_validate(dict(settings.broker.brokers.get("paper") or {}))
     cash = paper.initial_cash or settings.run.backtest.initial_cash or settings.run.initial_equity
-    return ReplayConfig(initial_cash=float(cash), rules=rules_from_settings(settings.broker.orders),
-                        capabilities=host.capabilities(settings.broker.broker), paper=paper)
+    return ReplayConfig(
+        initial_cash=float(cash),
+        rules=rules_from_settings(settings.broker.orders),
+        capabilities=host.capabilities(settings.broker.broker),
+        paper=paper,
+    )
 
 
 def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[SimResult, pd.DataFrame]:
@@ -76,14 +80,15 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
     where = {s: j for j, s in enumerate(symbols)}
     trades: list[tuple[int, int, float, float, float, float]] = []
     orders: list[tuple] = []
-    open_ids: set[str] = set()   # orders waiting for a fill (the book keeps every order ever placed)
+    open_ids: set[str] = set()  # orders waiting for a fill (the book keeps every order ever placed)
 
     def record_fills(first: int, day: int, raw: Mapping[str, float]) -> None:
         for f in book.fills[first:]:
             signed = f["qty"] if f["side"] == "buy" else -f["qty"]
             base = raw.get(f["client_order_id"], f["price"])
-            trades.append((day, where[f["symbol"]], signed, f["price"], f["commission"],
-                           abs(f["price"] - base) * f["qty"]))
+            trades.append(
+                (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"])
+            )
 
     for i, day in enumerate(dates):
         book.prices = bars.iloc[: i + 1]
@@ -92,27 +97,45 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
         book.process()  # yesterday's orders fill at today's open
         open_ids = {c for c in open_ids if book.orders[c]["status"] in OPEN_STATUSES}
         record_fills(first, i, pending)
-        plan = plan_orders(targets.iloc[i], reference.iloc[i], book.account(), session=day.date(),
-                           rules=config.rules, capabilities=config.capabilities)
+        plan = plan_orders(
+            targets.iloc[i],
+            reference.iloc[i],
+            book.account(),
+            session=day.date(),
+            rules=config.rules,
+            capabilities=config.capabilities,
+        )
         first = len(book.fills)
         for order in plan.orders:
             result = book.submit(order)
             if result.status in OPEN_STATUSES:
                 open_ids.add(order.client_order_id)
-            orders.append((day, order.symbol, order.side, order.qty, order.reference_price, result.status,
-                           order.client_order_id))
-        record_fills(first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0)
-                                for o in plan.orders})  # fill_at: reference fills at once
+            orders.append(
+                (day, order.symbol, order.side, order.qty, order.reference_price, result.status, order.client_order_id)
+            )
+        record_fills(
+            first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0) for o in plan.orders}
+        )  # fill_at: reference fills at once
         after = book.account()
         equity[i], cash[i] = after.equity, after.cash
         for sym, pos in after.positions.items():
             shares[i, where[sym]] = pos.qty
 
     t = np.array(trades, dtype=np.float64).reshape(-1, 6)
-    sim = SimResult(dates=dates, symbols=symbols, equity=equity, cash=cash, shares=shares,
-                    trade_day=t[:, 0].astype(np.int64), trade_sym=t[:, 1].astype(np.int64), trade_qty=t[:, 2],
-                    trade_price=t[:, 3], trade_commission=t[:, 4], trade_slippage=t[:, 5],
-                    breaker=np.zeros(n, dtype=bool))
+    sim = SimResult(
+        dates=dates,
+        symbols=symbols,
+        equity=equity,
+        cash=cash,
+        shares=shares,
+        trade_day=t[:, 0].astype(np.int64),
+        trade_sym=t[:, 1].astype(np.int64),
+        trade_qty=t[:, 2],
+        trade_price=t[:, 3],
+        trade_commission=t[:, 4],
+        trade_slippage=t[:, 5],
+        breaker=np.zeros(n, dtype=bool),
+    )
     frame = pd.DataFrame(orders, columns=ORDER_COLUMNS)
     for col in ("symbol", "side", "status", "client_order_id"):
         frame[col] = frame[col].astype("str")

@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -70,28 +71,34 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     rets = np.zeros_like(eq)
     rets[1:] = eq[1:] / eq[:-1] - 1.0
     peak = np.maximum.accumulate(eq)
-    equity = pd.DataFrame({
-        "equity": eq,
-        "cash": sim.cash,
-        "gross_exposure": np.abs(values).sum(axis=1) / safe_eq,
-        "net_exposure": values.sum(axis=1) / safe_eq,
-        "returns": rets,
-        "drawdown": eq / peak - 1.0,
-        "breaker": sim.breaker,
-    }, index=idx)
+    equity = pd.DataFrame(
+        {
+            "equity": eq,
+            "cash": sim.cash,
+            "gross_exposure": np.abs(values).sum(axis=1) / safe_eq,
+            "net_exposure": values.sum(axis=1) / safe_eq,
+            "returns": rets,
+            "drawdown": eq / peak - 1.0,
+            "breaker": sim.breaker,
+        },
+        index=idx,
+    )
     qty = sim.trade_qty
     order = np.lexsort((sim.trade_sym, sim.trade_day))
     sym_arr = np.asarray(sim.symbols, dtype=object)
-    trades = pd.DataFrame({
-        "date": idx[sim.trade_day[order]],
-        "symbol": pd.array(sym_arr[sim.trade_sym[order]], dtype="str") if len(order) else pd.array([], dtype="str"),
-        "side": pd.array(np.where(qty[order] > 0, "buy", "sell"), dtype="str"),
-        "qty": np.abs(qty[order]),
-        "price": sim.trade_price[order],
-        "notional": np.abs(qty[order]) * sim.trade_price[order],
-        "commission": sim.trade_commission[order],
-        "slippage": sim.trade_slippage[order],
-    }, columns=TRADE_COLUMNS)
+    trades = pd.DataFrame(
+        {
+            "date": idx[sim.trade_day[order]],
+            "symbol": pd.array(sym_arr[sim.trade_sym[order]], dtype="str") if len(order) else pd.array([], dtype="str"),
+            "side": pd.array(np.where(qty[order] > 0, "buy", "sell"), dtype="str"),
+            "qty": np.abs(qty[order]),
+            "price": sim.trade_price[order],
+            "notional": np.abs(qty[order]) * sim.trade_price[order],
+            "commission": sim.trade_commission[order],
+            "slippage": sim.trade_slippage[order],
+        },
+        columns=TRADE_COLUMNS,
+    )
     return equity, positions, weights, trades
 
 
@@ -115,8 +122,9 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as parquet or CSV (by suffix), atomically and byte-for-byte reproducibly."""
     if path.suffix == ".parquet":
         # no dictionary pages: a panel of prices has no repeats, and trying costs a third of the write
-        _atomic_write(path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", compression="zstd",
-                                                         use_dictionary=False))
+        _atomic_write(
+            path, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", compression="zstd", use_dictionary=False)
+        )
     else:
         _atomic_write(path, lambda tmp: _write_csv(frame, tmp))
 
@@ -127,8 +135,11 @@ def _write_csv(frame: pd.DataFrame, target: str) -> None:
     Dates at midnight are written as ``YYYY-MM-DD``; the index is a first column unless it is the
     default 0..n-1 (which pandas would write as an unnamed column).
     """
-    plain = (not isinstance(frame.columns, pd.MultiIndex) and not isinstance(frame.index, pd.MultiIndex)
-             and all(isinstance(c, str) for c in frame.columns))
+    plain = (
+        not isinstance(frame.columns, pd.MultiIndex)
+        and not isinstance(frame.index, pd.MultiIndex)
+        and all(isinstance(c, str) for c in frame.columns)
+    )
     if not plain:
         frame.to_csv(target, lineterminator="\n")
         return
@@ -142,8 +153,9 @@ def _write_csv(frame: pd.DataFrame, target: str) -> None:
         col = table[name]
         known = col.dropna() if pd.api.types.is_datetime64_any_dtype(col.dtype) and col.dt.tz is None else None
         if known is not None and bool((known == known.dt.normalize()).all()):
-            columns[str(name)] = pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32(),
-                                          mask=col.isna().to_numpy())
+            columns[str(name)] = pa.array(
+                col.to_numpy(dtype="datetime64[D]"), type=pa.date32(), mask=col.isna().to_numpy()
+            )
         else:
             columns[str(name)] = pa.Array.from_pandas(col)
     pacsv.write_csv(pa.table(columns), target, pacsv.WriteOptions(quoting_style="needed"))
@@ -153,6 +165,7 @@ def write_text(text: str, path: Path) -> None:
     def w(tmp):
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+
     _atomic_write(path, w)
 
 
@@ -167,8 +180,9 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "final_equity": round(result.final_equity, 6) if len(eq) else None,
         "trades": len(result.trades),
         "entries": entries(result.positions),
-        "metrics": {k: (None if v is None or not np.isfinite(v) else round(float(v), 10))
-                    for k, v in result.metrics.items()},
+        "metrics": {
+            k: (None if v is None or not np.isfinite(v) else round(float(v), 10)) for k, v in result.metrics.items()
+        },
     }
 
 
@@ -180,21 +194,28 @@ def entries(positions: pd.DataFrame) -> int:
     return int((held & ~prev).sum())
 
 
-def write_tearsheet(result: BacktestResult, path: Path, *, benchmark: str | None = None,
-                    title: str = "RegimeFlex backtest") -> Path:
+def write_tearsheet(
+    result: BacktestResult, path: Path, *, benchmark: str | None = None, title: str = "RegimeFlex backtest"
+) -> Path:
     """The HTML tear sheet (:mod:`regimeflex.report.tearsheet`), stamped with the last session so
     the same inputs give the same bytes."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from regimeflex.report.tearsheet import TearSheetData, write_tearsheet as _write
+    from regimeflex.report.tearsheet import TearSheetData
+    from regimeflex.report.tearsheet import write_tearsheet as _write
 
     eq = result.equity
-    stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=timezone.utc)
+    stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=UTC)
     data = TearSheetData(
-        equity=eq["equity"], benchmark=eq["benchmark"] if "benchmark" in eq else None,
-        benchmark_name=benchmark or "benchmark", weights=result.weights,
-        trades=result.trades, title=title,
-        params={k: v for k, v in result.params.items()}, generated_at=stamp)
+        equity=eq["equity"],
+        benchmark=eq["benchmark"] if "benchmark" in eq else None,
+        benchmark_name=benchmark or "benchmark",
+        weights=result.weights,
+        trades=result.trades,
+        title=title,
+        params={k: v for k, v in result.params.items()},
+        generated_at=stamp,
+    )
     return _write(data, Path(path))
 
 
@@ -212,10 +233,18 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames = {"equity": result.equity, "positions": result.positions, "weights": result.weights,
-              "trades": result.trades, "targets": result.targets}
-    jobs = [(frame, out_dir / f"{name}.{fmt}") for name, frame in frames.items()
-            for fmt in (("parquet", "csv") if name in CSV_FRAMES else ("parquet",))]
+    frames = {
+        "equity": result.equity,
+        "positions": result.positions,
+        "weights": result.weights,
+        "trades": result.trades,
+        "targets": result.targets,
+    }
+    jobs = [
+        (frame, out_dir / f"{name}.{fmt}")
+        for name, frame in frames.items()
+        for fmt in (("parquet", "csv") if name in CSV_FRAMES else ("parquet",))
+    ]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for done in [pool.submit(write_frame, frame, path) for frame, path in jobs]:
             done.result()

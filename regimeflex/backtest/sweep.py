@@ -80,8 +80,10 @@ class SweepSpec(BaseModel):
         for key, values in params.items():
             head = key.split(".", 1)[0]
             if head not in SECTIONS or "." not in key:
-                raise ValueError(f"{key}: must start with one of {', '.join(SECTIONS)} and name a key inside "
-                                 f"it, e.g. strategies.trend.params.fast")
+                raise ValueError(
+                    f"{key}: must start with one of {', '.join(SECTIONS)} and name a key inside "
+                    f"it, e.g. strategies.trend.params.fast"
+                )
             if isinstance(values, list) and not values:
                 raise ValueError(f"{key}: give at least one value")
         return params
@@ -127,7 +129,9 @@ def parameter_sets(spec: SweepSpec) -> list[dict[str, Any]]:
         for k in keys:
             v = spec.params[k]
             if isinstance(v, Uniform):
-                one[k] = int(rng.integers(int(v.low), int(v.high) + 1)) if v.integer else float(rng.uniform(v.low, v.high))
+                one[k] = (
+                    int(rng.integers(int(v.low), int(v.high) + 1)) if v.integer else float(rng.uniform(v.low, v.high))
+                )
             else:
                 one[k] = v[int(rng.integers(len(v)))]
         out.append(one)
@@ -145,7 +149,7 @@ def apply_params(settings: Any, params: Mapping[str, Any]) -> Any:
     for key, value in params.items():
         head, rest = key.split(".", 1)
         if head == "strategies" and not rest.startswith("strategies."):
-            rest = f"strategies.{rest}"     # strategies.yaml nests instances under `strategies:`
+            rest = f"strategies.{rest}"  # strategies.yaml nests instances under `strategies:`
         data = changed.setdefault(head, getattr(settings, head).model_dump(mode="python"))
         node = data
         parts = rest.split(".")
@@ -169,8 +173,9 @@ def apply_params(settings: Any, params: Mapping[str, Any]) -> Any:
 # ------------------------------------------------------------------ one task
 
 
-def evaluate(settings: Any, params: Mapping[str, Any], bars: pd.DataFrame, start: str | None,
-             end: str | None) -> dict[str, Any]:
+def evaluate(
+    settings: Any, params: Mapping[str, Any], bars: pd.DataFrame, start: str | None, end: str | None
+) -> dict[str, Any]:
     """Backtest one parameter set over ``bars`` (a pure function; runs on a worker).
 
     Returns the metrics and ``error`` (None, or the one-line reason this set failed).
@@ -181,8 +186,7 @@ def evaluate(settings: Any, params: Mapping[str, Any], bars: pd.DataFrame, start
         variant = apply_params(settings, params)
         result = run(variant, bars=bars, host=_host(), start=start, end=end)
         metrics = {k: (float(v) if v is not None else math.nan) for k, v in result.metrics.items()}
-        return {"metrics": metrics, "error": None,
-                "returns": result.equity["equity"].pct_change().fillna(0.0)}
+        return {"metrics": metrics, "error": None, "returns": result.equity["equity"].pct_change().fillna(0.0)}
     except (RegimeFlexError, ValueError) as exc:
         return {"metrics": {}, "error": f"{type(exc).__name__}: {exc}", "returns": None}
 
@@ -215,8 +219,13 @@ class Executor:
         # scattered once to every worker; tasks carry only a reference to it
         return self.client.scatter(bars, broadcast=True, hash=False)
 
-    def map(self, settings: Any, jobs: Sequence[tuple[Mapping[str, Any], str | None, str | None]], bars_ref: Any,
-            on_done: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    def map(
+        self,
+        settings: Any,
+        jobs: Sequence[tuple[Mapping[str, Any], str | None, str | None]],
+        bars_ref: Any,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[dict[str, Any]]:
         out: list[dict[str, Any] | None] = [None] * len(jobs)
         if self.client is None:
             for i, (params, start, end) in enumerate(jobs):
@@ -226,9 +235,12 @@ class Executor:
             return out  # type: ignore[return-value]
         from distributed import as_completed
 
-        futures = [self.client.submit(evaluate, settings, params, bars_ref, start, end, pure=False,
-                                      key=f"regimeflex-sweep-{i}-{_token()}")
-                   for i, (params, start, end) in enumerate(jobs)]
+        futures = [
+            self.client.submit(
+                evaluate, settings, params, bars_ref, start, end, pure=False, key=f"regimeflex-sweep-{i}-{_token()}"
+            )
+            for i, (params, start, end) in enumerate(jobs)
+        ]
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             i = index[fut.key]
@@ -249,14 +261,17 @@ def open_client(scheduler: str | None, workers: int = 2) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise ConfigError("sweep: Dask is not installed; pip install 'regimeflex[sweep]' "
-                          "(or pass --scheduler serial)") from None
+        raise ConfigError(
+            "sweep: Dask is not installed; pip install 'regimeflex[sweep]' (or pass --scheduler serial)"
+        ) from None
     if scheduler:
         try:
             return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
-            raise RegimeFlexError(f"sweep: cannot reach the Dask scheduler at {scheduler} ({exc}); "
-                                  f"check the address or start one with `dask scheduler`") from None
+            raise RegimeFlexError(
+                f"sweep: cannot reach the Dask scheduler at {scheduler} ({exc}); "
+                f"check the address or start one with `dask scheduler`"
+            ) from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     return Client(cluster), cluster
 
@@ -306,8 +321,14 @@ def load_sweep_bars(settings: Any, sets: Sequence[Mapping[str, Any]], start: str
     return load_bars(widest, _host(), lo, hi), lo, hi
 
 
-def run_sweep(settings: Any, spec: SweepSpec, *, client: Any | None = None, bars: pd.DataFrame | None = None,
-              on_done: Callable[[int], None] | None = None) -> SweepResult:
+def run_sweep(
+    settings: Any,
+    spec: SweepSpec,
+    *,
+    client: Any | None = None,
+    bars: pd.DataFrame | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> SweepResult:
     """Backtest every parameter set (or walk forward) and rank them by ``spec.metric``."""
     sets = parameter_sets(spec)
     if bars is None:
@@ -324,15 +345,17 @@ def run_sweep(settings: Any, spec: SweepSpec, *, client: Any | None = None, bars
     return _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done)
 
 
-def windows(sessions: pd.DatetimeIndex, wf: WalkForward) -> list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
+def windows(
+    sessions: pd.DatetimeIndex, wf: WalkForward
+) -> list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
     """(train start, train end, test start, test end) for each rolling window that fits."""
     step = wf.step_sessions or wf.test_sessions
     out = []
     i = 0
     n = len(sessions)
     while i + wf.train_sessions + wf.test_sessions <= n:
-        tr = sessions[i:i + wf.train_sessions]
-        te = sessions[i + wf.train_sessions:i + wf.train_sessions + wf.test_sessions]
+        tr = sessions[i : i + wf.train_sessions]
+        te = sessions[i + wf.train_sessions : i + wf.train_sessions + wf.test_sessions]
         out.append((tr[0], tr[-1], te[0], te[-1]))
         i += step
     return out
@@ -344,19 +367,23 @@ def _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done) -> Sweep
     sessions = bars.index[(bars.index >= lo) & (bars.index <= hi)]
     wins = windows(sessions, spec.walk_forward)
     if not wins:
-        raise ConfigError(f"sweep: walk_forward needs train_sessions + test_sessions = "
-                          f"{spec.walk_forward.train_sessions + spec.walk_forward.test_sessions} sessions, "
-                          f"the period has {len(sessions)}; shorten the windows or widen start/end")
+        raise ConfigError(
+            f"sweep: walk_forward needs train_sessions + test_sessions = "
+            f"{spec.walk_forward.train_sessions + spec.walk_forward.test_sessions} sessions, "
+            f"the period has {len(sessions)}; shorten the windows or widen start/end"
+        )
     train_jobs = [(p, f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}") for (a, b, _, _) in wins for p in sets]
     train = ex.map(settings, train_jobs, ref, on_done)
     picks = []
-    for w, (a, b, c, d) in enumerate(wins):
-        chunk = train[w * len(sets):(w + 1) * len(sets)]
+    for w, (a, b, _c, _d) in enumerate(wins):
+        chunk = train[w * len(sets) : (w + 1) * len(sets)]
         table = _table(sets, chunk, spec.metric)
         ok = table[table["error"].isna()]
         if ok.empty or spec.metric not in ok:
-            raise RegimeFlexError(f"sweep: every parameter set failed on the train window "
-                                  f"{a:%Y-%m-%d}..{b:%Y-%m-%d}; first error: {table['error'].iloc[0]}")
+            raise RegimeFlexError(
+                f"sweep: every parameter set failed on the train window "
+                f"{a:%Y-%m-%d}..{b:%Y-%m-%d}; first error: {table['error'].iloc[0]}"
+            )
         picks.append(int(ok["set"].iloc[0]))
     test_jobs = [(sets[k], f"{c:%Y-%m-%d}", f"{d:%Y-%m-%d}") for k, (_, _, c, d) in zip(picks, wins)]
     tests = ex.map(settings, test_jobs, ref, None)
@@ -368,7 +395,7 @@ def _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done) -> Sweep
         row["error"] = res["error"]
         rows.append(row)
         if res["returns"] is not None:
-            pieces.append(res["returns"].iloc[1:])      # the first session of a window starts flat
+            pieces.append(res["returns"].iloc[1:])  # the first session of a window starts flat
     returns = pd.concat(pieces) if pieces else pd.Series(dtype="float64")
     equity = (1.0 + returns).cumprod()
     oos = dict(m.summary(returns)) if len(returns) else {}
@@ -387,18 +414,23 @@ def heatmap_html(result: SweepResult, title: str = "RegimeFlex sweep") -> str:
     t = result.table
     metric = result.metric
     params = [c for c in t.columns if c not in ("set", "error") and not _is_metric(c, t)]
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}th{background:#f4f4f4}</style>",
-             f"</head><body><h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}th{background:#f4f4f4}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1>",
+    ]
     if len(params) >= 2 and metric in t and result.windows is None:
         x, y = params[0], params[1]
         grid = t.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
         vals = grid.to_numpy(dtype=float)
         lo, hi = (np.nanmin(vals), np.nanmax(vals)) if np.isfinite(vals).any() else (0.0, 1.0)
-        parts.append(f"<h2>{html.escape(metric)} by {html.escape(x)} × {html.escape(y)}</h2><table><tr>"
-                     f"<th>{html.escape(y)} \\ {html.escape(x)}</th>"
-                     + "".join(f"<th>{html.escape(str(c))}</th>" for c in grid.columns) + "</tr>")
+        parts.append(
+            f"<h2>{html.escape(metric)} by {html.escape(x)} × {html.escape(y)}</h2><table><tr>"
+            f"<th>{html.escape(y)} \\ {html.escape(x)}</th>"
+            + "".join(f"<th>{html.escape(str(c))}</th>" for c in grid.columns)
+            + "</tr>"
+        )
         for r, label in enumerate(grid.index):
             cells = []
             for v in vals[r]:
@@ -411,17 +443,36 @@ def heatmap_html(result: SweepResult, title: str = "RegimeFlex sweep") -> str:
             parts.append(f"<tr><th>{html.escape(str(label))}</th>{''.join(cells)}</tr>")
         parts.append("</table>")
     if result.oos_metrics:
-        parts.append("<h2>Out-of-sample (walk-forward)</h2><table>" + "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{v:.4f}</td></tr>" for k, v in result.oos_metrics.items()
-            if isinstance(v, float) and np.isfinite(v)) + "</table>")
+        parts.append(
+            "<h2>Out-of-sample (walk-forward)</h2><table>"
+            + "".join(
+                f"<tr><th>{html.escape(k)}</th><td>{v:.4f}</td></tr>"
+                for k, v in result.oos_metrics.items()
+                if isinstance(v, float) and np.isfinite(v)
+            )
+            + "</table>"
+        )
     parts.append("<h2>Results</h2>" + t.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="–"))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
 def _is_metric(col: str, t: pd.DataFrame) -> bool:
-    return col in {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "turnover", "hit_rate",
-                   "total_return", "final_equity", "trades", "exposure", "benchmark_return"}
+    return col in {
+        "cagr",
+        "volatility",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "calmar",
+        "turnover",
+        "hit_rate",
+        "total_return",
+        "final_equity",
+        "trades",
+        "exposure",
+        "benchmark_return",
+    }
 
 
 def write_sweep(result: SweepResult, out_dir: Path) -> list[Path]:
@@ -444,5 +495,16 @@ def write_sweep(result: SweepResult, out_dir: Path) -> list[Path]:
     return files
 
 
-__all__ = ["SweepResult", "SweepSpec", "apply_params", "evaluate", "heatmap_html", "load_spec", "open_client",
-           "parameter_sets", "run_sweep", "windows", "write_sweep"]
+__all__ = [
+    "SweepResult",
+    "SweepSpec",
+    "apply_params",
+    "evaluate",
+    "heatmap_html",
+    "load_spec",
+    "open_client",
+    "parameter_sets",
+    "run_sweep",
+    "windows",
+    "write_sweep",
+]

@@ -26,15 +26,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("regimeflex.cli.init:init_cmd", "Write a starter config directory and .env.example."),
     "config": ("regimeflex.cli.config:config_group", "Validate or show the configuration (secrets redacted)."),
     "plugins": ("regimeflex.cli.plugins:plugins_group", "List installed plugins or check one against the kit."),
-    "new-plugin": ("regimeflex.cli.scaffold:new_plugin_cmd", "Create a plugin package (entry point, hooks, conformance test)."),
-    "doctor": ("regimeflex.cli.doctor:doctor_cmd", "Check that tomorrow's run will work (config, keys, endpoints, ledger)."),
+    "new-plugin": (
+        "regimeflex.cli.scaffold:new_plugin_cmd",
+        "Create a plugin package (entry point, hooks, conformance test).",
+    ),
+    "doctor": (
+        "regimeflex.cli.doctor:doctor_cmd",
+        "Check that tomorrow's run will work (config, keys, endpoints, ledger).",
+    ),
     "ledger": ("regimeflex.cli.ledger:ledger_group", "Verify, show or export the hash-chained audit ledger."),
     "kill": ("regimeflex.cli.kill:kill_group", "Engage, release or inspect the kill switch (stops all orders)."),
-    "reconcile": ("regimeflex.cli.reconcile:reconcile_cmd", "Compare the ledger with the broker; record missing fills."),
+    "reconcile": (
+        "regimeflex.cli.reconcile:reconcile_cmd",
+        "Compare the ledger with the broker; record missing fills.",
+    ),
     "run": ("regimeflex.cli.run:run_cmd", "Run the daily cycle once (dry-run unless broker.yaml says otherwise)."),
     "risk": ("regimeflex.cli.risk:risk_group", "Show regime, circuit breakers and calendar events; reset a breaker."),
-    "sweep": ("regimeflex.cli.sweep:sweep_cmd", "Grid/random parameter search or walk-forward over backtests, on Dask."),
-    "backtest": ("regimeflex.cli.backtest:backtest_cmd", "Backtest the configured strategies over history (files, tear sheet, --json)."),
+    "sweep": (
+        "regimeflex.cli.sweep:sweep_cmd",
+        "Grid/random parameter search or walk-forward over backtests, on Dask.",
+    ),
+    "backtest": (
+        "regimeflex.cli.backtest:backtest_cmd",
+        "Backtest the configured strategies over history (files, tear sheet, --json).",
+    ),
     "data": ("regimeflex.cli.data:data_group", "Fetch, import, validate and inspect cached daily bars (--json)."),
     "report": ("regimeflex.cli.report:report_group", "List daily reports, print one's path, re-render a tear sheet."),
     "notify": ("regimeflex.cli.notify:notify_group", "Send a test message to each notification channel."),
@@ -66,23 +81,39 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, self.lazy[name][1]) if name in self.lazy
-                else (name, (self.get_command(ctx, name) or click.Command(name)).get_short_help_str())
-                for name in self.list_commands(ctx)]
+        rows = [
+            (name, self.lazy[name][1])
+            if name in self.lazy
+            else (name, (self.get_command(ctx, name) or click.Command(name)).get_short_help_str())
+            for name in self.list_commands(ctx)
+        ]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_dir", default="config", show_default=True, envvar="REGIMEFLEX_CONFIG",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Configuration directory (run.yaml, data.yaml, strategies.yaml, risk.yaml, broker.yaml).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
-              help="Console log format (default from run.yaml, else text).")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "SUCCESS", "RISK", "ERROR"],
-                                               case_sensitive=False), default=None,
-              help="Lowest level shown (default from run.yaml, else INFO).")
+@click.option(
+    "--config",
+    "config_dir",
+    default="config",
+    show_default=True,
+    envvar="REGIMEFLEX_CONFIG",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Configuration directory (run.yaml, data.yaml, strategies.yaml, risk.yaml, broker.yaml).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Console log format (default from run.yaml, else text).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "SUCCESS", "RISK", "ERROR"], case_sensitive=False),
+    default=None,
+    help="Lowest level shown (default from run.yaml, else INFO).",
+)
 @click.version_option(package_name="regimeflex")
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path, log_format: str | None, log_level: str | None) -> None:
@@ -120,7 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the last line of defence: no raw traceback unless asked
         if os.environ.get("REGIMEFLEX_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {redact(exc)} "
-                   f"(run with REGIMEFLEX_DEBUG=1 for the traceback and report it)", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {redact(exc)} "
+            f"(run with REGIMEFLEX_DEBUG=1 for the traceback and report it)",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else 0)

@@ -22,17 +22,29 @@ def parse_day(value: str | None, option: str) -> date | None:
 
 
 @click.command("backtest")
-@click.option("--start", default=None, metavar="YYYY-MM-DD",
-              help="First session traded (default: run.yaml backtest.start, else ten years back).")
-@click.option("--end", default=None, metavar="YYYY-MM-DD",
-              help="Last session (default: run.yaml backtest.end, else the last completed session).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write equity/positions/weights/trades/targets (parquet; equity and trades also CSV), "
-                   "summary.json and tearsheet.html here.")
+@click.option(
+    "--start",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="First session traded (default: run.yaml backtest.start, else ten years back).",
+)
+@click.option(
+    "--end",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Last session (default: run.yaml backtest.end, else the last completed session).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write equity/positions/weights/trades/targets (parquet; equity and trades also CSV), "
+    "summary.json and tearsheet.html here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
-def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None,
-                 as_json: bool) -> None:
+def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None, as_json: bool) -> None:
     """Backtest the strategies, sizer and universe of the configuration over history.
 
     The same strategy and sizer hooks as the daily run, called once over the
@@ -52,8 +64,7 @@ def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir
 
         # the tear sheet is mostly Python, the files mostly pyarrow outside the GIL: overlap them
         with ThreadPoolExecutor(max_workers=1) as pool:
-            sheet = pool.submit(write_tearsheet, result, out_dir / "tearsheet.html",
-                                benchmark=settings.run.benchmark)
+            sheet = pool.submit(write_tearsheet, result, out_dir / "tearsheet.html", benchmark=settings.run.benchmark)
             files = write_outputs(result, out_dir)
             files.append(sheet.result())
     info = summary(result)
@@ -64,11 +75,15 @@ def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir
         echo_json(info)
         return
     m = info["metrics"]
-    click.echo(f"backtest {info['start']} → {info['end']}: {info['sessions']} sessions, "
-               f"{info['symbols']} symbols, {info['trades']} fills")
-    click.echo(f"final equity {info['final_equity']:,.2f}  total return {m.get('total_return', 0):+.2%}  "
-               f"CAGR {_pct(m.get('cagr'))}  Sharpe {_num(m.get('sharpe'))}  "
-               f"max drawdown {_pct(m.get('max_drawdown'))}")
+    click.echo(
+        f"backtest {info['start']} → {info['end']}: {info['sessions']} sessions, "
+        f"{info['symbols']} symbols, {info['trades']} fills"
+    )
+    click.echo(
+        f"final equity {info['final_equity']:,.2f}  total return {m.get('total_return', 0):+.2%}  "
+        f"CAGR {_pct(m.get('cagr'))}  Sharpe {_num(m.get('sharpe'))}  "
+        f"max drawdown {_pct(m.get('max_drawdown'))}"
+    )
     for p in files:
         click.echo(f"wrote {p}")
 

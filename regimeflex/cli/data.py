@@ -52,8 +52,9 @@ def data_group() -> None:
 @click.option("--refresh", is_flag=True, help="Ignore what the cache covers and fetch the whole range again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the data report as JSON.")
 @click.pass_context
-def fetch_cmd(ctx: click.Context, symbols: tuple[str, ...], start: str | None, end: str | None, refresh: bool,
-              as_json: bool) -> None:
+def fetch_cmd(
+    ctx: click.Context, symbols: tuple[str, ...], start: str | None, end: str | None, refresh: bool, as_json: bool
+) -> None:
     """Fill the cache for SYMBOLS (default: the universe and benchmark) from the configured provider."""
     from regimeflex.data import calendar
     from regimeflex.data.service import DataReport, load_bars
@@ -69,11 +70,12 @@ def fetch_cmd(ctx: click.Context, symbols: tuple[str, ...], start: str | None, e
         first = window[-min(settings.run.history_sessions, len(window))].date() if len(window) else last
     if first > last:
         raise click.UsageError(f"--start {first} is after --end {last}")
-    chunks = [wanted[i:i + PROGRESS_CHUNK] for i in range(0, len(wanted), PROGRESS_CHUNK)]
+    chunks = [wanted[i : i + PROGRESS_CHUNK] for i in range(0, len(wanted), PROGRESS_CHUNK)]
     reports: list[DataReport] = []
     if len(chunks) > 1 and is_tty() and not as_json:
-        with click.progressbar(chunks, label=f"fetching {len(wanted)} symbols",
-                               item_show_func=lambda c: c[0] if c else None) as bar:
+        with click.progressbar(
+            chunks, label=f"fetching {len(wanted)} symbols", item_show_func=lambda c: c[0] if c else None
+        ) as bar:
             for chunk in bar:
                 reports.append(load_bars(settings, host, chunk, first, last, refresh=refresh)[1])
     else:
@@ -89,13 +91,17 @@ def fetch_cmd(ctx: click.Context, symbols: tuple[str, ...], start: str | None, e
     if as_json:
         echo_json(report.as_dict())
     else:
-        rows = [(s.symbol, s.source, s.rows_fetched, s.first_bar, s.last_bar, s.stale_sessions)
-                for s in report.symbols.values()]
+        rows = [
+            (s.symbol, s.source, s.rows_fetched, s.first_bar, s.last_bar, s.stale_sessions)
+            for s in report.symbols.values()
+        ]
         click.echo(_table(rows, ["symbol", "source", "fetched", "first", "last", "stale"]))
         click.echo(f"{report.provider}: {report.provider_calls} provider call(s), {first} → {report.end}")
         for event in report.events:
-            click.echo(f"{event.level.name}: {event.title}\n  " + event.body.replace("\n", "\n  "),
-                       err=event.level.name in ("RISK", "ERROR"))
+            click.echo(
+                f"{event.level.name}: {event.title}\n  " + event.body.replace("\n", "\n  "),
+                err=event.level.name in ("RISK", "ERROR"),
+            )
     if failed:
         ctx.exit(EXIT_ERROR)
 
@@ -106,8 +112,7 @@ def fetch_cmd(ctx: click.Context, symbols: tuple[str, ...], start: str | None, e
 @click.option("--symbol", "symbols", multiple=True, help="Import only this symbol (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tuple[str, ...],
-               as_json: bool) -> None:
+def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tuple[str, ...], as_json: bool) -> None:
     """Validate CSV files at PATH (a file or a folder) and store them in the cache.
 
     Rows a rule rejects stay out; everything else is kept, and every finding is listed.
@@ -118,24 +123,37 @@ def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tu
     target = provider or settings.data.provider
     stored, report = import_source(settings, path, provider=target, symbols=symbols or None)
     if as_json:
-        echo_json({"provider": target, "symbols": stored, "rows_in": report.rows_in, "rows_out": report.rows_out,
-                   "findings": [f.as_dict() for f in report.findings]})
+        echo_json(
+            {
+                "provider": target,
+                "symbols": stored,
+                "rows_in": report.rows_in,
+                "rows_out": report.rows_out,
+                "findings": [f.as_dict() for f in report.findings],
+            }
+        )
         return
-    click.echo(f"imported {report.rows_out} of {report.rows_in} rows for {len(stored)} symbol(s) into the "
-               f"{target} cache; {len(report.rejected)} row(s) rejected")
+    click.echo(
+        f"imported {report.rows_out} of {report.rows_in} rows for {len(stored)} symbol(s) into the "
+        f"{target} cache; {len(report.rejected)} row(s) rejected"
+    )
     _print_findings(report)
 
 
 @data_group.command("validate")
 @click.argument("symbols", nargs=-1)
-@click.option("--path", type=click.Path(exists=True, path_type=Path),
-              help="Validate CSV files (a file or folder) instead of the cache.")
+@click.option(
+    "--path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Validate CSV files (a file or folder) instead of the cache.",
+)
 @click.option("--provider", help="Whose cache to check (default: data.yaml provider).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.pass_context
-def validate_cmd(ctx: click.Context, symbols: tuple[str, ...], path: Path | None, provider: str | None,
-                 strict: bool, as_json: bool) -> None:
+def validate_cmd(
+    ctx: click.Context, symbols: tuple[str, ...], path: Path | None, provider: str | None, strict: bool, as_json: bool
+) -> None:
     """Check cached bars (or files with --path) against every rule; exit 1 when a rule rejects rows."""
     from regimeflex.data.service import validate_cache, validate_files
 
@@ -146,12 +164,20 @@ def validate_cmd(ctx: click.Context, symbols: tuple[str, ...], path: Path | None
         report = validate_cache(settings, symbols or None, provider=provider)
     failed = bool(report.rejected) or (strict and bool(report.findings))
     if as_json:
-        echo_json({"ok": not failed, "rows": report.rows_in, "counts": report.counts(),
-                   "findings": [f.as_dict() for f in report.findings]})
+        echo_json(
+            {
+                "ok": not failed,
+                "rows": report.rows_in,
+                "counts": report.counts(),
+                "findings": [f.as_dict() for f in report.findings],
+            }
+        )
     else:
         where = path or f"the {provider or settings.data.provider} cache"
-        click.echo(f"validated {report.rows_in} rows from {where}: "
-                   f"{len(report.rejected)} rejected, {len(report.findings) - len(report.rejected)} other finding(s)")
+        click.echo(
+            f"validated {report.rows_in} rows from {where}: "
+            f"{len(report.rejected)} rejected, {len(report.findings) - len(report.rejected)} other finding(s)"
+        )
         _print_findings(report)
     if failed:
         ctx.exit(EXIT_ERROR)
@@ -178,11 +204,19 @@ def info_cmd(ctx: click.Context, symbols: tuple[str, ...], provider: str | None,
     if not rows:
         click.echo(f"the {cache.provider} cache ({cache.dir}) is empty; fill it with `regimeflex data fetch`")
         return
-    click.echo(_table([(r["symbol"], r["first"], r["last"], r["rows"], r["stale_sessions"]) for r in rows],
-                      ["symbol", "first", "last", "rows", "stale"]))
+    click.echo(
+        _table(
+            [(r["symbol"], r["first"], r["last"], r["rows"], r["stale_sessions"]) for r in rows],
+            ["symbol", "first", "last", "rows", "stale"],
+        )
+    )
 
 
 def _print_findings(report: Any) -> None:
     if report.findings:
-        click.echo(_table([(f.symbol, f.date, f.rule, f.action, f.detail) for f in report.findings],
-                          ["symbol", "date", "rule", "action", "detail"]))
+        click.echo(
+            _table(
+                [(f.symbol, f.date, f.rule, f.action, f.detail) for f in report.findings],
+                ["symbol", "date", "rule", "action", "detail"],
+            )
+        )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 import shutil
 import sys
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any, Literal
 
 import click
@@ -51,17 +51,28 @@ def run_checks(config_dir: Any) -> list[Check]:
         selection = None
     broken = [i for i in host.info() if i.state == "error"]
     if broken:
-        checks.append(Check("plugins installed", "WARN",
-                            "; ".join(f"{i.name}: {i.error}" for i in broken),
-                            "reinstall or uninstall the broken packages"))
+        checks.append(
+            Check(
+                "plugins installed",
+                "WARN",
+                "; ".join(f"{i.name}: {i.error}" for i in broken),
+                "reinstall or uninstall the broken packages",
+            )
+        )
 
     if selection is not None:
         needed = sorted({(name, s.name) for s in selection.all() for name in host.required_env(s.name, s.settings)})
         missing = [f"{var} (for {plugin})" for var, plugin in needed if not os.environ.get(var)]
         if missing:
             dry = settings.broker.mode == "dry_run"
-            checks.append(Check("environment", "WARN" if dry else "FAIL", "missing: " + ", ".join(missing),
-                                "set them in the environment or in .env beside the config directory"))
+            checks.append(
+                Check(
+                    "environment",
+                    "WARN" if dry else "FAIL",
+                    "missing: " + ", ".join(missing),
+                    "set them in the environment or in .env beside the config directory",
+                )
+            )
         else:
             present = ", ".join(var for var, _ in needed) or "none needed"
             checks.append(Check("environment", "OK", f"required variables present: {present}"))
@@ -104,18 +115,26 @@ def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
     try:
         context = make_context(
             mode="paper" if settings.broker.mode == "dry_run" else settings.broker.mode,
-            session=date.today(), broker_settings=selection.broker.settings,
+            session=date.today(),
+            broker_settings=selection.broker.settings,
             state_dir=settings.path(settings.run.paths.state_dir),
             journal_path=settings.path(settings.run.paths.ledger),
             kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
-            initial_equity=settings.run.initial_equity)
+            initial_equity=settings.run.initial_equity,
+        )
         account = host.broker_account(selection.broker.name, context=context)
     except RegimeFlexError as exc:
         return [Check("broker", "FAIL", str(exc), "check the broker keys, base URL and network")]
     if account is None:
         return [Check("broker", "OK", f"{selection.broker.name} reports no account (simulated or dry run)")]
-    return [Check("broker", "OK", f"{selection.broker.name} account answers: equity {account.equity:,.2f}, "
-                                  f"buying power {account.buying_power:,.2f}")]
+    return [
+        Check(
+            "broker",
+            "OK",
+            f"{selection.broker.name} account answers: equity {account.equity:,.2f}, "
+            f"buying power {account.buying_power:,.2f}",
+        )
+    ]
 
 
 def _ledger_and_files(settings: Any) -> list[Check]:
@@ -135,16 +154,28 @@ def _ledger_and_files(settings: Any) -> list[Check]:
     kill = settings.path(settings.run.paths.kill_switch)
     if kill.exists():
         reason = kill.read_text(encoding="utf-8").strip() or "no reason given"
-        out.append(Check("kill switch", "WARN", f"engaged ({reason}): runs will exit 3",
-                         "`regimeflex kill off` when you are ready to trade"))
+        out.append(
+            Check(
+                "kill switch",
+                "WARN",
+                f"engaged ({reason}): runs will exit 3",
+                "`regimeflex kill off` when you are ready to trade",
+            )
+        )
     else:
         out.append(Check("kill switch", "OK", "off"))
 
     probe = settings.root if settings.root.exists() else settings.config_dir
     free_mb = shutil.disk_usage(probe).free / 1e6
     status: Status = "OK" if free_mb >= MIN_FREE_DISK_MB else "FAIL"
-    out.append(Check("disk", status, f"{free_mb:,.0f} MB free at {probe}",
-                     "" if status == "OK" else f"free at least {MIN_FREE_DISK_MB} MB"))
+    out.append(
+        Check(
+            "disk",
+            status,
+            f"{free_mb:,.0f} MB free at {probe}",
+            "" if status == "OK" else f"free at least {MIN_FREE_DISK_MB} MB",
+        )
+    )
     return out
 
 

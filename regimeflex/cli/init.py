@@ -11,8 +11,11 @@ import click
 def starter_files() -> dict[str, str]:
     """Relative path → text of every file ``init`` writes."""
     root = resources.files("regimeflex.starter")
-    files = {f"config/{p.name}": p.read_text(encoding="utf-8")
-             for p in sorted(root.joinpath("config").iterdir(), key=lambda p: p.name) if p.name.endswith(".yaml")}
+    files = {
+        f"config/{p.name}": p.read_text(encoding="utf-8")
+        for p in sorted(root.joinpath("config").iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".yaml")
+    }
     files[".env.example"] = root.joinpath("env.example").read_text(encoding="utf-8")
     return files
 

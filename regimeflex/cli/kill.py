@@ -63,8 +63,7 @@ def _cancel_open(settings, live: bool) -> None:  # noqa: ANN001
             for r in results:
                 journal.append("cancel", {**result_data(r), "source": "kill --cancel-open"})
     except LedgerError as exc:  # a run holds the ledger: it records the cancels when it reconciles
-        click.echo(f"note: cancels not written to the ledger now ({exc}); the next reconcile records them",
-                   err=True)
+        click.echo(f"note: cancels not written to the ledger now ({exc}); the next reconcile records them", err=True)
 
 
 @kill_group.command("off")
@@ -88,7 +87,9 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     elif info is None:
         click.echo(f"kill switch off ({switch.path}): trading allowed")
     else:
-        click.echo(f"kill switch ENGAGED ({switch.path}) since {info.get('at', '?')} by {info.get('by', '?')}: "
-                   f"{info.get('reason', '')}")
+        click.echo(
+            f"kill switch ENGAGED ({switch.path}) since {info.get('at', '?')} by {info.get('by', '?')}: "
+            f"{info.get('reason', '')}"
+        )
     if info is not None:
         sys.exit(EXIT_KILLED)

@@ -32,8 +32,13 @@ def ledger_path(ctx: click.Context, override: Path | None) -> Path:
     return settings.path(settings.run.paths.ledger)
 
 
-path_option = click.option("--ledger", "override", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                           help="Ledger file (default: run.yaml paths.ledger).")
+path_option = click.option(
+    "--ledger",
+    "override",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Ledger file (default: run.yaml paths.ledger).",
+)
 
 
 @click.group("ledger")
@@ -52,8 +57,16 @@ def verify_cmd(ctx: click.Context, override: Path | None, as_json: bool) -> None
     path = ledger_path(ctx, override)
     result = verify_file(path)
     if as_json:
-        echo_json({"path": str(path), "ok": result.ok, "entries": result.entries, "bad_line": result.bad_line,
-                   "problem": result.problem or None, "torn": result.torn})
+        echo_json(
+            {
+                "path": str(path),
+                "ok": result.ok,
+                "entries": result.entries,
+                "bad_line": result.bad_line,
+                "problem": result.problem or None,
+                "torn": result.torn,
+            }
+        )
         if not result.ok:
             sys.exit(EXIT_ERROR)
         return
@@ -69,8 +82,14 @@ def verify_cmd(ctx: click.Context, override: Path | None, as_json: bool) -> None
 @click.option("--last", type=int, default=None, help="Only the last N matching entries.")
 @click.option("--json", "as_json", is_flag=True, help="Print entries as a JSON list.")
 @click.pass_context
-def show_cmd(ctx: click.Context, override: Path | None, height: int | None, kinds: tuple[str, ...],
-             last: int | None, as_json: bool) -> None:
+def show_cmd(
+    ctx: click.Context,
+    override: Path | None,
+    height: int | None,
+    kinds: tuple[str, ...],
+    last: int | None,
+    as_json: bool,
+) -> None:
     """List ledger entries (height, seq, time, kind, data)."""
     entries = _select(ledger_path(ctx, override), height, kinds)
     if last is not None:
@@ -91,19 +110,33 @@ def show_cmd(ctx: click.Context, override: Path | None, height: int | None, kind
 @path_option
 @click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (the only format for now).")
 @click.option("--kind", "kinds", multiple=True, help="Only entries of this kind (repeatable).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file (atomically) instead of stdout.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (atomically) instead of stdout.",
+)
 @click.pass_context
-def export_cmd(ctx: click.Context, override: Path | None, as_csv: bool, kinds: tuple[str, ...],
-               out: Path | None) -> None:
+def export_cmd(
+    ctx: click.Context, override: Path | None, as_csv: bool, kinds: tuple[str, ...], out: Path | None
+) -> None:
     """Export entries as CSV: height, seq, ts, kind, id, prev, data (JSON)."""
     entries = _select(ledger_path(ctx, override), None, kinds)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["height", "seq", "ts", "kind", "id", "prev", "data"])
     for e in entries:
-        writer.writerow([e["height"], e["seq"], e["ts"], e["kind"], e["id"], e["prev"],
-                         json.dumps(e["data"], sort_keys=True, separators=(",", ":"))])
+        writer.writerow(
+            [
+                e["height"],
+                e["seq"],
+                e["ts"],
+                e["kind"],
+                e["id"],
+                e["prev"],
+                json.dumps(e["data"], sort_keys=True, separators=(",", ":")),
+            ]
+        )
     if out is None:
         click.echo(buf.getvalue(), nl=False)
         return
@@ -135,8 +168,9 @@ def _select(path: Path, height: int | None, kinds: tuple[str, ...]) -> list[dict
 
     if not path.exists():
         raise LedgerError(f"{path}: no ledger yet (it is created by the first `regimeflex run`)")
-    return [e for e in read_entries(path)
-            if (height is None or e["height"] == height) and (not kinds or e["kind"] in kinds)]
+    return [
+        e for e in read_entries(path) if (height is None or e["height"] == height) and (not kinds or e["kind"] in kinds)
+    ]
 
 
 def _short(text: str, width: int = 100) -> str:

@@ -9,7 +9,7 @@ prints ok or the error for each. Exit 1 when any channel failed.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -41,11 +41,19 @@ def test_cmd(ctx: click.Context, only: str | None, as_json: bool) -> None:
             names = ", ".join(c.name for c in configured.channels) or "none"
             raise ConfigError(f"run.yaml: notify.channels has no channel named '{only}' (channels: {names})")
     # a test goes through whatever the channel's level and rate limit would say
-    channels = [dataclasses.replace(c, policy=ChannelPolicy(min_level=Level.INFO, burst=1, rate_per_minute=1))
-                for c in channels]
+    channels = [
+        dataclasses.replace(c, policy=ChannelPolicy(min_level=Level.INFO, burst=1, rate_per_minute=1)) for c in channels
+    ]
     dispatcher = Dispatcher(channels, configured.host)
-    dispatcher.send(Event(kind="test", level=Level.INFO, title="RegimeFlex test message",
-                          body="If you can read this, the channel works.", ts=datetime.now(timezone.utc)))
+    dispatcher.send(
+        Event(
+            kind="test",
+            level=Level.INFO,
+            title="RegimeFlex test message",
+            body="If you can read this, the channel works.",
+            ts=datetime.now(UTC),
+        )
+    )
     report = dispatcher.close()
     if as_json:
         echo_json(report.to_dict())

@@ -14,8 +14,11 @@ def plugins_group() -> None:
 
 @plugins_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-@click.option("--role", type=click.Choice(["data", "strategy", "sizer", "broker", "notifier"]),
-              help="Only plugins that can play this role.")
+@click.option(
+    "--role",
+    type=click.Choice(["data", "strategy", "sizer", "broker", "notifier"]),
+    help="Only plugins that can play this role.",
+)
 def list_cmd(as_json: bool, role: str | None) -> None:
     """Show every plugin of the `regimeflex` entry-point group.
 

@@ -37,8 +37,9 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the params file must hold a mapping of the plugin's settings, "
-                          f"got {type(raw).__name__}")
+        raise ConfigError(
+            f"{path}: the params file must hold a mapping of the plugin's settings, got {type(raw).__name__}"
+        )
     return raw
 
 
@@ -80,11 +81,18 @@ def params_from_config(ctx: click.Context, name: str) -> tuple[dict[str, Any], s
 
 @click.command("check")
 @click.argument("name")
-@click.option("--params", "params_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="YAML file with the params/settings to test the plugin with (validated by its settings "
-                   "model). Default: the plugin's section of the --config project when it selects the plugin.")
-@click.option("--role", type=click.Choice(["data", "strategy", "sizer", "broker", "notifier"]),
-              help="Only the checks of this role (default: every role the plugin plays).")
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="YAML file with the params/settings to test the plugin with (validated by its settings "
+    "model). Default: the plugin's section of the --config project when it selects the plugin.",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["data", "strategy", "sizer", "broker", "notifier"]),
+    help="Only the checks of this role (default: every role the plugin plays).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context
 def check_cmd(ctx: click.Context, name: str, params_file: Path | None, role: str | None, as_json: bool) -> None:
@@ -105,20 +113,29 @@ def check_cmd(ctx: click.Context, name: str, params_file: Path | None, role: str
     subject = load_subject(PluginUnderTest(name, params=params, where=where))
     roles = [role] if role else subject.roles
     if role and role not in subject.roles:
-        raise click.UsageError(f"plugin '{name}' does not play the {role} role "
-                               f"(it plays: {', '.join(subject.roles)})")
+        raise click.UsageError(f"plugin '{name}' does not play the {role} role (it plays: {', '.join(subject.roles)})")
     # Settings taken from the project's YAML would reach the real service: only --params counts here.
     if subject.capability("needs_network") and params_file is None:
-        reason = ("plugin declares needs_network; pass --params FILE with settings for a local test "
-                  "server, or run the kit from the plugin's own tests")
-        subject.skip = {**subject.skip, **{c.id: reason for r in roles if r in NETWORK_ROLES
-                                           for c in checks_for(r)}}
+        reason = (
+            "plugin declares needs_network; pass --params FILE with settings for a local test "
+            "server, or run the kit from the plugin's own tests"
+        )
+        subject.skip = {**subject.skip, **{c.id: reason for r in roles if r in NETWORK_ROLES for c in checks_for(r)}}
     results = [run_check(c, subject) for r in roles for c in checks_for(r)]
     counts = {s: sum(r.status == s for r in results) for s in ("PASS", "FAIL", "SKIP")}
     if as_json:
-        echo_json({"plugin": name, "roles": roles, "params_from": source, "capabilities": dict(subject.capabilities),
-                   "passed": counts["PASS"], "failed": counts["FAIL"], "skipped": counts["SKIP"],
-                   "results": [r.as_dict() for r in results]})
+        echo_json(
+            {
+                "plugin": name,
+                "roles": roles,
+                "params_from": source,
+                "capabilities": dict(subject.capabilities),
+                "passed": counts["PASS"],
+                "failed": counts["FAIL"],
+                "skipped": counts["SKIP"],
+                "results": [r.as_dict() for r in results],
+            }
+        )
     else:
         width = max(len(r.check) for r in results) if results else 10
         click.echo(f"plugin '{name}' — roles: {', '.join(roles)} — params: {source or 'defaults'}")

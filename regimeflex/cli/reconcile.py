@@ -45,21 +45,31 @@ def broker_setup(settings: Any, live: bool) -> BrokerSetup:
     host = PluginHost.load()
     name = settings.broker.broker
     host.require(name, "broker", where="broker.yaml: broker")
-    validated = host.validate_settings(name, settings.broker.brokers.get(name),
-                                       where=f"broker.yaml: brokers.{name}")
-    return BrokerSetup(host=host, broker=name, mode=mode, broker_settings=validated,
-                       ledger=settings.path(settings.run.paths.ledger),
-                       state_dir=settings.path(settings.run.paths.state_dir),
-                       kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
-                       initial_equity=float(settings.run.initial_equity))
+    validated = host.validate_settings(name, settings.broker.brokers.get(name), where=f"broker.yaml: brokers.{name}")
+    return BrokerSetup(
+        host=host,
+        broker=name,
+        mode=mode,
+        broker_settings=validated,
+        ledger=settings.path(settings.run.paths.ledger),
+        state_dir=settings.path(settings.run.paths.state_dir),
+        kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+        initial_equity=float(settings.run.initial_equity),
+    )
 
 
 def context_for(setup: BrokerSetup, session: date | None = None) -> Any:
     from regimeflex.execution.session import make_context
 
-    return make_context(mode=setup.mode, session=session or date.today(), broker_settings=setup.broker_settings,
-                        state_dir=setup.state_dir, journal_path=setup.ledger, kill_switch=setup.kill_switch,
-                        initial_equity=setup.initial_equity)
+    return make_context(
+        mode=setup.mode,
+        session=session or date.today(),
+        broker_settings=setup.broker_settings,
+        state_dir=setup.state_dir,
+        journal_path=setup.ledger,
+        kill_switch=setup.kill_switch,
+        initial_equity=setup.initial_equity,
+    )
 
 
 @click.command("reconcile")
@@ -86,8 +96,10 @@ def reconcile_cmd(ctx: click.Context, live: bool, as_json: bool) -> None:
     if as_json:
         echo_json(report.as_dict())
     else:
-        click.echo(f"reconcile ({setup.broker}, {setup.mode}): {report.sync.fills_written} fill(s) written, "
-                   f"{len(report.sync.updated)} order(s) updated, {len(report.sync.expired)} intent(s) expired")
+        click.echo(
+            f"reconcile ({setup.broker}, {setup.mode}): {report.sync.fills_written} fill(s) written, "
+            f"{len(report.sync.updated)} order(s) updated, {len(report.sync.expired)} intent(s) expired"
+        )
         if report.mismatches:
             click.echo(f"{'kind':<17} {'symbol':<7} detail")
             for m in report.mismatches:

@@ -42,9 +42,12 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     reports_dir = settings.path(settings.run.paths.reports_dir)
     reports = _daily_reports(reports_dir)
     if as_json:
-        echo_json({"reports_dir": str(reports_dir),
-                   "daily": [{"session": d.isoformat(), "path": str(p), "bytes": p.stat().st_size}
-                             for d, p in reports]})
+        echo_json(
+            {
+                "reports_dir": str(reports_dir),
+                "daily": [{"session": d.isoformat(), "path": str(p), "bytes": p.stat().st_size} for d, p in reports],
+            }
+        )
         return
     if not reports:
         click.echo(f"no daily reports in {reports_dir / 'daily'} yet (`regimeflex run` writes one per session)")
@@ -71,18 +74,26 @@ def path_cmd(ctx: click.Context, session: str | None) -> None:
     except ValueError:
         raise ConfigError(f"--session: not a date: {session!r}; use YYYY-MM-DD") from None
     if day not in reports:
-        raise RegimeFlexError(f"no daily report for {day.isoformat()} in {reports_dir / 'daily'}; "
-                              f"run `regimeflex run --as-of {day.isoformat()}` to write it")
+        raise RegimeFlexError(
+            f"no daily report for {day.isoformat()} in {reports_dir / 'daily'}; "
+            f"run `regimeflex run --as-of {day.isoformat()}` to write it"
+        )
     click.echo(str(reports[day]))
 
 
 @report_group.command("tearsheet")
 @click.argument("backtest_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the HTML (default: BACKTEST_DIR/tearsheet.html).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML (default: BACKTEST_DIR/tearsheet.html).",
+)
 @click.option("--title", default="RegimeFlex backtest", show_default=True, help="Page title.")
-@click.option("--benchmark-name", default="benchmark", show_default=True,
-              help="Label of the benchmark column of equity.csv.")
+@click.option(
+    "--benchmark-name", default="benchmark", show_default=True, help="Label of the benchmark column of equity.csv."
+)
 def tearsheet_cmd(backtest_dir: Path, out_path: Path | None, title: str, benchmark_name: str) -> None:
     """Render the tear sheet from a `regimeflex backtest --out DIR` folder."""
     from regimeflex.report.tearsheet import load_backtest_dir, write_tearsheet

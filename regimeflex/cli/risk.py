@@ -35,26 +35,36 @@ def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
     breakers = []
     for name in BREAKERS:
         spec, tripped = enabled.get(name), state.breakers.tripped.get(name)
-        breakers.append({
-            "name": name,
-            "enabled": spec is not None,
-            "tripped": tripped is not None,
-            "threshold": spec.threshold if spec else None,
-            "action": (tripped.action if tripped else spec.action if spec else None),
-            "reset": (tripped.reset if tripped else spec.reset if spec else None),
-            "since": tripped.session.isoformat() if tripped else None,
-            "value": tripped.value if tripped else None,
-        })
+        breakers.append(
+            {
+                "name": name,
+                "enabled": spec is not None,
+                "tripped": tripped is not None,
+                "threshold": spec.threshold if spec else None,
+                "action": (tripped.action if tripped else spec.action if spec else None),
+                "reset": (tripped.reset if tripped else spec.reset if spec else None),
+                "since": tripped.session.isoformat() if tripped else None,
+                "value": tripped.value if tripped else None,
+            }
+        )
     guard = calendar_guard(today, settings.risk.calendar)
     return {
         "state_file": str(path),
-        "regime": {"label": state.regime,
-                   "session": state.regime_session.isoformat() if state.regime_session else None},
+        "regime": {
+            "label": state.regime,
+            "session": state.regime_session.isoformat() if state.regime_session else None,
+        },
         "peak_equity": state.breakers.peak_equity,
         "breakers": breakers,
         "calendar": {
-            "today": {"date": today.isoformat(), "is_session": guard.is_session, "early_close": guard.early_close,
-                      "allow_entries": guard.allow_entries, "scale": guard.scale, "reasons": list(guard.reasons)},
+            "today": {
+                "date": today.isoformat(),
+                "is_session": guard.is_session,
+                "early_close": guard.early_close,
+                "allow_entries": guard.allow_entries,
+                "scale": guard.scale,
+                "reasons": list(guard.reasons),
+            },
             "upcoming": [
                 {**e.to_dict(), "rule": getattr(settings.risk.calendar, e.kind).rule}
                 for e in upcoming_events(today, settings.risk.calendar)
@@ -65,14 +75,16 @@ def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
 
 def _print_status(data: dict[str, Any]) -> None:
     regime = data["regime"]
-    click.echo(f"regime: {regime['label'] or 'unknown (no run recorded yet)'}"
-               + (f" (as of {regime['session']})" if regime["session"] else ""))
+    click.echo(
+        f"regime: {regime['label'] or 'unknown (no run recorded yet)'}"
+        + (f" (as of {regime['session']})" if regime["session"] else "")
+    )
     click.echo("circuit breakers:")
     for b in data["breakers"]:
         if not b["enabled"] and not b["tripped"]:
             click.echo(f"  {b['name']:<20} off")
             continue
-        state = (f"TRIPPED since {b['since']} at {b['value']:.4g}" if b["tripped"] else "ok")
+        state = f"TRIPPED since {b['since']} at {b['value']:.4g}" if b["tripped"] else "ok"
         threshold = f"threshold {b['threshold']:g}" if b["threshold"] is not None else "switched off"
         click.echo(f"  {b['name']:<20} {state:<34} {threshold:<18} action {b['action']:<14} reset {b['reset']}")
     today = data["calendar"]["today"]
@@ -93,8 +105,13 @@ def _print_status(data: dict[str, Any]) -> None:
 
 @risk_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Date to show the calendar for (default: today in New York).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date to show the calendar for (default: today in New York).",
+)
 @click.pass_context
 def status_cmd(ctx: click.Context, as_json: bool, as_of: dt.datetime | None) -> None:
     """Print the regime, every circuit breaker and the calendar guard's upcoming events."""

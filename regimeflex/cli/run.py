@@ -33,8 +33,12 @@ class SessionDate(click.ParamType):
 
 
 @click.command("run")
-@click.option("--as-of", type=SessionDate(), default=None,
-              help="Run for this session: YYYY-MM-DD, 'last' (last completed session) or 'previous'. Default: today.")
+@click.option(
+    "--as-of",
+    type=SessionDate(),
+    default=None,
+    help="Run for this session: YYYY-MM-DD, 'last' (last completed session) or 'previous'. Default: today.",
+)
 @click.option("--live", is_flag=True, help="Allow live trading (broker.yaml must also say mode: live).")
 @click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
@@ -68,8 +72,10 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
     if summary.breakers and not tripped:
         click.echo(f"  circuit breakers: all {len(summary.breakers)} ok")
     for b in tripped:
-        click.echo(f"  circuit breaker TRIPPED {b['name']}: value {b.get('value')} ≥ {b.get('threshold')}, "
-                   f"action {b.get('action')}, reset {b.get('reset')}")
+        click.echo(
+            f"  circuit breaker TRIPPED {b['name']}: value {b.get('value')} ≥ {b.get('threshold')}, "
+            f"action {b.get('action')}, reset {b.get('reset')}"
+        )
     for event in summary.calendar:
         click.echo(f"  calendar: {event['event']} ({event['rule']})")
     if summary.targets:
@@ -87,7 +93,9 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
         for f in summary.fills:
             click.echo(f"    {f['side']:<4} {f['qty']:>10g} {f['symbol']:<8} @ {f['price']:,.4f}")
     if summary.equity is not None:
-        click.echo(f"  equity: {summary.equity:,.2f}" + (f"  P&L: {summary.pnl:+,.2f}" if summary.pnl is not None else ""))
+        click.echo(
+            f"  equity: {summary.equity:,.2f}" + (f"  P&L: {summary.pnl:+,.2f}" if summary.pnl is not None else "")
+        )
     if summary.report_path:
         click.echo(f"  report: {summary.report_path}")
     for message in summary.messages:

@@ -18,8 +18,14 @@ ROLE_CHOICES = ("strategy", "data", "sizer", "broker", "notifier")
 @click.command("new-plugin")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLE_CHOICES), help="The role the plugin plays.")
-@click.option("--dir", "parent", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where to create the package folder.")
+@click.option(
+    "--dir",
+    "parent",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to create the package folder.",
+)
 def new_plugin_cmd(name: str, role: str, parent: Path) -> None:
     """Write a ready-to-install plugin package NAME for ROLE (conformance test included)."""
     from regimeflex.scaffold import check_name, write_package

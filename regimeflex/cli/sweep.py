@@ -11,19 +11,38 @@ from regimeflex.cli.common import echo_json, is_tty, load_settings_for
 
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--scheduler", default="local", show_default=True, metavar="local|serial|tcp://HOST:PORT",
-              help="Where the backtests run: a LocalCluster of --workers processes, in this process, "
-                   "or an existing Dask scheduler.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes of the LocalCluster.")
+@click.option(
+    "--scheduler",
+    default="local",
+    show_default=True,
+    metavar="local|serial|tcp://HOST:PORT",
+    help="Where the backtests run: a LocalCluster of --workers processes, in this process, "
+    "or an existing Dask scheduler.",
+)
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes of the LocalCluster."
+)
 @click.option("--metric", default=None, help="Rank by this metric (default: the sweep file's `metric`).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1), help="Rows printed.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write results.csv/.parquet and heatmap.html (walk-forward: oos_equity.csv) here.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write results.csv/.parquet and heatmap.html (walk-forward: oos_equity.csv) here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the ranked results as JSON.")
 @click.pass_context
-def sweep_cmd(ctx: click.Context, sweep_file: Path, scheduler: str, workers: int, metric: str | None,
-              top: int, out_dir: Path | None, as_json: bool) -> None:
+def sweep_cmd(
+    ctx: click.Context,
+    sweep_file: Path,
+    scheduler: str,
+    workers: int,
+    metric: str | None,
+    top: int,
+    out_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Backtest every parameter set of SWEEP_FILE and rank them by a metric.
 
     \b
@@ -66,9 +85,14 @@ def sweep_cmd(ctx: click.Context, sweep_file: Path, scheduler: str, workers: int
     files = write_sweep(result, out_dir) if out_dir is not None else []
     table = result.table
     if as_json:
-        echo_json({"metric": result.metric, "rows": _records(table),
-                   "out_of_sample": dict(result.oos_metrics) if result.windows is not None else None,
-                   "files": [str(p) for p in files]})
+        echo_json(
+            {
+                "metric": result.metric,
+                "rows": _records(table),
+                "out_of_sample": dict(result.oos_metrics) if result.windows is not None else None,
+                "files": [str(p) for p in files],
+            }
+        )
         return
     if result.windows is not None:
         click.echo(f"walk-forward: {len(table)} windows, out-of-sample only")

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ConfigDict
 
-from regimeflex.config.base import FrozenModel, Fraction, readonly, validate_model
+from regimeflex.config.base import Fraction, FrozenModel, readonly, validate_model
 from regimeflex.config.broker import BrokerSettings
 from regimeflex.config.data import DataSettings
 from regimeflex.config.risk import RiskSettings
@@ -103,8 +103,9 @@ def refuse_secrets(data: Any, file_name: str, trail: tuple[str, ...] = ()) -> No
         for key, value in data.items():
             path = (*trail, str(key))
             if isinstance(key, str) and SECRET_KEY_PATTERN.search(key) and value not in (None, "", {}):
-                hint = next((env for k, env in _SECRET_HINTS.items() if k in ".".join(path).lower()),
-                            "an environment variable")
+                hint = next(
+                    (env for k, env in _SECRET_HINTS.items() if k in ".".join(path).lower()), "an environment variable"
+                )
                 raise ConfigError(
                     f"{file_name}: {'.'.join(path)}: secrets are not allowed in YAML files; "
                     f"remove it and set {hint} in the environment or in .env"
@@ -120,8 +121,7 @@ def load_settings(config_dir: str | Path, *, load_env: bool = True) -> Settings:
     config_dir = Path(config_dir).expanduser().resolve()
     if not config_dir.is_dir():
         raise ConfigError(
-            f"config directory {config_dir} does not exist; create one with "
-            f"`regimeflex init DIR` or pass --config DIR"
+            f"config directory {config_dir} does not exist; create one with `regimeflex init DIR` or pass --config DIR"
         )
     if load_env:
         load_dotenv_for(config_dir)

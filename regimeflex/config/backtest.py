@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from regimeflex.config.base import FrozenModel, Fraction, NonNegative, Positive
+from regimeflex.config.base import Fraction, FrozenModel, NonNegative, Positive
 
 
 class CostSettings(FrozenModel):

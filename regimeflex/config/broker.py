@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from regimeflex.config.base import FrozenModel, Fraction, NonNegative
+from regimeflex.config.base import Fraction, FrozenModel, NonNegative
 from regimeflex.errors import ConfigError
 
 
@@ -50,9 +50,13 @@ class BrokerSettings(FrozenModel):
 def effective_mode(settings: BrokerSettings, live_flag: bool = False) -> Literal["dry_run", "paper", "live"]:
     """The mode a run may use: live needs ``mode: live`` in broker.yaml *and* ``--live``."""
     if settings.mode == "live" and not live_flag:
-        raise ConfigError("broker.yaml: mode: live also needs --live on the command line "
-                          "(two explicit opt-ins before real money moves); add --live or set mode: paper")
+        raise ConfigError(
+            "broker.yaml: mode: live also needs --live on the command line "
+            "(two explicit opt-ins before real money moves); add --live or set mode: paper"
+        )
     if live_flag and settings.mode != "live":
-        raise ConfigError(f"--live was given but broker.yaml says mode: {settings.mode}; "
-                          "set mode: live in broker.yaml as well, or drop --live")
+        raise ConfigError(
+            f"--live was given but broker.yaml says mode: {settings.mode}; "
+            "set mode: live in broker.yaml as well, or drop --live"
+        )
     return settings.mode

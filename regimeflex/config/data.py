@@ -14,7 +14,6 @@ from pydantic import Field
 from regimeflex.config.base import FrozenModel
 
 
-
 class RulePolicies(FrozenModel):
     """``validation.policy``: what happens when a rule fails (each rule accepts only its own policies).
 

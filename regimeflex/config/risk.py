@@ -73,8 +73,9 @@ class BreakerSpec(FrozenModel):
     threshold: float
     action: str = "block_entries"
     reset: ResetRule = "next_session"
-    recover_below: float | None = Field(None, description="recovery reset: value must fall below this "
-                                                          "(default: the threshold)")
+    recover_below: float | None = Field(
+        None, description="recovery reset: value must fall below this (default: the threshold)"
+    )
 
     @field_validator("action")
     @classmethod
@@ -85,8 +86,10 @@ class BreakerSpec(FrozenModel):
     @model_validator(mode="after")
     def _recovery_level(self) -> BreakerSpec:
         if self.recover_below is not None and self.recover_below > self.threshold:
-            raise ValueError(f"recover_below must not exceed threshold, got recover_below={self.recover_below:g} "
-                             f"threshold={self.threshold:g}")
+            raise ValueError(
+                f"recover_below must not exceed threshold, got recover_below={self.recover_below:g} "
+                f"threshold={self.threshold:g}"
+            )
         return self
 
     @property
@@ -212,5 +215,6 @@ class RiskSettings(FrozenModel):
     regime: RegimeRiskSettings = RegimeRiskSettings()
     circuit_breakers: CircuitBreakerSettings = CircuitBreakerSettings()
     calendar: CalendarSettings = CalendarSettings()
-    state_file: str = Field("risk_state.json", min_length=1,
-                            description="breaker state file name inside run.yaml paths.state_dir")
+    state_file: str = Field(
+        "risk_state.json", min_length=1, description="breaker state file name inside run.yaml paths.state_dir"
+    )

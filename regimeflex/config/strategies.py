@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from regimeflex.config.base import FrozenModel, Fraction
-
+from regimeflex.config.base import Fraction, FrozenModel
 
 #: What a strategy instance may be called (it ends up in logs, ledger lines and reports).
 INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
@@ -31,17 +30,14 @@ class StrategyInstance(FrozenModel):
 
 
 class StrategiesSettings(FrozenModel):
-    strategies: dict[str, StrategyInstance] = Field(
-        default_factory=lambda: {"trend": StrategyInstance(plugin="trend")}
-    )
+    strategies: dict[str, StrategyInstance] = Field(default_factory=lambda: {"trend": StrategyInstance(plugin="trend")})
 
     @field_validator("strategies")
     @classmethod
     def _names_are_identifiers(cls, strategies: dict[str, StrategyInstance]) -> dict[str, StrategyInstance]:
         for name in strategies:
             if not INSTANCE_NAME.fullmatch(name):
-                raise ValueError(f"instance name {name!r} must be 1-32 letters, digits, _ or -, "
-                                 f"starting with a letter")
+                raise ValueError(f"instance name {name!r} must be 1-32 letters, digits, _ or -, starting with a letter")
         return strategies
 
     @model_validator(mode="after")

@@ -11,5 +11,4 @@ fallback to cache. Imports only ``types``, ``config``, ``log``, ``errors``,
 from regimeflex.data.calendar import last_completed_session, sessions
 from regimeflex.data.normalize import bars_to_long, long_to_bars, normalize_bars, normalize_frame
 
-__all__ = ["bars_to_long", "last_completed_session", "long_to_bars", "normalize_bars", "normalize_frame",
-           "sessions"]
+__all__ = ["bars_to_long", "last_completed_session", "long_to_bars", "normalize_bars", "normalize_frame", "sessions"]

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +52,22 @@ class Coverage:
     used: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "adjusted": self.adjusted,
-                "used": self.used.isoformat() if self.used else None}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "adjusted": self.adjusted,
+            "used": self.used.isoformat() if self.used else None,
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Coverage:
         used = raw.get("used")
-        return cls(date.fromisoformat(raw["start"]), date.fromisoformat(raw["end"]), bool(raw["adjusted"]),
-                   datetime.fromisoformat(used) if used else None)
+        return cls(
+            date.fromisoformat(raw["start"]),
+            date.fromisoformat(raw["end"]),
+            bool(raw["adjusted"]),
+            datetime.fromisoformat(used) if used else None,
+        )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -113,8 +121,11 @@ class BarCache:
             return {}
 
     def _write_manifest(self, manifest: Mapping[str, Coverage]) -> None:
-        payload = {"version": 1, "provider": self.provider,
-                   "symbols": {s: c.as_json() for s, c in sorted(manifest.items())}}
+        payload = {
+            "version": 1,
+            "provider": self.provider,
+            "symbols": {s: c.as_json() for s, c in sorted(manifest.items())},
+        }
         atomic_write_bytes(self.dir / MANIFEST, json.dumps(payload, indent=1).encode())
 
     # ------------------------------------------------------------- lock
@@ -161,8 +172,12 @@ class BarCache:
         """One symbol's cached rows as a long frame (empty when not cached)."""
         dates, values = self._read_arrays(self.file(symbol))
         if dates is None:
-            return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol"
-                                              else "float64") for c in LONG_COLUMNS})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol" else "float64")
+                    for c in LONG_COLUMNS
+                }
+            )
         frame = pd.DataFrame(values.T, columns=list(BAR_FIELDS))
         frame.insert(0, "symbol", symbol.upper())
         frame.insert(0, "date", dates)
@@ -183,8 +198,7 @@ class BarCache:
 
                 # ParquetFile.read, not read_table: read_table goes through the dataset API,
                 # which costs more than the read itself on a 2,500-row file (bench_cache_load.py)
-                table = pq.ParquetFile(path, memory_map=True).read(columns=["date", *BAR_FIELDS],
-                                                                   use_threads=False)
+                table = pq.ParquetFile(path, memory_map=True).read(columns=["date", *BAR_FIELDS], use_threads=False)
             else:
                 import pyarrow as pa
                 import pyarrow.csv as pacsv
@@ -194,8 +208,9 @@ class BarCache:
         except FileNotFoundError:
             return None, None
         except Exception as exc:  # pyarrow raises its own error types for damaged files
-            raise DataError(f"cache file {path} is damaged ({type(exc).__name__}: {exc}); "
-                            f"delete it or run with --refresh") from None
+            raise DataError(
+                f"cache file {path} is damaged ({type(exc).__name__}: {exc}); delete it or run with --refresh"
+            ) from None
         dates = table.column("date").to_numpy().astype("datetime64[ns]", copy=False)
         values = np.empty((len(BAR_FIELDS), table.num_rows))
         for i, f in enumerate(BAR_FIELDS):
@@ -225,7 +240,7 @@ class BarCache:
             return empty_bars(tuple(wanted))
         first = kept[0][1]
         if all(len(d) == len(first) and (d is first or np.array_equal(d, first)) for _, d, _ in kept):
-            index = first                     # the common case: every symbol has the same sessions
+            index = first  # the common case: every symbol has the same sessions
         else:
             index = np.unique(np.concatenate([d for _, d, _ in kept]))
         # np.empty, not np.full: each symbol's slice is written once (values, or NaN then values)
@@ -241,8 +256,12 @@ class BarCache:
         cube[:, unfilled, :] = np.nan
         columns = pd.MultiIndex.from_product([list(BAR_FIELDS), wanted], names=["field", "symbol"])
         # (fields·symbols, dates) C-order transposed is the (dates, columns) F-order block pandas stores
-        return pd.DataFrame(cube.reshape(len(columns), len(index)).T, index=pd.DatetimeIndex(index, name="date"),
-                            columns=columns, copy=False)
+        return pd.DataFrame(
+            cube.reshape(len(columns), len(index)).T,
+            index=pd.DatetimeIndex(index, name="date"),
+            columns=columns,
+            copy=False,
+        )
 
     # ------------------------------------------------------------ write
 
@@ -265,8 +284,13 @@ class BarCache:
         table = table.assign(date=pd.DatetimeIndex(table["date"]).strftime("%Y-%m-%d"))
         return table.to_csv(index=False, lineterminator="\n").encode()
 
-    def store(self, long: pd.DataFrame, coverage: Mapping[str, Coverage], *,
-              replace: Mapping[str, tuple[date, date] | None] | None = None) -> None:
+    def store(
+        self,
+        long: pd.DataFrame,
+        coverage: Mapping[str, Coverage],
+        *,
+        replace: Mapping[str, tuple[date, date] | None] | None = None,
+    ) -> None:
         """Merge validated rows into the cache and record coverage; call inside :meth:`lock`.
 
         ``replace[symbol] = (start, end)`` drops the symbol's cached rows in that
@@ -309,8 +333,9 @@ class BarCache:
         if changed:
             self._write_manifest(manifest)
 
-    def cleanup(self, *, max_symbols: int | None, max_unused_days: int | None, now: datetime,
-                keep: Iterable[str] = ()) -> list[str]:
+    def cleanup(
+        self, *, max_symbols: int | None, max_unused_days: int | None, now: datetime, keep: Iterable[str] = ()
+    ) -> list[str]:
         """Remove symbols unused for too long, then the least recently used beyond ``max_symbols``.
 
         Symbols in ``keep`` (the current request) are never removed. Call inside :meth:`lock`.
@@ -318,12 +343,12 @@ class BarCache:
         manifest = self.manifest()
         keep_set = {k.upper() for k in keep}
         on_disk = set(self.symbols()) | set(manifest)
-        epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
 
         def used(sym: str) -> datetime:
             cov = manifest.get(sym)
             stamp = cov.used if cov and cov.used else epoch
-            return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
         doomed: set[str] = set()
         if max_unused_days is not None:
@@ -331,15 +356,19 @@ class BarCache:
         if max_symbols is not None:
             survivors = sorted(on_disk - doomed, key=lambda s: (s in keep_set, used(s), s))
             excess = len(survivors) - max_symbols
-            doomed |= {s for s in survivors[:max(excess, 0)] if s not in keep_set}
+            doomed |= {s for s in survivors[: max(excess, 0)] if s not in keep_set}
         for sym in sorted(doomed):
             with contextlib.suppress(FileNotFoundError):
                 self.file(sym).unlink()
             manifest.pop(sym, None)
         if doomed:
             self._write_manifest(manifest)
-            log.info("cache %s: removed %d symbol(s) by the configured limits: %s", self.dir, len(doomed),
-                     ", ".join(sorted(doomed)))
+            log.info(
+                "cache %s: removed %d symbol(s) by the configured limits: %s",
+                self.dir,
+                len(doomed),
+                ", ".join(sorted(doomed)),
+            )
         return sorted(doomed)
 
     # ------------------------------------------------------------- info
@@ -356,12 +385,15 @@ class BarCache:
             first = pd.Timestamp(dates[0]).date() if dates is not None and len(dates) else None
             last = pd.Timestamp(dates[-1]).date() if dates is not None and len(dates) else None
             cov = manifest.get(sym)
-            rows.append({
-                "symbol": sym, "first": first, "last": last,
-                "rows": int(len(dates)) if dates is not None else 0,
-                "covered_to": cov.end if cov else None,
-                "adjusted": cov.adjusted if cov else None,
-                "stale_sessions": calendar.sessions_after(last, last_done) if last else None,
-            })
+            rows.append(
+                {
+                    "symbol": sym,
+                    "first": first,
+                    "last": last,
+                    "rows": int(len(dates)) if dates is not None else 0,
+                    "covered_to": cov.end if cov else None,
+                    "adjusted": cov.adjusted if cov else None,
+                    "stale_sessions": calendar.sessions_after(last, last_done) if last else None,
+                }
+            )
         return rows
-

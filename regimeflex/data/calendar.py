@@ -20,7 +20,7 @@ import contextlib
 import functools
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,8 +53,8 @@ class SessionTable:
     whether it closes early (e.g. the day after Thanksgiving)."""
 
     sessions: np.ndarray  # datetime64[ns]
-    closes: np.ndarray    # datetime64[ns], UTC
-    early: np.ndarray     # bool
+    closes: np.ndarray  # datetime64[ns], UTC
+    early: np.ndarray  # bool
 
     @property
     def first_session(self) -> pd.Timestamp:
@@ -99,12 +99,18 @@ def _table_file() -> Path:
 def _read_table(path: Path) -> SessionTable | None:
     try:
         with np.load(path) as npz:
-            table = SessionTable(npz["sessions"].astype("datetime64[ns]"), npz["closes"].astype("datetime64[ns]"),
-                                 npz["early"].astype(bool))
+            table = SessionTable(
+                npz["sessions"].astype("datetime64[ns]"),
+                npz["closes"].astype("datetime64[ns]"),
+                npz["early"].astype(bool),
+            )
     except (OSError, ValueError, KeyError, EOFError):
-        return None      # absent or damaged: rebuild it
-    ok = (len(table.sessions) > 0 and len(table.sessions) == len(table.closes) == len(table.early)
-          and bool(np.all(table.sessions[1:] > table.sessions[:-1])))
+        return None  # absent or damaged: rebuild it
+    ok = (
+        len(table.sessions) > 0
+        and len(table.sessions) == len(table.closes) == len(table.early)
+        and bool(np.all(table.sessions[1:] > table.sessions[:-1]))
+    )
     return table if ok else None
 
 
@@ -148,7 +154,7 @@ def sessions(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -
     days = session_table().sessions
     lo = np.searchsorted(days, np.datetime64(_day(start), "ns"), side="left")
     hi = np.searchsorted(days, np.datetime64(_day(end), "ns"), side="right")
-    return pd.DatetimeIndex(days[lo:max(lo, hi)], name="date")
+    return pd.DatetimeIndex(days[lo : max(lo, hi)], name="date")
 
 
 def is_session(day: date | str | pd.Timestamp) -> bool:
@@ -166,9 +172,9 @@ def previous_session(day: date | str | pd.Timestamp) -> pd.Timestamp:
 
 def last_completed_session(now: datetime | None = None) -> pd.Timestamp:
     """The latest session whose close (plus a publishing delay) is before ``now``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     table = session_table()
     instant = pd.Timestamp(now).tz_convert("UTC").tz_localize(None) - pd.Timedelta(minutes=PUBLISH_DELAY_MINUTES)
     # sessions whose close is at or before ``instant`` have completed; closes ascend with the sessions
@@ -183,7 +189,7 @@ def early_closes(start: date | str | pd.Timestamp, end: date | str | pd.Timestam
     table = session_table()
     days = sessions(start, end)
     lo = int(np.searchsorted(table.sessions, days.to_numpy()[0])) if len(days) else 0
-    return pd.DatetimeIndex(days[table.early[lo:lo + len(days)]], name="date")
+    return pd.DatetimeIndex(days[table.early[lo : lo + len(days)]], name="date")
 
 
 def sessions_after(last: date | pd.Timestamp | None, upto: date | pd.Timestamp) -> int:
@@ -194,11 +200,23 @@ def sessions_after(last: date | pd.Timestamp | None, upto: date | pd.Timestamp) 
 
 
 def ny_today(now: datetime | None = None) -> pd.Timestamp:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return pd.Timestamp(now).tz_convert(NEW_YORK).tz_localize(None).normalize()
 
 
-__all__ = ["NEW_YORK", "SessionTable", "cache_home", "early_closes", "is_session", "last_completed_session",
-           "ny_today", "previous_session", "session_table", "sessions", "sessions_after", "xnys"]
+__all__ = [
+    "NEW_YORK",
+    "SessionTable",
+    "cache_home",
+    "early_closes",
+    "is_session",
+    "last_completed_session",
+    "ny_today",
+    "previous_session",
+    "session_table",
+    "sessions",
+    "sessions_after",
+    "xnys",
+]

@@ -25,7 +25,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.data.normalize import LONG_COLUMNS, _ALIASES, _key, long_to_bars, normalize_frame
+from regimeflex.data.normalize import _ALIASES, LONG_COLUMNS, _key, long_to_bars, normalize_frame
 from regimeflex.errors import DataError
 from regimeflex.hookspecs import hookimpl
 from regimeflex.types import Bars, BarsRequest
@@ -40,11 +40,13 @@ class CsvSettings(BaseModel):
 
     path: Path = Field(..., description="A folder of CSV files or one CSV file (relative to the project root).")
     pattern: str = Field("*.csv", description="Which files of the folder to read.")
-    symbol_column: str | None = Field(None, description="Column holding the symbol in long files "
-                                                        "(default: Name, symbol or ticker).")
+    symbol_column: str | None = Field(
+        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
+    )
     date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
     prices: Literal["adjusted", "raw"] = Field(
-        "adjusted", description="What the files' Open/High/Low/Close are when there is no Adj Close column.")
+        "adjusted", description="What the files' Open/High/Low/Close are when there is no Adj Close column."
+    )
 
 
 def symbol_from_filename(path: Path) -> str:
@@ -59,11 +61,15 @@ def _files(root: Path, pattern: str) -> list[Path]:
     if root.is_dir():
         files = sorted(p for p in root.glob(pattern) if p.is_file())
         if not files:
-            raise DataError(f"csv provider: no files matching {pattern!r} in {root}; "
-                            f"put SYMBOL.csv files there or change providers.csv.pattern")
+            raise DataError(
+                f"csv provider: no files matching {pattern!r} in {root}; "
+                f"put SYMBOL.csv files there or change providers.csv.pattern"
+            )
         return files
-    raise DataError(f"csv provider: {root} does not exist; set providers.csv.path in data.yaml "
-                    f"to a folder of CSV files or one CSV file")
+    raise DataError(
+        f"csv provider: {root} does not exist; set providers.csv.path in data.yaml "
+        f"to a folder of CSV files or one CSV file"
+    )
 
 
 def _has_symbol_column(header: list[str], symbol_column: str | None) -> bool:
@@ -72,8 +78,15 @@ def _has_symbol_column(header: list[str], symbol_column: str | None) -> bool:
     return any(_ALIASES.get(_key(c)) == "symbol" or c in ("T", "S") for c in header)
 
 
-def read_file(path: Path, *, adjusted: bool, prices: str | None = None, symbol_column: str | None = None,
-              date_format: str | None = None, symbols: set[str] | None = None) -> pd.DataFrame:
+def read_file(
+    path: Path,
+    *,
+    adjusted: bool,
+    prices: str | None = None,
+    symbol_column: str | None = None,
+    date_format: str | None = None,
+    symbols: set[str] | None = None,
+) -> pd.DataFrame:
     """One CSV file → canonical long frame (``symbols`` filters long files early).
 
     ``prices`` declares what Open/High/Low/Close hold ("adjusted"/"raw"); when
@@ -94,20 +107,34 @@ def read_file(path: Path, *, adjusted: bool, prices: str | None = None, symbol_c
     wanted_basis = "adjusted" if adjusted else "raw"
     has_adj = any(_ALIASES.get(_key(c)) == "adj_close" for c in header)
     if prices is not None and prices != wanted_basis and not has_adj:
-        raise DataError(f"{path}: data.yaml asks for {wanted_basis} prices, providers.csv.prices says this "
-                        f"file holds {prices} prices and it has no Adj Close column to convert with; "
-                        f"set adjusted: {str(not adjusted).lower()} in data.yaml or supply {wanted_basis} files")
+        raise DataError(
+            f"{path}: data.yaml asks for {wanted_basis} prices, providers.csv.prices says this "
+            f"file holds {prices} prices and it has no Adj Close column to convert with; "
+            f"set adjusted: {str(not adjusted).lower()} in data.yaml or supply {wanted_basis} files"
+        )
     long_file = _has_symbol_column([str(c) for c in table.columns], "symbol" if symbol_column else None)
-    long = normalize_frame(table, symbol=None if long_file else symbol_from_filename(path),
-                           adjusted=adjusted, where=str(path), date_format=date_format)
+    long = normalize_frame(
+        table,
+        symbol=None if long_file else symbol_from_filename(path),
+        adjusted=adjusted,
+        where=str(path),
+        date_format=date_format,
+    )
     if symbols is not None:
         long = long[long["symbol"].isin(symbols)]
     return long
 
 
-def read_source(path: Path, *, adjusted: bool = True, prices: str | None = None, pattern: str = "*.csv",
-                symbol_column: str | None = None, date_format: str | None = None,
-                symbols: tuple[str, ...] | None = None) -> pd.DataFrame:
+def read_source(
+    path: Path,
+    *,
+    adjusted: bool = True,
+    prices: str | None = None,
+    pattern: str = "*.csv",
+    symbol_column: str | None = None,
+    date_format: str | None = None,
+    symbols: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Every requested symbol's rows from a file or folder, as one canonical long frame."""
     wanted = {s.upper() for s in symbols} if symbols is not None else None
     parts = []
@@ -116,18 +143,37 @@ def read_source(path: Path, *, adjusted: bool = True, prices: str | None = None,
             header = pd.read_csv(file, nrows=0).columns.astype(str).tolist()
             if not _has_symbol_column(header, symbol_column) and symbol_from_filename(file) not in wanted:
                 continue  # a per-symbol file nobody asked for: do not even parse it
-        parts.append(read_file(file, adjusted=adjusted, prices=prices, symbol_column=symbol_column,
-                               date_format=date_format, symbols=wanted))
+        parts.append(
+            read_file(
+                file,
+                adjusted=adjusted,
+                prices=prices,
+                symbol_column=symbol_column,
+                date_format=date_format,
+                symbols=wanted,
+            )
+        )
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol"
-                                          else "float64") for c in LONG_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol" else "float64")
+                for c in LONG_COLUMNS
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
 def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date, *, adjusted: bool) -> Bars:
     """Bars for ``symbols`` in ``[start, end]`` from the configured files."""
-    long = read_source(settings.path, adjusted=adjusted, prices=settings.prices, pattern=settings.pattern,
-                       symbol_column=settings.symbol_column, date_format=settings.date_format, symbols=symbols)
+    long = read_source(
+        settings.path,
+        adjusted=adjusted,
+        prices=settings.prices,
+        pattern=settings.pattern,
+        symbol_column=settings.symbol_column,
+        date_format=settings.date_format,
+        symbols=symbols,
+    )
     long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
     # Bars cannot hold two rows for one session; the last one in file order wins here,
     # and `regimeflex data validate` reports the duplicates.

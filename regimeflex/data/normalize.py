@@ -38,19 +38,36 @@ PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
 
 # Single-letter vendor keys are case-sensitive (Polygon grouped daily uses
 # ``T`` for the ticker and ``t`` for the timestamp), so they are matched first.
-_EXACT = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume",
-          "t": "date", "T": "symbol", "S": "symbol"}
+_EXACT = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume", "t": "date", "T": "symbol", "S": "symbol"}
 # Everything else is matched case- and punctuation-insensitively.
 _ALIASES = {
-    "date": "date", "timestamp": "date", "time": "date", "datetime": "date", "day": "date",
-    "sessiondate": "date", "unnamed0": "date", "index": "date", "": "date",
-    "open": "open", "openprice": "open",
-    "high": "high", "highprice": "high",
-    "low": "low", "lowprice": "low",
-    "close": "close", "closeprice": "close", "last": "close",
-    "adjclose": "adj_close", "adjustedclose": "adj_close", "adjclosing": "adj_close",
-    "volume": "volume", "vol": "volume",
-    "symbol": "symbol", "ticker": "symbol", "name": "symbol", "sym": "symbol",
+    "date": "date",
+    "timestamp": "date",
+    "time": "date",
+    "datetime": "date",
+    "day": "date",
+    "sessiondate": "date",
+    "unnamed0": "date",
+    "index": "date",
+    "": "date",
+    "open": "open",
+    "openprice": "open",
+    "high": "high",
+    "highprice": "high",
+    "low": "low",
+    "lowprice": "low",
+    "close": "close",
+    "closeprice": "close",
+    "last": "close",
+    "adjclose": "adj_close",
+    "adjustedclose": "adj_close",
+    "adjclosing": "adj_close",
+    "volume": "volume",
+    "vol": "volume",
+    "symbol": "symbol",
+    "ticker": "symbol",
+    "name": "symbol",
+    "sym": "symbol",
 }
 
 
@@ -71,8 +88,7 @@ def canonical_columns(columns: Iterable[object], *, where: str = "data") -> dict
         if name is None:
             continue
         if name in seen:
-            raise DataError(f"{where}: columns {seen[name]!r} and {col!r} both mean {name!r}; "
-                            f"remove one of them")
+            raise DataError(f"{where}: columns {seen[name]!r} and {col!r} both mean {name!r}; remove one of them")
         seen[name] = col
         mapping[col] = name
     return mapping
@@ -126,8 +142,7 @@ def _parse_text_dates(series: pd.Series, where: str, date_format: str | None) ->
         return parsed
     example = str(text.iloc[0]) if len(text) else ""
     hint = f"the date_format {date_format!r}" if date_format else "ISO (2019-01-02) or M/D/YYYY"
-    raise DataError(f"{where}: cannot read dates such as {example!r} as {hint}; "
-                    f"set date_format for this source")
+    raise DataError(f"{where}: cannot read dates such as {example!r} as {hint}; set date_format for this source")
 
 
 def normalize_frame(
@@ -155,11 +170,14 @@ def normalize_frame(
             table = table.reset_index()
             mapping = canonical_columns(table.columns, where=where)
     if "date" not in mapping.values():
-        raise DataError(f"{where}: no date column (looked for Date, date, timestamp, t or a blank "
-                        f"first header); columns are {[str(c) for c in frame.columns]}")
+        raise DataError(
+            f"{where}: no date column (looked for Date, date, timestamp, t or a blank "
+            f"first header); columns are {[str(c) for c in frame.columns]}"
+        )
     if "close" not in mapping.values():
-        raise DataError(f"{where}: no close column (looked for Close, close, c); "
-                        f"columns are {[str(c) for c in frame.columns]}")
+        raise DataError(
+            f"{where}: no close column (looked for Close, close, c); columns are {[str(c) for c in frame.columns]}"
+        )
     renamed = table.loc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
     out = pd.DataFrame(index=pd.RangeIndex(len(renamed)))
     out["date"] = parse_dates(renamed["date"], where=where, date_format=date_format).to_numpy()
@@ -172,8 +190,10 @@ def normalize_frame(
     elif symbol:
         out["symbol"] = str(symbol).strip().upper()
     else:
-        raise DataError(f"{where}: no symbol column (Name, symbol, ticker) and no symbol given; "
-                        f"name the file after its symbol (e.g. SPY.csv) or add a symbol column")
+        raise DataError(
+            f"{where}: no symbol column (Name, symbol, ticker) and no symbol given; "
+            f"name the file after its symbol (e.g. SPY.csv) or add a symbol column"
+        )
     for field in BAR_FIELDS:
         out[field] = _numeric(renamed[field], where, field) if field in renamed.columns else np.nan
     if "adj_close" in renamed.columns and adjusted:
@@ -223,10 +243,12 @@ def bars_to_long(bars: Bars) -> pd.DataFrame:
     cube = panel.to_numpy(dtype="float64", na_value=np.nan).reshape(n_dates, len(BAR_FIELDS), n_syms)
     cube = cube.transpose(2, 0, 1).reshape(n_syms * n_dates, len(BAR_FIELDS))  # symbol-major rows
     keep = ~np.isnan(cube).all(axis=1)
-    out = pd.DataFrame({
-        "date": np.tile(pd.DatetimeIndex(panel.index).astype("datetime64[ns]").to_numpy(), n_syms)[keep],
-        "symbol": np.repeat(np.array(symbols, dtype=object), n_dates)[keep],
-    })
+    out = pd.DataFrame(
+        {
+            "date": np.tile(pd.DatetimeIndex(panel.index).astype("datetime64[ns]").to_numpy(), n_syms)[keep],
+            "symbol": np.repeat(np.array(symbols, dtype=object), n_dates)[keep],
+        }
+    )
     for k, field in enumerate(BAR_FIELDS):
         out[field] = cube[keep, k]
     return out
@@ -244,7 +266,8 @@ def normalize_bars(bars: Bars, *, where: str = "provider") -> Bars:
         index = index.tz_convert("America/New_York").tz_localize(None)
     panel.index = index.normalize().astype("datetime64[ns]").rename("date")
     panel.columns = pd.MultiIndex.from_tuples(
-        [(str(f).lower(), str(s).strip().upper()) for f, s in panel.columns], names=["field", "symbol"])
+        [(str(f).lower(), str(s).strip().upper()) for f, s in panel.columns], names=["field", "symbol"]
+    )
     symbols = sorted(set(panel.columns.get_level_values("symbol")))
     missing = [f for f in BAR_FIELDS if f not in set(panel.columns.get_level_values("field"))]
     if missing:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,14 @@ class SymbolStatus:
     stale_sessions: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"symbol": self.symbol, "source": self.source, "rows_fetched": self.rows_fetched,
-                "first_bar": self.first_bar.isoformat() if self.first_bar else None,
-                "last_bar": self.last_bar.isoformat() if self.last_bar else None,
-                "stale_sessions": self.stale_sessions}
+        return {
+            "symbol": self.symbol,
+            "source": self.source,
+            "rows_fetched": self.rows_fetched,
+            "first_bar": self.first_bar.isoformat() if self.first_bar else None,
+            "last_bar": self.last_bar.isoformat() if self.last_bar else None,
+            "stale_sessions": self.stale_sessions,
+        }
 
 
 @dataclass
@@ -82,12 +86,14 @@ class DataReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "provider": self.provider, "start": self.start.isoformat(), "end": self.end.isoformat(),
-            "provider_calls": self.provider_calls, "provider_error": self.provider_error,
+            "provider": self.provider,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "provider_calls": self.provider_calls,
+            "provider_error": self.provider_error,
             "symbols": [st.as_dict() for st in self.symbols.values()],
             "findings": [f.as_dict() for f in self.validation.findings],
-            "events": [{"kind": e.kind, "level": e.level.name, "title": e.title, "body": e.body}
-                       for e in self.events],
+            "events": [{"kind": e.kind, "level": e.level.name, "title": e.title, "body": e.body} for e in self.events],
             "removed": self.removed,
         }
 
@@ -97,8 +103,9 @@ class DataReport:
 
 def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, Any]:
     """The provider's validated ``providers.<name>`` section, relative paths resolved against the root."""
-    validated = host.validate_settings(provider, settings.data.providers.get(provider),
-                                       where=f"data.yaml: providers.{provider}")
+    validated = host.validate_settings(
+        provider, settings.data.providers.get(provider), where=f"data.yaml: providers.{provider}"
+    )
     resolved: dict[str, Any] = {}
     for key, value in dict(validated).items():
         is_path_key = key in ("path", "dir") or key.endswith(("_path", "_dir"))
@@ -110,14 +117,19 @@ def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, A
 
 def open_cache(settings: Any, provider: str | None = None) -> BarCache:
     cfg = settings.data.cache
-    return BarCache(settings.path(settings.run.paths.cache_dir), provider or settings.data.provider,
-                    fmt=cfg.format, lock_timeout=cfg.lock_timeout)
+    return BarCache(
+        settings.path(settings.run.paths.cache_dir),
+        provider or settings.data.provider,
+        fmt=cfg.format,
+        lock_timeout=cfg.lock_timeout,
+    )
 
 
 def _validate(settings: Any, long: pd.DataFrame, start: date, end: date, now: datetime | None):
     val = settings.data.validation
-    return validate_long(long, policies=val.policy.model_dump(), outlier_factor=val.outlier_factor,
-                         start=start, end=end, now=now)
+    return validate_long(
+        long, policies=val.policy.model_dump(), outlier_factor=val.outlier_factor, start=start, end=end, now=now
+    )
 
 
 def _day(ts: Any) -> date:
@@ -137,8 +149,10 @@ def _bar_span(bars: Bars, symbols: list[str]) -> tuple[pd.DatetimeIndex, pd.Date
     dates = pd.DatetimeIndex(bars.index).to_numpy().astype("datetime64[ns]")
     first = dates[has.argmax(axis=0)]
     last = dates[len(dates) - 1 - has[::-1].argmax(axis=0)]
-    return (pd.DatetimeIndex(np.where(any_bar, first, nat.to_numpy())),
-            pd.DatetimeIndex(np.where(any_bar, last, nat.to_numpy())))
+    return (
+        pd.DatetimeIndex(np.where(any_bar, first, nat.to_numpy())),
+        pd.DatetimeIndex(np.where(any_bar, last, nat.to_numpy())),
+    )
 
 
 def load_bars(
@@ -163,7 +177,7 @@ def load_bars(
     :raises DataError: the provider failed and the cache has nothing for any symbol.
     :raises PluginError/ConfigError: the provider is not installed or its settings are wrong.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     wanted = sorted({s.strip().upper() for s in symbols})
     provider = settings.data.provider
     adjusted = settings.data.adjusted
@@ -187,8 +201,21 @@ def load_bars(
     failed: dict[str, str] = {}
     for (a, b), group in sorted(pieces.items()):
         try:
-            _fetch_piece(settings, host, cache, provider, provider_cfg, group, a, b, adjusted, now, report,
-                         manifest, check_adjustment=not refresh)
+            _fetch_piece(
+                settings,
+                host,
+                cache,
+                provider,
+                provider_cfg,
+                group,
+                a,
+                b,
+                adjusted,
+                now,
+                report,
+                manifest,
+                check_adjustment=not refresh,
+            )
         except (DataError, HttpError, PluginCallError) as exc:
             message = str(exc)
             for sym in group:
@@ -220,22 +247,29 @@ def load_bars(
         report.events.append(_findings_event(provider, report.validation))
     missing = [s for s in report.missing if s not in failed]
     if missing:
-        report.events.append(Event(
-            kind="data.missing", level=Level.RISK, title=f"No bars for {len(missing)} symbol(s)",
-            body=f"{provider} returned no bars for {', '.join(missing)} between {start} and {eff_end}; "
-                 f"check the symbols in run.yaml: universe.",
-            data={"provider": provider, "symbols": missing}))
+        report.events.append(
+            Event(
+                kind="data.missing",
+                level=Level.RISK,
+                title=f"No bars for {len(missing)} symbol(s)",
+                body=f"{provider} returned no bars for {', '.join(missing)} between {start} and {eff_end}; "
+                f"check the symbols in run.yaml: universe.",
+                data={"provider": provider, "symbols": missing},
+            )
+        )
 
     with cache.lock():
         cache.touch(wanted, now)
         limits = settings.data.cache
-        report.removed = cache.cleanup(max_symbols=limits.max_symbols, max_unused_days=limits.max_unused_days,
-                                       now=now, keep=wanted)
+        report.removed = cache.cleanup(
+            max_symbols=limits.max_symbols, max_unused_days=limits.max_unused_days, now=now, keep=wanted
+        )
     return bars, report
 
 
-def _missing_pieces(cov: Coverage | None, first: date, last: date, adjusted: bool,
-                    refresh: bool) -> list[tuple[date, date]]:
+def _missing_pieces(
+    cov: Coverage | None, first: date, last: date, adjusted: bool, refresh: bool
+) -> list[tuple[date, date]]:
     """Session ranges to ask the provider for, given what the cache has been asked before."""
     if cov is None or refresh or cov.adjusted != adjusted:
         return [(first, last)]
@@ -251,9 +285,22 @@ def _missing_pieces(cov: Coverage | None, first: date, last: date, adjusted: boo
     return pieces
 
 
-def _fetch_piece(settings: Any, host: Any, cache: BarCache, provider: str, provider_cfg: Mapping[str, Any],
-                 group: list[str], a: date, b: date, adjusted: bool, now: datetime, report: DataReport,
-                 manifest: Mapping[str, Coverage], *, check_adjustment: bool) -> None:
+def _fetch_piece(
+    settings: Any,
+    host: Any,
+    cache: BarCache,
+    provider: str,
+    provider_cfg: Mapping[str, Any],
+    group: list[str],
+    a: date,
+    b: date,
+    adjusted: bool,
+    now: datetime,
+    report: DataReport,
+    manifest: Mapping[str, Coverage],
+    *,
+    check_adjustment: bool,
+) -> None:
     request = BarsRequest(symbols=tuple(group), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
     report.provider_calls += 1
     raw = host.provide_bars(provider, request=request)
@@ -266,10 +313,8 @@ def _fetch_piece(settings: Any, host: Any, cache: BarCache, provider: str, provi
     readjusted = [] if not check_adjustment else _readjusted(cache, fetched, group, a, manifest)
     if readjusted:
         lo = min([manifest[s].start for s in readjusted] + [report.start])
-        log.warning("%s: adjusted history changed for %s; re-fetching from %s", provider,
-                    ", ".join(readjusted), lo)
-        again = host.provide_bars(provider, request=BarsRequest(tuple(readjusted), lo, b, adjusted,
-                                                                provider_cfg))
+        log.warning("%s: adjusted history changed for %s; re-fetching from %s", provider, ", ".join(readjusted), lo)
+        again = host.provide_bars(provider, request=BarsRequest(tuple(readjusted), lo, b, adjusted, provider_cfg))
         report.provider_calls += 1
         again_long = bars_to_long(normalize_bars(again, where=f"{provider} provide_bars"))
         again_long = again_long[again_long["symbol"].isin(readjusted)]
@@ -303,8 +348,9 @@ def _fetch_piece(settings: Any, host: Any, cache: BarCache, provider: str, provi
         cache.store(clean, coverage, replace=replace)
 
 
-def _readjusted(cache: BarCache, fetched: pd.DataFrame, group: list[str], overlap: date,
-                manifest: Mapping[str, Coverage]) -> list[str]:
+def _readjusted(
+    cache: BarCache, fetched: pd.DataFrame, group: list[str], overlap: date, manifest: Mapping[str, Coverage]
+) -> list[str]:
     out = []
     day = pd.Timestamp(overlap)
     new_close = fetched[fetched["date"] == day].set_index("symbol")["close"]
@@ -324,39 +370,59 @@ def _fallback_event(report: DataReport, provider: str, failed: Mapping[str, str]
     empty = sorted(s for s in failed if not report.symbols[s].last_bar)
     error = next(iter(failed.values()))
     if not served and empty and all(not st.last_bar for st in report.symbols.values()):
-        raise DataError(f"data provider {provider} failed ({error}) and the cache has no bars for "
-                        f"{', '.join(empty)}; nothing to run on. Fix the provider (keys, network) and rerun.")
+        raise DataError(
+            f"data provider {provider} failed ({error}) and the cache has no bars for "
+            f"{', '.join(empty)}; nothing to run on. Fix the provider (keys, network) and rerun."
+        )
     worst = max((st.stale_sessions or 0 for st in served.values()), default=0)
     oldest = min((st.last_bar for st in served.values() if st.last_bar), default=None)
-    lines = [f"{provider} failed: {error}",
-             f"Using cached bars for {len(served)} symbol(s); the oldest last bar is {oldest}, "
-             f"{worst} session(s) stale (wanted {last_day})."]
+    lines = [
+        f"{provider} failed: {error}",
+        f"Using cached bars for {len(served)} symbol(s); the oldest last bar is {oldest}, "
+        f"{worst} session(s) stale (wanted {last_day}).",
+    ]
     if empty:
         lines.append(f"No cached bars at all for: {', '.join(empty)}.")
-    report.events.append(Event(
-        kind="data.stale", level=Level.RISK, title=f"Data provider {provider} failed; using the cache",
-        body="\n".join(lines),
-        data={"provider": provider, "error": error, "stale_sessions": {s: st.stale_sessions for s, st in
-                                                                       served.items()},
-              "no_data": empty}))
+    report.events.append(
+        Event(
+            kind="data.stale",
+            level=Level.RISK,
+            title=f"Data provider {provider} failed; using the cache",
+            body="\n".join(lines),
+            data={
+                "provider": provider,
+                "error": error,
+                "stale_sessions": {s: st.stale_sessions for s, st in served.items()},
+                "no_data": empty,
+            },
+        )
+    )
 
 
 def _findings_event(provider: str, validation: ValidationReport) -> Event:
     counts = validation.counts()
     rejected = len(validation.rejected)
     summary = ", ".join(f"{rule} {n}" for rule, n in counts.items())
-    return Event(kind="data.validation", level=Level.RISK if rejected else Level.INFO,
-                 title=f"Data validation: {rejected} row(s) rejected, {len(validation.findings) - rejected} other "
-                       f"finding(s)",
-                 body=f"{provider}: {summary}. `regimeflex data validate` lists them.",
-                 data={"counts": counts})
+    return Event(
+        kind="data.validation",
+        level=Level.RISK if rejected else Level.INFO,
+        title=f"Data validation: {rejected} row(s) rejected, {len(validation.findings) - rejected} other finding(s)",
+        body=f"{provider}: {summary}. `regimeflex data validate` lists them.",
+        data={"counts": counts},
+    )
 
 
 # --------------------------------------------------------------- import
 
 
-def import_source(settings: Any, path: Path, *, provider: str | None = None, now: datetime | None = None,
-                  symbols: Iterable[str] | None = None) -> tuple[list[str], ValidationReport]:
+def import_source(
+    settings: Any,
+    path: Path,
+    *,
+    provider: str | None = None,
+    now: datetime | None = None,
+    symbols: Iterable[str] | None = None,
+) -> tuple[list[str], ValidationReport]:
     """Read user CSV files (a file or a folder), validate them and store them in a provider's cache.
 
     The cache of ``provider`` (default: ``data.yaml: provider``) then serves
@@ -365,12 +431,17 @@ def import_source(settings: Any, path: Path, *, provider: str | None = None, now
     """
     from regimeflex.data.csvfiles import read_source
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     csv_cfg = settings.data.providers.get("csv", {})
-    long = read_source(Path(path), adjusted=settings.data.adjusted, prices=csv_cfg.get("prices"),
-                       pattern=csv_cfg.get("pattern", "*.csv"), symbol_column=csv_cfg.get("symbol_column"),
-                       date_format=csv_cfg.get("date_format"),
-                       symbols=tuple(symbols) if symbols else None)
+    long = read_source(
+        Path(path),
+        adjusted=settings.data.adjusted,
+        prices=csv_cfg.get("prices"),
+        pattern=csv_cfg.get("pattern", "*.csv"),
+        symbol_column=csv_cfg.get("symbol_column"),
+        date_format=csv_cfg.get("date_format"),
+        symbols=tuple(symbols) if symbols else None,
+    )
     if long.empty:
         raise DataError(f"{path}: no rows to import" + (f" for {', '.join(symbols)}" if symbols else ""))
     clean, report = _validate(settings, long, _day(long["date"].min()), _day(long["date"].max()), now)
@@ -378,15 +449,17 @@ def import_source(settings: Any, path: Path, *, provider: str | None = None, now
     coverage: dict[str, Coverage] = {}
     if not clean.empty:
         spans = clean.groupby("symbol")["date"].agg(["min", "max"])
-        coverage = {str(s): Coverage(_day(r["min"]), _day(r["max"]), settings.data.adjusted, now)
-                    for s, r in spans.iterrows()}
+        coverage = {
+            str(s): Coverage(_day(r["min"]), _day(r["max"]), settings.data.adjusted, now) for s, r in spans.iterrows()
+        }
     with cache.lock():
         cache.store(clean, coverage, replace={s: (c.start, c.end) for s, c in coverage.items()})
     return sorted(coverage), report
 
 
-def validate_cache(settings: Any, symbols: Iterable[str] | None = None, *, provider: str | None = None,
-                   now: datetime | None = None) -> ValidationReport:
+def validate_cache(
+    settings: Any, symbols: Iterable[str] | None = None, *, provider: str | None = None, now: datetime | None = None
+) -> ValidationReport:
     """Re-run every rule over what the cache holds (``regimeflex data validate``)."""
     cache = open_cache(settings, provider)
     names = sorted({s.upper() for s in symbols}) if symbols else cache.symbols()
@@ -399,23 +472,26 @@ def validate_cache(settings: Any, symbols: Iterable[str] | None = None, *, provi
     return report
 
 
-
-
-
-def validate_files(settings: Any, path: Path, *, symbols: Iterable[str] | None = None,
-                   now: datetime | None = None) -> ValidationReport:
+def validate_files(
+    settings: Any, path: Path, *, symbols: Iterable[str] | None = None, now: datetime | None = None
+) -> ValidationReport:
     """Run every rule over user CSV files without storing anything (``data validate --path``)."""
     from regimeflex.data.csvfiles import read_source
 
     csv_cfg = settings.data.providers.get("csv", {})
-    long = read_source(Path(path), adjusted=settings.data.adjusted, prices=csv_cfg.get("prices"),
-                       pattern=csv_cfg.get("pattern", "*.csv"), symbol_column=csv_cfg.get("symbol_column"),
-                       date_format=csv_cfg.get("date_format"), symbols=tuple(symbols) if symbols else None)
+    long = read_source(
+        Path(path),
+        adjusted=settings.data.adjusted,
+        prices=csv_cfg.get("prices"),
+        pattern=csv_cfg.get("pattern", "*.csv"),
+        symbol_column=csv_cfg.get("symbol_column"),
+        date_format=csv_cfg.get("date_format"),
+        symbols=tuple(symbols) if symbols else None,
+    )
     if long.empty:
         return ValidationReport()
     _, report = _validate(settings, long, _day(long["date"].min()), _day(long["date"].max()), now)
     return report
 
 
-__all__ = ["DataReport", "SymbolStatus", "import_source", "load_bars", "open_cache", "validate_cache",
-           "validate_files"]
+__all__ = ["DataReport", "SymbolStatus", "import_source", "load_bars", "open_cache", "validate_cache", "validate_files"]

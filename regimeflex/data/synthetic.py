@@ -72,7 +72,7 @@ def regime_path(seed: int = 42, start: date | str = "1990-01-02", end: date | st
     days, regime, _ = _market(settings.seed, settings.origin, settings.horizon)
     names = np.array(list(REGIMES))[regime]
     series = pd.Series(names, index=days, name="regime")
-    return series.loc[pd.Timestamp(start):pd.Timestamp(end)]
+    return series.loc[pd.Timestamp(start) : pd.Timestamp(end)]
 
 
 def generate(symbols: tuple[str, ...], start: date, end: date, settings: SyntheticSettings | None = None) -> Bars:
@@ -87,8 +87,12 @@ def generate(symbols: tuple[str, ...], start: date, end: date, settings: Synthet
     fields = {f: np.empty((n, len(symbols))) for f in BAR_FIELDS}
     for j, symbol in enumerate(symbols):  # one vectorised path per symbol (not a loop over rows)
         rng = np.random.default_rng([settings.seed, 2, zlib.crc32(symbol.encode())])
-        beta, idio, level, volume_scale = rng.uniform(0.6, 1.4), rng.uniform(0.004, 0.014), \
-            rng.uniform(20, 300), rng.uniform(5e5, 2e7)
+        beta, idio, level, volume_scale = (
+            rng.uniform(0.6, 1.4),
+            rng.uniform(0.004, 0.014),
+            rng.uniform(20, 300),
+            rng.uniform(5e5, 2e7),
+        )
         noise = rng.standard_normal((4, len(days)))[:, :n]
         log_close = np.log(level) + np.cumsum(beta * market[:n] + idio * noise[0])
         close = np.exp(log_close)

@@ -111,8 +111,9 @@ class ValidationReport:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([f.as_dict() for f in self.findings],
-                            columns=["symbol", "date", "rule", "action", "detail"])
+        return pd.DataFrame(
+            [f.as_dict() for f in self.findings], columns=["symbol", "date", "rule", "action", "detail"]
+        )
 
     def extend(self, other: ValidationReport) -> None:
         self.findings.extend(other.findings)
@@ -178,8 +179,12 @@ def validate_long(
         running = frame.groupby("symbol", sort=False)["date"].cummax()
         previous = running.groupby(frame["symbol"], sort=False).shift(1)
         bad = frame["date"] < previous
-        out.add("unsorted_dates", frame.loc[bad, "symbol"], frame.loc[bad, "date"],
-                [f"comes after {p:%Y-%m-%d} in the source" for p in previous[bad]])
+        out.add(
+            "unsorted_dates",
+            frame.loc[bad, "symbol"],
+            frame.loc[bad, "date"],
+            [f"comes after {p:%Y-%m-%d} in the source" for p in previous[bad]],
+        )
     frame = frame.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
 
     # --- duplicates
@@ -195,8 +200,12 @@ def validate_long(
     clash = frame.duplicated(subset=["symbol", "date"], keep=False)
     if clash.any():
         groups = frame.loc[clash].groupby(["symbol", "date"], sort=True).size()
-        out.add("duplicate_date", groups.index.get_level_values(0), groups.index.get_level_values(1),
-                [f"{n} different rows for one session" for n in groups.to_numpy()])
+        out.add(
+            "duplicate_date",
+            groups.index.get_level_values(0),
+            groups.index.get_level_values(1),
+            [f"{n} different rows for one session" for n in groups.to_numpy()],
+        )
         if pol["duplicate_date"] == "reject":
             frame = frame[~clash]
         else:
@@ -224,15 +233,24 @@ def validate_long(
     # --- missing values
     prices = frame.loc[:, list(PRICE_FIELDS)].to_numpy(dtype="float64")
     volume = frame["volume"].to_numpy(dtype="float64")
-    has_volume = frame.groupby("symbol", sort=False)["volume"].transform(lambda v: v.notna().any()).to_numpy(bool) \
-        if frame["volume"].isna().any() else np.ones(len(frame), dtype=bool)
+    has_volume = (
+        frame.groupby("symbol", sort=False)["volume"].transform(lambda v: v.notna().any()).to_numpy(bool)
+        if frame["volume"].isna().any()
+        else np.ones(len(frame), dtype=bool)
+    )
     nan_prices = np.isnan(prices)
     nan_mask = nan_prices.any(axis=1) | (np.isnan(volume) & has_volume)
-    empty_names = [", ".join([*(f for f, n in zip(PRICE_FIELDS, row) if n), *(["volume"] if nv else [])])
-                   for row, nv in zip(nan_prices[nan_mask], (np.isnan(volume) & has_volume)[nan_mask])]
+    empty_names = [
+        ", ".join([*(f for f, n in zip(PRICE_FIELDS, row) if n), *(["volume"] if nv else [])])
+        for row, nv in zip(nan_prices[nan_mask], (np.isnan(volume) & has_volume)[nan_mask])
+    ]
     if pol["nan_field"] == "repair" and nan_mask.any():
-        out.add("nan_field", frame["symbol"].to_numpy()[nan_mask], frame["date"].to_numpy()[nan_mask],
-                [f"empty {names}" for names in empty_names])
+        out.add(
+            "nan_field",
+            frame["symbol"].to_numpy()[nan_mask],
+            frame["date"].to_numpy()[nan_mask],
+            [f"empty {names}" for names in empty_names],
+        )
         close = frame["close"].to_numpy()
         fixable = ~np.isnan(close)
         for field_name in ("open", "high", "low"):
@@ -255,8 +273,7 @@ def validate_long(
         ohlc_bad = (h < top) | (lo_ > bottom) | (lo_ > h)
     details = [f"open {a:g} high {b:g} low {d:g} close {e:g}" for a, b, d, e in prices[ohlc_bad]]
     if pol["ohlc_inconsistent"] == "repair" and ohlc_bad.any():
-        out.add("ohlc_inconsistent", frame["symbol"].to_numpy()[ohlc_bad], frame["date"].to_numpy()[ohlc_bad],
-                details)
+        out.add("ohlc_inconsistent", frame["symbol"].to_numpy()[ohlc_bad], frame["date"].to_numpy()[ohlc_bad], details)
         frame["high"] = np.where(ohlc_bad, np.fmax.reduce([o, h, lo_, c]), h)
         frame["low"] = np.where(ohlc_bad, np.fmin.reduce([o, h, lo_, c]), lo_)
     else:
@@ -284,8 +301,16 @@ def validate_long(
     return frame, report
 
 
-def _coverage(out: _Collector, pol: Mapping[str, Policy], present: pd.DataFrame, sessions: pd.DatetimeIndex,
-              start: date | None, end: date | None, lo: pd.Timestamp, hi: pd.Timestamp) -> None:
+def _coverage(
+    out: _Collector,
+    pol: Mapping[str, Policy],
+    present: pd.DataFrame,
+    sessions: pd.DatetimeIndex,
+    start: date | None,
+    end: date | None,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+) -> None:
     symbols, sym_codes = np.unique(present["symbol"].to_numpy(dtype=str), return_inverse=True)
     day_codes = sessions.get_indexer(pd.DatetimeIndex(present["date"]))
     grid = np.zeros((len(sessions), len(symbols)), dtype=bool)
@@ -304,11 +329,19 @@ def _coverage(out: _Collector, pol: Mapping[str, Policy], present: pd.DataFrame,
             want_first, want_last = range_sessions[0], range_sessions[-1]
             first_dates, last_dates = sessions[first], sessions[last]
             late = first_dates > want_first
-            out.add("short_history", symbols[late], first_dates[late],
-                    [f"history starts {d:%Y-%m-%d}, range starts {want_first:%Y-%m-%d}" for d in first_dates[late]])
+            out.add(
+                "short_history",
+                symbols[late],
+                first_dates[late],
+                [f"history starts {d:%Y-%m-%d}, range starts {want_first:%Y-%m-%d}" for d in first_dates[late]],
+            )
             early = last_dates < want_last
-            out.add("short_history", symbols[early], last_dates[early],
-                    [f"history ends {d:%Y-%m-%d}, range ends {want_last:%Y-%m-%d}" for d in last_dates[early]])
+            out.add(
+                "short_history",
+                symbols[early],
+                last_dates[early],
+                [f"history ends {d:%Y-%m-%d}, range ends {want_last:%Y-%m-%d}" for d in last_dates[early]],
+            )
 
 
 def _order(f: Finding) -> tuple[str, date, int]:

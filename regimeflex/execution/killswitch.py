@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,11 @@ class KillSwitch:
         return data if isinstance(data, dict) else {"reason": str(data)}
 
     def engage(self, reason: str = "") -> dict[str, Any]:
-        data = {"reason": reason or "engaged by hand", "by": _user(),
-                "at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
+        data = {
+            "reason": reason or "engaged by hand",
+            "by": _user(),
+            "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

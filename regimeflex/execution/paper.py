@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,8 +114,9 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
 class PaperBook:
     """The simulated account: cash, positions, orders by client id, fills."""
 
-    def __init__(self, path: Path | None, settings: PaperSettings, prices: pd.DataFrame | None,
-                 state: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path | None, settings: PaperSettings, prices: pd.DataFrame | None, state: dict[str, Any]
+    ) -> None:
         self.path = path
         self.settings = settings
         self.prices = prices
@@ -159,9 +160,9 @@ class PaperBook:
     def positions(self) -> dict[str, Position]:
         from regimeflex.ledger.views import fold_fills, positions_of
 
-        if self._folded_count > len(self.fills):        # the list was replaced: start again
+        if self._folded_count > len(self.fills):  # the list was replaced: start again
             self._folded, self._folded_count = {}, 0
-        fold_fills(self._folded, self.fills[self._folded_count:])
+        fold_fills(self._folded, self.fills[self._folded_count :])
         self._folded_count = len(self.fills)
         return positions_of(self._folded)
 
@@ -170,11 +171,20 @@ class PaperBook:
         if known is not None:  # the same client id twice is the same order (crash-safe resends)
             return self.result(known)
         record = {
-            "client_order_id": order.client_order_id, "broker_order_id": f"paper-{len(self.orders) + 1:06d}",
-            "symbol": order.symbol, "side": order.side, "qty": float(order.qty), "type": order.type,
-            "limit_price": order.limit_price, "reference_price": order.reference_price,
-            "session": (order.session or date.today()).isoformat(), "status": "accepted",
-            "filled_qty": 0.0, "filled_avg_price": None, "message": "", "last_fill": None,
+            "client_order_id": order.client_order_id,
+            "broker_order_id": f"paper-{len(self.orders) + 1:06d}",
+            "symbol": order.symbol,
+            "side": order.side,
+            "qty": float(order.qty),
+            "type": order.type,
+            "limit_price": order.limit_price,
+            "reference_price": order.reference_price,
+            "session": (order.session or date.today()).isoformat(),
+            "status": "accepted",
+            "filled_qty": 0.0,
+            "filled_avg_price": None,
+            "message": "",
+            "last_fill": None,
         }
         reason = self._reject_reason(order)
         if reason:
@@ -189,16 +199,24 @@ class PaperBook:
     def _reject_reason(self, order: Order) -> str:
         ref = order.limit_price or order.reference_price or 0.0
         if order.side == "buy":
-            reserved = sum((o["qty"] - o["filled_qty"]) * float(o["limit_price"] or o["reference_price"] or 0.0)
-                           for o in self.orders.values() if o["status"] in OPEN_STATUSES and o["side"] == "buy")
+            reserved = sum(
+                (o["qty"] - o["filled_qty"]) * float(o["limit_price"] or o["reference_price"] or 0.0)
+                for o in self.orders.values()
+                if o["status"] in OPEN_STATUSES and o["side"] == "buy"
+            )
             cost = order.qty * ref * (1 + self.settings.slippage_bps / 1e4) + self._commission(order.qty)
             if cost > self.cash - reserved + 1e-9:
-                return (f"insufficient buying power: order costs about {cost:,.2f}, "
-                        f"cash available {self.cash - reserved:,.2f}")
+                return (
+                    f"insufficient buying power: order costs about {cost:,.2f}, "
+                    f"cash available {self.cash - reserved:,.2f}"
+                )
         else:
             held = self.positions().get(order.symbol)
-            pending = sum(o["qty"] - o["filled_qty"] for o in self.orders.values()
-                          if o["status"] in OPEN_STATUSES and o["side"] == "sell" and o["symbol"] == order.symbol)
+            pending = sum(
+                o["qty"] - o["filled_qty"]
+                for o in self.orders.values()
+                if o["status"] in OPEN_STATUSES and o["side"] == "sell" and o["symbol"] == order.symbol
+            )
             have = (held.qty if held else 0.0) - pending
             if order.qty > have + 1e-9:
                 return f"insufficient position: selling {order.qty:g} {order.symbol} but only {have:g} available"
@@ -232,12 +250,18 @@ class PaperBook:
         qty = round(min(remaining, chunk), 9)
         commission = self._commission(qty)
         n = self._next_fill_number(order["client_order_id"])
-        self.fills.append({
-            "fill_id": f"{order['broker_order_id']}-{n}", "client_order_id": order["client_order_id"],
-            "symbol": order["symbol"], "side": order["side"], "qty": qty, "price": round(px, 6),
-            "commission": commission, "ts": datetime.combine(date.fromisoformat(on), time(14, 30),
-                                                               tzinfo=timezone.utc).isoformat(),
-        })
+        self.fills.append(
+            {
+                "fill_id": f"{order['broker_order_id']}-{n}",
+                "client_order_id": order["client_order_id"],
+                "symbol": order["symbol"],
+                "side": order["side"],
+                "qty": qty,
+                "price": round(px, 6),
+                "commission": commission,
+                "ts": datetime.combine(date.fromisoformat(on), time(14, 30), tzinfo=UTC).isoformat(),
+            }
+        )
         total = order["filled_qty"] + qty
         avg = order["filled_avg_price"] or 0.0
         order["filled_avg_price"] = round((avg * order["filled_qty"] + px * qty) / total, 6)
@@ -282,8 +306,7 @@ class PaperBook:
         value = 0.0
         for sym, pos in positions.items():
             value += pos.qty * marks[sym]
-        return Account(equity=self.cash + value, cash=self.cash, buying_power=max(self.cash, 0.0),
-                       positions=positions)
+        return Account(equity=self.cash + value, cash=self.cash, buying_power=max(self.cash, 0.0), positions=positions)
 
     def _last_closes(self, positions: Mapping[str, Position]) -> dict[str, float]:
         """Each position's last known close (its average price when there is none)."""
@@ -291,12 +314,12 @@ class PaperBook:
         if self.prices is None or not marks or not len(self.prices.index):
             return marks
         close = self.prices["close"]
-        last_row = close.iloc[-1]                   # one row, not the held symbols' whole history
+        last_row = close.iloc[-1]  # one row, not the held symbols' whole history
         held = [sym for sym in marks if sym in close.columns]
         for sym, value in zip(held, last_row[held].to_numpy(dtype="float64").tolist()):
             if math.isfinite(value):
                 marks[sym] = value
-            else:   # no bar today (e.g. a halt): the last close it had
+            else:  # no bar today (e.g. a halt): the last close it had
                 closes = close[sym].to_numpy(dtype="float64")
                 known = np.flatnonzero(np.isfinite(closes))
                 if known.size:
@@ -305,18 +328,29 @@ class PaperBook:
 
     def result(self, order: Mapping[str, Any]) -> OrderResult:
         return OrderResult(
-            client_order_id=order["client_order_id"], status=order["status"], symbol=order["symbol"],
-            side=order["side"], qty=float(order["qty"]), filled_qty=float(order["filled_qty"]),
-            filled_avg_price=order["filled_avg_price"], broker_order_id=order["broker_order_id"],
+            client_order_id=order["client_order_id"],
+            status=order["status"],
+            symbol=order["symbol"],
+            side=order["side"],
+            qty=float(order["qty"]),
+            filled_qty=float(order["filled_qty"]),
+            filled_avg_price=order["filled_avg_price"],
+            broker_order_id=order["broker_order_id"],
             message=order.get("message", ""),
         )
 
     @staticmethod
     def fill(data: Mapping[str, Any]) -> Fill:
-        return Fill(fill_id=data["fill_id"], client_order_id=data["client_order_id"], symbol=data["symbol"],
-                    side=data["side"], qty=float(data["qty"]), price=float(data["price"]),
-                    commission=float(data.get("commission") or 0.0),
-                    ts=datetime.fromisoformat(data["ts"]) if data.get("ts") else None)
+        return Fill(
+            fill_id=data["fill_id"],
+            client_order_id=data["client_order_id"],
+            symbol=data["symbol"],
+            side=data["side"],
+            qty=float(data["qty"]),
+            price=float(data["price"]),
+            commission=float(data.get("commission") or 0.0),
+            ts=datetime.fromisoformat(data["ts"]) if data.get("ts") else None,
+        )
 
 
 def _state_path(context: BrokerContext) -> Path:
@@ -340,8 +374,12 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
     if ledger and Path(ledger).exists():
         state = load_state(Path(ledger))
         for f in state.fills.values():
-            fills.append({k: f.get(k) for k in ("fill_id", "client_order_id", "symbol", "side", "qty", "price",
-                                                 "commission", "ts")})
+            fills.append(
+                {
+                    k: f.get(k)
+                    for k in ("fill_id", "client_order_id", "symbol", "side", "qty", "price", "commission", "ts")
+                }
+            )
             notional = float(f["qty"]) * float(f["price"])
             cash += (-notional if f["side"] == "buy" else notional) - float(f.get("commission") or 0.0)
         for view in state.orders.values():
@@ -349,11 +387,19 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
                 continue
             intent = view.intent
             orders[view.client_order_id] = {
-                "client_order_id": view.client_order_id, "broker_order_id": view.broker_order_id,
-                "symbol": intent["symbol"], "side": intent["side"], "qty": float(intent["qty"]),
-                "type": intent.get("type", "market"), "limit_price": intent.get("limit_price"),
-                "reference_price": intent.get("reference_price"), "session": intent.get("session"),
-                "status": view.status, "filled_qty": view.filled_qty, "filled_avg_price": None,
-                "message": view.message, "last_fill": None,
+                "client_order_id": view.client_order_id,
+                "broker_order_id": view.broker_order_id,
+                "symbol": intent["symbol"],
+                "side": intent["side"],
+                "qty": float(intent["qty"]),
+                "type": intent.get("type", "market"),
+                "limit_price": intent.get("limit_price"),
+                "reference_price": intent.get("reference_price"),
+                "session": intent.get("session"),
+                "status": view.status,
+                "filled_qty": view.filled_qty,
+                "filled_avg_price": None,
+                "message": view.message,
+                "last_fill": None,
             }
     return {"cash": cash, "orders": orders, "fills": fills}

@@ -93,7 +93,7 @@ def limit_price(reference: float, side: str, bps: float) -> float:
 
 def _toward_zero(values: pd.Series, fractional: bool) -> pd.Series:
     if fractional:
-        scale = 10 ** FRACTION_DECIMALS
+        scale = 10**FRACTION_DECIMALS
         return np.trunc(values * scale + np.sign(values) * 1e-9) / scale
     return np.trunc(values + np.sign(values) * 1e-9)
 
@@ -119,26 +119,33 @@ def plan_orders(
     """
     caps = dict(capabilities or {})
     if not account.equity > 0:
-        raise PlanError(f"cannot plan orders: account equity is {account.equity:g}; "
-                        "check the broker account (or run.yaml initial_equity for dry runs)")
+        raise PlanError(
+            f"cannot plan orders: account equity is {account.equity:g}; "
+            "check the broker account (or run.yaml initial_equity for dry runs)"
+        )
     fractional = rules.allow_fractional and bool(caps.get("supports_fractional"))
     short_ok = rules.allow_short and bool(caps.get("supports_short"))
 
     weights = pd.Series(dict(targets) if not isinstance(targets, pd.Series) else targets, dtype="float64")
     held = pd.Series({s: p.qty for s, p in account.positions.items() if p.qty}, dtype="float64")
     symbols = weights.index.union(held.index)
-    frame = pd.DataFrame({
-        "weight": weights.reindex(symbols).fillna(0.0),
-        "held": held.reindex(symbols).fillna(0.0),
-        "price": pd.Series(dict(prices) if not isinstance(prices, pd.Series) else prices,
-                           dtype="float64").reindex(symbols),
-    })
+    frame = pd.DataFrame(
+        {
+            "weight": weights.reindex(symbols).fillna(0.0),
+            "held": held.reindex(symbols).fillna(0.0),
+            "price": pd.Series(dict(prices) if not isinstance(prices, pd.Series) else prices, dtype="float64").reindex(
+                symbols
+            ),
+        }
+    )
     skipped: list[Skipped] = []
 
     if not short_ok:
         shorts = frame["weight"] < 0
-        skipped += [Skipped(s, "short target but shorting is not enabled for this broker; held flat")
-                    for s in frame.index[shorts]]
+        skipped += [
+            Skipped(s, "short target but shorting is not enabled for this broker; held flat")
+            for s in frame.index[shorts]
+        ]
         frame.loc[shorts, "weight"] = 0.0
 
     no_price = ~(frame["price"] > 0)
@@ -156,19 +163,24 @@ def plan_orders(
     frame["delta"] = delta.where(~closing, -frame["held"])
 
     churn = ((frame["weight"] - frame["current_weight"]).abs() < rules.min_weight_change) & ~closing
-    skipped += [Skipped(s, f"weight change below the no-churn threshold {rules.min_weight_change:g}")
-                for s in frame.index[churn & (frame["delta"] != 0)]]
+    skipped += [
+        Skipped(s, f"weight change below the no-churn threshold {rules.min_weight_change:g}")
+        for s in frame.index[churn & (frame["delta"] != 0)]
+    ]
     frame = frame[~churn & (frame["delta"] != 0)]
 
     frame["side"] = np.where(frame["delta"] > 0, "buy", "sell")
     frame["qty"] = frame["delta"].abs()
-    small = (frame["qty"] * frame["price"] < rules.min_notional) & ~((frame["side"] == "sell") & closing.reindex(
-        frame.index, fill_value=False))
+    small = (frame["qty"] * frame["price"] < rules.min_notional) & ~(
+        (frame["side"] == "sell") & closing.reindex(frame.index, fill_value=False)
+    )
     skipped += [Skipped(s, f"order value below min_notional {rules.min_notional:g}") for s in frame.index[small]]
     frame = frame[~small]
 
     if rules.order_type == "limit":
-        frame["limit"] = [limit_price(p, side, rules.limit_offset_bps) for p, side in zip(frame["price"], frame["side"])]
+        frame["limit"] = [
+            limit_price(p, side, rules.limit_offset_bps) for p, side in zip(frame["price"], frame["side"])
+        ]
         frame["cost_price"] = frame["limit"]
     else:
         frame["limit"] = np.nan
@@ -186,7 +198,9 @@ def plan_orders(
         frame.loc[buys, "qty"] = _toward_zero(frame.loc[buys, "qty"] * scale, fractional)
         notes.append(f"buys scaled by {scale:.4f} to fit buying power {available:,.2f} (wanted {buy_cost:,.2f})")
         too_small = buys & (frame["qty"] * frame["price"] < rules.min_notional)
-        skipped += [Skipped(s, "buy scaled to fit buying power fell below min_notional") for s in frame.index[too_small]]
+        skipped += [
+            Skipped(s, "buy scaled to fit buying power fell below min_notional") for s in frame.index[too_small]
+        ]
         frame = frame[~too_small]
         buys = frame["side"] == "buy"
         buy_cost = float((frame.loc[buys, "qty"] * frame.loc[buys, "cost_price"]).sum())
@@ -207,5 +221,11 @@ def plan_orders(
         )
         for sym, row in frame.iterrows()
     )
-    return Plan(orders=orders, skipped=tuple(sorted(skipped, key=lambda s: s.symbol)), equity=equity,
-                buy_notional=round(buy_cost, 2), buying_power=available, notes=tuple(notes))
+    return Plan(
+        orders=orders,
+        skipped=tuple(sorted(skipped, key=lambda s: s.symbol)),
+        equity=equity,
+        buy_notional=round(buy_cost, 2),
+        buying_power=available,
+        notes=tuple(notes),
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from regimeflex.ledger import faults
@@ -119,7 +119,7 @@ def fills_since(journal: Journal, session: date | None = None) -> datetime | Non
         sessions.append(journal.state.last_session)
     if not sessions:
         return None
-    return datetime.combine(date.fromisoformat(min(sessions)), time(0), tzinfo=timezone.utc)
+    return datetime.combine(date.fromisoformat(min(sessions)), time(0), tzinfo=UTC)
 
 
 def write_missing_fills(journal: Journal, fills: list[Fill]) -> int:
@@ -133,8 +133,9 @@ def write_missing_fills(journal: Journal, fills: list[Fill]) -> int:
     return written
 
 
-def sync_with_broker(journal: Journal, host: Any, broker: str, context: BrokerContext,
-                     *, session: date | None = None) -> SyncResult:
+def sync_with_broker(
+    journal: Journal, host: Any, broker: str, context: BrokerContext, *, session: date | None = None
+) -> SyncResult:
     """Bring the ledger up to date with the broker (the recovery procedure).
 
     For every open order: record a changed status; an intent of an *earlier*
@@ -146,8 +147,7 @@ def sync_with_broker(journal: Journal, host: Any, broker: str, context: BrokerCo
     since = fills_since(journal, session)
     open_views = journal.state.open_orders()
     if open_views:
-        results = host.broker_orders(broker, client_order_ids=[v.client_order_id for v in open_views],
-                                     context=context)
+        results = host.broker_orders(broker, client_order_ids=[v.client_order_id for v in open_views], context=context)
         by_id = {r.client_order_id: r for r in results}
         out.broker_orders.update(by_id)
         for view in open_views:
@@ -158,17 +158,28 @@ def sync_with_broker(journal: Journal, host: Any, broker: str, context: BrokerCo
                     out.updated.append(view.client_order_id)
                 continue
             if view.broker_order_id:  # the broker acknowledged it once, so it must know it
-                out.mismatches.append(Mismatch(
-                    "missing_order", str(view.intent.get("symbol", "")),
-                    f"the ledger has {view.client_order_id} as {view.status} but the broker does not know it",
-                    view.client_order_id, ledger=view.status, broker=None))
+                out.mismatches.append(
+                    Mismatch(
+                        "missing_order",
+                        str(view.intent.get("symbol", "")),
+                        f"the ledger has {view.client_order_id} as {view.status} but the broker does not know it",
+                        view.client_order_id,
+                        ledger=view.status,
+                        broker=None,
+                    )
+                )
                 out.not_found.append(view.client_order_id)
             elif session is None or view.session != session.isoformat():
-                journal.record("order_update", {
-                    "client_order_id": view.client_order_id, "status": "expired", "source": "recovery",
-                    "message": "never reached the broker (unknown by client order id); "
-                               "not resent on a later session",
-                })
+                journal.record(
+                    "order_update",
+                    {
+                        "client_order_id": view.client_order_id,
+                        "status": "expired",
+                        "source": "recovery",
+                        "message": "never reached the broker (unknown by client order id); "
+                        "not resent on a later session",
+                    },
+                )
                 out.expired.append(view.client_order_id)
             else:
                 out.not_found.append(view.client_order_id)
@@ -179,12 +190,22 @@ def sync_with_broker(journal: Journal, host: Any, broker: str, context: BrokerCo
 
 
 def _changed(view: OrderView, result: OrderResult) -> bool:
-    return (result.status != view.status or abs(result.filled_qty - view.broker_filled_qty) > QTY_TOLERANCE
-            or (result.broker_order_id or None) != view.broker_order_id)
+    return (
+        result.status != view.status
+        or abs(result.filled_qty - view.broker_filled_qty) > QTY_TOLERANCE
+        or (result.broker_order_id or None) != view.broker_order_id
+    )
 
 
-def reconcile(journal: Journal, host: Any, broker: str, context: BrokerContext, *,
-              session: date | None = None, notify: Callable[[Event], None] | None = None) -> ReconcileReport:
+def reconcile(
+    journal: Journal,
+    host: Any,
+    broker: str,
+    context: BrokerContext,
+    *,
+    session: date | None = None,
+    notify: Callable[[Event], None] | None = None,
+) -> ReconcileReport:
     """Sync with the broker, then compare orders, fills and positions; record a ``reconcile`` entry."""
     sync = sync_with_broker(journal, host, broker, context, session=session)
     mismatches = list(sync.mismatches)
@@ -192,10 +213,17 @@ def reconcile(journal: Journal, host: Any, broker: str, context: BrokerContext, 
     open_at_broker = host.broker_orders(broker, client_order_ids=[], context=context)
     for result in open_at_broker:
         if result.client_order_id not in journal.state.orders:
-            mismatches.append(Mismatch(
-                "unknown_order", result.symbol,
-                f"the broker has an open order {result.client_order_id} ({result.side} {result.qty:g}) "
-                "that no RegimeFlex intent explains", result.client_order_id, ledger=None, broker=result.status))
+            mismatches.append(
+                Mismatch(
+                    "unknown_order",
+                    result.symbol,
+                    f"the broker has an open order {result.client_order_id} ({result.side} {result.qty:g}) "
+                    "that no RegimeFlex intent explains",
+                    result.client_order_id,
+                    ledger=None,
+                    broker=result.status,
+                )
+            )
 
     checked = {**{r.client_order_id: r for r in open_at_broker}, **sync.broker_orders}
     for coid, result in checked.items():
@@ -203,16 +231,33 @@ def reconcile(journal: Journal, host: Any, broker: str, context: BrokerContext, 
         if view is None:
             continue
         if result.qty and abs(result.qty - view.qty) > QTY_TOLERANCE:
-            mismatches.append(Mismatch(
-                "qty_difference", view.intent.get("symbol", ""),
-                f"{coid}: intent qty {view.qty:g}, broker qty {result.qty:g}", coid, view.qty, result.qty))
+            mismatches.append(
+                Mismatch(
+                    "qty_difference",
+                    view.intent.get("symbol", ""),
+                    f"{coid}: intent qty {view.qty:g}, broker qty {result.qty:g}",
+                    coid,
+                    view.qty,
+                    result.qty,
+                )
+            )
         ledger_avg = _ledger_avg_price(journal, coid)
-        if (result.filled_avg_price and ledger_avg is not None and view.status in TERMINAL_STATUSES
-                and abs(ledger_avg - result.filled_avg_price) > PRICE_TOLERANCE * result.filled_avg_price):
-            mismatches.append(Mismatch(
-                "price_difference", view.intent.get("symbol", ""),
-                f"{coid}: ledger fills average {ledger_avg:g}, broker reports {result.filled_avg_price:g}",
-                coid, ledger_avg, result.filled_avg_price))
+        if (
+            result.filled_avg_price
+            and ledger_avg is not None
+            and view.status in TERMINAL_STATUSES
+            and abs(ledger_avg - result.filled_avg_price) > PRICE_TOLERANCE * result.filled_avg_price
+        ):
+            mismatches.append(
+                Mismatch(
+                    "price_difference",
+                    view.intent.get("symbol", ""),
+                    f"{coid}: ledger fills average {ledger_avg:g}, broker reports {result.filled_avg_price:g}",
+                    coid,
+                    ledger_avg,
+                    result.filled_avg_price,
+                )
+            )
 
     positions: dict[str, dict[str, float]] = {}
     account = host.broker_account(broker, context=context)
@@ -223,21 +268,32 @@ def reconcile(journal: Journal, host: Any, broker: str, context: BrokerContext, 
             lq, bq = ledger_pos.get(sym, 0.0), broker_pos.get(sym, 0.0)
             positions[sym] = {"ledger": lq, "broker": bq}
             if abs(lq - bq) > QTY_TOLERANCE:
-                mismatches.append(Mismatch("position_drift", sym,
-                                           f"{sym}: ledger holds {lq:g}, broker holds {bq:g}", ledger=lq, broker=bq))
+                mismatches.append(
+                    Mismatch(
+                        "position_drift", sym, f"{sym}: ledger holds {lq:g}, broker holds {bq:g}", ledger=lq, broker=bq
+                    )
+                )
     else:
         positions = {s: {"ledger": q, "broker": float("nan")} for s, q in ledger_pos.items()}
 
-    report = ReconcileReport(session.isoformat() if session else journal.state.last_session, sync, mismatches,
-                             positions)
+    report = ReconcileReport(
+        session.isoformat() if session else journal.state.last_session, sync, mismatches, positions
+    )
     summary = report.as_dict()
     summary["positions"] = {s: {k: (None if v != v else v) for k, v in p.items()} for s, p in positions.items()}
     journal.record("reconcile", summary)
     for m in mismatches:
         log.risk("reconcile: %s", m.detail)
         if notify is not None:
-            notify(Event(kind="reconcile", level=Level.RISK, title=f"Reconcile mismatch: {m.kind}",
-                         body=m.detail, data=m.as_dict()))
+            notify(
+                Event(
+                    kind="reconcile",
+                    level=Level.RISK,
+                    title=f"Reconcile mismatch: {m.kind}",
+                    body=m.detail,
+                    data=m.as_dict(),
+                )
+            )
     return report
 
 

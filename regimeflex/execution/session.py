@@ -77,29 +77,45 @@ class ExecutionOutcome:
 def rules_from_settings(orders: OrderSettings) -> PlanRules:
     """The planner's rules from broker.yaml's ``orders:`` section."""
     return PlanRules(
-        order_type=orders.type, limit_offset_bps=orders.limit_offset_bps, time_in_force=orders.time_in_force,
-        min_notional=orders.min_notional, min_weight_change=orders.min_weight_change,
-        allow_fractional=orders.allow_fractional, allow_short=orders.allow_short,
-        buying_power_buffer_bps=orders.buying_power_buffer_bps, use_sell_proceeds=orders.use_sell_proceeds,
+        order_type=orders.type,
+        limit_offset_bps=orders.limit_offset_bps,
+        time_in_force=orders.time_in_force,
+        min_notional=orders.min_notional,
+        min_weight_change=orders.min_weight_change,
+        allow_fractional=orders.allow_fractional,
+        allow_short=orders.allow_short,
+        buying_power_buffer_bps=orders.buying_power_buffer_bps,
+        use_sell_proceeds=orders.use_sell_proceeds,
     )
 
 
 def intent_data(order: Order, mode: str) -> dict[str, Any]:
     return {
-        "client_order_id": order.client_order_id, "symbol": order.symbol, "side": order.side,
-        "qty": order.qty, "type": order.type, "limit_price": order.limit_price,
-        "time_in_force": order.time_in_force, "reference_price": order.reference_price,
-        "strategy": order.strategy, "session": order.session.isoformat() if order.session else None,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "qty": order.qty,
+        "type": order.type,
+        "limit_price": order.limit_price,
+        "time_in_force": order.time_in_force,
+        "reference_price": order.reference_price,
+        "strategy": order.strategy,
+        "session": order.session.isoformat() if order.session else None,
         "mode": mode,
     }
 
 
 def order_from_intent(data: Mapping[str, Any]) -> Order:
     return Order(
-        symbol=str(data["symbol"]), side=data["side"], qty=float(data["qty"]),
-        client_order_id=str(data["client_order_id"]), type=data.get("type") or "market",
-        limit_price=data.get("limit_price"), time_in_force=data.get("time_in_force") or "day",
-        reference_price=data.get("reference_price"), strategy=str(data.get("strategy") or ""),
+        symbol=str(data["symbol"]),
+        side=data["side"],
+        qty=float(data["qty"]),
+        client_order_id=str(data["client_order_id"]),
+        type=data.get("type") or "market",
+        limit_price=data.get("limit_price"),
+        time_in_force=data.get("time_in_force") or "day",
+        reference_price=data.get("reference_price"),
+        strategy=str(data.get("strategy") or ""),
         session=date.fromisoformat(data["session"]) if data.get("session") else None,
     )
 
@@ -118,13 +134,25 @@ def ledger_account(journal: Journal, prices: Mapping[str, float] | pd.Series, in
     return Account(equity=equity, cash=cash, buying_power=max(cash, 0.0), positions=positions)
 
 
-def make_context(*, mode: BrokerMode, session: date, broker_settings: Mapping[str, Any] | None,
-                 state_dir: Path | None, journal_path: Path | None, kill_switch: KillSwitch,
-                 bars: Bars | None = None, initial_equity: float = 100_000.0) -> BrokerContext:
+def make_context(
+    *,
+    mode: BrokerMode,
+    session: date,
+    broker_settings: Mapping[str, Any] | None,
+    state_dir: Path | None,
+    journal_path: Path | None,
+    kill_switch: KillSwitch,
+    bars: Bars | None = None,
+    initial_equity: float = 100_000.0,
+) -> BrokerContext:
     """The BrokerContext every broker hook gets (``extra`` carries the ledger path and the
     simulated account's starting equity, which the paper broker needs to rebuild itself)."""
     return BrokerContext(
-        mode=mode, session=session, settings=broker_settings or {}, state_dir=state_dir, prices=bars,
+        mode=mode,
+        session=session,
+        settings=broker_settings or {},
+        state_dir=state_dir,
+        prices=bars,
         is_killed=kill_switch.engaged,
         extra={"ledger_path": str(journal_path) if journal_path else None, "initial_equity": float(initial_equity)},
     )
@@ -177,8 +205,16 @@ def execute_session(
         _record_kill(journal, kill, out, emit, remaining=[])
         return out
 
-    context = make_context(mode=mode, session=session, broker_settings=broker_settings, state_dir=state_dir,
-                           journal_path=journal.path, bars=bars, kill_switch=kill, initial_equity=initial_equity)
+    context = make_context(
+        mode=mode,
+        session=session,
+        broker_settings=broker_settings,
+        state_dir=state_dir,
+        journal_path=journal.path,
+        bars=bars,
+        kill_switch=kill,
+        initial_equity=initial_equity,
+    )
     live = mode != "dry_run"
 
     if live:
@@ -190,15 +226,19 @@ def execute_session(
         out.expired = sync.expired
         out.fills_recorded += sync.fills_written
         if sync.updated or sync.expired or sync.fills_written:
-            journal.record("recovery", {"updated": sync.updated, "expired": sync.expired,
-                                        "fills_written": sync.fills_written})
+            journal.record(
+                "recovery", {"updated": sync.updated, "expired": sync.expired, "fills_written": sync.fills_written}
+            )
 
     existing = [v for v in journal.state.orders_for(session, strategy) if v.mode == mode]
     if existing:
         out.resumed = True
         out.orders = tuple(order_from_intent(v.intent) for v in existing)
-        log.info("orders for session %s already intended (%d); resuming them instead of planning again",
-                 session, len(existing))
+        log.info(
+            "orders for session %s already intended (%d); resuming them instead of planning again",
+            session,
+            len(existing),
+        )
     else:
         try:
             account = host.broker_account(broker, context=context) if live else None
@@ -207,8 +247,9 @@ def execute_session(
         if account is None:
             account = ledger_account(journal, prices, initial_equity)
         capabilities = host.capabilities(broker) if host is not None else {}
-        plan: Plan = plan_orders(targets, prices, account, session=session, strategy=strategy, rules=rules,
-                                 capabilities=capabilities)
+        plan: Plan = plan_orders(
+            targets, prices, account, session=session, strategy=strategy, rules=rules, capabilities=capabilities
+        )
         out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
         for order in plan.orders:
             journal.append("intent", intent_data(order, mode))
@@ -223,8 +264,12 @@ def execute_session(
         log.success("dry run: %d order(s) recorded as intents, nothing sent", len(out.orders))
         return out
 
-    to_send = [o for o in out.orders if journal.state.orders[o.client_order_id].status in ("planned", "unknown")
-               and journal.state.orders[o.client_order_id].is_open]
+    to_send = [
+        o
+        for o in out.orders
+        if journal.state.orders[o.client_order_id].status in ("planned", "unknown")
+        and journal.state.orders[o.client_order_id].is_open
+    ]
     for i, order in enumerate(to_send):
         if kill.engaged():
             _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i:]])
@@ -234,12 +279,19 @@ def execute_session(
         try:
             results = host.execute_orders(broker, orders=[order], context=context)
         except BrokerError as exc:
-            journal.record("order_update", {"client_order_id": order.client_order_id, "status": "unknown",
-                                            "message": str(exc)})
+            journal.record(
+                "order_update", {"client_order_id": order.client_order_id, "status": "unknown", "message": str(exc)}
+            )
             out.errors.append(f"{order.client_order_id}: {exc}")
-            emit(Event(kind="broker_error", level=Level.ERROR, title="Broker unreachable",
-                       body=f"{exc}; remaining orders were not sent; the next run looks them up before resending",
-                       data={"client_order_id": order.client_order_id}))
+            emit(
+                Event(
+                    kind="broker_error",
+                    level=Level.ERROR,
+                    title="Broker unreachable",
+                    body=f"{exc}; remaining orders were not sent; the next run looks them up before resending",
+                    data={"client_order_id": order.client_order_id},
+                )
+            )
             break
         faults.hit("after_post")
         for result in results:
@@ -247,9 +299,15 @@ def execute_session(
             out.sent.append(result.client_order_id)
             out.results.append(result)
             if result.status == "rejected":
-                emit(Event(kind="order_rejected", level=Level.RISK,
-                           title=f"Order rejected: {order.side} {order.qty:g} {order.symbol}",
-                           body=result.message, data=result_data(result)))
+                emit(
+                    Event(
+                        kind="order_rejected",
+                        level=Level.RISK,
+                        title=f"Order rejected: {order.side} {order.qty:g} {order.symbol}",
+                        body=result.message,
+                        data=result_data(result),
+                    )
+                )
 
     try:
         out.reconcile = reconcile(journal, host, broker, context, session=session, notify=emit)
@@ -258,23 +316,36 @@ def execute_session(
         emit(Event(kind="broker_error", level=Level.ERROR, title="Reconcile failed", body=str(exc)))
         return out
     out.fills_recorded += out.reconcile.sync.fills_written
-    log.success("execution: %d sent, %d fill(s) recorded, %d mismatch(es)", len(out.sent), out.fills_recorded,
-                len(out.reconcile.mismatches))
+    log.success(
+        "execution: %d sent, %d fill(s) recorded, %d mismatch(es)",
+        len(out.sent),
+        out.fills_recorded,
+        len(out.reconcile.mismatches),
+    )
     return out
 
 
-def _record_kill(journal: Journal, kill: KillSwitch, out: ExecutionOutcome, emit: Callable[[Event], None],
-                 remaining: list[str]) -> None:
+def _record_kill(
+    journal: Journal, kill: KillSwitch, out: ExecutionOutcome, emit: Callable[[Event], None], remaining: list[str]
+) -> None:
     info = kill.info() or {}
     journal.record("kill", {"flag": str(kill.path), "reason": info.get("reason", ""), "not_sent": remaining})
     out.killed = True
     log.risk("kill switch engaged (%s): %s; no order sent", kill.path, info.get("reason", ""))
-    emit(Event(kind="kill_switch", level=Level.RISK, title="Kill switch engaged: nothing sent",
-               body=f"{kill.path}: {info.get('reason', '')}", data={"not_sent": remaining}))
+    emit(
+        Event(
+            kind="kill_switch",
+            level=Level.RISK,
+            title="Kill switch engaged: nothing sent",
+            body=f"{kill.path}: {info.get('reason', '')}",
+            data={"not_sent": remaining},
+        )
+    )
 
 
-def _broker_failed(journal: Journal, out: ExecutionOutcome, emit: Callable[[Event], None],
-                   message: str) -> ExecutionOutcome:
+def _broker_failed(
+    journal: Journal, out: ExecutionOutcome, emit: Callable[[Event], None], message: str
+) -> ExecutionOutcome:
     out.errors.append(message)
     log.error("broker: %s", message)
     emit(Event(kind="broker_error", level=Level.ERROR, title="Broker unreachable: nothing sent", body=message))
@@ -309,13 +380,25 @@ def execute_from_settings(
     mode = effective_mode(settings.broker, live)
     name = settings.broker.broker
     if broker_settings is None:
-        broker_settings = host.validate_settings(name, settings.broker.brokers.get(name),
-                                                 where=f"broker.yaml: brokers.{name}")
-    kwargs = dict(host=host, broker=name, mode=mode, session=session, targets=targets, prices=prices,
-                  rules=rules_from_settings(settings.broker.orders), broker_settings=broker_settings,
-                  strategy=strategy, kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
-                  bars=bars, state_dir=settings.path(settings.run.paths.state_dir),
-                  initial_equity=float(settings.run.initial_equity), notify=notify)
+        broker_settings = host.validate_settings(
+            name, settings.broker.brokers.get(name), where=f"broker.yaml: brokers.{name}"
+        )
+    kwargs = dict(
+        host=host,
+        broker=name,
+        mode=mode,
+        session=session,
+        targets=targets,
+        prices=prices,
+        rules=rules_from_settings(settings.broker.orders),
+        broker_settings=broker_settings,
+        strategy=strategy,
+        kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+        bars=bars,
+        state_dir=settings.path(settings.run.paths.state_dir),
+        initial_equity=float(settings.run.initial_equity),
+        notify=notify,
+    )
     if journal is not None:
         return execute_session(journal=journal, **kwargs)
     with open_journal(settings.path(settings.run.paths.ledger)) as own:

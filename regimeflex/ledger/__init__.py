@@ -20,6 +20,17 @@ from regimeflex.ledger.store import (
 from regimeflex.ledger.views import LedgerState, OrderView, load_state, positions_from_fills
 
 __all__ = [
-    "GENESIS", "LedgerState", "LedgerWriter", "OrderView", "VerifyResult", "canonical_json", "entry_id",
-    "load_state", "open_writer", "positions_from_fills", "read_entries", "repair", "verify_file",
+    "GENESIS",
+    "LedgerState",
+    "LedgerWriter",
+    "OrderView",
+    "VerifyResult",
+    "canonical_json",
+    "entry_id",
+    "load_state",
+    "open_writer",
+    "positions_from_fills",
+    "read_entries",
+    "repair",
+    "verify_file",
 ]

@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,19 @@ GENESIS = "0" * 64
 
 #: The kinds RegimeFlex writes. Others are accepted (plugins and later versions may add some).
 KINDS: tuple[str, ...] = (
-    "run_start", "intent", "order_sent", "order_ack", "order_update", "fill", "cancel",
-    "breaker", "kill", "reconcile", "recovery", "torn_tail", "run_end",
+    "run_start",
+    "intent",
+    "order_sent",
+    "order_ack",
+    "order_update",
+    "fill",
+    "cancel",
+    "breaker",
+    "kill",
+    "reconcile",
+    "recovery",
+    "torn_tail",
+    "run_end",
 )
 
 _ID_SUFFIX_LEN = len(',"id":"') + 64 + len('"}')
@@ -60,15 +71,16 @@ def entry_id(body: Mapping[str, Any]) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _encode(height: int, seq: int, ts: str, kind: str, data: Mapping[str, Any], prev: str) -> tuple[bytes, str]:
     try:
         body = canonical_json({"data": data, "height": height, "kind": kind, "prev": prev, "seq": seq, "ts": ts})
     except (TypeError, ValueError) as exc:
-        raise LedgerError(f"ledger entry {kind!r}: data is not plain JSON ({exc}); "
-                          "pass str/int/float/bool/None, lists and dicts only") from None
+        raise LedgerError(
+            f"ledger entry {kind!r}: data is not plain JSON ({exc}); pass str/int/float/bool/None, lists and dicts only"
+        ) from None
     digest = hashlib.sha256(body.encode("ascii")).hexdigest()
     line = body[:-1] + ',"id":"' + digest + '"}\n'
     return line.encode("ascii"), digest
@@ -111,16 +123,19 @@ class VerifyResult:
 
 
 def torn_remedy(path: Path) -> str:
-    return (f"the last write was interrupted (a crash); the next run moves the torn bytes to "
-            f"{path.name}.torn and records it, or run `regimeflex ledger repair` now")
+    return (
+        f"the last write was interrupted (a crash); the next run moves the torn bytes to "
+        f"{path.name}.torn and records it, or run `regimeflex ledger repair` now"
+    )
 
 
 def _parse_entry(raw: bytes, line_no: int, path: Path) -> dict[str, Any]:
     try:
         entry = json.loads(raw)
     except ValueError:
-        raise LedgerError(f"{path}: line {line_no}: not valid JSON; "
-                          f"run `regimeflex ledger verify` for details") from None
+        raise LedgerError(
+            f"{path}: line {line_no}: not valid JSON; run `regimeflex ledger verify` for details"
+        ) from None
     if not isinstance(entry, dict):
         raise LedgerError(f"{path}: line {line_no}: not a JSON object; run `regimeflex ledger verify`")
     return entry
@@ -154,7 +169,7 @@ def find_torn_tail(path: Path) -> TornTail | None:
             fh.seek(start)
             raw = fh.read(pos - start) + raw
             pos = start
-        raw = raw[raw.rfind(b"\n") + 1:]
+        raw = raw[raw.rfind(b"\n") + 1 :]
         offset = size - len(raw)
         fh.seek(0)
         newlines = 0
@@ -181,7 +196,7 @@ def _last_complete_line(fh: Any, size: int) -> tuple[bytes | None, int]:
         stripped = chunk[:-1] if chunk.endswith(b"\n") else chunk
         nl = stripped.rfind(b"\n")
         if nl >= 0 or pos == 0:
-            return stripped[nl + 1:] + b"\n", size
+            return stripped[nl + 1 :] + b"\n", size
     return None, size
 
 
@@ -194,7 +209,7 @@ _BLOCK = 1 << 18  # small blocks stay in cache: about twice as fast as 8 MB ones
 #: Text that redaction might touch: secret-looking keys, URL credentials, auth headers.
 _SECRETISH = re.compile(
     rb'(?i)(api[_-]?key|secret|token|passw(or)?d|key[_-]?id)"\s*:|/bot[0-9]+:|[?&](apikey|api_key|token|key|secret|'
-    rb'password)=|authorization'
+    rb"password)=|authorization"
 )
 
 
@@ -223,18 +238,18 @@ def verify_file(path: Path) -> VerifyResult:
             if not ok:
                 return bad
             if torn:
-                return VerifyResult(False, seq, seq + 1, "torn last line (no newline): " + torn_remedy(path),
-                                    torn=True)
+                return VerifyResult(False, seq, seq + 1, "torn last line (no newline): " + torn_remedy(path), torn=True)
     return VerifyResult(ok=True, entries=seq)
 
 
-def _check_lines(lines: list[bytes], path: Path, prev: bytes, seq: int,
-                 height: int) -> tuple[bool, VerifyResult | None, tuple[bytes, int, int]]:
+def _check_lines(
+    lines: list[bytes], path: Path, prev: bytes, seq: int, height: int
+) -> tuple[bool, VerifyResult | None, tuple[bytes, int, int]]:
     start = 0
     while start < len(lines):
         # seq has a fixed number of digits within a run (1-9, 10-99, ...): fixed offsets
         digits = len(str(seq))
-        run = lines[start:start + 10 ** digits - seq]
+        run = lines[start : start + 10**digits - seq]
         if not _block_ok(run, prev, seq, height, digits):
             return False, _first_bad(run, path, prev, seq, height), (prev, seq, height)
         prev, seq, height = run[-1][-67:-3], seq + len(run), _height_of(run[-1])
@@ -260,7 +275,7 @@ def _block_ok(lines: list[bytes], prev: bytes, seq: int, height: int, digits: in
     e_prev = s_seq - len(_SEQ_KEY)
     s_prev = e_prev - 64
     first = lines[0]
-    if first[e_prev:s_seq] != _SEQ_KEY or first[s_prev - 8:s_prev] != b'"prev":"':
+    if first[e_prev:s_seq] != _SEQ_KEY or first[s_prev - 8 : s_prev] != b'"prev":"':
         return False
     ids = [line[-67:-3] for line in lines]
     # binary digests joined, against all ids decoded at once (no per-line hex formatting)
@@ -279,9 +294,9 @@ def _block_ok(lines: list[bytes], prev: bytes, seq: int, height: int, digits: in
     end = s_prev - 8
     # usually "height":N,"kind":"<kind>" fits in the 48 bytes before prev: one slice per line,
     # one regex pass over the joined slices; a long kind falls back to a search per line
-    raw_heights = _HEIGHTS.findall(b"\n".join([line[end - 48:end] for line in lines]))
+    raw_heights = _HEIGHTS.findall(b"\n".join([line[end - 48 : end] for line in lines]))
     if len(raw_heights) != len(lines):
-        tails = b"\n".join([b'"height":' + line[line.rfind(b'"height":', 0, end) + 9:end] for line in lines])
+        tails = b"\n".join([b'"height":' + line[line.rfind(b'"height":', 0, end) + 9 : end] for line in lines])
         raw_heights = _HEIGHTS.findall(tails)
         if len(raw_heights) != len(lines):
             return False
@@ -297,7 +312,7 @@ def _height_of(line: bytes) -> int:
     a quote inside the kind string is escaped, so it cannot fake one)."""
     at = line.rfind(b'"height":', 0, line.rfind(b'"prev":"'))
     end = line.find(b",", at + 9)
-    digits = line[at + 9:end]
+    digits = line[at + 9 : end]
     return int(digits) if at >= 0 and digits.isdigit() else -1
 
 
@@ -305,9 +320,14 @@ def _first_bad(lines: list[bytes], path: Path, prev: bytes, seq: int, height: in
     """Walk a failing block line by line and describe its first bad line."""
     for raw in lines:
         m = _LINE_TAIL.search(raw)
-        good = (m is not None and m.end() == len(raw)
-                and hashlib.sha256(raw[:-74] + b"}").hexdigest().encode() == m.group(4)
-                and m.group(2) == prev and int(m.group(3)) == seq and int(m.group(1)) >= height)
+        good = (
+            m is not None
+            and m.end() == len(raw)
+            and hashlib.sha256(raw[:-74] + b"}").hexdigest().encode() == m.group(4)
+            and m.group(2) == prev
+            and int(m.group(3)) == seq
+            and int(m.group(1)) >= height
+        )
         if not good:
             return VerifyResult(False, seq, seq + 1, _diagnose(raw, path, prev, seq, height))
         prev, seq, height = m.group(4), seq + 1, int(m.group(1))
@@ -319,10 +339,10 @@ def _diagnose(raw: bytes, path: Path, prev: bytes, expect_seq: int, height: int)
     if raw[-1:] != b"\n":
         return "torn last line (no newline): " + torn_remedy(path)
     cut = len(raw) - 1 - _ID_SUFFIX_LEN
-    if raw[cut:cut + 7] != b',"id":"' or raw[-3:] != b'"}\n':
+    if raw[cut : cut + 7] != b',"id":"' or raw[-3:] != b'"}\n':
         return _shape_problem(raw)
     body = raw[:cut] + b"}"
-    if hashlib.sha256(body).hexdigest().encode() != raw[cut + 7:cut + 71]:
+    if hashlib.sha256(body).hexdigest().encode() != raw[cut + 7 : cut + 71]:
         return "content does not match its id (the line was edited after it was written)"
     m = _TAIL.search(body, max(0, len(body) - 200))
     if m is None:
@@ -333,7 +353,7 @@ def _diagnose(raw: bytes, path: Path, prev: bytes, expect_seq: int, height: int)
         return f"seq is {int(m.group(2))}, expected {expect_seq}"
     at = body.rfind(b'"height":', 0, m.start())
     end = body.find(b",", at + 9) if at >= 0 else -1
-    digits = body[at + 9:end] if end > 0 else b""
+    digits = body[at + 9 : end] if end > 0 else b""
     if not digits.isdigit():
         return _shape_problem(raw)
     return f"height {int(digits)} is below the previous height {height}"
@@ -394,10 +414,16 @@ class LedgerWriter:
             self._quarantine(torn)
         self._load_tail()
         if torn is not None:
-            self.append("torn_tail", {
-                "line": torn.line_no, "bytes": len(torn.raw),
-                "sha256": hashlib.sha256(torn.raw).hexdigest(), "moved_to": self.path.name + ".torn",
-            }, height=self._height)
+            self.append(
+                "torn_tail",
+                {
+                    "line": torn.line_no,
+                    "bytes": len(torn.raw),
+                    "sha256": hashlib.sha256(torn.raw).hexdigest(),
+                    "moved_to": self.path.name + ".torn",
+                },
+                height=self._height,
+            )
             self.commit()
         return self
 
@@ -429,8 +455,13 @@ class LedgerWriter:
         os.truncate(self.path, torn.offset)
         os.fsync(self._fh.fileno())
         self.quarantined = torn
-        log.risk("ledger %s: line %d was torn by an interrupted write; moved its %d bytes to %s",
-                 self.path, torn.line_no, len(torn.raw), side)
+        log.risk(
+            "ledger %s: line %d was torn by an interrupted write; moved its %d bytes to %s",
+            self.path,
+            torn.line_no,
+            len(torn.raw),
+            side,
+        )
 
     def _load_tail(self) -> None:
         size = self.path.stat().st_size
@@ -446,8 +477,9 @@ class LedgerWriter:
             self._next_seq = int(entry["seq"]) + 1
             self._height = int(entry["height"])
         except (KeyError, TypeError, ValueError):
-            raise LedgerError(f"{self.path}: the last line is not a ledger entry; "
-                              "run `regimeflex ledger verify` to find the damage") from None
+            raise LedgerError(
+                f"{self.path}: the last line is not a ledger entry; run `regimeflex ledger verify` to find the damage"
+            ) from None
 
     # -------------------------------------------------------------- writing
     def _may_hold_secret(self, line: bytes) -> bool:

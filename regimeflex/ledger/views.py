@@ -145,13 +145,25 @@ class LedgerState:
 
     def orders_for(self, session: date | str, strategy: str | None = None) -> list[OrderView]:
         key = str(session)
-        return [v for v in self.orders.values()
-                if v.session == key and (strategy is None or v.intent.get("strategy", "") == strategy)]
+        return [
+            v
+            for v in self.orders.values()
+            if v.session == key and (strategy is None or v.intent.get("strategy", "") == strategy)
+        ]
 
     def fill_list(self) -> list[Fill]:
-        return [Fill(fill_id=f["fill_id"], client_order_id=f.get("client_order_id", ""), symbol=f["symbol"],
-                     side=f["side"], qty=float(f["qty"]), price=float(f["price"]),
-                     commission=float(f.get("commission", 0.0))) for f in self.fills.values()]
+        return [
+            Fill(
+                fill_id=f["fill_id"],
+                client_order_id=f.get("client_order_id", ""),
+                symbol=f["symbol"],
+                side=f["side"],
+                qty=float(f["qty"]),
+                price=float(f["price"]),
+                commission=float(f.get("commission", 0.0)),
+            )
+            for f in self.fills.values()
+        ]
 
     def positions(self) -> dict[str, Position]:
         """Net quantity and average cost per symbol, from the ledger's fills alone."""

@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,12 +85,18 @@ class DeliveryFailure:
     title: str
     error: str
     permanent: bool = False
-    ts: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    ts: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channel": self.channel, "plugin": self.plugin, "kind": self.kind, "title": self.title,
-                "error": self.error, "permanent": self.permanent,
-                "ts": self.ts.isoformat(timespec="seconds")}
+        return {
+            "channel": self.channel,
+            "plugin": self.plugin,
+            "kind": self.kind,
+            "title": self.title,
+            "error": self.error,
+            "permanent": self.permanent,
+            "ts": self.ts.isoformat(timespec="seconds"),
+        }
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,11 @@ class DeliveryReport:
         return sum(s.sent for s in self.channels.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent,
-                "channels": {name: dataclasses.asdict(s) for name, s in self.channels.items()},
-                "failures": [f.to_dict() for f in self.failures]}
+        return {
+            "sent": self.sent,
+            "channels": {name: dataclasses.asdict(s) for name, s in self.channels.items()},
+            "failures": [f.to_dict() for f in self.failures],
+        }
 
 
 class TokenBucket:
@@ -195,8 +203,7 @@ class _ChannelState:
             return ""
         total = sum(self.pending.values())
         parts = [f"{n} {reason}" for reason, n in sorted(self.pending.items())]
-        top = "; ".join(f"{title} ×{n}" if n > 1 else title
-                        for title, n in self.pending_titles.most_common(5))
+        top = "; ".join(f"{title} ×{n}" if n > 1 else title for title, n in self.pending_titles.most_common(5))
         more = len(self.pending_titles) - 5
         if more > 0:
             top += f"; and {more} more"
@@ -242,10 +249,22 @@ class Dispatcher:
             where = f"run.yaml: notify.channels.{name}"
             host.require(plugin, "notifier", where=where)
             validated = host.validate_settings(plugin, raw.settings, where=f"{where}.settings")
-            policy = ChannelPolicy(min_level=Level.parse(raw.min_level), rate_per_minute=raw.rate_per_minute,
-                                   burst=raw.burst, dedup_seconds=raw.dedup_seconds)
-            channels.append(Channel(name=name, plugin=plugin, policy=policy, settings=validated,
-                                    state_dir=state_root / name, timeout_seconds=raw.timeout_seconds))
+            policy = ChannelPolicy(
+                min_level=Level.parse(raw.min_level),
+                rate_per_minute=raw.rate_per_minute,
+                burst=raw.burst,
+                dedup_seconds=raw.dedup_seconds,
+            )
+            channels.append(
+                Channel(
+                    name=name,
+                    plugin=plugin,
+                    policy=policy,
+                    settings=validated,
+                    state_dir=state_root / name,
+                    timeout_seconds=raw.timeout_seconds,
+                )
+            )
         return cls(channels, host, clock=clock)
 
     @property
@@ -293,8 +312,9 @@ class Dispatcher:
         job = _Job(event)
         state.jobs.append(job)
         if state.thread is None:
-            state.thread = threading.Thread(target=self._worker, args=(state,), daemon=True,
-                                            name=f"regimeflex-notify-{state.channel.name}")
+            state.thread = threading.Thread(
+                target=self._worker, args=(state,), daemon=True, name=f"regimeflex-notify-{state.channel.name}"
+            )
             state.thread.start()
         state.queue.put(job)
 
@@ -327,15 +347,25 @@ class Dispatcher:
         with state.lock:
             state.counts["failed"] += 1
         with self._failures_lock:
-            self._failures.append(DeliveryFailure(channel.name, channel.plugin, event.kind, event.title,
-                                                  message, permanent))
+            self._failures.append(
+                DeliveryFailure(channel.name, channel.plugin, event.kind, event.title, message, permanent)
+            )
         if permanent:
             state.disabled = True
-            log.error("notify channel %r (plugin %s) failed and is disabled for this run: %s",
-                      channel.name, channel.plugin, message)
+            log.error(
+                "notify channel %r (plugin %s) failed and is disabled for this run: %s",
+                channel.name,
+                channel.plugin,
+                message,
+            )
         else:
-            log.error("notify channel %r (plugin %s) failed to deliver %r: %s",
-                      channel.name, channel.plugin, event.title, message)
+            log.error(
+                "notify channel %r (plugin %s) failed to deliver %r: %s",
+                channel.name,
+                channel.plugin,
+                event.title,
+                message,
+            )
 
     # ------------------------------------------------------------- closing
 
@@ -371,10 +401,17 @@ class Dispatcher:
         level = state.pending_level
         total = sum(state.pending.values())
         digest = state.take_digest()
-        self._enqueue(state, Event(kind="digest", level=level,
-                                   title=f"Digest: {total} suppressed notification{'s' if total != 1 else ''}",
-                                   body=digest, data={"suppressed": total},
-                                   ts=datetime.now(timezone.utc)))
+        self._enqueue(
+            state,
+            Event(
+                kind="digest",
+                level=level,
+                title=f"Digest: {total} suppressed notification{'s' if total != 1 else ''}",
+                body=digest,
+                data={"suppressed": total},
+                ts=datetime.now(UTC),
+            ),
+        )
 
     def _abandon_unfinished(self, state: _ChannelState, timeout: float) -> None:
         channel = state.channel
@@ -383,19 +420,25 @@ class Dispatcher:
             job.abandoned = True
             message = f"not delivered within {timeout:g}s (channel still busy when the run ended)"
             with self._failures_lock:
-                self._failures.append(DeliveryFailure(channel.name, channel.plugin, job.event.kind,
-                                                      job.event.title, message))
-            log.error("notify channel %r (plugin %s): %r %s", channel.name, channel.plugin,
-                      job.event.title, message)
+                self._failures.append(
+                    DeliveryFailure(channel.name, channel.plugin, job.event.kind, job.event.title, message)
+                )
+            log.error("notify channel %r (plugin %s): %r %s", channel.name, channel.plugin, job.event.title, message)
 
     def report(self) -> DeliveryReport:
         """The counts and failures so far (complete after :meth:`close`)."""
         stats = {}
         for name, state in self._states.items():
             c = state.counts
-            stats[name] = ChannelStats(sent=c["sent"], failed=c["failed"], filtered=c["filtered"],
-                                       duplicates=c["duplicate"], rate_limited=c["rate-limited"],
-                                       skipped_disabled=c["skipped_disabled"], disabled=state.disabled)
+            stats[name] = ChannelStats(
+                sent=c["sent"],
+                failed=c["failed"],
+                filtered=c["filtered"],
+                duplicates=c["duplicate"],
+                rate_limited=c["rate-limited"],
+                skipped_disabled=c["skipped_disabled"],
+                disabled=state.disabled,
+            )
         with self._failures_lock:
             failures = tuple(self._failures)
         return DeliveryReport(channels=stats, failures=failures)

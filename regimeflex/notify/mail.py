@@ -108,10 +108,19 @@ def build_message(event: Event, settings: EmailSettings, channel: str) -> EmailM
     text = event_text(event) + ("\n\n" + " ".join(notes) if notes else "")
     message.set_content(text)
     data = [(str(k), str(v)) for k, v in event.data.items() if not isinstance(v, (dict, list))]
-    message.add_alternative(_HTML.render(
-        channel=channel, ts=event_timestamp(event).strftime("%Y-%m-%d %H:%M UTC"), level=level.name,
-        colour=_COLOURS[level], title=event.title, paragraphs=[p for p in event.body.split("\n\n") if p],
-        data=data, notes=notes), subtype="html")
+    message.add_alternative(
+        _HTML.render(
+            channel=channel,
+            ts=event_timestamp(event).strftime("%Y-%m-%d %H:%M UTC"),
+            level=level.name,
+            colour=_COLOURS[level],
+            title=event.title,
+            paragraphs=[p for p in event.body.split("\n\n") if p],
+            data=data,
+            notes=notes,
+        ),
+        subtype="html",
+    )
     for path, payload in attachments:
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
@@ -130,8 +139,10 @@ def _attachments(event: Event, settings: EmailSettings) -> tuple[list[tuple[Path
         if not path.is_file():
             notes.append(f"{path.name} was not attached: file not found.")
         elif path.stat().st_size > limit:
-            notes.append(f"{path.name} was not attached: {path.stat().st_size / 1048576:.1f} MB is over the "
-                         f"{settings.max_attachment_mb:g} MB limit (max_attachment_mb).")
+            notes.append(
+                f"{path.name} was not attached: {path.stat().st_size / 1048576:.1f} MB is over the "
+                f"{settings.max_attachment_mb:g} MB limit (max_attachment_mb)."
+            )
         else:
             found.append((path, path.read_bytes()))
     return found, notes
@@ -149,20 +160,27 @@ def send_message(message: EmailMessage, settings: EmailSettings) -> None:
     if settings.username:
         password = os.environ.get(settings.password_env)
         if not password:
-            raise DeliveryError(f"{where}: username is set but {settings.password_env} is not; export the SMTP "
-                                f"password (or put it in .env)", permanent=True)
+            raise DeliveryError(
+                f"{where}: username is set but {settings.password_env} is not; export the SMTP "
+                f"password (or put it in .env)",
+                permanent=True,
+            )
     try:
         if settings.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=settings.timeout_seconds,
-                                                    context=_tls_context(settings))
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=settings.timeout_seconds, context=_tls_context(settings)
+            )
         else:
             client = smtplib.SMTP(host, port, timeout=settings.timeout_seconds)
         with client:
             client.ehlo()
             if settings.security == "starttls":
                 if not client.has_extn("starttls"):
-                    raise DeliveryError(f"{where}: the server does not offer STARTTLS; use security: ssl "
-                                        f"(port 465), or security: none only for a local relay", permanent=True)
+                    raise DeliveryError(
+                        f"{where}: the server does not offer STARTTLS; use security: ssl "
+                        f"(port 465), or security: none only for a local relay",
+                        permanent=True,
+                    )
                 client.starttls(context=_tls_context(settings))
                 client.ehlo()
             if settings.username and password:
@@ -171,17 +189,24 @@ def send_message(message: EmailMessage, settings: EmailSettings) -> None:
     except DeliveryError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"{where}: login as {settings.username} was rejected ({exc.smtp_code} "
-                            f"{_text(exc.smtp_error)}); check {settings.password_env}", permanent=True) from None
+        raise DeliveryError(
+            f"{where}: login as {settings.username} was rejected ({exc.smtp_code} "
+            f"{_text(exc.smtp_error)}); check {settings.password_env}",
+            permanent=True,
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(f"{rcpt} ({code} {_text(msg)})" for rcpt, (code, msg) in exc.recipients.items())
         raise DeliveryError(f"{where}: recipients refused: {refused}", permanent=True) from None
     except smtplib.SMTPSenderRefused as exc:
-        raise DeliveryError(f"{where}: sender {exc.sender} refused ({exc.smtp_code} {_text(exc.smtp_error)})",
-                            permanent=True) from None
+        raise DeliveryError(
+            f"{where}: sender {exc.sender} refused ({exc.smtp_code} {_text(exc.smtp_error)})", permanent=True
+        ) from None
     except ssl.SSLCertVerificationError as exc:
-        raise DeliveryError(f"{where}: TLS certificate check failed ({exc.verify_message}); if the server uses "
-                            f"a private CA set ca_file", permanent=True) from None
+        raise DeliveryError(
+            f"{where}: TLS certificate check failed ({exc.verify_message}); if the server uses "
+            f"a private CA set ca_file",
+            permanent=True,
+        ) from None
     except smtplib.SMTPException as exc:
         raise DeliveryError(f"{where}: {type(exc).__name__}: {redact(exc)}") from None
     except (OSError, ssl.SSLError) as exc:

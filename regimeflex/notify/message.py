@@ -16,7 +16,7 @@ import dataclasses
 import enum
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,8 @@ def redact_event(event: Event) -> Event:
 
 def event_timestamp(event: Event) -> datetime:
     """The event's time as an aware UTC datetime (now when the event has none)."""
-    ts = event.ts or datetime.now(timezone.utc)
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    ts = event.ts or datetime.now(UTC)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def event_payload(event: Event, channel: str) -> dict[str, Any]:

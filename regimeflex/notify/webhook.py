@@ -57,15 +57,18 @@ class WebhookSettings(BaseModel):
     def _no_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
         for name in headers:
             if CREDENTIAL_HEADER.search(name):
-                raise ValueError(f"header {name!r} carries a credential; put its value in an environment "
-                                 f"variable and name it under headers_env instead")
+                raise ValueError(
+                    f"header {name!r} carries a credential; put its value in an environment "
+                    f"variable and name it under headers_env instead"
+                )
         return headers
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookSettings:
         if bool(self.url) == bool(self.url_env):
-            raise ValueError("give exactly one of url (in YAML) or url_env (name of an environment "
-                             "variable holding the URL)")
+            raise ValueError(
+                "give exactly one of url (in YAML) or url_env (name of an environment variable holding the URL)"
+            )
         if self.url and urlsplit(self.url).scheme not in ("http", "https"):
             raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
         return self
@@ -91,12 +94,16 @@ def _resolve(settings: WebhookSettings) -> tuple[str, str | None]:
     if settings.url_env:
         url = os.environ.get(settings.url_env)
         if not url:
-            raise DeliveryError(f"webhook: url_env names {settings.url_env}, which is not set; export it "
-                                f"(or put it in .env)", permanent=True)
+            raise DeliveryError(
+                f"webhook: url_env names {settings.url_env}, which is not set; export it (or put it in .env)",
+                permanent=True,
+            )
     secret = os.environ.get(settings.secret_env) or None
     if settings.sign and not secret:
-        raise DeliveryError(f"webhook: sign is true but {settings.secret_env} is not set; export the shared "
-                            f"secret or set sign: false", permanent=True)
+        raise DeliveryError(
+            f"webhook: sign is true but {settings.secret_env} is not set; export the shared secret or set sign: false",
+            permanent=True,
+        )
     if settings.sign is False:
         secret = None
     return str(url), secret
@@ -107,8 +114,10 @@ def _env_headers(settings: WebhookSettings) -> dict[str, str]:
     for name, variable in settings.headers_env.items():
         value = os.environ.get(variable)
         if not value:
-            raise DeliveryError(f"webhook: headers_env.{name} names {variable}, which is not set; export it "
-                                f"(or put it in .env)", permanent=True)
+            raise DeliveryError(
+                f"webhook: headers_env.{name} names {variable}, which is not set; export it (or put it in .env)",
+                permanent=True,
+            )
         headers[name] = value
     return headers
 
@@ -121,14 +130,23 @@ def notify(event: Event, context: NotifyContext) -> None:
     host = urlsplit(url).hostname or "webhook"
     protect_in_http_logs(url, urlsplit(url).path if len(urlsplit(url).path) > 1 else "")
     body = json.dumps(event_payload(event, context.channel), sort_keys=True, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "RegimeFlex-webhook",
-               DELIVERY_HEADER: hashlib.sha256(body).hexdigest()[:32], **settings.headers,
-               **_env_headers(settings)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "RegimeFlex-webhook",
+        DELIVERY_HEADER: hashlib.sha256(body).hexdigest()[:32],
+        **settings.headers,
+        **_env_headers(settings),
+    }
     if secret:
         headers[SIGNATURE_HEADER] = sign_body(body, secret)
     # POST is retried only because the delivery id lets the receiver drop a duplicate.
-    policy = RetryPolicy(total=settings.retries, timeout=settings.timeout_seconds,
-                         methods=frozenset({"POST"}), backoff_factor=0.5, retry_after_max=30.0)
+    policy = RetryPolicy(
+        total=settings.retries,
+        timeout=settings.timeout_seconds,
+        methods=frozenset({"POST"}),
+        backoff_factor=0.5,
+        retry_after_max=30.0,
+    )
     session = make_session(policy)
     try:
         response = session.post(url, data=body, headers=headers, timeout=settings.timeout_seconds)
@@ -140,8 +158,9 @@ def notify(event: Event, context: NotifyContext) -> None:
         session.close()
     if not 200 <= response.status_code < 300:
         text = _scrub(response.text.strip(), url)[:200] or "(empty body)"
-        raise DeliveryError(f"webhook {host}: HTTP {response.status_code}: {text}",
-                            permanent=response.status_code in PERMANENT_STATUSES)
+        raise DeliveryError(
+            f"webhook {host}: HTTP {response.status_code}: {text}", permanent=response.status_code in PERMANENT_STATUSES
+        )
 
 
 def _scrub(text: str, url: str) -> str:

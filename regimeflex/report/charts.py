@@ -69,6 +69,7 @@ class Tick:
 
 # ---------------------------------------------------------------- value ticks
 
+
 def nice_ticks(lo: float, hi: float, most: int = 6) -> np.ndarray:
     """Tick values on a 1/2/5 × 10^k step covering ``[lo, hi]``, at most ``most`` of them (at least 3)."""
     lo, hi = float(lo), float(hi)
@@ -126,6 +127,7 @@ def plain_labels(ticks: np.ndarray) -> list[str]:
 
 # ----------------------------------------------------------------- date ticks
 
+
 def date_ticks(start: pd.Timestamp, end: pd.Timestamp, most: int = MAX_DATE_TICKS) -> list[tuple[pd.Timestamp, str]]:
     """Date labels between ``start`` and ``end``: the finest of days, weeks, months, quarters or years giving
     at most ``most`` labels.
@@ -142,8 +144,7 @@ def date_ticks(start: pd.Timestamp, end: pd.Timestamp, most: int = MAX_DATE_TICK
         if len(days) <= most:
             return [(pd.Timestamp(d), f"{MONTHS[pd.Timestamp(d).month - 1]} {pd.Timestamp(d).day}") for d in days]
     for step in (1, 2, 3, 6):
-        months = np.arange(first.astype("datetime64[M]") + 1, last.astype("datetime64[M]") + 1,
-                           dtype="datetime64[M]")
+        months = np.arange(first.astype("datetime64[M]") + 1, last.astype("datetime64[M]") + 1, dtype="datetime64[M]")
         if first == first.astype("datetime64[M]").astype("datetime64[D]"):
             months = np.concatenate([first.astype("datetime64[M]")[None], months])
         months = months[months.astype("int64") % step == 0]
@@ -169,6 +170,7 @@ def _month_label(when: pd.Timestamp) -> str:
 
 # ------------------------------------------------------------------ sampling
 
+
 def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
     """Indices of the points to draw: all of them when few, else each x bucket's min and max (plus both ends).
 
@@ -189,6 +191,7 @@ def envelope(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> np.n
 
 
 # ------------------------------------------------------------------ geometry
+
 
 def _finite(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Dates (as ns since the epoch, float) and values of the finite points, in date order."""
@@ -220,8 +223,9 @@ def _fmt_points(px: np.ndarray, py: np.ndarray) -> str:
 class _Frame:
     """Maps dates and values onto a plot box and builds the shared axis markup."""
 
-    def __init__(self, box: Box, xs: Sequence[np.ndarray], lo: float, hi: float, *, labels: str,
-                 with_zero: bool) -> None:
+    def __init__(
+        self, box: Box, xs: Sequence[np.ndarray], lo: float, hi: float, *, labels: str, with_zero: bool
+    ) -> None:
         self.box = box
         xs = [x for x in xs if len(x)]
         self.x0 = min(float(x[0]) for x in xs) if xs else 0.0
@@ -255,16 +259,24 @@ class _Frame:
         return _fmt_points(np.r_[px[0], px, px[-1]], np.r_[base, py, base]) + "Z"
 
     def context(self, label: str, height: float) -> dict[str, Any]:
-        yticks = [Tick(f"{p:.1f}", text, repr(float(v)))
-                  for p, text, v in zip(self.py(self.ticks).tolist(), self.labels, self.ticks.tolist())]
+        yticks = [
+            Tick(f"{p:.1f}", text, repr(float(v)))
+            for p, text, v in zip(self.py(self.ticks).tolist(), self.labels, self.ticks.tolist())
+        ]
         xticks = []
         if self.has_dates:
             for when, text in date_ticks(pd.Timestamp(int(self.x0), unit="ns"), pd.Timestamp(int(self.x1), unit="ns")):
                 pos = float(self.px(np.float64(when.value)))
                 if self.box.left - 0.05 <= pos <= self.box.right + 0.05:
                     xticks.append(Tick(f"{pos:.1f}", text, f"{when:%Y-%m-%d}"))
-        return {"label": label, "width": f"{WIDTH:.0f}", "height": f"{height:.0f}", "box": self.box,
-                "yticks": yticks, "xticks": xticks}
+        return {
+            "label": label,
+            "width": f"{WIDTH:.0f}",
+            "height": f"{height:.0f}",
+            "box": self.box,
+            "yticks": yticks,
+            "xticks": xticks,
+        }
 
 
 def _range(values: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -283,8 +295,19 @@ def _legend(box: Box, entries: Sequence[tuple[str, str, str]]) -> list[dict[str,
     x, y = box.left, box.top - LEGEND_HEIGHT / 2
     rows = []
     for name, colour, kind in entries:
-        rows.append({"name": name, "colour": colour, "kind": kind, "x": f"{x:.1f}", "x2": f"{x + 16:.1f}",
-                     "tx": f"{x + 21:.1f}", "ty": f"{y + 4:.1f}", "ly": f"{y:.1f}", "ry": f"{y - 4:.1f}"})
+        rows.append(
+            {
+                "name": name,
+                "colour": colour,
+                "kind": kind,
+                "x": f"{x:.1f}",
+                "x2": f"{x + 16:.1f}",
+                "tx": f"{x + 21:.1f}",
+                "ty": f"{y + 4:.1f}",
+                "ly": f"{y:.1f}",
+                "ry": f"{y - 4:.1f}",
+            }
+        )
         x += 21 + 6.5 * len(name) + 16  # text width estimated from an 11px sans-serif average
     return rows
 
@@ -295,8 +318,8 @@ def _box(height: float, legend: bool) -> Box:
 
 # -------------------------------------------------------------------- charts
 
-def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = False,
-               money: bool = False) -> str:
+
+def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = False, money: bool = False) -> str:
     """One line per named series over dates (the first series is drawn strongest).
 
     NaN values are dropped (the line joins its neighbours); a zero line is drawn for non-money values.
@@ -304,15 +327,25 @@ def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = F
     data = [(str(name), *_finite(values)) for name, values in series.items()]
     height = 260.0 + (LEGEND_HEIGHT if len(data) > 1 else 0.0)
     box = _box(height, legend=len(data) > 1)
-    frame = _Frame(box, [x for _, x, _ in data], *_range([y for _, _, y in data]),
-                   labels="money" if money else "percent" if percent else "plain", with_zero=percent)
+    frame = _Frame(
+        box,
+        [x for _, x, _ in data],
+        *_range([y for _, _, y in data]),
+        labels="money" if money else "percent" if percent else "plain",
+        with_zero=percent,
+    )
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(data))]
-    lines = [{"d": frame.line(x, y), "colour": colours[i], "width": "1.6" if i == 0 else "1.1"}
-             for i, (_, x, y) in enumerate(data) if len(x)]
+    lines = [
+        {"d": frame.line(x, y), "colour": colours[i], "width": "1.6" if i == 0 else "1.1"}
+        for i, (_, x, y) in enumerate(data)
+        if len(x)
+    ]
     zero = None if money or not frame.lo < 0.0 < frame.hi else f"{float(frame.py(0.0)):.1f}"
     legend = _legend(box, [(name, colours[i], "line") for i, (name, _, _) in enumerate(data)]) if len(data) > 1 else []
-    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": [], "lines": lines,
-                                          "zero": zero, "legend": legend})
+    return _render(
+        "chart_lines.svg.j2",
+        {**frame.context(label, height), "areas": [], "lines": lines, "zero": zero, "legend": legend},
+    )
 
 
 def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
@@ -323,8 +356,10 @@ def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
     frame = _Frame(box, [x], *_range([y]), labels="percent", with_zero=True)
     areas = [{"d": frame.area(x, y), "colour": RED, "opacity": "0.35"}] if len(x) else []
     lines = [{"d": frame.line(x, y), "colour": RED, "width": "0.8"}] if len(x) else []
-    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": areas, "lines": lines,
-                                          "zero": None, "legend": []})
+    return _render(
+        "chart_lines.svg.j2",
+        {**frame.context(label, height), "areas": areas, "lines": lines, "zero": None, "legend": []},
+    )
 
 
 def exposure_chart(gross: pd.Series, net: pd.Series, *, label: str = "Exposure") -> str:
@@ -338,12 +373,14 @@ def exposure_chart(gross: pd.Series, net: pd.Series, *, label: str = "Exposure")
     lines = [{"d": frame.line(nx, ny), "colour": PALETTE[2], "width": "1.1"}] if len(nx) else []
     zero = f"{float(frame.py(0.0)):.1f}" if frame.lo < 0.0 < frame.hi else None
     legend = _legend(box, [("gross", PALETTE[0], "area"), ("net", PALETTE[2], "line")])
-    return _render("chart_lines.svg.j2", {**frame.context(label, height), "areas": areas, "lines": lines,
-                                          "zero": zero, "legend": legend})
+    return _render(
+        "chart_lines.svg.j2",
+        {**frame.context(label, height), "areas": areas, "lines": lines, "zero": zero, "legend": legend},
+    )
 
 
 def _hex_to_rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype="float64")
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype="float64")
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
@@ -383,15 +420,33 @@ def monthly_heatmap(table: pd.DataFrame, *, label: str = "Monthly returns") -> s
     finite = values[np.isfinite(values)]
     bound = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 0.01
     fills, inks = heat_colours(values, bound)
-    cells = [{"x": f"{box.left + c * cell_w:.1f}", "y": f"{box.top + r * cell_h:.1f}",
-              "cx": f"{box.left + (c + 0.5) * cell_w:.1f}", "cy": f"{box.top + (r + 0.5) * cell_h + 4:.1f}",
-              "fill": fills[r, c], "ink": inks[r, c], "text": f"{v * 100:.1f}", "month": c + 1,
-              "year": str(table.index[r])}
-             for (r, c), v in np.ndenumerate(values) if math.isfinite(v)]
-    context = {"label": label, "width": f"{WIDTH:.0f}", "height": f"{height:.0f}", "box": box,
-               "cell_w": f"{cell_w - 1:.1f}", "cell_h": f"{cell_h - 1:.1f}", "cells": cells,
-               "years": [{"y": f"{box.top + (r + 0.5) * cell_h + 4:.1f}", "text": str(year)}
-                         for r, year in enumerate(table.index)],
-               "months": [{"x": f"{box.left + (c + 0.5) * cell_w:.1f}", "text": m} for c, m in enumerate(MONTHS)],
-               "month_y": f"{box.bottom + 15:.1f}"}
+    cells = [
+        {
+            "x": f"{box.left + c * cell_w:.1f}",
+            "y": f"{box.top + r * cell_h:.1f}",
+            "cx": f"{box.left + (c + 0.5) * cell_w:.1f}",
+            "cy": f"{box.top + (r + 0.5) * cell_h + 4:.1f}",
+            "fill": fills[r, c],
+            "ink": inks[r, c],
+            "text": f"{v * 100:.1f}",
+            "month": c + 1,
+            "year": str(table.index[r]),
+        }
+        for (r, c), v in np.ndenumerate(values)
+        if math.isfinite(v)
+    ]
+    context = {
+        "label": label,
+        "width": f"{WIDTH:.0f}",
+        "height": f"{height:.0f}",
+        "box": box,
+        "cell_w": f"{cell_w - 1:.1f}",
+        "cell_h": f"{cell_h - 1:.1f}",
+        "cells": cells,
+        "years": [
+            {"y": f"{box.top + (r + 0.5) * cell_h + 4:.1f}", "text": str(year)} for r, year in enumerate(table.index)
+        ],
+        "months": [{"x": f"{box.left + (c + 0.5) * cell_w:.1f}", "text": m} for c, m in enumerate(MONTHS)],
+        "month_y": f"{box.bottom + 15:.1f}",
+    }
     return _render("chart_heatmap.svg.j2", context)

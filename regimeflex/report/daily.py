@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,17 @@ def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
         value = qty * price if price is not None else None
         current = value / data.equity if value is not None and data.equity else None
         target = float(data.targets.get(symbol, 0.0))
-        rows.append({"symbol": symbol, "target": target, "current": current, "qty": qty, "price": price,
-                     "value": value, "gap": None if current is None else target - current})
+        rows.append(
+            {
+                "symbol": symbol,
+                "target": target,
+                "current": current,
+                "qty": qty,
+                "price": price,
+                "value": value,
+                "gap": None if current is None else target - current,
+            }
+        )
     return rows
 
 
@@ -107,7 +116,7 @@ def render_daily(data: DailyReportData) -> str:
         raise ReportError(f"daily report: expected DailyReportData, got {type(data).__name__}")
     results = {r.client_order_id: r for r in data.order_results}
     orders = [{"order": o, "result": results.get(o.client_order_id)} for o in data.orders]
-    generated = data.generated_at or datetime.now(timezone.utc)
+    generated = data.generated_at or datetime.now(UTC)
     tripped = [b for b in data.breakers if b.state != "ok"]
     context = {
         "data": data,

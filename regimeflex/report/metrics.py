@@ -86,8 +86,7 @@ def annual_volatility(returns: pd.Series, periods_per_year: int = PERIODS_PER_YE
     return float(np.std(values, ddof=1) * math.sqrt(periods_per_year))
 
 
-def sharpe_ratio(returns: pd.Series, risk_free: float = 0.0,
-                 periods_per_year: int = PERIODS_PER_YEAR) -> float:
+def sharpe_ratio(returns: pd.Series, risk_free: float = 0.0, periods_per_year: int = PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe ratio of returns in excess of a per-period ``risk_free`` rate."""
     excess = _clean(returns) - risk_free
     if excess.size < 2:
@@ -98,8 +97,7 @@ def sharpe_ratio(returns: pd.Series, risk_free: float = 0.0,
     return float(np.mean(excess) / std * math.sqrt(periods_per_year))
 
 
-def sortino_ratio(returns: pd.Series, required_return: float = 0.0,
-                  periods_per_year: int = PERIODS_PER_YEAR) -> float:
+def sortino_ratio(returns: pd.Series, required_return: float = 0.0, periods_per_year: int = PERIODS_PER_YEAR) -> float:
     """Annualised mean excess return over annualised downside deviation.
 
     Downside deviation is the root mean square of the shortfalls below
@@ -165,8 +163,7 @@ def hit_rate(pnl: pd.Series | pd.DataFrame) -> float:
     return wins / (wins + losses)
 
 
-def rolling_sharpe(returns: pd.Series, window: int = 126,
-                   periods_per_year: int = PERIODS_PER_YEAR) -> pd.Series:
+def rolling_sharpe(returns: pd.Series, window: int = 126, periods_per_year: int = PERIODS_PER_YEAR) -> pd.Series:
     """Annualised Sharpe ratio over a trailing ``window`` of periods (NaN until the window fills)."""
     returns = returns.astype("float64")
     mean = returns.rolling(window, min_periods=window).mean()
@@ -178,8 +175,9 @@ def monthly_returns(returns: pd.Series) -> pd.DataFrame:
     """Compounded return of each calendar month: a years × months (1–12) table, NaN where no data."""
     returns = returns.astype("float64").dropna()
     if returns.empty:
-        return pd.DataFrame(index=pd.Index([], name="year"), columns=pd.Index(range(1, 13), name="month"),
-                            dtype="float64")
+        return pd.DataFrame(
+            index=pd.Index([], name="year"), columns=pd.Index(range(1, 13), name="month"), dtype="float64"
+        )
     index = pd.DatetimeIndex(returns.index)
     grouped = (1.0 + returns).groupby([index.year, index.month]).prod() - 1.0
     grouped.index = grouped.index.set_names(["year", "month"])
@@ -188,9 +186,13 @@ def monthly_returns(returns: pd.Series) -> pd.DataFrame:
     return table
 
 
-def summary(returns: pd.Series, *, weights: pd.DataFrame | None = None,
-            trade_pnl: pd.Series | None = None,
-            periods_per_year: int = PERIODS_PER_YEAR) -> Mapping[str, float]:
+def summary(
+    returns: pd.Series,
+    *,
+    weights: pd.DataFrame | None = None,
+    trade_pnl: pd.Series | None = None,
+    periods_per_year: int = PERIODS_PER_YEAR,
+) -> Mapping[str, float]:
     """Every headline metric in one mapping (the tear sheet's metrics table).
 
     ``turnover`` needs ``weights``; ``hit_rate`` uses ``trade_pnl`` when given,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,9 @@ def _check_series(series: Any, name: str) -> pd.Series:
     try:
         index = pd.DatetimeIndex(series.index)
     except (TypeError, ValueError):
-        raise ReportError(f"tear sheet: {name} must be indexed by dates; "
-                          f"got index of type {series.index.dtype}") from None
+        raise ReportError(
+            f"tear sheet: {name} must be indexed by dates; got index of type {series.index.dtype}"
+        ) from None
     values = pd.to_numeric(series, errors="coerce").astype("float64")
     values.index = index
     values = values.dropna().sort_index()
@@ -83,8 +84,9 @@ def _check_series(series: Any, name: str) -> pd.Series:
         raise ReportError(f"tear sheet: {name} needs at least two dated values, got {len(values)}")
     if (values <= 0).any():
         first = values[values <= 0].index[0]
-        raise ReportError(f"tear sheet: {name} must be positive (equity or prices); "
-                          f"got {values[first]:g} on {first:%Y-%m-%d}")
+        raise ReportError(
+            f"tear sheet: {name} must be positive (equity or prices); got {values[first]:g} on {first:%Y-%m-%d}"
+        )
     return values
 
 
@@ -95,8 +97,10 @@ def _check_trades(trades: Any) -> pd.DataFrame | None:
         raise ReportError(f"tear sheet: trades must be a pandas DataFrame, got {type(trades).__name__}")
     missing = [c for c in TRADE_COLUMNS if c not in trades.columns]
     if missing:
-        raise ReportError(f"tear sheet: trades is missing column(s) {missing}; expected "
-                          f"{', '.join(TRADE_COLUMNS)} (pnl and commission optional)")
+        raise ReportError(
+            f"tear sheet: trades is missing column(s) {missing}; expected "
+            f"{', '.join(TRADE_COLUMNS)} (pnl and commission optional)"
+        )
     return trades
 
 
@@ -121,9 +125,17 @@ def metric_rows(data: TearSheetData) -> list[dict[str, Any]]:
         bench_returns = metrics.returns_from_equity(bench)
         theirs = metrics.summary(bench_returns)
         theirs = {**theirs, "turnover": math.nan}
-    return [{"key": k, "label": label, "value": ours[k], "text": _format_metric(k, ours[k]),
-             "bench": theirs.get(k, math.nan), "bench_text": _format_metric(k, theirs.get(k, math.nan))}
-            for k, label in METRIC_LABELS.items()]
+    return [
+        {
+            "key": k,
+            "label": label,
+            "value": ours[k],
+            "text": _format_metric(k, ours[k]),
+            "bench": theirs.get(k, math.nan),
+            "bench_text": _format_metric(k, theirs.get(k, math.nan)),
+        }
+        for k, label in METRIC_LABELS.items()
+    ]
 
 
 def _trade_rows(trades: pd.DataFrame | None) -> tuple[list[dict[str, Any]], int]:
@@ -133,9 +145,17 @@ def _trade_rows(trades: pd.DataFrame | None) -> tuple[list[dict[str, Any]], int]
     rows = []
     for rec in shown.to_dict("records"):
         when = pd.Timestamp(rec["date"])
-        rows.append({"date": f"{when:%Y-%m-%d}", "symbol": str(rec["symbol"]), "side": str(rec["side"]),
-                     "qty": rec["qty"], "price": rec["price"], "pnl": rec.get("pnl"),
-                     "commission": rec.get("commission")})
+        rows.append(
+            {
+                "date": f"{when:%Y-%m-%d}",
+                "symbol": str(rec["symbol"]),
+                "side": str(rec["side"]),
+                "qty": rec["qty"],
+                "price": rec["price"],
+                "pnl": rec.get("pnl"),
+                "commission": rec.get("commission"),
+            }
+        )
     return rows, len(trades)
 
 
@@ -160,7 +180,7 @@ def render_tearsheet(data: TearSheetData) -> str:
     trade_rows, trade_count = _trade_rows(trades)
     years = monthly.index.tolist()
     yearly = [(y, float(np.prod(1.0 + monthly.loc[y].dropna().to_numpy()) - 1.0)) for y in years]
-    generated = data.generated_at or datetime.now(timezone.utc)
+    generated = data.generated_at or datetime.now(UTC)
     context = {
         "data": data,
         "generated": generated.strftime("%Y-%m-%d %H:%M UTC"),
@@ -176,8 +196,11 @@ def render_tearsheet(data: TearSheetData) -> str:
         "drawdown_svg": charts.drawdown_chart(metrics.drawdown(equity)),
         "heatmap_svg": charts.monthly_heatmap(monthly),
         "yearly": yearly,
-        "rolling_svg": (charts.line_chart({f"{data.rolling_window}-session Sharpe": rolling},
-                                          label="Rolling Sharpe") if rolling.notna().any() else ""),
+        "rolling_svg": (
+            charts.line_chart({f"{data.rolling_window}-session Sharpe": rolling}, label="Rolling Sharpe")
+            if rolling.notna().any()
+            else ""
+        ),
         "exposure_svg": exposure_svg,
         "trades": trade_rows,
         "trade_count": trade_count,
@@ -195,8 +218,9 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         raise ReportError(f"{path}: cannot read it as CSV: {exc}") from None
 
 
-def load_backtest_dir(folder: Path, *, title: str = "RegimeFlex backtest",
-                      benchmark_name: str = "benchmark") -> TearSheetData:
+def load_backtest_dir(
+    folder: Path, *, title: str = "RegimeFlex backtest", benchmark_name: str = "benchmark"
+) -> TearSheetData:
     """Tear-sheet inputs from a ``regimeflex backtest --out`` folder.
 
     Needs ``equity.csv`` (date index, an ``equity`` column, optionally
@@ -215,11 +239,16 @@ def load_backtest_dir(folder: Path, *, title: str = "RegimeFlex backtest",
     trades = None
     if (folder / "trades.csv").is_file():
         trades = _read_csv(folder / "trades.csv", index_col=0 if _has_index(folder / "trades.csv") else None)
-    stamp = datetime.combine(pd.Timestamp(equity.index[-1]).date(), datetime.min.time(), tzinfo=timezone.utc)
-    return TearSheetData(equity=equity["equity"],
-                         benchmark=equity["benchmark"] if "benchmark" in equity.columns else None,
-                         benchmark_name=benchmark_name, weights=weights, trades=trades, title=title,
-                         generated_at=stamp)
+    stamp = datetime.combine(pd.Timestamp(equity.index[-1]).date(), datetime.min.time(), tzinfo=UTC)
+    return TearSheetData(
+        equity=equity["equity"],
+        benchmark=equity["benchmark"] if "benchmark" in equity.columns else None,
+        benchmark_name=benchmark_name,
+        weights=weights,
+        trades=trades,
+        title=title,
+        generated_at=stamp,
+    )
 
 
 def _has_index(path: Path) -> bool:

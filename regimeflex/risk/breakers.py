@@ -62,14 +62,25 @@ class TrippedBreaker:
     reset: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "session": self.session.isoformat(), "value": self.value,
-                "threshold": self.threshold, "action": self.action, "reset": self.reset}
+        return {
+            "name": self.name,
+            "session": self.session.isoformat(),
+            "value": self.value,
+            "threshold": self.threshold,
+            "action": self.action,
+            "reset": self.reset,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrippedBreaker:
-        return cls(name=str(data["name"]), session=dt.date.fromisoformat(str(data["session"])),
-                   value=float(data["value"]), threshold=float(data["threshold"]),
-                   action=str(data["action"]), reset=str(data["reset"]))
+        return cls(
+            name=str(data["name"]),
+            session=dt.date.fromisoformat(str(data["session"])),
+            value=float(data["value"]),
+            threshold=float(data["threshold"]),
+            action=str(data["action"]),
+            reset=str(data["reset"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -163,9 +174,15 @@ def _trip_event(t: TrippedBreaker) -> Event:
         level=Level.RISK,
         title=f"circuit breaker {t.name} tripped: {what} {t.value:.4g} >= {t.threshold:.4g}",
         body=f"action {t.action}; stays tripped until {t.reset.replace('_', ' ')}"
-             + (" (`regimeflex risk reset " + t.name + "`)" if t.reset == "manual" else ""),
-        data={"breaker": t.name, "value": t.value, "threshold": t.threshold, "action": t.action,
-              "reset": t.reset, "session": t.session.isoformat()},
+        + (" (`regimeflex risk reset " + t.name + "`)" if t.reset == "manual" else ""),
+        data={
+            "breaker": t.name,
+            "value": t.value,
+            "threshold": t.threshold,
+            "action": t.action,
+            "reset": t.reset,
+            "session": t.session.isoformat(),
+        },
     )
 
 
@@ -175,13 +192,18 @@ def _reset_event(t: TrippedBreaker, why: str, session: dt.date, value: float | N
         level=Level.INFO,
         title=f"circuit breaker {t.name} reset ({why})",
         body=f"tripped on {t.session.isoformat()} at {t.value:.4g} (threshold {t.threshold:.4g})",
-        data={"breaker": t.name, "why": why, "value": value, "threshold": t.threshold,
-              "tripped_on": t.session.isoformat(), "session": session.isoformat()},
+        data={
+            "breaker": t.name,
+            "why": why,
+            "value": value,
+            "threshold": t.threshold,
+            "tripped_on": t.session.isoformat(),
+            "session": session.isoformat(),
+        },
     )
 
 
-def _still_tripped(t: TrippedBreaker, spec: BreakerSpec | None, value: float | None,
-                   session: dt.date) -> str | None:
+def _still_tripped(t: TrippedBreaker, spec: BreakerSpec | None, value: float | None, session: dt.date) -> str | None:
     """None when ``t`` stays tripped, else why it resets."""
     if spec is None:
         return "switched off in risk.yaml"
@@ -222,12 +244,20 @@ def check_circuit_breakers(
         value = values[name]
         if name in tripped or value is None or not reaches(value, spec.threshold):
             continue
-        t = TrippedBreaker(name=name, session=inputs.session, value=float(value),
-                           threshold=float(spec.threshold), action=spec.action, reset=spec.reset)
+        t = TrippedBreaker(
+            name=name,
+            session=inputs.session,
+            value=float(value),
+            threshold=float(spec.threshold),
+            action=spec.action,
+            reset=spec.reset,
+        )
         tripped[name] = t
         events.append(_trip_event(t))
-    specs = [enabled.get(name) or BreakerSpec(threshold=t.threshold, action=t.action, reset=t.reset)  # type: ignore[arg-type]
-             for name, t in tripped.items()]
+    specs = [
+        enabled.get(name) or BreakerSpec(threshold=t.threshold, action=t.action, reset=t.reset)  # type: ignore[arg-type]
+        for name, t in tripped.items()
+    ]
     kinds = [s.action_kind for s in specs]
     flatten = "flatten" in kinds
     scale = 0.0 if flatten else float(np.prod([s.reduce_factor for s in specs if s.action_kind == "reduce"]))
@@ -237,8 +267,14 @@ def check_circuit_breakers(
         last_session=inputs.session,
         tripped=tripped,
     )
-    return BreakerDecision(state=new_state, events=tuple(events), tripped=tuple(tripped),
-                           block_entries=flatten or "block_entries" in kinds, flatten=flatten, scale=scale)
+    return BreakerDecision(
+        state=new_state,
+        events=tuple(events),
+        tripped=tuple(tripped),
+        block_entries=flatten or "block_entries" in kinds,
+        flatten=flatten,
+        scale=scale,
+    )
 
 
 def reset_breaker(state: BreakerState, name: str) -> tuple[BreakerState, Event]:

@@ -153,8 +153,15 @@ def calendar_guard(session: dt.date, settings: CalendarSettings) -> GuardDecisio
     """
     day = pd.Timestamp(session).normalize()
     if not is_session(day):
-        return GuardDecision(session=day.date(), is_session=False, early_close=False, events=(),
-                             allow_entries=False, scale=0.0, reasons=("not an XNYS session",))
+        return GuardDecision(
+            session=day.date(),
+            is_session=False,
+            early_close=False,
+            events=(),
+            allow_entries=False,
+            scale=0.0,
+            reasons=("not an XNYS session",),
+        )
     row = calendar_guard_frame(pd.DatetimeIndex([day]), settings).iloc[0]
     events: list[CalendarEvent] = []
     reasons: list[str] = []
@@ -165,9 +172,15 @@ def calendar_guard(session: dt.date, settings: CalendarSettings) -> GuardDecisio
         for event_day in covering_events(day, kind, settings):
             events.append(CalendarEvent(kind=kind, date=event_day))
         reasons.append(f"{kind}: {rule.rule}")
-    return GuardDecision(session=day.date(), is_session=True, early_close=day in early_closes(day, day),
-                         events=tuple(events), allow_entries=bool(row["allow_entries"]),
-                         scale=float(row["scale"]), reasons=tuple(reasons))
+    return GuardDecision(
+        session=day.date(),
+        is_session=True,
+        early_close=day in early_closes(day, day),
+        events=tuple(events),
+        allow_entries=bool(row["allow_entries"]),
+        scale=float(row["scale"]),
+        reasons=tuple(reasons),
+    )
 
 
 def covering_events(day: pd.Timestamp, kind: str, settings: CalendarSettings) -> list[dt.date]:
@@ -177,8 +190,7 @@ def covering_events(day: pd.Timestamp, kind: str, settings: CalendarSettings) ->
     me = int(np.searchsorted(span, day.to_datetime64()))
     days = _event_days(kind, pd.Timestamp(span[0]), pd.Timestamp(span[-1]), settings).to_numpy()
     at = np.searchsorted(span, days, side="left")
-    return [pd.Timestamp(span[a]).date() for a in at
-            if a < len(span) and a - rule.before <= me <= a + rule.after]
+    return [pd.Timestamp(span[a]).date() for a in at if a < len(span) and a - rule.before <= me <= a + rule.after]
 
 
 def upcoming_events(start: dt.date, settings: CalendarSettings, n_sessions: int | None = None) -> list[CalendarEvent]:

@@ -51,11 +51,13 @@ def apply_caps(weights: np.ndarray, caps: SizingCaps) -> np.ndarray:
     # np.where evaluates both branches: a subnormal gross overflows the unused one (inf is then
     # capped by the 1.0 in the minimum), so the division's floating-point flags are silenced.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = np.minimum.reduce([
-            np.ones_like(gross),
-            np.where(gross > 0, caps.max_gross / gross, 1.0),
-            np.where(long > 0, (1.0 - caps.cash_buffer) / long, 1.0),
-        ])
+        scale = np.minimum.reduce(
+            [
+                np.ones_like(gross),
+                np.where(gross > 0, caps.max_gross / gross, 1.0),
+                np.where(long > 0, (1.0 - caps.cash_buffer) / long, 1.0),
+            ]
+        )
     return clipped * scale[:, None]
 
 
@@ -106,8 +108,12 @@ def fixed_fractional_weights(signals: pd.DataFrame, caps: SizingCaps, fraction: 
 
 
 def atr_risk_weights(
-    signals: pd.DataFrame, bars: pd.DataFrame, caps: SizingCaps, risk_per_trade: float,
-    atr_window: int = 14, atr_multiple: float = 2.0,
+    signals: pd.DataFrame,
+    bars: pd.DataFrame,
+    caps: SizingCaps,
+    risk_per_trade: float,
+    atr_window: int = 14,
+    atr_multiple: float = 2.0,
 ) -> pd.DataFrame:
     """Size each position so a stop ``atr_multiple × ATR`` away loses ``risk_per_trade`` of equity.
 
@@ -115,6 +121,7 @@ def atr_risk_weights(
     = ``signal × risk × close / (k × ATR)``; then the caps. A name without an
     ATR yet (warm-up) is not held.
     """
+
     def field(name: str) -> pd.DataFrame:
         return bar_field(bars, name).reindex(index=signals.index, columns=signals.columns)
 

@@ -41,8 +41,10 @@ class RiskState:
         return {
             "version": STATE_VERSION,
             "breakers": self.breakers.to_dict(),
-            "regime": {"label": self.regime,
-                       "session": self.regime_session.isoformat() if self.regime_session else None},
+            "regime": {
+                "label": self.regime,
+                "session": self.regime_session.isoformat() if self.regime_session else None,
+            },
         }
 
     @classmethod
@@ -51,8 +53,11 @@ class RiskState:
             raise ValueError(f"unsupported version {data.get('version')!r}")
         regime = data.get("regime") or {}
         session = regime.get("session")
-        return cls(breakers=BreakerState.from_dict(data["breakers"]), regime=regime.get("label"),
-                   regime_session=dt.date.fromisoformat(session) if session else None)
+        return cls(
+            breakers=BreakerState.from_dict(data["breakers"]),
+            regime=regime.get("label"),
+            regime_session=dt.date.fromisoformat(session) if session else None,
+        )
 
 
 def risk_state_path(settings: Any) -> Path:

@@ -54,8 +54,10 @@ def check_name(name: str, role: str) -> PluginPackage:
     if role not in ROLES:
         raise ConfigError(f"new-plugin: unknown role {role!r}; use one of {', '.join(ROLES)}")
     if not _NAME.match(name):
-        raise ConfigError(f"new-plugin: plugin name {name!r} must start with a lower-case letter and use only "
-                          f"a-z, 0-9, '_' or '-' (it becomes the entry-point name YAML selects)")
+        raise ConfigError(
+            f"new-plugin: plugin name {name!r} must start with a lower-case letter and use only "
+            f"a-z, 0-9, '_' or '-' (it becomes the entry-point name YAML selects)"
+        )
     return PluginPackage(name=name.replace("-", "_"), role=role)
 
 
@@ -63,8 +65,9 @@ def render(package: PluginPackage) -> dict[str, str]:
     """Relative path → file text of the new package."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
     ctx = {"p": package}
     files = {
         "pyproject.toml": "pyproject.toml.j2",

@@ -75,7 +75,7 @@ def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
         gaps = np.zeros(total.shape, dtype=np.int64)
         np.cumsum(missing, axis=0, out=gaps[1:])
         means[(gaps[window:] - gaps[:-window]) != 0] = np.nan
-    out[window - 1:] = means
+    out[window - 1 :] = means
     return out
 
 
@@ -110,12 +110,7 @@ def _seeded_recursive_mean(frame: pd.DataFrame, window: int, alpha: float) -> np
     rows = np.arange(n_rows)[:, None]
     before, at = rows < seed_row, rows == seed_row
     prepared = np.where(before, np.nan, np.where(at, seed, values))
-    smoothed = (
-        pd.DataFrame(prepared)
-        .ewm(alpha=alpha, adjust=False, ignore_na=True)
-        .mean()
-        .to_numpy(copy=True)
-    )
+    smoothed = pd.DataFrame(prepared).ewm(alpha=alpha, adjust=False, ignore_na=True).mean().to_numpy(copy=True)
     smoothed[np.isnan(prepared)] = np.nan
     return smoothed
 

@@ -81,8 +81,9 @@ def regime_signal(bars: Bars, params: Mapping[str, Any] | RegimeStrategyParams |
         return close.copy()
     for key, symbol in (("regime.benchmark", p.regime.benchmark), ("vix_symbol", p.vix_symbol)):
         if symbol is not None and symbol not in close.columns:
-            raise ConfigError(f"{WHERE}: {key}: symbol {symbol!r} is not in the bars; "
-                              f"add it to the symbols loaded for this strategy")
+            raise ConfigError(
+                f"{WHERE}: {key}: symbol {symbol!r} is not in the bars; add it to the symbols loaded for this strategy"
+            )
     vix = close[p.vix_symbol] if p.vix_symbol else None
     regime = detect_regime(close[p.regime.benchmark], vix, p.regime)
     return blend_by_regime(regime, member_signals(bars, p), p.weights)

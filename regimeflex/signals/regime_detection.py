@@ -35,8 +35,7 @@ REGIMES: tuple[str, ...] = ("bear", "neutral", "bull")
 def raw_regime(close: pd.Series, vix: pd.Series | None, s: RegimeSettings) -> pd.Series:
     """The reading before hysteresis: codes 0 bear, 1 neutral, 2 bull; NaN in warm-up."""
     average = sma(close, s.window)
-    codes = np.where(close > average * (1 + s.band), 2.0,
-                     np.where(close < average * (1 - s.band), 0.0, np.nan))
+    codes = np.where(close > average * (1 + s.band), 2.0, np.where(close < average * (1 - s.band), 0.0, np.nan))
     raw = pd.Series(codes, index=close.index)
     ready = average.notna() & close.notna()
     if s.neutral:
@@ -74,9 +73,7 @@ def detect_regime(
     if not isinstance(close, pd.Series):
         raise TypeError(f"detect_regime: close must be a pandas Series of the benchmark, got {type(close).__name__}")
     confirmed = confirm(raw_regime(close.astype("float64"), vix, s), s.min_days)
-    labels = pd.Categorical.from_codes(
-        confirmed.fillna(-1).astype(int).to_numpy(), categories=list(REGIMES)
-    )
+    labels = pd.Categorical.from_codes(confirmed.fillna(-1).astype(int).to_numpy(), categories=list(REGIMES))
     return pd.Series(labels, index=close.index, name="regime")
 
 
@@ -100,7 +97,9 @@ def detect_regime_from_bars(bars: pd.DataFrame, settings: Any) -> pd.Series:
     wanted = {"regime.detect.benchmark": settings.detect.benchmark, "regime.vix_symbol": settings.vix_symbol}
     for key, symbol in wanted.items():
         if symbol is not None and symbol not in close.columns:
-            raise ConfigError(f"risk.yaml: {key}: symbol {symbol!r} is not in the bars; "
-                              f"add it to the universe in run.yaml (or change {key})")
+            raise ConfigError(
+                f"risk.yaml: {key}: symbol {symbol!r} is not in the bars; "
+                f"add it to the universe in run.yaml (or change {key})"
+            )
     vix = close[settings.vix_symbol] if settings.vix_symbol else None
     return detect_regime(close[settings.detect.benchmark], vix, settings.detect)

@@ -26,10 +26,21 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["CHECKS", "Check", "CheckResult", "checks_for", "get_check", "run_checks"], "checks"),
     **dict.fromkeys(["PluginUnderTest", "load_subject"], "load"),
     **dict.fromkeys(["SAMPLE_SYMBOLS", "sample_bars", "sample_csv_path", "sample_signals"], "sample"),
-    **dict.fromkeys(["KNOWN_CAPABILITIES", "CheckFailure", "CheckSkipped", "DataWindow", "Subject",
-                     "subject_from_functions"], "subject"),
-    **dict.fromkeys(["StrategyContract", "SizerContract", "DataProviderContract", "BrokerContract",
-                     "NotifierContract", "parametrize_with_contracts"], "contracts"),
+    **dict.fromkeys(
+        ["KNOWN_CAPABILITIES", "CheckFailure", "CheckSkipped", "DataWindow", "Subject", "subject_from_functions"],
+        "subject",
+    ),
+    **dict.fromkeys(
+        [
+            "StrategyContract",
+            "SizerContract",
+            "DataProviderContract",
+            "BrokerContract",
+            "NotifierContract",
+            "parametrize_with_contracts",
+        ],
+        "contracts",
+    ),
 }
 
 __all__ = sorted(_EXPORTS)

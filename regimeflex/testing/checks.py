@@ -17,10 +17,10 @@ import os
 import tempfile
 import time
 import traceback
-from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,10 @@ class Check:
         for tag, wanted in self.requires.items():
             if subject.capability(tag) != wanted:
                 declared = subject.capability(tag)
-                return (f"{self.id}: does not apply: plugin {subject.name!r} declares "
-                        f"{tag}={declared} in capabilities(), the check needs {tag}={wanted}")
+                return (
+                    f"{self.id}: does not apply: plugin {subject.name!r} declares "
+                    f"{tag}={declared} in capabilities(), the check needs {tag}={wanted}"
+                )
         return None
 
     def __call__(self, subject: Subject) -> None:
@@ -100,16 +102,22 @@ class Check:
             message = str(exc).split(" Run with REGIMEFLEX_DEBUG=1", 1)[0].rstrip(".")
             raise CheckFailure(f"{self.id}: {message}{raised_at(exc.__cause__)}") from exc
         except Exception as exc:  # the plugin raised: that is the finding
-            raise CheckFailure(f"{self.id}: plugin {subject.name!r} raised "
-                               f"{type(exc).__name__}: {exc}{raised_at(exc)}") from exc
+            raise CheckFailure(
+                f"{self.id}: plugin {subject.name!r} raised {type(exc).__name__}: {exc}{raised_at(exc)}"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"<Check {self.id}>"
 
 
 #: Frames from these places are library or RegimeFlex plumbing, never the plugin's own line.
-_PLUMBING = (f"{os.sep}pandas{os.sep}", f"{os.sep}numpy{os.sep}", f"{os.sep}pluggy{os.sep}",
-             f"{os.sep}regimeflex{os.sep}plugins.py", f"{os.sep}regimeflex{os.sep}testing{os.sep}")
+_PLUMBING = (
+    f"{os.sep}pandas{os.sep}",
+    f"{os.sep}numpy{os.sep}",
+    f"{os.sep}pluggy{os.sep}",
+    f"{os.sep}regimeflex{os.sep}plugins.py",
+    f"{os.sep}regimeflex{os.sep}testing{os.sep}",
+)
 
 
 def raised_at(exc: BaseException | None) -> str:
@@ -133,8 +141,7 @@ class CheckResult:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "status": self.status, "message": self.message,
-                "seconds": round(self.seconds, 4)}
+        return {"check": self.check, "status": self.status, "message": self.message, "seconds": round(self.seconds, 4)}
 
 
 #: Every check, in the order they run.
@@ -181,8 +188,10 @@ def _known_capabilities(subject: Subject) -> None:
         for tag in unknown:
             close = difflib.get_close_matches(tag, list(KNOWN_CAPABILITIES), n=1)
             hints.append(f"'{tag}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise CheckFailure(f"capabilities() declares unknown tag(s) {', '.join(hints)}; a misspelt tag "
-                           f"silently changes which checks run. Known tags: {', '.join(KNOWN_CAPABILITIES)}")
+        raise CheckFailure(
+            f"capabilities() declares unknown tag(s) {', '.join(hints)}; a misspelt tag "
+            f"silently changes which checks run. Known tags: {', '.join(KNOWN_CAPABILITIES)}"
+        )
 
 
 # ------------------------------------------------------------ frame helpers
@@ -207,14 +216,12 @@ def _alignment_problem(out: pd.DataFrame, index: pd.Index, symbols: list[str]) -
         if len(out.index) != len(index):
             return f"has {len(out.index)} rows but the input has {len(index)}; return exactly the input's dates"
         pos = int(np.flatnonzero(np.asarray(out.index != index))[0])
-        return (f"index differs from the input's dates: row {pos} is {out.index[pos]!r}, "
-                f"expected {_day(index[pos])}")
+        return f"index differs from the input's dates: row {pos} is {out.index[pos]!r}, expected {_day(index[pos])}"
     got = [str(c) for c in out.columns]
     missing = [s for s in symbols if s not in got]
     extra = [s for s in got if s not in symbols]
     if missing or extra:
-        return (f"columns must be the input's symbols {symbols}; "
-                f"missing {missing}, unexpected {extra}")
+        return f"columns must be the input's symbols {symbols}; missing {missing}, unexpected {extra}"
     if len(set(got)) != len(got):
         return f"columns contain duplicate symbols: {got}"
     return None
@@ -244,8 +251,12 @@ def first_difference(left: pd.DataFrame, right: pd.DataFrame) -> tuple[Any, str,
 
 
 def _bars_difference(before: Bars, after: Any) -> str | None:
-    if not isinstance(after, pd.DataFrame) or after.shape != before.shape \
-            or not after.columns.equals(before.columns) or not after.index.equals(before.index):
+    if (
+        not isinstance(after, pd.DataFrame)
+        or after.shape != before.shape
+        or not after.columns.equals(before.columns)
+        or not after.index.equals(before.index)
+    ):
         return "the frame's shape, index or columns changed"
     for fld in dict.fromkeys(before.columns.get_level_values(0)):
         diff = first_difference(before[fld], after[fld])
@@ -314,8 +325,9 @@ def _float_dtype(role: str, subject: Subject) -> None:
     out = _aligned(_memo_full(subject, role), bars.index, bars_symbols(bars), _what(role))
     bad = {str(c): str(dt) for c, dt in out.dtypes.items() if dt != np.float64}
     if bad:
-        raise CheckFailure(f"{_what(role)} must be float64 in every column; "
-                           + ", ".join(f"{c} is {dt}" for c, dt in bad.items()))
+        raise CheckFailure(
+            f"{_what(role)} must be float64 in every column; " + ", ".join(f"{c} is {dt}" for c, dt in bad.items())
+        )
 
 
 def _first_true(mask: pd.DataFrame) -> tuple[Any, str] | None:
@@ -341,8 +353,10 @@ def _deterministic(role: str, subject: Subject) -> None:
     diff = first_difference(first, second)
     if diff is not None:
         day, sym, a, b = diff
-        raise CheckFailure(f"two calls on the same input differ: {sym} on {_day(day)} "
-                           f"is {_fmt(a)} then {_fmt(b)} (random state or hidden global state?)")
+        raise CheckFailure(
+            f"two calls on the same input differ: {sym} on {_day(day)} "
+            f"is {_fmt(a)} then {_fmt(b)} (random state or hidden global state?)"
+        )
 
 
 def _input_not_mutated(role: str, subject: Subject) -> None:
@@ -368,8 +382,10 @@ def _empty_universe(role: str, subject: Subject) -> None:
     bars = _universe(sample_bars(), [])
     out = _require_frame(_out(role, subject, bars), f"{_what(role)} for a universe with no symbols")
     if not out.index.equals(bars.index) or len(out.columns) != 0:
-        raise CheckFailure(f"with no symbols, expected a frame with the input's {len(bars.index)} dates "
-                           f"and no columns, got {out.shape[0]} rows × {out.shape[1]} columns")
+        raise CheckFailure(
+            f"with no symbols, expected a frame with the input's {len(bars.index)} dates "
+            f"and no columns, got {out.shape[0]} rows × {out.shape[1]} columns"
+        )
 
 
 def _single_symbol(role: str, subject: Subject) -> None:
@@ -397,7 +413,8 @@ def _no_lookahead(role: str, subject: Subject) -> None:
             raise CheckFailure(
                 f"{what} for {sym} on {_day(day)} depends on later bars: it is {_fmt(with_cut)} "
                 f"with bars up to {cut_day} but {_fmt(with_full)} with bars up to {end} "
-                f"(cut {n}); the value on a date may use bars up to that date only")
+                f"(cut {n}); the value on a date may use bars up to that date only"
+            )
 
 
 def _frame_of(role: str, subject: Subject) -> pd.DataFrame:
@@ -410,8 +427,9 @@ def _value_range(subject: Subject) -> None:
     bad = _first_true(~(out.isna() | ((out >= -1 - ATOL) & (out <= 1 + ATOL))))
     if bad:
         day, sym = bad
-        raise CheckFailure(f"signal for {sym} on {_day(day)} is {_fmt(out.at[day, sym])}; "
-                           f"signals must be finite and within [-1, 1]")
+        raise CheckFailure(
+            f"signal for {sym} on {_day(day)} is {_fmt(out.at[day, sym])}; signals must be finite and within [-1, 1]"
+        )
 
 
 def _nan_only_in_warmup(subject: Subject) -> None:
@@ -423,14 +441,18 @@ def _nan_only_in_warmup(subject: Subject) -> None:
     for sym in _full_history_symbols(bars):
         col = out[sym]
         if col.isna().all():
-            raise CheckFailure(f"signal for {sym} is NaN on all {len(out)} sessions "
-                               f"({_day(out.index[0])} → {_day(out.index[-1])}) of complete bars; "
-                               f"a strategy must produce values once warmed up")
+            raise CheckFailure(
+                f"signal for {sym} is NaN on all {len(out)} sessions "
+                f"({_day(out.index[0])} → {_day(out.index[-1])}) of complete bars; "
+                f"a strategy must produce values once warmed up"
+            )
         gaps = col.isna() & col.notna().cummax()
         if gaps.any():
-            raise CheckFailure(f"signal for {sym} is NaN on {_day(gaps.idxmax())} although its bars "
-                               f"are complete on every session and earlier dates have values; NaN is "
-                               f"allowed only during warm-up")
+            raise CheckFailure(
+                f"signal for {sym} is NaN on {_day(gaps.idxmax())} although its bars "
+                f"are complete on every session and earlier dates have values; NaN is "
+                f"allowed only during warm-up"
+            )
 
 
 def _no_nan(subject: Subject) -> None:
@@ -438,8 +460,10 @@ def _no_nan(subject: Subject) -> None:
     bad = _first_true(~np.isfinite(out))
     if bad:
         day, sym = bad
-        raise CheckFailure(f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])}; "
-                           f"weights must be finite with no NaN (0 where there is no position)")
+        raise CheckFailure(
+            f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])}; "
+            f"weights must be finite with no NaN (0 where there is no position)"
+        )
 
 
 def _zero_signal_zero_weight(subject: Subject) -> None:
@@ -448,8 +472,10 @@ def _zero_signal_zero_weight(subject: Subject) -> None:
     bad = _first_true((signals == 0) & (out.abs() > ATOL))
     if bad:
         day, sym = bad
-        raise CheckFailure(f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} although "
-                           f"its signal is 0; a flat signal means no position")
+        raise CheckFailure(
+            f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} although "
+            f"its signal is 0; a flat signal means no position"
+        )
 
 
 def _long_only(subject: Subject) -> None:
@@ -457,9 +483,11 @@ def _long_only(subject: Subject) -> None:
     bad = _first_true(out < -ATOL)
     if bad:
         day, sym = bad
-        raise CheckFailure(f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} (short) but "
-                           f"the plugin does not declare supports_short=True in capabilities(); "
-                           f"return 0 for negative signals or declare it")
+        raise CheckFailure(
+            f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} (short) but "
+            f"the plugin does not declare supports_short=True in capabilities(); "
+            f"return 0 for negative signals or declare it"
+        )
 
 
 def _short_follows_signal(subject: Subject) -> None:
@@ -468,60 +496,94 @@ def _short_follows_signal(subject: Subject) -> None:
     bad = _first_true((signals < 0) & (out > ATOL))
     if bad:
         day, sym = bad
-        raise CheckFailure(f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} (long) "
-                           f"although its signal is {_fmt(signals.at[day, sym])}; a negative signal "
-                           f"may give a short or flat weight, never a long one")
+        raise CheckFailure(
+            f"weight for {sym} on {_day(day)} is {_fmt(out.at[day, sym])} (long) "
+            f"although its signal is {_fmt(signals.at[day, sym])}; a negative signal "
+            f"may give a short or flat weight, never a long one"
+        )
 
 
-def _register(check_id: str, func: Callable[[Subject], None], doc: str,
-              requires: Mapping[str, bool] | None = None) -> None:
+def _register(
+    check_id: str, func: Callable[[Subject], None], doc: str, requires: Mapping[str, bool] | None = None
+) -> None:
     if any(c.id == check_id for c in CHECKS):
         raise ValueError(f"duplicate check id {check_id}")
     CHECKS.append(Check(check_id, func, doc, dict(requires or {})))
 
 
-def _register_frame_checks(role: str, hook: str, noun: str,
-                           value_checks: list[tuple[str, Callable[[Subject], None], str, dict]]) -> None:
+def _register_frame_checks(
+    role: str, hook: str, noun: str, value_checks: list[tuple[str, Callable[[Subject], None], str, dict]]
+) -> None:
     """Register the checks strategies and sizers share, with the role's own value checks in the middle."""
     _register(f"{role}.returns_frame/v1", partial(_returns_frame, role), f"{hook} returns a pandas DataFrame")
-    _register(f"{role}.aligned/v1", partial(_is_aligned, role),
-              f"the {noun} frame has exactly the input's dates as index and its symbols as columns")
+    _register(
+        f"{role}.aligned/v1",
+        partial(_is_aligned, role),
+        f"the {noun} frame has exactly the input's dates as index and its symbols as columns",
+    )
     _register(f"{role}.float_dtype/v1", partial(_float_dtype, role), f"every column of the {noun} frame is float64")
     for name, func, doc, requires in value_checks:
         _register(f"{role}.{name}/v1", func, doc, requires)
     _register(f"{role}.input_not_mutated/v1", partial(_input_not_mutated, role), f"{hook} leaves its inputs unchanged")
-    _register(f"{role}.deterministic/v1", partial(_deterministic, role),
-              "two calls on the same input return the same frame")
-    _register(f"{role}.empty_universe/v1", partial(_empty_universe, role),
-              "no symbols in → a frame with the input's dates and no columns")
-    _register(f"{role}.single_symbol/v1", partial(_single_symbol, role),
-              "a one-symbol universe works and yields values")
-    _register(f"{role}.no_lookahead/v1", partial(_no_lookahead, role),
-              f"the {noun} on date t is identical whether or not bars after t are present")
+    _register(
+        f"{role}.deterministic/v1", partial(_deterministic, role), "two calls on the same input return the same frame"
+    )
+    _register(
+        f"{role}.empty_universe/v1",
+        partial(_empty_universe, role),
+        "no symbols in → a frame with the input's dates and no columns",
+    )
+    _register(
+        f"{role}.single_symbol/v1", partial(_single_symbol, role), "a one-symbol universe works and yields values"
+    )
+    _register(
+        f"{role}.no_lookahead/v1",
+        partial(_no_lookahead, role),
+        f"the {noun} on date t is identical whether or not bars after t are present",
+    )
 
 
-_register_frame_checks("strategy", "generate_signal", "signal", [
-    ("value_range", _value_range, "signals are finite and within [-1, 1] (NaN allowed)", {}),
-    ("nan_only_in_warmup", _nan_only_in_warmup, "NaN only during warm-up or on sessions a symbol lacks", {}),
-])
-_register_frame_checks("sizer", "size_position", "weight", [
-    ("no_nan", _no_nan, "weights are finite, never NaN", {}),
-    ("zero_signal_zero_weight", _zero_signal_zero_weight, "a 0 signal gives a 0 weight", {}),
-    ("long_only", _long_only, "without supports_short, no weight is negative", {"supports_short": False}),
-    ("short_follows_signal", _short_follows_signal,
-     "with supports_short, a negative signal never gives a long weight", {"supports_short": True}),
-])
+_register_frame_checks(
+    "strategy",
+    "generate_signal",
+    "signal",
+    [
+        ("value_range", _value_range, "signals are finite and within [-1, 1] (NaN allowed)", {}),
+        ("nan_only_in_warmup", _nan_only_in_warmup, "NaN only during warm-up or on sessions a symbol lacks", {}),
+    ],
+)
+_register_frame_checks(
+    "sizer",
+    "size_position",
+    "weight",
+    [
+        ("no_nan", _no_nan, "weights are finite, never NaN", {}),
+        ("zero_signal_zero_weight", _zero_signal_zero_weight, "a 0 signal gives a 0 weight", {}),
+        ("long_only", _long_only, "without supports_short, no weight is negative", {"supports_short": False}),
+        (
+            "short_follows_signal",
+            _short_follows_signal,
+            "with supports_short, a negative signal never gives a long weight",
+            {"supports_short": True},
+        ),
+    ],
+)
 
 
 # -------------------------------------------------------------------- data
 
 
-def _request(subject: Subject, symbols: tuple[str, ...] | None = None,
-             start: date | None = None, end: date | None = None) -> BarsRequest:
+def _request(
+    subject: Subject, symbols: tuple[str, ...] | None = None, start: date | None = None, end: date | None = None
+) -> BarsRequest:
     w = subject.data_window
-    return BarsRequest(symbols=w.symbols if symbols is None else symbols,
-                       start=w.start if start is None else start, end=w.end if end is None else end,
-                       adjusted=True, settings=subject.params)
+    return BarsRequest(
+        symbols=w.symbols if symbols is None else symbols,
+        start=w.start if start is None else start,
+        end=w.end if end is None else end,
+        adjusted=True,
+        settings=subject.params,
+    )
 
 
 def _provided(subject: Subject, request: BarsRequest) -> Bars:
@@ -542,16 +604,19 @@ def _returns_bars(subject: Subject) -> None:
     bars = _memo_bars(subject)
     w = subject.data_window
     if bars.empty or bars["close"].isna().all().all():
-        raise CheckFailure(f"no bars at all for {list(w.symbols)} {w.start} → {w.end}; set data_window "
-                           f"to symbols and dates the source has")
+        raise CheckFailure(
+            f"no bars at all for {list(w.symbols)} {w.start} → {w.end}; set data_window "
+            f"to symbols and dates the source has"
+        )
 
 
 def _requested_symbols_only(subject: Subject) -> None:
     got = bars_symbols(_memo_bars(subject))
     extra = [s for s in got if s not in subject.data_window.symbols]
     if extra:
-        raise CheckFailure(f"returned symbols that were not requested: {extra} "
-                           f"(requested {list(subject.data_window.symbols)})")
+        raise CheckFailure(
+            f"returned symbols that were not requested: {extra} (requested {list(subject.data_window.symbols)})"
+        )
 
 
 def _within_range(subject: Subject) -> None:
@@ -559,8 +624,7 @@ def _within_range(subject: Subject) -> None:
     w = subject.data_window
     outside = bars.index[(bars.index < pd.Timestamp(w.start)) | (bars.index > pd.Timestamp(w.end))]
     if len(outside):
-        raise CheckFailure(f"returned {len(outside)} session(s) outside {w.start} → {w.end}, "
-                           f"first {_day(outside[0])}")
+        raise CheckFailure(f"returned {len(outside)} session(s) outside {w.start} → {w.end}, first {_day(outside[0])}")
 
 
 def _data_deterministic(subject: Subject) -> None:
@@ -592,13 +656,18 @@ def _data_no_sessions(subject: Subject) -> None:
     saturday = start + timedelta(days=(5 - start.weekday()) % 7)
     out = _provided(subject, _request(subject, start=saturday, end=saturday + timedelta(days=1)))
     if len(out.index):
-        raise CheckFailure(f"a request for the weekend {saturday} → {saturday + timedelta(days=1)} "
-                           f"returned {len(out.index)} row(s), first {_day(out.index[0])}; "
-                           f"non-sessions have no rows")
+        raise CheckFailure(
+            f"a request for the weekend {saturday} → {saturday + timedelta(days=1)} "
+            f"returned {len(out.index)} row(s), first {_day(out.index[0])}; "
+            f"non-sessions have no rows"
+        )
 
 
-_register("data.returns_bars/v1", _returns_bars,
-          "provide_bars returns a Bars panel (DESIGN §3) with data for the requested window")
+_register(
+    "data.returns_bars/v1",
+    _returns_bars,
+    "provide_bars returns a Bars panel (DESIGN §3) with data for the requested window",
+)
 _register("data.requested_symbols_only/v1", _requested_symbols_only, "no symbol that was not requested")
 _register("data.within_range/v1", _within_range, "no session outside the requested start → end")
 _register("data.deterministic/v1", _data_deterministic, "two identical requests return identical bars")
@@ -620,15 +689,29 @@ class _BrokerRun:
         self._tmp = tempfile.TemporaryDirectory(prefix="regimeflex-kit-")
         self.prices = sample_bars()
         self.session = self.prices.index[-2].date()
-        self.context = BrokerContext(mode="paper", session=self.session, settings=subject.params,
-                                     state_dir=Path(self._tmp.name), prices=self.prices,
-                                     is_killed=lambda: killed)
+        self.context = BrokerContext(
+            mode="paper",
+            session=self.session,
+            settings=subject.params,
+            state_dir=Path(self._tmp.name),
+            prices=self.prices,
+            is_killed=lambda: killed,
+        )
 
     def orders(self, tag: str, qty: float = 10.0) -> list[Order]:
         close = self.prices["close"].loc[pd.Timestamp(self.session)]
-        return [Order(symbol=sym, side="buy", qty=qty, client_order_id=f"kit-{tag}-{i}",
-                      reference_price=float(close[sym]), strategy="kit", session=self.session)
-                for i, sym in enumerate(("AAPL", "JPM"), start=1)]
+        return [
+            Order(
+                symbol=sym,
+                side="buy",
+                qty=qty,
+                client_order_id=f"kit-{tag}-{i}",
+                reference_price=float(close[sym]),
+                strategy="kit",
+                session=self.session,
+            )
+            for i, sym in enumerate(("AAPL", "JPM"), start=1)
+        ]
 
     def call(self, hook: str, **kwargs: Any) -> Any:
         return self.subject.call(hook, context=self.context, **kwargs)
@@ -660,8 +743,10 @@ def _broker_one_result_per_order(subject: Subject) -> None:
         sent = [o.client_order_id for o in orders]
         got = [r.client_order_id for r in out]
         if got != sent:
-            raise CheckFailure(f"execute_orders must return one result per order in order with the "
-                               f"client_order_id passed through; sent {sent}, got {got}")
+            raise CheckFailure(
+                f"execute_orders must return one result per order in order with the "
+                f"client_order_id passed through; sent {sent}, got {got}"
+            )
 
 
 def _broker_duplicate_client_order_id(subject: Subject) -> None:
@@ -674,9 +759,11 @@ def _broker_duplicate_client_order_id(subject: Subject) -> None:
         counts = {i: sum(r.client_order_id == i for r in known) for i in ids}
         wrong = {i: n for i, n in counts.items() if n != 1}
         if wrong:
-            raise CheckFailure(f"after sending the same orders twice, broker_orders(ids) must know each "
-                               f"client_order_id exactly once; counts {wrong} (a resend placed a "
-                               f"duplicate, or broker_orders cannot find sent orders)")
+            raise CheckFailure(
+                f"after sending the same orders twice, broker_orders(ids) must know each "
+                f"client_order_id exactly once; counts {wrong} (a resend placed a "
+                f"duplicate, or broker_orders cannot find sent orders)"
+            )
 
 
 def _broker_kill_switch(subject: Subject) -> None:
@@ -684,19 +771,23 @@ def _broker_kill_switch(subject: Subject) -> None:
         orders = run.orders("killed")
         out = _results(run.call("execute_orders", orders=orders), "execute_orders")
         live = [r.client_order_id for r in out if r.status in _LIVE_STATUSES]
-        known = _results(run.call("broker_orders", client_order_ids=[o.client_order_id for o in orders]),
-                         "broker_orders")
+        known = _results(
+            run.call("broker_orders", client_order_ids=[o.client_order_id for o in orders]), "broker_orders"
+        )
         if live or known:
-            raise CheckFailure(f"context.is_killed() returned True, yet orders were placed: "
-                               f"{live or [r.client_order_id for r in known]}; check it before each submission")
+            raise CheckFailure(
+                f"context.is_killed() returned True, yet orders were placed: "
+                f"{live or [r.client_order_id for r in known]}; check it before each submission"
+            )
 
 
 def _broker_unknown_id_absent(subject: Subject) -> None:
     with _BrokerRun(subject) as run:
         out = _results(run.call("broker_orders", client_order_ids=["kit-never-sent"]), "broker_orders")
         if out:
-            raise CheckFailure(f"broker_orders(['kit-never-sent']) returned {len(out)} result(s); "
-                               f"unknown ids must be absent")
+            raise CheckFailure(
+                f"broker_orders(['kit-never-sent']) returned {len(out)} result(s); unknown ids must be absent"
+            )
 
 
 def _broker_account(subject: Subject) -> None:
@@ -705,8 +796,10 @@ def _broker_account(subject: Subject) -> None:
         if out is not None and not isinstance(out, Account):
             raise CheckFailure(f"broker_account must return an Account or None, got {type(out).__name__}")
         if out is not None and not np.isfinite([out.equity, out.cash, out.buying_power]).all():
-            raise CheckFailure(f"broker_account returned non-finite figures: equity={out.equity}, "
-                               f"cash={out.cash}, buying_power={out.buying_power}")
+            raise CheckFailure(
+                f"broker_account returned non-finite figures: equity={out.equity}, "
+                f"cash={out.cash}, buying_power={out.buying_power}"
+            )
 
 
 def _broker_fills(subject: Subject) -> None:
@@ -741,17 +834,27 @@ def _broker_fractional_qty(subject: Subject) -> None:
 
 
 _register("broker.empty_orders/v1", _broker_empty_orders, "no orders in → no results, no error")
-_register("broker.one_result_per_order/v1", _broker_one_result_per_order,
-          "one OrderResult per order, in order, client_order_id passed through")
-_register("broker.duplicate_client_order_id/v1", _broker_duplicate_client_order_id,
-          "resending the same client_order_id never places a second order")
+_register(
+    "broker.one_result_per_order/v1",
+    _broker_one_result_per_order,
+    "one OrderResult per order, in order, client_order_id passed through",
+)
+_register(
+    "broker.duplicate_client_order_id/v1",
+    _broker_duplicate_client_order_id,
+    "resending the same client_order_id never places a second order",
+)
 _register("broker.kill_switch/v1", _broker_kill_switch, "nothing is placed while context.is_killed() is True")
 _register("broker.unknown_id_absent/v1", _broker_unknown_id_absent, "broker_orders omits ids it never saw")
 _register("broker.account/v1", _broker_account, "broker_account returns an Account with finite figures, or None")
 _register("broker.fills/v1", _broker_fills, "fills have unique fill_id values and belong to sent orders")
 _register("broker.cancel_open_orders/v1", _broker_cancel_open_orders, "cancel_open_orders returns a list of results")
-_register("broker.fractional_qty/v1", _broker_fractional_qty,
-          "with supports_fractional, a 0.5-share order is not rejected", {"supports_fractional": True})
+_register(
+    "broker.fractional_qty/v1",
+    _broker_fractional_qty,
+    "with supports_fractional, a 0.5-share order is not rejected",
+    {"supports_fractional": True},
+)
 
 
 # ---------------------------------------------------------------- notifier
@@ -765,8 +868,16 @@ def _notify(subject: Subject, event: Event) -> None:
 
 def _notifier_every_level(subject: Subject) -> None:
     for level in Level:
-        _notify(subject, Event(kind="kit.level", level=level, title=f"kit check at level {level.name}",
-                               body="one event per level", data={"level": level.name}))
+        _notify(
+            subject,
+            Event(
+                kind="kit.level",
+                level=level,
+                title=f"kit check at level {level.name}",
+                body="one event per level",
+                data={"level": level.name},
+            ),
+        )
 
 
 def _notifier_minimal_event(subject: Subject) -> None:
@@ -774,9 +885,16 @@ def _notifier_minimal_event(subject: Subject) -> None:
 
 
 def _notifier_unicode(subject: Subject) -> None:
-    _notify(subject, Event(kind="kit.unicode", level=Level.RISK, title="Drawdown −12 % ⚠ «AAPL» 株",
-                           body="Línea 1\nZeile 2 — ünïcödé ✓\n<b>not markup</b> & *not markdown*",
-                           data={"symbols": ["AAPL", "JPM"], "nested": {"pnl": -1234.5, "ok": False}}))
+    _notify(
+        subject,
+        Event(
+            kind="kit.unicode",
+            level=Level.RISK,
+            title="Drawdown −12 % ⚠ «AAPL» 株",
+            body="Línea 1\nZeile 2 — ünïcödé ✓\n<b>not markup</b> & *not markdown*",
+            data={"symbols": ["AAPL", "JPM"], "nested": {"pnl": -1234.5, "ok": False}},
+        ),
+    )
 
 
 def _notifier_event_not_mutated(subject: Subject) -> None:
@@ -791,18 +909,26 @@ def _notifier_attachments(subject: Subject) -> None:
     with tempfile.TemporaryDirectory(prefix="regimeflex-kit-") as tmp:
         report = Path(tmp) / "report.html"
         report.write_text("<html><body><h1>kit report</h1></body></html>", encoding="utf-8")
-        _notify(subject, Event(kind="kit.attachment", level=Level.INFO, title="kit: report attached",
-                               attachments=(report,)))
+        _notify(
+            subject, Event(kind="kit.attachment", level=Level.INFO, title="kit: report attached", attachments=(report,))
+        )
 
 
 _register("notifier.every_level/v1", _notifier_every_level, "an event of every level is delivered without error")
 _register("notifier.minimal_event/v1", _notifier_minimal_event, "an event with only kind, level and title works")
 _register("notifier.unicode/v1", _notifier_unicode, "unicode, markup characters and nested data are delivered")
 _register("notifier.event_not_mutated/v1", _notifier_event_not_mutated, "notify leaves event.data unchanged")
-_register("notifier.attachments/v1", _notifier_attachments,
-          "with supports_attachments, an event with a file attached is delivered", {"supports_attachments": True})
+_register(
+    "notifier.attachments/v1",
+    _notifier_attachments,
+    "with supports_attachments, an event with a file attached is delivered",
+    {"supports_attachments": True},
+)
 
 
 for _role in ("strategy", "sizer", "data", "broker", "notifier"):
-    _register(f"{_role}.known_capabilities/v1", _known_capabilities,
-              "every tag capabilities() declares is one the kit knows (typos would silently skip checks)")
+    _register(
+        f"{_role}.known_capabilities/v1",
+        _known_capabilities,
+        "every tag capabilities() declares is one the kit knows (typos would silently skip checks)",
+    )

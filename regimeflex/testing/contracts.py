@@ -62,11 +62,13 @@ class _Contract:
         """
         plugin = _attribute_or_fixture(self, request, "plugin")
         if plugin is None:
-            raise TypeError(f"{type(self).__name__}: set `plugin = \"<entry-point name>\"` "
-                            f"(or the plugin module) on the class")
+            raise TypeError(
+                f'{type(self).__name__}: set `plugin = "<entry-point name>"` (or the plugin module) on the class'
+            )
         params = _attribute_or_fixture(self, request, "params") or {}
-        spec = PluginUnderTest(plugin, params=params, skip=dict(type(self).skip_checks),
-                               data_window=type(self).data_window)
+        spec = PluginUnderTest(
+            plugin, params=params, skip=dict(type(self).skip_checks), data_window=type(self).data_window
+        )
         # One load per class and params, so the plugin's output on the panel is computed once.
         cache = type(self).__dict__.get("_contract_subjects")
         if cache is None:
@@ -77,8 +79,10 @@ class _Contract:
             cache[key] = load_subject(spec)
         subject = cache[key]
         if type(self).role not in subject.roles:
-            raise TypeError(f"{type(self).__name__}: plugin '{subject.name}' does not play the "
-                            f"{type(self).role} role (it plays: {', '.join(subject.roles) or 'none'})")
+            raise TypeError(
+                f"{type(self).__name__}: plugin '{subject.name}' does not play the "
+                f"{type(self).role} role (it plays: {', '.join(subject.roles) or 'none'})"
+            )
         return subject
 
     def test_contract(self, contract_subject: Subject, contract_check: Check) -> None:
@@ -136,8 +140,9 @@ def _entries(plugins: Iterable[Any]) -> list[PluginUnderTest]:
     return out
 
 
-def parametrize_with_contracts(plugins: Iterable[str | ModuleType | object | tuple | PluginUnderTest],
-                               *, roles: Iterable[str] | None = None) -> pytest.MarkDecorator:
+def parametrize_with_contracts(
+    plugins: Iterable[str | ModuleType | object | tuple | PluginUnderTest], *, roles: Iterable[str] | None = None
+) -> pytest.MarkDecorator:
     """Parametrize a test over every check of every role each plugin plays.
 
     ``plugins`` holds entry-point names, modules, ``(plugin, params)`` tuples or

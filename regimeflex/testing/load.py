@@ -22,17 +22,18 @@ from regimeflex.testing.subject import DataWindow, Subject
 #: How each hook is called on the host (keyword arguments exactly as the hookspec names them).
 _HOST_CALLS: dict[str, Any] = {
     "provide_bars": lambda host, name: lambda request: host.provide_bars(name, request=request),
-    "generate_signal": lambda host, name: lambda bars, params: host.generate_signal(
-        name, bars=bars, params=params),
-    "size_position": lambda host, name: lambda signals, bars, params: host.size_position(
-        name, signals=signals, bars=bars, params=params),
-    "execute_orders": lambda host, name: lambda orders, context: host.execute_orders(
-        name, orders=orders, context=context),
+    "generate_signal": lambda host, name: lambda bars, params: host.generate_signal(name, bars=bars, params=params),
+    "size_position": lambda host, name: (
+        lambda signals, bars, params: host.size_position(name, signals=signals, bars=bars, params=params)
+    ),
+    "execute_orders": lambda host, name: (
+        lambda orders, context: host.execute_orders(name, orders=orders, context=context)
+    ),
     "broker_account": lambda host, name: lambda context: host.broker_account(name, context=context),
-    "broker_orders": lambda host, name: lambda client_order_ids, context: host.broker_orders(
-        name, client_order_ids=client_order_ids, context=context),
-    "broker_fills": lambda host, name: lambda since, context: host.broker_fills(
-        name, since=since, context=context),
+    "broker_orders": lambda host, name: (
+        lambda client_order_ids, context: host.broker_orders(name, client_order_ids=client_order_ids, context=context)
+    ),
+    "broker_fills": lambda host, name: lambda since, context: host.broker_fills(name, since=since, context=context),
     "cancel_open_orders": lambda host, name: lambda context: host.cancel_open_orders(name, context=context),
     "notify": lambda host, name: lambda event, context: host.notify(name, event=event, context=context),
 }
@@ -75,8 +76,7 @@ def host_for(plugin: str | ModuleType | object, name: str) -> PluginHost:
     return PluginHost.from_plugins({name: plugin})
 
 
-def load_subject(spec: PluginUnderTest | str | ModuleType | object, *,
-                 host: PluginHost | None = None) -> Subject:
+def load_subject(spec: PluginUnderTest | str | ModuleType | object, *, host: PluginHost | None = None) -> Subject:
     """Resolve a plugin to a Subject: load it, validate its params, read its capabilities.
 
     Raises :class:`~regimeflex.errors.PluginError` when the plugin is unknown,
@@ -92,16 +92,26 @@ def load_subject(spec: PluginUnderTest | str | ModuleType | object, *,
         installed = [i.name for i in host.info()]
         close = difflib.get_close_matches(name, installed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise PluginError(f"conformance kit: no plugin named '{name}' is installed{hint}. "
-                          f"Installed plugins: {', '.join(installed) or 'none'}. Install the package "
-                          f"that provides it (pip install -e .) or fix the name.")
+        raise PluginError(
+            f"conformance kit: no plugin named '{name}' is installed{hint}. "
+            f"Installed plugins: {', '.join(installed) or 'none'}. Install the package "
+            f"that provides it (pip install -e .) or fix the name."
+        )
     if info.state != "active":
         host.require(name, info.roles[0] if info.roles else "strategy", where="conformance kit")
     if not info.roles:
-        raise PluginError(f"conformance kit: {info.label} implements none of the role hooks "
-                          f"(provide_bars, generate_signal, size_position, execute_orders, notify); "
-                          f"nothing to check")
+        raise PluginError(
+            f"conformance kit: {info.label} implements none of the role hooks "
+            f"(provide_bars, generate_signal, size_position, execute_orders, notify); "
+            f"nothing to check"
+        )
     params = host.validate_settings(name, dict(spec.params), where=spec.where or f"test params for '{name}': params")
     hooks = {hook: _HOST_CALLS[hook](host, name) for hook in info.hooks if hook in _HOST_CALLS}
-    return Subject(name=name, hooks=hooks, params=params, capabilities=host.capabilities(name),
-                   skip=dict(spec.skip), data_window=spec.data_window or DataWindow())
+    return Subject(
+        name=name,
+        hooks=hooks,
+        params=params,
+        capabilities=host.capabilities(name),
+        skip=dict(spec.skip),
+        data_window=spec.data_window or DataWindow(),
+    )

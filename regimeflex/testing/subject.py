@@ -22,7 +22,7 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "supports_fractional": "broker: accepts fractional share quantities",
     "supports_attachments": "notifier: delivers Event.attachments",
     "needs_network": "data/broker/notifier: talks to an outside service; "
-                     "`plugins check` cannot run its calls without settings for a local server",
+    "`plugins check` cannot run its calls without settings for a local server",
     "persistent": "broker: keeps orders and positions across runs (in its state directory)",
 }
 
@@ -78,12 +78,21 @@ class Subject:
         return bool(self.capabilities.get(tag, False))
 
 
-def subject_from_functions(name: str, *, params: Mapping[str, Any] | None = None,
-                           capabilities: Mapping[str, bool] | None = None,
-                           skip: Mapping[str, str] | None = None,
-                           data_window: DataWindow | None = None,
-                           **hooks: Callable[..., Any]) -> Subject:
+def subject_from_functions(
+    name: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    capabilities: Mapping[str, bool] | None = None,
+    skip: Mapping[str, str] | None = None,
+    data_window: DataWindow | None = None,
+    **hooks: Callable[..., Any],
+) -> Subject:
     """Build a Subject from bare hook functions, e.g. ``generate_signal=my_fn``."""
-    return Subject(name=name, hooks=dict(hooks), params=dict(params or {}),
-                   capabilities=dict(capabilities or {}), skip=dict(skip or {}),
-                   data_window=data_window or DataWindow())
+    return Subject(
+        name=name,
+        hooks=dict(hooks),
+        params=dict(params or {}),
+        capabilities=dict(capabilities or {}),
+        skip=dict(skip or {}),
+        data_window=data_window or DataWindow(),
+    )

@@ -14,8 +14,10 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "backtest"
 
 def _wide_from_long(path: Path):
     df = pd.read_csv(path, parse_dates=["date"])
-    return {f: df.pivot(index="date", columns="Name", values=f).astype("float64")
-            for f in ("open", "high", "low", "close", "volume")}
+    return {
+        f: df.pivot(index="date", columns="Name", values=f).astype("float64")
+        for f in ("open", "high", "low", "close", "volume")
+    }
 
 
 def _wide_from_lumibot(names: tuple[str, ...]):
@@ -23,8 +25,10 @@ def _wide_from_lumibot(names: tuple[str, ...]):
     for name in names:
         df = pd.read_csv(DATA / f"{name}-2019-lumibot.csv", parse_dates=["Date"], index_col="Date")
         frames[name] = df
-    return {f: pd.DataFrame({n: frames[n][f.capitalize()] for n in names}).astype("float64")
-            for f in ("open", "high", "low", "close", "volume")}
+    return {
+        f: pd.DataFrame({n: frames[n][f.capitalize()] for n in names}).astype("float64")
+        for f in ("open", "high", "low", "close", "volume")
+    }
 
 
 @pytest.fixture(scope="session")
@@ -61,12 +65,15 @@ def write_project(root: Path, *, run_extra: str = "", strategies: str | None = N
         shutil.copy(DATA / f"{name}-2019-lumibot.csv", csv_dir / f"{name}.csv")
     config = root / "config"
     config.mkdir(parents=True, exist_ok=True)
-    (config / "run.yaml").write_text(
-        "universe: [SPY, GLD, TLT]\nbenchmark: SPY\ninitial_equity: 100000\n" + run_extra)
+    (config / "run.yaml").write_text("universe: [SPY, GLD, TLT]\nbenchmark: SPY\ninitial_equity: 100000\n" + run_extra)
     (config / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv:\n    path: {csv_dir}\n")
-    (config / "strategies.yaml").write_text(strategies or (
-        "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n"
-        "    params: {rule: crossover, fast: 10, slow: 40}\n"))
+    (config / "strategies.yaml").write_text(
+        strategies
+        or (
+            "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n"
+            "    params: {rule: crossover, fast: 10, slow: 40}\n"
+        )
+    )
     (config / "risk.yaml").write_text("sizer:\n  plugin: equal_weight\n  params: {max_weight: 0.5}\n")
     (config / "broker.yaml").write_text("broker: paper\nmode: dry_run\n")
     return config
@@ -79,18 +86,22 @@ def make_project(tmp_path: Path):
 
     def make(**kwargs) -> Path:
         return write_project(tmp_path / f"p{next(counter)}", **kwargs)
+
     return make
 
 
 @pytest.fixture(scope="session")
 def make_shared_project(tmp_path_factory):
     """Like ``make_project``, for module/session-scoped fixtures."""
+
     def make(**kwargs) -> Path:
         return write_project(tmp_path_factory.mktemp("project"), **kwargs)
+
     return make
 
 
 @pytest.fixture
 def etf_project(tmp_path: Path) -> Path:
-    return write_project(tmp_path, run_extra="backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n"
-                                             "  warmup_sessions: 40\n")
+    return write_project(
+        tmp_path, run_extra="backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n  warmup_sessions: 40\n"
+    )

@@ -45,8 +45,11 @@ def test_warmup_history_makes_signals_ready_on_the_first_day(settings):
 def test_benchmark_series_is_rebased_to_the_starting_cash(settings):
     result = run(settings)
     eq = result.equity
-    spy = pd.read_csv(__import__("pathlib").Path(settings.data.providers["csv"]["path"]) / "SPY.csv",
-                      index_col="Date", parse_dates=True)["Adj Close"]
+    spy = pd.read_csv(
+        __import__("pathlib").Path(settings.data.providers["csv"]["path"]) / "SPY.csv",
+        index_col="Date",
+        parse_dates=True,
+    )["Adj Close"]
     assert eq["benchmark"].iloc[0] == 100_000.0
     ratio = spy.loc["2019-12-31"] / spy.loc["2019-03-01"]
     assert eq["benchmark"].iloc[-1] == pytest.approx(100_000.0 * ratio, rel=1e-9)
@@ -63,23 +66,25 @@ def test_metrics_come_from_the_report_layer(settings):
 def test_costs_from_run_yaml_are_charged(make_project):
     period_yaml = "backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n  warmup_sessions: 40\n"
     free = run(load_settings(make_project(run_extra=period_yaml)))
-    costly = run(load_settings(make_project(
-        run_extra=period_yaml + "  costs: {commission_bps: 10, slippage_bps: 5}\n")))
+    costly = run(
+        load_settings(make_project(run_extra=period_yaml + "  costs: {commission_bps: 10, slippage_bps: 5}\n"))
+    )
     assert costly.trades["commission"].sum() == pytest.approx((costly.trades["notional"] * 1e-3).sum(), rel=1e-12)
     assert costly.final_equity < free.final_equity
 
 
 def test_start_and_end_arguments_override_run_yaml(settings):
     result = run(settings, start="2019-06-03", end="2019-09-30")
-    assert (result.equity.index[0], result.equity.index[-1]) == (pd.Timestamp("2019-06-03"),
-                                                                 pd.Timestamp("2019-09-30"))
+    assert (result.equity.index[0], result.equity.index[-1]) == (pd.Timestamp("2019-06-03"), pd.Timestamp("2019-09-30"))
 
 
 def test_start_after_end_is_refused_with_the_fix(settings):
     with pytest.raises(ConfigError) as e:
         period(settings, "2019-10-01", "2019-09-01")
-    assert str(e.value) == ("backtest: start 2019-10-01 is after end 2019-09-01; "
-                            "pass --start/--end in order (or fix run.yaml backtest.start/end)")
+    assert str(e.value) == (
+        "backtest: start 2019-10-01 is after end 2019-09-01; "
+        "pass --start/--end in order (or fix run.yaml backtest.start/end)"
+    )
 
 
 def test_run_without_settings_needs_bars_and_weights():
@@ -98,12 +103,15 @@ def test_risk_yaml_equity_breakers_become_engine_rules(make_project):
     from regimeflex.backtest.api import sim_config
 
     cfg = make_project()
-    (cfg / "risk.yaml").write_text("sizer:\n  plugin: equal_weight\ncircuit_breakers:\n"
-                                   "  max_drawdown: {threshold: 0.15, action: 'reduce:0.5', reset: recovery}\n"
-                                   "  daily_loss: null\n")
+    (cfg / "risk.yaml").write_text(
+        "sizer:\n  plugin: equal_weight\ncircuit_breakers:\n"
+        "  max_drawdown: {threshold: 0.15, action: 'reduce:0.5', reset: recovery}\n"
+        "  daily_loss: null\n"
+    )
     rules = sim_config(load_settings(cfg)).breakers.rules
     assert [(r.measure, r.threshold, r.action, r.reset) for r in rules] == [
-        ("max_drawdown", 0.15, "reduce:0.5", "recovery")]
+        ("max_drawdown", 0.15, "reduce:0.5", "recovery")
+    ]
 
 
 def test_breakers_can_be_switched_off_for_a_backtest(make_project):

@@ -11,7 +11,7 @@ from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, 
 
 def _one_decision(bars, symbol, day, weight=1.0):
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
-    w.loc[w.index[day]:, symbol] = weight
+    w.loc[w.index[day] :, symbol] = weight
     return w
 
 
@@ -108,7 +108,7 @@ def test_missing_open_defers_an_entry_to_the_next_priced_session(stock_bars):
 def test_unpriced_position_is_valued_at_its_last_close(stock_bars):
     day = stock_bars.index.get_loc(pd.Timestamp("2016-01-05"))
     res = simulate(_one_decision(stock_bars, "O", day), stock_bars, SimConfig(rebalance="on_change"))
-    t = stock_bars.index.get_loc(pd.Timestamp("2016-01-12"))   # O has a close but no open that day
+    t = stock_bars.index.get_loc(pd.Timestamp("2016-01-12"))  # O has a close but no open that day
     j = res.symbols.index("O")
     assert res.equity[t] == pytest.approx(res.cash[t] + res.shares[t, j] * stock_bars["close"]["O"].iloc[t])
 
@@ -124,7 +124,7 @@ def test_commission_per_share_and_bps_are_charged_on_each_fill(etf_bars):
 
 def test_slippage_moves_buys_up_and_sells_down(etf_bars):
     w = _one_decision(etf_bars, "SPY", 10)
-    w.loc[w.index[20]:, "SPY"] = 0.0
+    w.loc[w.index[20] :, "SPY"] = 0.0
     res = simulate(w, etf_bars, SimConfig(costs=Costs(slippage_bps=10.0), rebalance="on_change"))
     o = etf_bars["open"]["SPY"]
     assert res.trade_price.tolist() == pytest.approx([o.iloc[11] * 1.001, o.iloc[21] * 0.999], rel=1e-12)
@@ -164,7 +164,7 @@ def _falling_bars(bars, symbol, day, drop):
     """Real bars with one symbol's prices cut by ``drop`` from ``day`` on (a crash)."""
     b = bars.copy()
     for f in ("open", "high", "low", "close"):
-        b.loc[b.index[day]:, (f, symbol)] *= (1 - drop)
+        b.loc[b.index[day] :, (f, symbol)] *= 1 - drop
     return b
 
 
@@ -210,8 +210,8 @@ def test_block_entries_keeps_existing_positions_but_opens_none(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
-    w.loc[w.index[120]:, "SPY"] = 0.5
-    w.loc[w.index[120]:, "GLD"] = 0.5
+    w.loc[w.index[120] :, "SPY"] = 0.5
+    w.loc[w.index[120] :, "GLD"] = 0.5
     res = simulate(w, bars, SimConfig(breakers=Breakers((BreakerRule("max_drawdown", 0.2, action="block_entries"),))))
     g = res.symbols.index("GLD")
     s = res.symbols.index("SPY")
@@ -229,28 +229,44 @@ def test_same_inputs_give_identical_arrays(stock_bars, trend_weights):
 def test_vectorised_method_refuses_a_path_dependent_config(etf_bars, trend_weights):
     with pytest.raises(ValueError) as e:
         simulate(trend_weights(etf_bars), etf_bars, SimConfig(min_trade_weight=0.01), method="vectorised")
-    assert str(e.value) == ("simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
-                            "breakers need the date loop; use method='loop' or 'auto'")
+    assert str(e.value) == (
+        "simulate(method='vectorised'): costs, whole shares, min_trade_weight and "
+        "breakers need the date loop; use method='loop' or 'auto'"
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"fill": "open"}, "fill: must be one of ['next_open', 'next_close'], got 'open'"),
-    ({"rebalance": "hourly"}, "rebalance: must be one of ['daily', 'weekly', 'monthly', 'on_change'], got 'hourly'"),
-    ({"initial_cash": 0}, "initial_cash: must be > 0, got 0"),
-    ({"min_trade_weight": -1}, "min_trade_weight: must be >= 0, got -1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fill": "open"}, "fill: must be one of ['next_open', 'next_close'], got 'open'"),
+        (
+            {"rebalance": "hourly"},
+            "rebalance: must be one of ['daily', 'weekly', 'monthly', 'on_change'], got 'hourly'",
+        ),
+        ({"initial_cash": 0}, "initial_cash: must be > 0, got 0"),
+        ({"min_trade_weight": -1}, "min_trade_weight: must be >= 0, got -1"),
+    ],
+)
 def test_bad_config_is_refused_with_the_key_and_value(kwargs, message):
     with pytest.raises(ValueError) as e:
         SimConfig(**kwargs)
     assert str(e.value) == message
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"measure": "max_drawdown", "threshold": 0.2, "action": "reduce:2"},
-     "breakers: action must be flatten, block_entries or reduce:<0..1>, got 'reduce:2'"),
-    ({"measure": "daily_loss", "threshold": 1.5}, "breakers.daily_loss.threshold: must be between 0 and 1, got 1.5"),
-    ({"measure": "vix", "threshold": 0.5}, "breakers: measure must be max_drawdown or daily_loss, got 'vix'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"measure": "max_drawdown", "threshold": 0.2, "action": "reduce:2"},
+            "breakers: action must be flatten, block_entries or reduce:<0..1>, got 'reduce:2'",
+        ),
+        (
+            {"measure": "daily_loss", "threshold": 1.5},
+            "breakers.daily_loss.threshold: must be between 0 and 1, got 1.5",
+        ),
+        ({"measure": "vix", "threshold": 0.5}, "breakers: measure must be max_drawdown or daily_loss, got 'vix'"),
+    ],
+)
 def test_bad_breaker_rule_is_refused_with_the_key_and_value(kwargs, message):
     with pytest.raises(ValueError) as e:
         BreakerRule(**kwargs)
@@ -259,14 +275,14 @@ def test_bad_breaker_rule_is_refused_with_the_key_and_value(kwargs, message):
 
 def test_recovery_reset_releases_once_drawdown_falls_below_the_level(etf_bars):
     bars = _falling_bars(etf_bars, "SPY", 100, 0.3)
-    for f in ("open", "high", "low", "close"):     # and a rebound 20 sessions later
-        bars.loc[bars.index[120]:, (f, "SPY")] /= 0.7
+    for f in ("open", "high", "low", "close"):  # and a rebound 20 sessions later
+        bars.loc[bars.index[120] :, (f, "SPY")] /= 0.7
     w = pd.DataFrame(0.0, index=bars.index, columns=bars["close"].columns)
     w["SPY"] = 1.0
     rule = BreakerRule("max_drawdown", 0.2, action="reduce:0.5", reset="recovery", recover_below=0.18)
     res = simulate(w, bars, SimConfig(breakers=Breakers((rule,))))
     dd = 1 - res.equity / np.maximum.accumulate(res.equity)
-    assert dd[120] < 0.18 < dd[119]            # the rebound brings the drawdown under the level
+    assert dd[120] < 0.18 < dd[119]  # the rebound brings the drawdown under the level
     assert res.breaker[101:121].all()
     assert not res.breaker[121:].any()
 

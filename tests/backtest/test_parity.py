@@ -3,7 +3,6 @@ sends the same orders and reports the same equity as the backtest's rows in ``ex
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from regimeflex.backtest import run
@@ -12,14 +11,18 @@ from regimeflex.errors import ConfigError
 from regimeflex.runner import RunOptions, run_cycle
 
 #: full history in both (the csv files hold 2019 only), so a daily run and the backtest read the same bars
-PLANNER = ("history_sessions: 260\nbacktest:\n  start: 2019-10-07\n  end: 2019-12-31\n  warmup_sessions: 260\n"
-           "  execution: planner\n")
+PLANNER = (
+    "history_sessions: 260\nbacktest:\n  start: 2019-10-07\n  end: 2019-12-31\n  warmup_sessions: 260\n"
+    "  execution: planner\n"
+)
 #: the replay does not apply risk.yaml's equity breakers; none fires in this period for the runner either
 #: (the targets test shows it), so switching them off in the backtest changes nothing here
 PROJECT = PLANNER + "  breakers: false\n"
 #: costs on, so the fills' slippage and commission arithmetic is part of what must agree
-BROKER = ("broker: paper\nmode: paper\nbrokers:\n  paper:\n    slippage_bps: 5\n    commission_per_share: 0.005\n"
-          "    commission_min: 1.0\n")
+BROKER = (
+    "broker: paper\nmode: paper\nbrokers:\n  paper:\n    slippage_bps: 5\n    commission_per_share: 0.005\n"
+    "    commission_min: 1.0\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,8 @@ def test_planner_execution_refuses_equity_breakers_it_does_not_apply(make_projec
     config = make_project(run_extra=PLANNER)  # risk.yaml's default breakers, backtest.breakers left on
     with pytest.raises(ConfigError) as err:
         run(load_settings(config))
-    assert str(err.value) == ("run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
-                              "(max_drawdown, daily_loss); set backtest.breakers: false, "
-                              "or use backtest.execution: engine")
+    assert str(err.value) == (
+        "run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
+        "(max_drawdown, daily_loss); set backtest.breakers: false, "
+        "or use backtest.execution: engine"
+    )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from regimeflex.backtest import run
 from regimeflex.config import load_settings
 
-PLANNER = ("backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n"
-           "  execution: planner\n  breakers: false\n")
+PLANNER = (
+    "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n"
+    "  execution: planner\n  breakers: false\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def test_planner_fill_prices_are_the_open_plus_the_paper_brokers_slippage(planne
     expected = [round(o * (1 + 5e-4 if t.side == "buy" else 1 - 5e-4), 6) for o, t in zip(opens, trades.itertuples())]
     assert trades["price"].tolist() == pytest.approx(expected, abs=1e-9)
     assert trades["slippage"].tolist() == pytest.approx(
-        [q * abs(p - o) for q, p, o in zip(trades["qty"], trades["price"], opens)], rel=1e-9)
+        [q * abs(p - o) for q, p, o in zip(trades["qty"], trades["price"], opens)], rel=1e-9
+    )
 
 
 def test_planner_equity_is_cash_plus_positions_at_the_close(planned):

@@ -21,8 +21,10 @@ from regimeflex.config import load_settings
 from regimeflex.errors import ConfigError
 
 PERIOD = "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 40\n"
-GRID = {"params": {"strategies.trend.params.fast": [5, 10], "strategies.trend.params.slow": [20, 40, 1]},
-        "metric": "sharpe"}
+GRID = {
+    "params": {"strategies.trend.params.fast": [5, 10], "strategies.trend.params.slow": [20, 40, 1]},
+    "metric": "sharpe",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,7 @@ def serial_result(sweep_settings):
 @pytest.fixture(scope="module")
 def cluster_client():
     import distributed  # the sweep extra is installed by `make test`: missing, this fails instead of skipping
+
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
@@ -53,9 +56,17 @@ def test_grid_is_the_product_of_the_value_lists():
 
 
 def test_random_search_is_seeded_and_stays_in_range():
-    spec = SweepSpec.model_validate({"mode": "random", "samples": 12, "seed": 3, "params": {
-        "risk.sizer.params.max_weight": {"low": 0.2, "high": 0.6},
-        "strategies.trend.params.fast": {"low": 5, "high": 15, "integer": True}}})
+    spec = SweepSpec.model_validate(
+        {
+            "mode": "random",
+            "samples": 12,
+            "seed": 3,
+            "params": {
+                "risk.sizer.params.max_weight": {"low": 0.2, "high": 0.6},
+                "strategies.trend.params.fast": {"low": 5, "high": 15, "integer": True},
+            },
+        }
+    )
     a, b = parameter_sets(spec), parameter_sets(spec)
     assert a == b and len(a) == 12
     assert all(0.2 <= s["risk.sizer.params.max_weight"] <= 0.6 for s in a)
@@ -63,8 +74,7 @@ def test_random_search_is_seeded_and_stays_in_range():
 
 
 def test_apply_params_sets_dotted_keys_and_revalidates(sweep_settings):
-    variant = apply_params(sweep_settings, {"run.backtest.costs.slippage_bps": 5.0,
-                                            "strategies.trend.params.fast": 7})
+    variant = apply_params(sweep_settings, {"run.backtest.costs.slippage_bps": 5.0, "strategies.trend.params.fast": 7})
     assert variant.run.backtest.costs.slippage_bps == 5.0
     assert variant.strategies.strategies["trend"].params["fast"] == 7
     assert sweep_settings.run.backtest.costs.slippage_bps == 0.0
@@ -96,8 +106,7 @@ def test_local_cluster_sweep_equals_serial(sweep_settings, serial_result, cluste
     pd.testing.assert_frame_equal(result.table, serial_result.table)
 
 
-def test_worker_killed_mid_sweep_its_tasks_rerun_and_the_sweep_completes(sweep_settings, serial_result,
-                                                                         cluster_client):
+def test_worker_killed_mid_sweep_its_tasks_rerun_and_the_sweep_completes(sweep_settings, serial_result, cluster_client):
     pids = cluster_client.run(os.getpid)
     killed: list[int] = []
 
@@ -107,16 +116,24 @@ def test_worker_killed_mid_sweep_its_tasks_rerun_and_the_sweep_completes(sweep_s
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
 
-    result = run_sweep(sweep_settings, SweepSpec.model_validate(GRID), client=cluster_client,
-                       on_done=kill_one_worker_after_the_first_result)
+    result = run_sweep(
+        sweep_settings,
+        SweepSpec.model_validate(GRID),
+        client=cluster_client,
+        on_done=kill_one_worker_after_the_first_result,
+    )
     assert killed
     pd.testing.assert_frame_equal(result.table, serial_result.table)
 
 
 def test_walk_forward_picks_on_train_and_reports_only_test_windows(sweep_settings):
-    spec = SweepSpec.model_validate({**GRID, "params": {"strategies.trend.params.fast": [5, 10],
-                                                        "strategies.trend.params.slow": [20, 40]},
-                                     "walk_forward": {"train_sessions": 60, "test_sessions": 30}})
+    spec = SweepSpec.model_validate(
+        {
+            **GRID,
+            "params": {"strategies.trend.params.fast": [5, 10], "strategies.trend.params.slow": [20, 40]},
+            "walk_forward": {"train_sessions": 60, "test_sessions": 30},
+        }
+    )
     result = run_sweep(sweep_settings, spec)
     w = result.windows
     assert len(w) == 2
@@ -141,15 +158,22 @@ def test_universe_can_be_swept(sweep_settings):
     assert table["error"].isna().all() and set(table["run.universe"]) == {"SPY,GLD", "TLT"}
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("params:\n  strategies.trend.params.fast: {low: 1, high: 5}\n",
-     "sweep.yaml: (top level): params.strategies.trend.params.fast: a low/high range needs mode: random "
-     "(grid takes a list)"),
-    ("params:\n  trend.fast: [1]\n",
-     "sweep.yaml: params: trend.fast: must start with one of run, data, strategies, risk, broker and name a key "
-     "inside it, e.g. strategies.trend.params.fast"),
-    ("params: {}\n", "sweep.yaml: params: Dictionary should have at least 1 item after validation, not 0"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            "params:\n  strategies.trend.params.fast: {low: 1, high: 5}\n",
+            "sweep.yaml: (top level): params.strategies.trend.params.fast: a low/high range needs mode: random "
+            "(grid takes a list)",
+        ),
+        (
+            "params:\n  trend.fast: [1]\n",
+            "sweep.yaml: params: trend.fast: must start with one of run, data, strategies, risk, broker and name a key "
+            "inside it, e.g. strategies.trend.params.fast",
+        ),
+        ("params: {}\n", "sweep.yaml: params: Dictionary should have at least 1 item after validation, not 0"),
+    ],
+)
 def test_bad_sweep_file_names_the_key(tmp_path, raw, message):
     path = tmp_path / "sweep.yaml"
     path.write_text(raw)
@@ -168,11 +192,24 @@ def test_cli_sweep_serial_writes_table_and_heatmap(capsys, tmp_path, sweep_setti
     from regimeflex.cli import main
 
     sweep = tmp_path / "sweep.yaml"
-    sweep.write_text("params:\n  strategies.trend.params.fast: [5, 10]\n  strategies.trend.params.slow: [20, 40]\n"
-                     "metric: total_return\n")
+    sweep.write_text(
+        "params:\n  strategies.trend.params.fast: [5, 10]\n  strategies.trend.params.slow: [20, 40]\n"
+        "metric: total_return\n"
+    )
     with pytest.raises(SystemExit) as exited:
-        main(["--config", str(sweep_settings.config_dir), "sweep", str(sweep), "--scheduler", "serial",
-              "--json", "--out", str(tmp_path / "out")])
+        main(
+            [
+                "--config",
+                str(sweep_settings.config_dir),
+                "sweep",
+                str(sweep),
+                "--scheduler",
+                "serial",
+                "--json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
     out = json.loads(capsys.readouterr().out)
     assert exited.value.code == 0
     returns = [r["total_return"] for r in out["rows"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +21,10 @@ from regimeflex.plugins import PluginHost
 from regimeflex.types import BarsRequest, Level, check_bars
 
 # 2024-06-07 is a Friday; 23:00 UTC is after the New York close.
-FRI_EVENING = datetime(2024, 6, 7, 23, 0, tzinfo=timezone.utc)
-MON_EVENING = datetime(2024, 6, 10, 23, 0, tzinfo=timezone.utc)
-SAT = datetime(2024, 6, 8, 15, 0, tzinfo=timezone.utc)
-MON_MORNING = datetime(2024, 6, 10, 14, 0, tzinfo=timezone.utc)  # 10:00 New York, session open
+FRI_EVENING = datetime(2024, 6, 7, 23, 0, tzinfo=UTC)
+MON_EVENING = datetime(2024, 6, 10, 23, 0, tzinfo=UTC)
+SAT = datetime(2024, 6, 8, 15, 0, tzinfo=UTC)
+MON_MORNING = datetime(2024, 6, 10, 14, 0, tzinfo=UTC)  # 10:00 New York, session open
 
 
 class FakeVendor:
@@ -70,8 +70,7 @@ def expected(symbols, start, end, seed=5):
     return synthetic.generate(tuple(symbols), start, end, synthetic.SyntheticSettings(seed=seed))
 
 
-def load(settings, host, symbols=("SPY", "QQQ"), start=date(2024, 1, 2), end=date(2024, 6, 7), now=FRI_EVENING,
-         **kw):
+def load(settings, host, symbols=("SPY", "QQQ"), start=date(2024, 1, 2), end=date(2024, 6, 7), now=FRI_EVENING, **kw):
     return load_bars(settings, host, symbols, start, end, now=now, **kw)
 
 
@@ -136,15 +135,18 @@ def test_changed_adjusted_history_refetches_the_symbol_whole(settings, host, ven
     load(settings, host, symbols=("SPY",))
     vendor.seed = 6  # the vendor's history changed (e.g. a split re-adjusted every past price)
     bars, _ = load(settings, host, symbols=("SPY",), end=date(2024, 6, 10), now=MON_EVENING)
-    assert [(r.start, r.end) for r in vendor.requests[1:]] == [(date(2024, 6, 7), date(2024, 6, 10)),
-                                                               (date(2024, 1, 2), date(2024, 6, 10))]
+    assert [(r.start, r.end) for r in vendor.requests[1:]] == [
+        (date(2024, 6, 7), date(2024, 6, 10)),
+        (date(2024, 1, 2), date(2024, 6, 10)),
+    ]
     pd.testing.assert_frame_equal(bars, expected(("SPY",), date(2024, 1, 2), date(2024, 6, 10), seed=6))
 
 
 def test_switching_adjusted_to_raw_refetches_everything(project: Path, host, vendor) -> None:
     load(settings_for(project), host)
-    raw = settings_for(project).model_copy(update={"data": settings_for(project).data.model_copy(
-        update={"adjusted": False})})
+    raw = settings_for(project).model_copy(
+        update={"data": settings_for(project).data.model_copy(update={"adjusted": False})}
+    )
     load(raw, host)
     assert len(vendor.requests) == 2 and vendor.requests[1].adjusted is False
 
@@ -152,14 +154,16 @@ def test_switching_adjusted_to_raw_refetches_everything(project: Path, host, ven
 def test_provider_failure_falls_back_to_cache_with_a_risk_event_saying_how_stale(settings, host, vendor) -> None:
     load(settings, host)
     vendor.fail = ProviderError("fake: GET /bars → HTTP 503: try later")
-    bars, report = load(settings, host, end=date(2024, 6, 12), now=datetime(2024, 6, 12, 23, tzinfo=timezone.utc))
+    bars, report = load(settings, host, end=date(2024, 6, 12), now=datetime(2024, 6, 12, 23, tzinfo=UTC))
     assert bars.index[-1] == pd.Timestamp("2024-06-07")
     assert report.stale == {"QQQ": 3, "SPY": 3}
     event = report.events[0]
     assert (event.kind, event.level) == ("data.stale", Level.RISK)
-    assert event.body == ("fake failed: fake: GET /bars → HTTP 503: try later\n"
-                          "Using cached bars for 2 symbol(s); the oldest last bar is 2024-06-07, "
-                          "3 session(s) stale (wanted 2024-06-12).")
+    assert event.body == (
+        "fake failed: fake: GET /bars → HTTP 503: try later\n"
+        "Using cached bars for 2 symbol(s); the oldest last bar is 2024-06-07, "
+        "3 session(s) stale (wanted 2024-06-12)."
+    )
     assert report.symbols["SPY"].source == "cache-fallback"
 
 
@@ -167,8 +171,10 @@ def test_provider_failure_with_an_empty_cache_is_a_data_error(settings, host, ve
     vendor.fail = ProviderError("fake: timed out after 10s")
     with pytest.raises(DataError) as err:
         load(settings, host)
-    assert str(err.value) == ("data provider fake failed (fake: timed out after 10s) and the cache has no bars "
-                              "for QQQ, SPY; nothing to run on. Fix the provider (keys, network) and rerun.")
+    assert str(err.value) == (
+        "data provider fake failed (fake: timed out after 10s) and the cache has no bars "
+        "for QQQ, SPY; nothing to run on. Fix the provider (keys, network) and rerun."
+    )
 
 
 def test_plugin_crash_is_treated_as_a_provider_failure(settings, host, vendor) -> None:
@@ -190,7 +196,8 @@ def test_rejected_rows_never_reach_the_cache(settings, host, vendor) -> None:
     assert ("SPY", date(2024, 3, 5), "ohlc_inconsistent") in report.validation.keys()
     cached = pd.read_csv(settings.path("data/cache/fake/SPY.csv"))
     assert "2024-03-05" not in set(cached["date"]) and "2024-03-05" in set(
-        pd.read_csv(settings.path("data/cache/fake/QQQ.csv"))["date"])
+        pd.read_csv(settings.path("data/cache/fake/QQQ.csv"))["date"]
+    )
     assert np.isnan(bars.loc["2024-03-05", ("close", "SPY")])
     assert report.events[-1].kind == "data.validation" and report.events[-1].level == Level.RISK
 
@@ -211,8 +218,9 @@ def test_unknown_symbol_is_an_all_nan_column_and_a_risk_event(settings, host) ->
     bars, report = load(settings, host, symbols=("SPY", "NOPE"))
     assert bars["close"]["NOPE"].isna().all()
     assert report.missing == ["NOPE"]
-    assert report.events[-1].body == ("fake returned no bars for NOPE between 2024-01-02 and 2024-06-07; "
-                                      "check the symbols in run.yaml: universe.")
+    assert report.events[-1].body == (
+        "fake returned no bars for NOPE between 2024-01-02 and 2024-06-07; check the symbols in run.yaml: universe."
+    )
 
 
 def test_failing_provider_never_touches_another_providers_cache(project: Path, host, vendor) -> None:
@@ -249,8 +257,19 @@ def test_crash_during_write_leaves_the_old_file_and_no_temp_file(settings, host,
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
         BarCache(path.parent.parent, "fake").store(
-            pd.DataFrame({"date": [pd.Timestamp("2024-06-10")], "symbol": ["SPY"], "open": [1.0], "high": [1.0],
-                          "low": [1.0], "close": [1.0], "volume": [1.0]}), {})
+            pd.DataFrame(
+                {
+                    "date": [pd.Timestamp("2024-06-10")],
+                    "symbol": ["SPY"],
+                    "open": [1.0],
+                    "high": [1.0],
+                    "low": [1.0],
+                    "close": [1.0],
+                    "volume": [1.0],
+                }
+            ),
+            {},
+        )
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -261,8 +280,10 @@ def test_second_writer_waits_then_fails_with_a_clear_message(tmp_path: Path) -> 
         with pytest.raises(DataError) as err:
             with second.lock():
                 pass
-    assert str(err.value) == (f"cache {tmp_path / 'fake'} is locked by pid {os.getpid()} for more than 0.2s; "
-                              f"wait for it to finish or raise data.yaml cache.lock_timeout")
+    assert str(err.value) == (
+        f"cache {tmp_path / 'fake'} is locked by pid {os.getpid()} for more than 0.2s; "
+        f"wait for it to finish or raise data.yaml cache.lock_timeout"
+    )
 
 
 def test_lock_is_released_after_use(tmp_path: Path) -> None:
@@ -317,8 +338,8 @@ def test_truncated_binary_cache_file_names_the_file_and_the_fix(project: Path, h
 
 def test_max_symbols_removes_the_least_recently_used(project: Path, host) -> None:
     settings = settings_for(project, "cache:\n  max_symbols: 2\n")
-    load(settings, host, symbols=("AAA",), now=datetime(2024, 6, 5, 23, tzinfo=timezone.utc), end=date(2024, 6, 5))
-    load(settings, host, symbols=("BBB",), now=datetime(2024, 6, 6, 23, tzinfo=timezone.utc), end=date(2024, 6, 6))
+    load(settings, host, symbols=("AAA",), now=datetime(2024, 6, 5, 23, tzinfo=UTC), end=date(2024, 6, 5))
+    load(settings, host, symbols=("BBB",), now=datetime(2024, 6, 6, 23, tzinfo=UTC), end=date(2024, 6, 6))
     _, report = load(settings, host, symbols=("CCC",))
     assert report.removed == ["AAA"]
     assert sorted(BarCache(settings.path("data/cache"), "fake").symbols()) == ["BBB", "CCC"]
@@ -326,7 +347,7 @@ def test_max_symbols_removes_the_least_recently_used(project: Path, host) -> Non
 
 def test_symbols_unused_for_too_long_are_removed(project: Path, host) -> None:
     settings = settings_for(project, "cache:\n  max_unused_days: 30\n")
-    load(settings, host, symbols=("OLD",), now=datetime(2024, 3, 1, 23, tzinfo=timezone.utc), end=date(2024, 3, 1))
+    load(settings, host, symbols=("OLD",), now=datetime(2024, 3, 1, 23, tzinfo=UTC), end=date(2024, 3, 1))
     _, report = load(settings, host, symbols=("SPY",))
     assert report.removed == ["OLD"]
 
@@ -341,8 +362,9 @@ def imported(tmp_path_factory: pytest.TempPathFactory):
     project = tmp_path_factory.mktemp("imported") / "config"
     shutil.copytree(Path(__file__).resolve().parents[2] / "config", project)
     settings = settings_for(project)
-    symbols, report = import_source(settings, data_dir / "all_stocks_5yr_subset.csv.gz",
-                                    now=datetime(2024, 6, 7, 23, tzinfo=timezone.utc))
+    symbols, report = import_source(
+        settings, data_dir / "all_stocks_5yr_subset.csv.gz", now=datetime(2024, 6, 7, 23, tzinfo=UTC)
+    )
     return settings, symbols, report
 
 
@@ -358,8 +380,14 @@ def test_imported_history_is_served_without_asking_the_provider(imported, vendor
     source = pd.read_csv(data_dir / "all_stocks_5yr_subset.csv.gz")
     lnt = source[(source["Name"] == "LNT") & source["date"].isin(["2016-05-16", "2016-05-17", "2016-05-18"])]
     vendor.fail = ProviderError("must not be called")
-    bars, report = load_bars(settings, PluginHost.from_plugins({"fake": vendor}), ["AAPL", "LNT"],
-                             date(2016, 5, 16), date(2016, 5, 20), now=FRI_EVENING)
+    bars, report = load_bars(
+        settings,
+        PluginHost.from_plugins({"fake": vendor}),
+        ["AAPL", "LNT"],
+        date(2016, 5, 16),
+        date(2016, 5, 20),
+        now=FRI_EVENING,
+    )
     assert vendor.requests == [] and report.provider_calls == 0
     assert bars["close"]["LNT"].tolist()[:3] == lnt["close"].tolist()
     assert np.isnan(bars.loc["2016-05-19", ("close", "LNT")])
@@ -369,14 +397,14 @@ def test_validate_cache_reports_only_warnings_after_import(imported) -> None:
     settings, _, _ = imported
     report = validate_cache(settings, ["LNT", "APTV"])
     # the rejected LNT print is now a missing session; APTV simply starts late relative to LNT
-    assert report.keys() == {("LNT", date(2016, 5, 19), "missing_session"),
-                             ("APTV", date(2017, 12, 5), "short_history")}
+    assert report.keys() == {
+        ("LNT", date(2016, 5, 19), "missing_session"),
+        ("APTV", date(2017, 12, 5), "short_history"),
+    }
 
 
 def test_csv_provider_path_is_resolved_against_the_project_root(project: Path, data_dir: Path) -> None:
     shutil.copy(data_dir / "GOOG.csv", project.parent / "GOOG.csv")
-    settings = settings_for(project, "providers:\n  csv:\n    path: GOOG.csv\n    prices: adjusted\n",
-                            provider="csv")
-    bars, _ = load_bars(settings, PluginHost.load(), ["GOOG"], date(2013, 2, 1), date(2013, 3, 1),
-                        now=FRI_EVENING)
+    settings = settings_for(project, "providers:\n  csv:\n    path: GOOG.csv\n    prices: adjusted\n", provider="csv")
+    bars, _ = load_bars(settings, PluginHost.load(), ["GOOG"], date(2013, 2, 1), date(2013, 3, 1), now=FRI_EVENING)
     assert bars["close"]["GOOG"].iloc[-1] == 806.19

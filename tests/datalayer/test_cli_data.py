@@ -23,8 +23,7 @@ def run(capsys, project: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_fetch_fills_the_cache_and_prints_one_row_per_symbol(capsys, project: Path) -> None:
-    code, out, _ = run(capsys, project, "data", "fetch", "SPY", "QQQ", "--start", "2024-01-02", "--end",
-                       "2024-06-07")
+    code, out, _ = run(capsys, project, "data", "fetch", "SPY", "QQQ", "--start", "2024-01-02", "--end", "2024-06-07")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["symbol", "source", "fetched", "first", "last", "stale"]
@@ -39,12 +38,21 @@ def test_second_fetch_makes_no_provider_call(capsys, project: Path) -> None:
 
 
 def test_fetch_json_is_the_data_report(capsys, project: Path) -> None:
-    code, out, _ = run(capsys, project, "data", "fetch", "SPY", "--start", "2024-01-02", "--end", "2024-01-31",
-                       "--json")
+    code, out, _ = run(
+        capsys, project, "data", "fetch", "SPY", "--start", "2024-01-02", "--end", "2024-01-31", "--json"
+    )
     report = json.loads(out)
     assert code == 0 and report["provider"] == "synthetic"
-    assert report["symbols"] == [{"symbol": "SPY", "source": "provider", "rows_fetched": JANUARY_2024,
-                                  "first_bar": "2024-01-02", "last_bar": "2024-01-31", "stale_sessions": 0}]
+    assert report["symbols"] == [
+        {
+            "symbol": "SPY",
+            "source": "provider",
+            "rows_fetched": JANUARY_2024,
+            "first_bar": "2024-01-02",
+            "last_bar": "2024-01-31",
+            "stale_sessions": 0,
+        }
+    ]
 
 
 def test_fetch_without_symbols_takes_the_universe_and_benchmark(capsys, project: Path) -> None:
@@ -66,17 +74,20 @@ def test_failing_provider_without_cache_exits_1_with_one_line(capsys, project: P
     code, _, err = run(capsys, project, "data", "fetch", "SPY", "--start", "2024-01-02", "--end", "2024-01-05")
     nowhere = project.parent / "nowhere"
     assert code == 1
-    assert err.strip().splitlines()[-1] == (f"error: data provider csv failed (csv provider: {nowhere} does not exist; set "
-                           f"providers.csv.path in data.yaml to a folder of CSV files or one CSV file) and the "
-                           f"cache has no bars for SPY; nothing to run on. Fix the provider (keys, network) and "
-                           f"rerun.")
+    assert err.strip().splitlines()[-1] == (
+        f"error: data provider csv failed (csv provider: {nowhere} does not exist; set "
+        f"providers.csv.path in data.yaml to a folder of CSV files or one CSV file) and the "
+        f"cache has no bars for SPY; nothing to run on. Fix the provider (keys, network) and "
+        f"rerun."
+    )
 
 
 def test_import_reports_rows_kept_and_rejected(capsys, project: Path) -> None:
     code, out, _ = run(capsys, project, "data", "import", str(SUBSET))
     assert code == 0
-    assert out.splitlines()[0] == ("imported 29450 of 29473 rows for 28 symbol(s) into the synthetic cache; "
-                                   "23 row(s) rejected")
+    assert out.splitlines()[0] == (
+        "imported 29450 of 29473 rows for 28 symbol(s) into the synthetic cache; 23 row(s) rejected"
+    )
     assert "LNT     2016-05-19  ohlc_inconsistent  rejected" in out
 
 
@@ -95,8 +106,15 @@ def test_validate_cache_after_import_passes_with_warnings_only(capsys, project: 
     code, out, _ = run(capsys, project, "data", "validate", "--json")
     result = json.loads(out)
     assert code == 0 and result["ok"] is True
-    assert result["findings"] == [{"symbol": "LNT", "date": "2016-05-19", "rule": "missing_session",
-                                   "action": "warned", "detail": "no row for this session"}]
+    assert result["findings"] == [
+        {
+            "symbol": "LNT",
+            "date": "2016-05-19",
+            "rule": "missing_session",
+            "action": "warned",
+            "detail": "no row for this session",
+        }
+    ]
 
 
 def test_strict_validate_fails_on_warnings(capsys, project: Path) -> None:
@@ -111,11 +129,14 @@ def test_info_lists_cached_symbols_with_rows(capsys, project: Path) -> None:
     info = json.loads(out)
     assert code == 0 and info["provider"] == "synthetic"
     assert [(s["symbol"], s["first"], s["last"], s["rows"]) for s in info["symbols"]] == [
-        ("SPY", "2024-01-02", "2024-01-31", JANUARY_2024)]
+        ("SPY", "2024-01-02", "2024-01-31", JANUARY_2024)
+    ]
 
 
 def test_info_on_an_empty_cache_says_how_to_fill_it(capsys, project: Path) -> None:
     code, out, _ = run(capsys, project, "data", "info")
     assert code == 0
-    assert out.strip() == (f"the synthetic cache ({project.parent / 'data' / 'cache' / 'synthetic'}) is empty; "
-                           f"fill it with `regimeflex data fetch`")
+    assert out.strip() == (
+        f"the synthetic cache ({project.parent / 'data' / 'cache' / 'synthetic'}) is empty; "
+        f"fill it with `regimeflex data fetch`"
+    )

@@ -28,8 +28,10 @@ def fetch(path: Path, symbols, start=date(1990, 1, 1), end=date(2020, 1, 1), adj
     return check_bars(csvfiles.provide_bars(req))
 
 
-@pytest.mark.parametrize("name, symbol", [("SPY.csv", "SPY"), ("orcl-1995-2014.csv", "ORCL"),
-                                          ("VIX-1990-2020.csv", "VIX"), ("brk.b_daily.csv", "BRK.B")])
+@pytest.mark.parametrize(
+    "name, symbol",
+    [("SPY.csv", "SPY"), ("orcl-1995-2014.csv", "ORCL"), ("VIX-1990-2020.csv", "VIX"), ("brk.b_daily.csv", "BRK.B")],
+)
 def test_symbol_is_the_file_name_up_to_the_first_dash(name: str, symbol: str) -> None:
     assert symbol_from_filename(Path(name)) == symbol
 
@@ -53,17 +55,20 @@ def test_range_filters_rows(folder: Path) -> None:
 
 
 def test_long_file_with_symbol_column_serves_its_symbols(data_dir: Path) -> None:
-    bars = fetch(data_dir / "all_stocks_5yr_subset.csv.gz", ("lnt", "AAPL"), start=date(2016, 5, 17),
-                 end=date(2016, 5, 20))
+    bars = fetch(
+        data_dir / "all_stocks_5yr_subset.csv.gz", ("lnt", "AAPL"), start=date(2016, 5, 17), end=date(2016, 5, 20)
+    )
     assert bars["close"]["LNT"].tolist() == [35.99, 35.35, 17.87, 35.91]
 
 
 def test_raw_files_cannot_serve_an_adjusted_request_without_adj_close(folder: Path) -> None:
     with pytest.raises(DataError) as err:
         fetch(folder, ("GOOG",), prices="raw")
-    assert str(err.value) == (f"{folder / 'GOOG.csv'}: data.yaml asks for adjusted prices, providers.csv.prices "
-                              f"says this file holds raw prices and it has no Adj Close column to convert with; "
-                              f"set adjusted: false in data.yaml or supply adjusted files")
+    assert str(err.value) == (
+        f"{folder / 'GOOG.csv'}: data.yaml asks for adjusted prices, providers.csv.prices "
+        f"says this file holds raw prices and it has no Adj Close column to convert with; "
+        f"set adjusted: false in data.yaml or supply adjusted files"
+    )
 
 
 def test_adj_close_column_converts_raw_files_for_an_adjusted_request(folder: Path, data_dir: Path) -> None:
@@ -75,15 +80,19 @@ def test_adj_close_column_converts_raw_files_for_an_adjusted_request(folder: Pat
 def test_missing_path_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         fetch(tmp_path / "nowhere", ("SPY",))
-    assert str(err.value) == (f"csv provider: {tmp_path / 'nowhere'} does not exist; set providers.csv.path in "
-                              f"data.yaml to a folder of CSV files or one CSV file")
+    assert str(err.value) == (
+        f"csv provider: {tmp_path / 'nowhere'} does not exist; set providers.csv.path in "
+        f"data.yaml to a folder of CSV files or one CSV file"
+    )
 
 
 def test_empty_folder_names_the_pattern(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         fetch(tmp_path, ("SPY",))
-    assert str(err.value) == (f"csv provider: no files matching '*.csv' in {tmp_path}; put SYMBOL.csv files "
-                              f"there or change providers.csv.pattern")
+    assert str(err.value) == (
+        f"csv provider: no files matching '*.csv' in {tmp_path}; put SYMBOL.csv files "
+        f"there or change providers.csv.pattern"
+    )
 
 
 def test_named_symbol_column_must_exist(data_dir: Path) -> None:
@@ -93,8 +102,9 @@ def test_named_symbol_column_must_exist(data_dir: Path) -> None:
 
 
 def test_duplicate_session_keeps_the_last_row_in_bars(tmp_path: Path) -> None:
-    (tmp_path / "AAA.csv").write_text("Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,1,1.5,10\n"
-                                      "2024-01-02,1,2,1,1.7,10\n")
+    (tmp_path / "AAA.csv").write_text(
+        "Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,1,1.5,10\n2024-01-02,1,2,1,1.7,10\n"
+    )
     bars = fetch(tmp_path, ("AAA",), start=date(2024, 1, 1), end=date(2024, 1, 31))
     assert bars["close"]["AAA"].tolist() == [1.7]
 
@@ -105,7 +115,8 @@ def test_csv_is_registered_as_a_data_plugin_entry_point() -> None:
 
 
 def test_request_for_no_symbols_returns_an_empty_panel(data_dir: Path) -> None:
-    req = BarsRequest((), date(2014, 1, 1), date(2014, 2, 1),
-                      settings={"path": data_dir / "all_stocks_5yr_subset.csv.gz"})
+    req = BarsRequest(
+        (), date(2014, 1, 1), date(2014, 2, 1), settings={"path": data_dir / "all_stocks_5yr_subset.csv.gz"}
+    )
     bars = csvfiles.provide_bars(req)
     assert bars.empty and len(bars.columns) == 0

@@ -112,22 +112,24 @@ def test_two_columns_meaning_the_same_field_is_an_error() -> None:
 def test_missing_date_column_names_the_columns() -> None:
     with pytest.raises(DataError) as err:
         normalize_frame(pd.DataFrame({"when": [1], "close": [1.0]}), symbol="A", where="a.csv")
-    assert str(err.value) == ("a.csv: no date column (looked for Date, date, timestamp, t or a blank first "
-                              "header); columns are ['when', 'close']")
+    assert str(err.value) == (
+        "a.csv: no date column (looked for Date, date, timestamp, t or a blank first "
+        "header); columns are ['when', 'close']"
+    )
 
 
 def test_missing_close_column_is_an_error() -> None:
     with pytest.raises(DataError) as err:
         normalize_frame(pd.DataFrame({"date": ["2024-01-02"], "open": [1.0]}), symbol="A", where="a.csv")
-    assert str(err.value) == ("a.csv: no close column (looked for Close, close, c); "
-                              "columns are ['date', 'open']")
+    assert str(err.value) == ("a.csv: no close column (looked for Close, close, c); columns are ['date', 'open']")
 
 
 def test_unreadable_date_names_the_value_and_the_fix() -> None:
     with pytest.raises(DataError) as err:
         normalize_frame(pd.DataFrame({"date": ["yesterday"], "close": [1.0]}), symbol="A", where="a.csv")
-    assert str(err.value) == ("a.csv: cannot read dates such as 'yesterday' as ISO (2019-01-02) or M/D/YYYY; "
-                              "set date_format for this source")
+    assert str(err.value) == (
+        "a.csv: cannot read dates such as 'yesterday' as ISO (2019-01-02) or M/D/YYYY; set date_format for this source"
+    )
 
 
 def test_non_numeric_price_names_the_row() -> None:
@@ -159,8 +161,17 @@ def test_long_to_bars_then_back_round_trips_real_panel(data_dir: Path) -> None:
 
 
 def test_long_to_bars_adds_requested_symbols_without_rows() -> None:
-    long = pd.DataFrame({"date": [pd.Timestamp("2024-01-02")], "symbol": ["AAA"], "open": [1.0], "high": [1.0],
-                         "low": [1.0], "close": [1.0], "volume": [1.0]})
+    long = pd.DataFrame(
+        {
+            "date": [pd.Timestamp("2024-01-02")],
+            "symbol": ["AAA"],
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+            "volume": [1.0],
+        }
+    )
     bars = long_to_bars(long, symbols=("zzz",))
     assert bars["close"]["ZZZ"].isna().all()
     assert list(bars["close"].columns) == ["AAA", "ZZZ"]

@@ -38,8 +38,17 @@ def bar_tables(draw):
     for sym in symbols:
         for day in days:
             o, h, low, c = (draw(prices) for _ in range(4))
-            rows.append({"date": day, "symbol": sym, "open": o, "high": max(o, h, low, c),
-                         "low": min(o, h, low, c), "close": c, "volume": float(draw(st.integers(0, 10**9)))})
+            rows.append(
+                {
+                    "date": day,
+                    "symbol": sym,
+                    "open": o,
+                    "high": max(o, h, low, c),
+                    "low": min(o, h, low, c),
+                    "close": c,
+                    "volume": float(draw(st.integers(0, 10**9))),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -55,11 +64,13 @@ def variants(draw):
 
 
 def render(table, names, date_format, lower, order, rows):
-    out = pd.DataFrame({
-        names["date"]: [DATE_FORMATS[date_format](d) for d in table["date"]],
-        names["symbol"]: [s.lower() if lower else s for s in table["symbol"]],
-        **{names[f]: table[f] for f in ("open", "high", "low", "close", "volume")},
-    })
+    out = pd.DataFrame(
+        {
+            names["date"]: [DATE_FORMATS[date_format](d) for d in table["date"]],
+            names["symbol"]: [s.lower() if lower else s for s in table["symbol"]],
+            **{names[f]: table[f] for f in ("open", "high", "low", "close", "volume")},
+        }
+    )
     return out.loc[:, [names[f] for f in order]].iloc[rows].reset_index(drop=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ def fresh_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_sessions_equal_exchange_calendars_sessions_over_thirty_years() -> None:
@@ -73,7 +73,7 @@ def test_a_damaged_table_file_is_rebuilt_not_an_error(fresh_table: Path) -> None
     path.write_bytes(b"not an npz file")
     table = calendar.session_table()
     assert table.first_session == pd.Timestamp("1990-01-02")
-    assert calendar._read_table(path) is not None      # the rebuilt table replaced the damaged file
+    assert calendar._read_table(path) is not None  # the rebuilt table replaced the damaged file
 
 
 def test_an_unwritable_cache_home_still_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,9 +88,16 @@ def test_an_unwritable_cache_home_still_answers(tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_process_with_a_stored_table_does_not_import_exchange_calendars(fresh_table: Path) -> None:
-    calendar.session_table()            # writes the table for today
-    code = ("import sys; from regimeflex.data import calendar as c; c.last_completed_session(); "
-            "c.sessions('2020-01-01', '2020-12-31'); print('exchange_calendars' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"REGIMEFLEX_CACHE_HOME": str(fresh_table), "PATH": "/usr/bin:/bin"})
+    calendar.session_table()  # writes the table for today
+    code = (
+        "import sys; from regimeflex.data import calendar as c; c.last_completed_session(); "
+        "c.sessions('2020-01-01', '2020-12-31'); print('exchange_calendars' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"REGIMEFLEX_CACHE_HOME": str(fresh_table), "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.strip() == "False"

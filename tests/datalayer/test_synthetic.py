@@ -81,13 +81,16 @@ def test_unknown_setting_is_a_config_error_naming_the_key() -> None:
     host = PluginHost.from_plugins({"synthetic": synthetic})
     with pytest.raises(ConfigError) as err:
         host.validate_settings("synthetic", {"sead": 1}, where="data.yaml: providers.synthetic")
-    assert str(err.value) == ("data.yaml: providers.synthetic.sead: unknown key (check the spelling; "
-                              "see `regimeflex config show` for valid keys)")
+    assert str(err.value) == (
+        "data.yaml: providers.synthetic.sead: unknown key (check the spelling; "
+        "see `regimeflex config show` for valid keys)"
+    )
 
 
 def test_host_call_returns_valid_bars() -> None:
     host = PluginHost.from_plugins({"synthetic": synthetic})
     settings = host.validate_settings("synthetic", {"seed": 7}, where="data.yaml: providers.synthetic")
-    bars = host.provide_bars("synthetic", request=BarsRequest(("SPY",), date(2024, 1, 2), date(2024, 1, 31),
-                                                              settings=settings))
+    bars = host.provide_bars(
+        "synthetic", request=BarsRequest(("SPY",), date(2024, 1, 2), date(2024, 1, 31), settings=settings)
+    )
     assert len(check_bars(bars)) == len(calendar.sessions("2024-01-02", "2024-01-31"))

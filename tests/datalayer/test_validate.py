@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,31 +17,98 @@ from regimeflex.data.validate import RULES, Finding, resolve_policies, validate_
 from regimeflex.errors import ConfigError
 
 D = date.fromisoformat
-NOW = datetime(2026, 1, 5, 23, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 5, 23, 0, tzinfo=UTC)
 
 # The real defects of all_stocks_5yr.csv (see tests/data/SOURCES.md), for the symbols of the subset.
-NAN_ROWS = [("BHF", "2017-07-26"), ("DHR", "2015-07-17"), ("DHR", "2016-01-12"), ("ES", "2015-07-17"),
-            ("FTV", "2016-07-01"), ("O", "2015-07-17"), ("O", "2016-01-12"), ("REGN", "2015-06-09"),
-            ("UA", "2016-04-07"), ("VRTX", "2015-05-12"), ("WRK", "2015-06-26")]
-OHLC_ROWS = [("AOS", "2014-05-19"), ("BBY", "2016-03-14"), ("CHD", "2014-05-19"), ("CHK", "2014-06-30"),
-             ("DHR", "2014-11-06"), ("IP", "2014-07-01"), ("LNT", "2016-05-19"), ("O", "2014-08-27"),
-             ("O", "2014-11-06"), ("SPG", "2014-05-28"), ("UA", "2016-06-10"), ("WRK", "2016-05-13")]
+NAN_ROWS = [
+    ("BHF", "2017-07-26"),
+    ("DHR", "2015-07-17"),
+    ("DHR", "2016-01-12"),
+    ("ES", "2015-07-17"),
+    ("FTV", "2016-07-01"),
+    ("O", "2015-07-17"),
+    ("O", "2016-01-12"),
+    ("REGN", "2015-06-09"),
+    ("UA", "2016-04-07"),
+    ("VRTX", "2015-05-12"),
+    ("WRK", "2015-06-26"),
+]
+OHLC_ROWS = [
+    ("AOS", "2014-05-19"),
+    ("BBY", "2016-03-14"),
+    ("CHD", "2014-05-19"),
+    ("CHK", "2014-06-30"),
+    ("DHR", "2014-11-06"),
+    ("IP", "2014-07-01"),
+    ("LNT", "2016-05-19"),
+    ("O", "2014-08-27"),
+    ("O", "2014-11-06"),
+    ("SPG", "2014-05-28"),
+    ("UA", "2016-06-10"),
+    ("WRK", "2016-05-13"),
+]
 ZERO_VOLUME_ROWS = [("DHR", "2016-01-12"), ("FTV", "2016-07-01"), ("O", "2016-01-12"), ("UA", "2016-04-07")]
 MISSING = {
     "BMY": ["2013-04-26", "2013-06-07"],
-    "DHR": ["2013-04-26", "2013-09-09", "2013-09-10", "2013-09-11", "2014-06-10", "2015-03-09", "2015-03-10",
-            "2015-03-11", "2015-03-12", "2015-03-13", "2015-03-16", "2015-03-17", "2015-03-18", "2015-03-19",
-            "2015-03-20", "2016-04-04"],
-    "ES": ["2015-03-09", "2015-03-10", "2015-03-11", "2015-03-12", "2015-03-13", "2015-03-16", "2015-03-17",
-           "2015-03-18", "2015-03-19", "2015-03-20"],
+    "DHR": [
+        "2013-04-26",
+        "2013-09-09",
+        "2013-09-10",
+        "2013-09-11",
+        "2014-06-10",
+        "2015-03-09",
+        "2015-03-10",
+        "2015-03-11",
+        "2015-03-12",
+        "2015-03-13",
+        "2015-03-16",
+        "2015-03-17",
+        "2015-03-18",
+        "2015-03-19",
+        "2015-03-20",
+        "2016-04-04",
+    ],
+    "ES": [
+        "2015-03-09",
+        "2015-03-10",
+        "2015-03-11",
+        "2015-03-12",
+        "2015-03-13",
+        "2015-03-16",
+        "2015-03-17",
+        "2015-03-18",
+        "2015-03-19",
+        "2015-03-20",
+    ],
     "ICE": ["2013-04-26", "2013-09-09", "2013-09-10", "2013-09-11", "2014-06-10"],
-    "O": ["2013-04-26", "2013-09-09", "2013-09-10", "2013-09-11", "2014-06-10", "2014-07-02", "2015-03-09",
-          "2015-03-10", "2015-03-11", "2015-03-12", "2015-03-13", "2015-03-16", "2015-03-17", "2015-03-18",
-          "2015-03-19", "2015-03-20"],
+    "O": [
+        "2013-04-26",
+        "2013-09-09",
+        "2013-09-10",
+        "2013-09-11",
+        "2014-06-10",
+        "2014-07-02",
+        "2015-03-09",
+        "2015-03-10",
+        "2015-03-11",
+        "2015-03-12",
+        "2015-03-13",
+        "2015-03-16",
+        "2015-03-17",
+        "2015-03-18",
+        "2015-03-19",
+        "2015-03-20",
+    ],
     "ORCL": ["2013-07-15", "2013-07-16"],
 }
-SHORT = [("APTV", "2017-12-05"), ("BHF", "2017-07-17"), ("DWDP", "2017-09-01"), ("FTV", "2016-07-01"),
-         ("UA", "2016-04-07"), ("WRK", "2015-06-24")]
+SHORT = [
+    ("APTV", "2017-12-05"),
+    ("BHF", "2017-07-17"),
+    ("DWDP", "2017-09-01"),
+    ("FTV", "2016-07-01"),
+    ("UA", "2016-04-07"),
+    ("WRK", "2015-06-24"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +162,10 @@ def test_genuine_big_moves_are_not_outliers_by_default(stocks: pd.DataFrame) -> 
 
 def test_lower_outlier_factor_reports_the_real_spin_off_drops(stocks: pd.DataFrame) -> None:
     _, report = check(stocks, outlier_factor=2.2)
-    assert keys(report, "outlier_jump") == {("EBAY", D("2015-07-20"), "outlier_jump"),
-                                            ("NI", D("2015-07-02"), "outlier_jump")}
+    assert keys(report, "outlier_jump") == {
+        ("EBAY", D("2015-07-20"), "outlier_jump"),
+        ("NI", D("2015-07-02"), "outlier_jump"),
+    }
 
 
 def test_rejected_bad_print_causes_no_jump_on_the_next_session(stocks: pd.DataFrame) -> None:
@@ -106,8 +175,14 @@ def test_rejected_bad_print_causes_no_jump_on_the_next_session(stocks: pd.DataFr
 
 
 def test_clean_real_files_have_no_findings(data_dir: Path) -> None:
-    for name, sym in [("GOOG.csv", "GOOG"), ("SPY-2019-lumibot.csv", "SPY"), ("orcl-1995-2001.csv", "ORCL"),
-                      ("SPY-1993-2017.csv", "SPY"), ("VIX-1990-2020.csv", "VIX"), ("GLD-2019-lumibot.csv", "GLD")]:
+    for name, sym in [
+        ("GOOG.csv", "GOOG"),
+        ("SPY-2019-lumibot.csv", "SPY"),
+        ("orcl-1995-2001.csv", "ORCL"),
+        ("SPY-1993-2017.csv", "SPY"),
+        ("VIX-1990-2020.csv", "VIX"),
+        ("GLD-2019-lumibot.csv", "GLD"),
+    ]:
         _, report = check(real(data_dir, name, sym))
         assert report.findings == [], name
 
@@ -199,8 +274,9 @@ def test_negative_volume_is_reported(goog: pd.DataFrame) -> None:
     bad = goog.copy()
     bad.loc[4, "volume"] = -100.0
     _, report = check(bad)
-    assert report.findings == [Finding("GOOG", goog["date"].iloc[4].date(), "negative_volume", "rejected",
-                                       "volume -100")]
+    assert report.findings == [
+        Finding("GOOG", goog["date"].iloc[4].date(), "negative_volume", "rejected", "volume -100")
+    ]
 
 
 def test_zero_volume_is_warned_and_kept(goog: pd.DataFrame) -> None:
@@ -228,8 +304,10 @@ def test_tenfold_close_is_an_outlier_jump(goog: pd.DataFrame) -> None:
     bad = goog.copy()
     bad.loc[20, ["open", "high", "low", "close"]] *= 10
     _, report = check(bad)
-    assert keys(report) == {("GOOG", goog["date"].iloc[20].date(), "outlier_jump"),
-                            ("GOOG", goog["date"].iloc[21].date(), "outlier_jump")}
+    assert keys(report) == {
+        ("GOOG", goog["date"].iloc[20].date(), "outlier_jump"),
+        ("GOOG", goog["date"].iloc[21].date(), "outlier_jump"),
+    }
 
 
 def test_deleted_row_is_a_missing_session(goog: pd.DataFrame) -> None:
@@ -284,13 +362,19 @@ def test_data_yaml_refuses_a_policy_the_rule_lacks(project: Path) -> None:
     (project / "data.yaml").write_text("validation:\n  policy:\n    missing_session: reject\n")
     with pytest.raises(ConfigError) as err:
         load_settings(project)
-    assert str(err.value) == ("data.yaml: validation.policy.missing_session: Input should be 'warn' or 'ignore', "
-                              "got 'reject'")
+    assert str(err.value) == (
+        "data.yaml: validation.policy.missing_session: Input should be 'warn' or 'ignore', got 'reject'"
+    )
 
 
 def test_report_frame_lists_symbol_date_rule_action(goog: pd.DataFrame) -> None:
     _, report = check(goog.drop(index=30))
     frame = report.to_frame()
     assert list(frame.columns) == ["symbol", "date", "rule", "action", "detail"]
-    assert frame.iloc[0].tolist() == ["GOOG", goog["date"].iloc[30].date().isoformat(), "missing_session",
-                                      "warned", "no row for this session"]
+    assert frame.iloc[0].tolist() == [
+        "GOOG",
+        goog["date"].iloc[30].date().isoformat(),
+        "missing_session",
+        "warned",
+        "no row for this session",
+    ]

@@ -25,8 +25,12 @@ def spy_bars() -> pd.DataFrame:
     """Real SPY daily bars, 2016-12-01 … 2016-12-30 (tests/data/SPY-1993-2017.csv)."""
     raw = pd.read_csv(TESTS_DATA / "SPY-1993-2017.csv", parse_dates=["Date"], index_col="Date")
     raw = raw.loc["2016-12-01":"2016-12-30"]
-    return make_bars({f: raw[[f.capitalize()]].rename(columns={f.capitalize(): "SPY"})
-                      for f in ("open", "high", "low", "close", "volume")})
+    return make_bars(
+        {
+            f: raw[[f.capitalize()]].rename(columns={f.capitalize(): "SPY"})
+            for f in ("open", "high", "low", "close", "volume")
+        }
+    )
 
 
 def sessions(bars: pd.DataFrame) -> list[date]:
@@ -67,13 +71,29 @@ def kill(workdir: Path) -> KillSwitch:
 def run_day(host: PluginHost, workdir: Path, kill: KillSwitch, spy_bars: pd.DataFrame):
     """Run execute_session for ``day`` with the bars known up to that day."""
 
-    def run(journal: Journal, day: date, weight: float = 0.5, mode: str = "paper",
-            settings: dict[str, Any] | None = None, **kwargs: Any):
+    def run(
+        journal: Journal,
+        day: date,
+        weight: float = 0.5,
+        mode: str = "paper",
+        settings: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
         bars = upto(spy_bars, day)
         return execute_session(
-            journal=journal, host=kwargs.pop("host", host), broker="paper", mode=mode, session=day,
-            targets={"SPY": weight}, prices=close_of(spy_bars, day), bars=bars,
+            journal=journal,
+            host=kwargs.pop("host", host),
+            broker="paper",
+            mode=mode,
+            session=day,
+            targets={"SPY": weight},
+            prices=close_of(spy_bars, day),
+            bars=bars,
             broker_settings=settings if settings is not None else {"slippage_bps": 0.0},
-            state_dir=workdir / "state", kill_switch=kill, initial_equity=100_000.0, **kwargs)
+            state_dir=workdir / "state",
+            kill_switch=kill,
+            initial_equity=100_000.0,
+            **kwargs,
+        )
 
     return run

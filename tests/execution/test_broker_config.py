@@ -23,16 +23,23 @@ def test_live_needs_the_yaml_and_the_flag() -> None:
 def test_live_flag_without_live_yaml_is_refused() -> None:
     with pytest.raises(ConfigError) as err:
         effective_mode(BrokerSettings(mode="paper"), live_flag=True)
-    assert str(err.value) == ("--live was given but broker.yaml says mode: paper; set mode: live in broker.yaml "
-                              "as well, or drop --live")
+    assert str(err.value) == (
+        "--live was given but broker.yaml says mode: paper; set mode: live in broker.yaml as well, or drop --live"
+    )
 
 
 def test_orders_section_becomes_the_planner_rules(project: Path) -> None:
-    (project / "broker.yaml").write_text("broker: paper\norders:\n  type: limit\n  limit_offset_bps: 15\n"
-                                         "  time_in_force: opg\n  allow_fractional: true\n")
+    (project / "broker.yaml").write_text(
+        "broker: paper\norders:\n  type: limit\n  limit_offset_bps: 15\n"
+        "  time_in_force: opg\n  allow_fractional: true\n"
+    )
     rules = rules_from_settings(load_settings(project).broker.orders)
     assert (rules.order_type, rules.limit_offset_bps, rules.time_in_force, rules.allow_fractional) == (
-        "limit", 15.0, "opg", True)
+        "limit",
+        15.0,
+        "opg",
+        True,
+    )
 
 
 def test_bad_orders_value_names_file_and_key(project: Path) -> None:

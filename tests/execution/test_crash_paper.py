@@ -21,10 +21,18 @@ PRICES = {"SPY": 219.57}
 
 def cycle(root: Path, session: date, weight: float):
     with open_journal(root / "ledger.jsonl") as journal:
-        return execute_session(journal=journal, host=PluginHost.from_plugins({"paper": paper}), broker="paper",
-                               mode="paper", session=session, targets={"SPY": weight}, prices=PRICES,
-                               broker_settings={"fill_at": "reference", "slippage_bps": 0},
-                               state_dir=root / "state", kill_switch=KillSwitch(root / "kill.flag"))
+        return execute_session(
+            journal=journal,
+            host=PluginHost.from_plugins({"paper": paper}),
+            broker="paper",
+            mode="paper",
+            session=session,
+            targets={"SPY": weight},
+            prices=PRICES,
+            broker_settings={"fill_at": "reference", "slippage_bps": 0},
+            state_dir=root / "state",
+            kill_switch=KillSwitch(root / "kill.flag"),
+        )
 
 
 def crash_in_child(root: Path, point: str) -> int:
@@ -40,8 +48,10 @@ def crash_in_child(root: Path, point: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["after_intents", "before_post", "after_post", "write:order_ack",
-                                   "before_fills", "write:fill", "write:reconcile"])
+@pytest.mark.parametrize(
+    "point",
+    ["after_intents", "before_post", "after_post", "write:order_ack", "before_fills", "write:fill", "write:reconcile"],
+)
 def test_paper_rerun_after_a_crash_places_once_and_keeps_every_fill(point: str, tmp_path: Path) -> None:
     assert crash_in_child(tmp_path, point) == signal.SIGKILL
     cycle(tmp_path, date(2016, 12, 1), 0.5)

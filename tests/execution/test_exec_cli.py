@@ -19,8 +19,10 @@ def ledger(project: Path) -> Path:
     with open_writer(path) as w:
         w.append("run_start", {"session": "2024-03-05"}, height=1)
         w.append("intent", {"client_order_id": "rf-1", "symbol": "SPY", "side": "buy", "qty": 3})
-        w.append("fill", {"fill_id": "f1", "client_order_id": "rf-1", "symbol": "SPY", "side": "buy",
-                          "qty": 3, "price": 500.0})
+        w.append(
+            "fill",
+            {"fill_id": "f1", "client_order_id": "rf-1", "symbol": "SPY", "side": "buy", "qty": 3, "price": 500.0},
+        )
         w.append("run_start", {"session": "2024-03-06"}, height=2)
     return path
 
@@ -36,12 +38,16 @@ def test_verify_reports_an_intact_ledger(run_cli, project: Path, ledger: Path) -
 
 
 def test_verify_exits_1_naming_the_first_bad_line(run_cli, project: Path, ledger: Path) -> None:
-    ledger.write_bytes(ledger.read_bytes().replace(b'"qty":3,"side":"buy","symbol":"SPY"}',
-                                                   b'"qty":30,"side":"buy","symbol":"SPY"}', 1))
+    ledger.write_bytes(
+        ledger.read_bytes().replace(
+            b'"qty":3,"side":"buy","symbol":"SPY"}', b'"qty":30,"side":"buy","symbol":"SPY"}', 1
+        )
+    )
     code, _, err = run_cli("--config", str(project), "ledger", "verify")
     assert code == 1
-    assert err.strip() == (f"error: {ledger}: line 2: content does not match its id "
-                           "(the line was edited after it was written)")
+    assert err.strip() == (
+        f"error: {ledger}: line 2: content does not match its id (the line was edited after it was written)"
+    )
 
 
 def test_verify_json_names_the_bad_line(run_cli, project: Path, ledger: Path) -> None:
@@ -53,8 +59,7 @@ def test_verify_json_names_the_bad_line(run_cli, project: Path, ledger: Path) ->
 
 
 def test_show_filters_by_height_and_kind(run_cli, project: Path, ledger: Path) -> None:
-    code, out, _ = run_cli("--config", str(project), "ledger", "show", "--height", "1",
-                           "--kind", "fill", "--json")
+    code, out, _ = run_cli("--config", str(project), "ledger", "show", "--height", "1", "--kind", "fill", "--json")
     assert code == 0
     assert [(e["kind"], e["data"]["fill_id"]) for e in json.loads(out)] == [("fill", "f1")]
 
@@ -83,8 +88,9 @@ def test_export_csv_has_one_row_per_entry(run_cli, project: Path, ledger: Path) 
 
 def test_export_to_a_file(run_cli, project: Path, ledger: Path, tmp_path: Path) -> None:
     target = tmp_path / "out" / "fills.csv"
-    code, _, err = run_cli("--config", str(project), "ledger", "export", "--csv", "--kind", "fill",
-                           "--out", str(target))
+    code, _, err = run_cli(
+        "--config", str(project), "ledger", "export", "--csv", "--kind", "fill", "--out", str(target)
+    )
     assert code == 0 and err.strip() == f"wrote 1 entries to {target}"
     assert len(target.read_text().splitlines()) == 2
 
@@ -120,10 +126,17 @@ def test_kill_on_cancel_open_cancels_and_records(run_cli, project: Path) -> None
     set_mode(project, "paper")
     root = project.parent
     with open_journal(root / "logs" / "audit" / "ledger.jsonl") as journal:
-        out = execute_session(journal=journal, host=PluginHost.from_plugins({"paper": paper}), broker="paper",
-                              mode="paper", session=date(2024, 3, 5), targets={"SPY": 0.5},
-                              prices={"SPY": 500.0}, state_dir=root / "state",
-                              kill_switch=KillSwitch(project / "kill_switch.flag"))
+        out = execute_session(
+            journal=journal,
+            host=PluginHost.from_plugins({"paper": paper}),
+            broker="paper",
+            mode="paper",
+            session=date(2024, 3, 5),
+            targets={"SPY": 0.5},
+            prices={"SPY": 500.0},
+            state_dir=root / "state",
+            kill_switch=KillSwitch(project / "kill_switch.flag"),
+        )
     assert [r.status for r in out.results] == ["accepted"]
     code, stdout, _ = run_cli("--config", str(project), "kill", "on", "--cancel-open")
     assert code == 0 and "1 open order(s) canceled at paper" in stdout

@@ -14,8 +14,12 @@ PRICES = {"SPY": 500.0, "QQQ": 400.0, "TLT": 90.0, "GLD": 190.0}
 
 
 def account(equity: float = 100_000.0, buying_power: float | None = None, **held: float) -> Account:
-    return Account(equity=equity, cash=equity, buying_power=equity if buying_power is None else buying_power,
-                   positions={s: Position(s, q, PRICES.get(s, 1.0)) for s, q in held.items()})
+    return Account(
+        equity=equity,
+        cash=equity,
+        buying_power=equity if buying_power is None else buying_power,
+        positions={s: Position(s, q, PRICES.get(s, 1.0)) for s, q in held.items()},
+    )
 
 
 def by_symbol(plan) -> dict:
@@ -48,17 +52,41 @@ def test_sells_come_before_buys() -> None:
 def test_fractional_only_when_rules_and_broker_both_allow() -> None:
     targets = {"SPY": 0.001}  # $100 → 0.2 shares
     rules = PlanRules(allow_fractional=True, min_weight_change=0)
-    assert plan_orders(targets, PRICES, account(), session=SESSION, rules=rules,
-                       capabilities={"supports_fractional": True}).orders[0].qty == 0.2
-    assert plan_orders(targets, PRICES, account(), session=SESSION, rules=rules,
-                       capabilities={"supports_fractional": False}).orders == ()
-    assert plan_orders(targets, PRICES, account(), session=SESSION, rules=PlanRules(min_weight_change=0),
-                       capabilities={"supports_fractional": True}).orders == ()
+    assert (
+        plan_orders(
+            targets, PRICES, account(), session=SESSION, rules=rules, capabilities={"supports_fractional": True}
+        )
+        .orders[0]
+        .qty
+        == 0.2
+    )
+    assert (
+        plan_orders(
+            targets, PRICES, account(), session=SESSION, rules=rules, capabilities={"supports_fractional": False}
+        ).orders
+        == ()
+    )
+    assert (
+        plan_orders(
+            targets,
+            PRICES,
+            account(),
+            session=SESSION,
+            rules=PlanRules(min_weight_change=0),
+            capabilities={"supports_fractional": True},
+        ).orders
+        == ()
+    )
 
 
 def test_orders_below_min_notional_are_skipped_with_the_reason() -> None:
-    plan = plan_orders({"TLT": 0.0095}, PRICES, account(equity=10_000), session=SESSION,
-                       rules=PlanRules(min_notional=100, min_weight_change=0))
+    plan = plan_orders(
+        {"TLT": 0.0095},
+        PRICES,
+        account(equity=10_000),
+        session=SESSION,
+        rules=PlanRules(min_notional=100, min_weight_change=0),
+    )
     assert plan.orders == ()
     assert [(s.symbol, s.reason) for s in plan.skipped] == [("TLT", "order value below min_notional 100")]
 
@@ -85,8 +113,9 @@ def test_sell_proceeds_count_only_when_configured() -> None:
 
 
 def test_limit_orders_sit_the_offset_away_from_the_reference() -> None:
-    plan = plan_orders({"QQQ": 0.5}, PRICES, account(SPY=10), session=SESSION,
-                       rules=PlanRules(order_type="limit", limit_offset_bps=25))
+    plan = plan_orders(
+        {"QQQ": 0.5}, PRICES, account(SPY=10), session=SESSION, rules=PlanRules(order_type="limit", limit_offset_bps=25)
+    )
     orders = by_symbol(plan)
     assert (orders["QQQ"].type, orders["QQQ"].limit_price) == ("limit", 401.0)
     assert orders["SPY"].limit_price == 498.75
@@ -106,8 +135,14 @@ def test_short_targets_are_held_flat_unless_enabled() -> None:
     plan = plan_orders({"SPY": -0.2}, PRICES, account(), session=SESSION)
     assert plan.orders == ()
     assert plan.skipped[0].reason == "short target but shorting is not enabled for this broker; held flat"
-    plan = plan_orders({"SPY": -0.2}, PRICES, account(), session=SESSION, rules=PlanRules(allow_short=True),
-                       capabilities={"supports_short": True})
+    plan = plan_orders(
+        {"SPY": -0.2},
+        PRICES,
+        account(),
+        session=SESSION,
+        rules=PlanRules(allow_short=True),
+        capabilities={"supports_short": True},
+    )
     assert [(o.side, o.qty) for o in plan.orders] == [("sell", 40.0)]
 
 
@@ -126,8 +161,14 @@ def test_planning_twice_gives_the_same_client_order_ids() -> None:
 def test_client_order_ids_differ_by_every_input() -> None:
     base = dict(session=SESSION, strategy="trend", symbol="SPY", side="buy", qty=10.0, attempt=0)
     ids = {client_order_id(**base)}
-    for key, value in [("session", date(2024, 3, 6)), ("strategy", "mr"), ("symbol", "QQQ"),
-                       ("side", "sell"), ("qty", 11.0), ("attempt", 1)]:
+    for key, value in [
+        ("session", date(2024, 3, 6)),
+        ("strategy", "mr"),
+        ("symbol", "QQQ"),
+        ("side", "sell"),
+        ("qty", 11.0),
+        ("attempt", 1),
+    ]:
         ids.add(client_order_id(**{**base, key: value}))
     assert len(ids) == 7
 
@@ -140,5 +181,6 @@ def test_client_order_id_fits_the_broker_limit() -> None:
 def test_no_equity_is_a_clear_error() -> None:
     with pytest.raises(PlanError) as err:
         plan_orders({"SPY": 0.5}, PRICES, account(equity=0), session=SESSION)
-    assert str(err.value) == ("cannot plan orders: account equity is 0; check the broker account "
-                              "(or run.yaml initial_equity for dry runs)")
+    assert str(err.value) == (
+        "cannot plan orders: account equity is 0; check the broker account (or run.yaml initial_equity for dry runs)"
+    )

@@ -60,8 +60,11 @@ def test_ledger_positions_equal_the_paper_account(journal, run_day) -> None:
 
 
 def test_fill_at_reference_fills_at_once_with_slippage_and_commission(journal, run_day) -> None:
-    out = run_day(journal, DEC1, settings={"fill_at": "reference", "slippage_bps": 10,
-                                           "commission_per_share": 0.005, "commission_min": 1.0})
+    out = run_day(
+        journal,
+        DEC1,
+        settings={"fill_at": "reference", "slippage_bps": 10, "commission_per_share": 0.005, "commission_min": 1.0},
+    )
     fill = next(iter(journal.state.fills.values()))
     assert fill["price"] == pytest.approx(219.57 * 1.001)
     assert fill["commission"] == pytest.approx(1.135)
@@ -73,8 +76,9 @@ def test_partial_fills_complete_over_later_opens(journal, run_day) -> None:
     first = run_day(journal, DEC1, settings=settings)
     run_day(journal, DEC5, settings=settings)
     coid = first.orders[0].client_order_id
-    fills = sorted((f for f in journal.state.fills.values() if f["client_order_id"] == coid),
-                   key=lambda f: f["fill_id"])
+    fills = sorted(
+        (f for f in journal.state.fills.values() if f["client_order_id"] == coid), key=lambda f: f["fill_id"]
+    )
     assert [(f["qty"], f["price"]) for f in fills] == [(113.0, 219.67), (113.0, 220.65)]
     assert journal.state.orders[coid].status == "partially_filled"
 
@@ -94,8 +98,7 @@ def test_rerun_in_a_new_process_resumes_from_the_ledger(journal, run_day) -> Non
     assert out.resumed and out.sent == []
 
 
-def test_engaged_kill_switch_stops_before_any_broker_call(journal, run_day, kill: KillSwitch,
-                                                         workdir: Path) -> None:
+def test_engaged_kill_switch_stops_before_any_broker_call(journal, run_day, kill: KillSwitch, workdir: Path) -> None:
     kill.engage("manual stop")
     out = run_day(journal, DEC1)
     assert (out.killed, out.exit_code) == (True, 3)
@@ -119,9 +122,17 @@ def test_kill_switch_engaged_mid_run_stops_the_remaining_orders(journal, run_day
 
     from regimeflex.execution.session import execute_session
 
-    out = execute_session(journal=journal, host=EngageAfterFirst(), broker="paper", mode="paper", session=DEC5,
-                          targets={"SPY": 0.0, "QQQ": 0.2}, prices={"SPY": 221.0, "QQQ": 118.0},
-                          state_dir=journal.path.parent.parent.parent / "state", kill_switch=kill)
+    out = execute_session(
+        journal=journal,
+        host=EngageAfterFirst(),
+        broker="paper",
+        mode="paper",
+        session=DEC5,
+        targets={"SPY": 0.0, "QQQ": 0.2},
+        prices={"SPY": 221.0, "QQQ": 118.0},
+        state_dir=journal.path.parent.parent.parent / "state",
+        kill_switch=kill,
+    )
     assert out.killed and len(out.sent) == 1
     kill_entry = [e for e in read_entries(journal.path) if e["kind"] == "kill"][-1]
     assert len(kill_entry["data"]["not_sent"]) == 1 and kill_entry["data"]["reason"] == "stop mid-run"
@@ -134,8 +145,9 @@ def test_unsent_intent_of_an_earlier_session_expires_and_is_never_sent(journal, 
     from regimeflex.execution.session import intent_data
     from regimeflex.types import Order
 
-    journal.record("intent", intent_data(Order("SPY", "buy", 5, "rf-stale", session=DEC1, strategy="portfolio"),
-                                         "paper"))
+    journal.record(
+        "intent", intent_data(Order("SPY", "buy", 5, "rf-stale", session=DEC1, strategy="portfolio"), "paper")
+    )
     out = run_day(journal, DEC2)
     assert out.expired == ["rf-stale"]
     assert "rf-stale" not in out.sent
@@ -167,8 +179,9 @@ def test_unreachable_broker_leaves_the_order_for_lookup_on_the_next_run(journal,
             raise BrokerError("alpaca: POST /v2/orders timed out after 10s")
 
     out = run_day(journal, DEC1, host=Down())
-    assert out.exit_code == 1 and out.errors == [f"{out.orders[0].client_order_id}: "
-                                                 "alpaca: POST /v2/orders timed out after 10s"]
+    assert out.exit_code == 1 and out.errors == [
+        f"{out.orders[0].client_order_id}: alpaca: POST /v2/orders timed out after 10s"
+    ]
     assert journal.state.orders[out.orders[0].client_order_id].status == "unknown"
     again = run_day(journal, DEC1)
     assert again.sent == [out.orders[0].client_order_id]
@@ -211,9 +224,13 @@ def test_execute_from_settings_uses_the_configured_paths_and_mode(project: Path)
 
     (project / "broker.yaml").write_text("broker: paper\nmode: paper\norders:\n  min_notional: 50\n")
     settings = load_settings(project)
-    out = execute_from_settings(settings, PluginHost.from_plugins({"paper": __import__(
-        "regimeflex.execution.paper", fromlist=["x"])}), session=DEC1, targets={"SPY": 0.5},
-        prices={"SPY": 219.57})
+    out = execute_from_settings(
+        settings,
+        PluginHost.from_plugins({"paper": __import__("regimeflex.execution.paper", fromlist=["x"])}),
+        session=DEC1,
+        targets={"SPY": 0.5},
+        prices={"SPY": 219.57},
+    )
     assert out.mode == "paper" and [r.status for r in out.results] == ["accepted"]
     assert verify_file(project.parent / "logs" / "audit" / "ledger.jsonl").ok
     assert (project.parent / "state" / "paper_broker.json").exists()
@@ -227,5 +244,7 @@ def test_execute_from_settings_refuses_live_without_the_flag(project: Path) -> N
     (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
     with pytest.raises(ConfigError) as err:
         execute_from_settings(load_settings(project), None, session=DEC1, targets={}, prices={})
-    assert str(err.value) == ("broker.yaml: mode: live also needs --live on the command line (two explicit "
-                              "opt-ins before real money moves); add --live or set mode: paper")
+    assert str(err.value) == (
+        "broker.yaml: mode: live also needs --live on the command line (two explicit "
+        "opt-ins before real money moves); add --live or set mode: paper"
+    )

@@ -31,8 +31,11 @@ def plugin_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     """role (or "example") → source folder of the package."""
     root = tmp_path_factory.mktemp("packages")
     folders = {role: write_package(scaffold_name(role), role, root) for role in ROLES}
-    folders["example"] = Path(shutil.copytree(EXAMPLE, root / EXAMPLE.name,
-                                              ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__")))
+    folders["example"] = Path(
+        shutil.copytree(
+            EXAMPLE, root / EXAMPLE.name, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
+        )
+    )
     return folders
 
 
@@ -53,11 +56,26 @@ def installed_site(plugin_packages: dict[str, Path], tmp_path_factory: pytest.Te
     """A site directory holding every package of ``plugin_packages``: wheels built, then pip-installed."""
     wheels = tmp_path_factory.mktemp("wheels")
     site = tmp_path_factory.mktemp("site")
-    built = subprocess.run([sys.executable, "-c", BUILD_WHEELS, str(wheels),
-                            *(str(p) for p in plugin_packages.values())], capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, "-c", BUILD_WHEELS, str(wheels), *(str(p) for p in plugin_packages.values())],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, f"building the wheels failed:\n{built.stderr[-3000:]}"
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--no-compile",
-           "--disable-pip-version-check", "--target", str(site), *map(str, sorted(wheels.glob("*.whl")))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-index",
+        "--no-compile",
+        "--disable-pip-version-check",
+        "--target",
+        str(site),
+        *map(str, sorted(wheels.glob("*.whl"))),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
     return site

@@ -20,9 +20,15 @@ BUILTIN_PARAMS: dict[str, dict] = {
     "csv": {"path": SAMPLE_CSV, "symbol_column": "Name"},
     # network notifiers run against local sinks (tests/kit/local_sinks.py)
     "webhook": {"url": webhook_url(), "retries": 0},
-    "email": {"host": "127.0.0.1", "port": smtp_port(), "security": "none", "sender": "kit@example.com",
-              "to": ["ops@example.com"]},
+    "email": {
+        "host": "127.0.0.1",
+        "port": smtp_port(),
+        "security": "none",
+        "sender": "kit@example.com",
+        "to": ["ops@example.com"],
+    },
 }
+
 
 def builtin_plugins() -> list[PluginUnderTest]:
     eps = metadata.entry_points(group="regimeflex")

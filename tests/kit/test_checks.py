@@ -56,10 +56,12 @@ def test_tomorrows_close_fails_no_lookahead_naming_symbol_and_first_date():
     full = toys.PeekingStrategy().generate_signal(bars, {})
     part = toys.PeekingStrategy().generate_signal(bars.iloc[: cut + 1], {})
     symbol = next(s for s in full.columns if part.at[day, s] != full.at[day, s])
-    expected = (f"strategy.no_lookahead/v1: signal for {symbol} on {day:%Y-%m-%d} depends on later bars: "
-                f"it is {part.at[day, symbol]:.10g} with bars up to {day:%Y-%m-%d} but "
-                f"{full.at[day, symbol]:.10g} with bars up to {bars.index[-1]:%Y-%m-%d} (cut 1); "
-                f"the value on a date may use bars up to that date only")
+    expected = (
+        f"strategy.no_lookahead/v1: signal for {symbol} on {day:%Y-%m-%d} depends on later bars: "
+        f"it is {part.at[day, symbol]:.10g} with bars up to {day:%Y-%m-%d} but "
+        f"{full.at[day, symbol]:.10g} with bars up to {bars.index[-1]:%Y-%m-%d} (cut 1); "
+        f"the value on a date may use bars up to that date only"
+    )
     assert failing(toys.PeekingStrategy())["strategy.no_lookahead/v1"] == expected
 
 
@@ -76,7 +78,8 @@ def test_mutating_the_bars_fails_input_not_mutated_naming_field_symbol_and_date(
     was = sample_bars().at[last, ("close", "JPM")]
     assert failing(toys.MutatingStrategy())["strategy.input_not_mutated/v1"] == (
         f"strategy.input_not_mutated/v1: generate_signal mutated its bars input: close of JPM on "
-        f"{last:%Y-%m-%d} changed from {was:.10g} to 0; work on a copy")
+        f"{last:%Y-%m-%d} changed from {was:.10g} to 0; work on a copy"
+    )
 
 
 def test_random_output_fails_deterministic():
@@ -88,16 +91,19 @@ def test_missing_empty_universe_guard_fails_with_the_plugins_error_and_line():
     lines, first = inspect.getsourcelines(toys.NoGuardStrategy.generate_signal)
     line = first + next(i for i, text in enumerate(lines) if 'bars["close"]' in text)
     message = failing(toys.NoGuardStrategy())["strategy.empty_universe/v1"]
-    assert message == ("strategy.empty_universe/v1: plugin 'NoGuardStrategy' (not from a distribution) "
-                       "raised in generate_signal: KeyError: 'close' "
-                       f"(raised at toys.py:{line} in generate_signal)")
+    assert message == (
+        "strategy.empty_universe/v1: plugin 'NoGuardStrategy' (not from a distribution) "
+        "raised in generate_signal: KeyError: 'close' "
+        f"(raised at toys.py:{line} in generate_signal)"
+    )
 
 
 def test_nan_after_warm_up_on_a_complete_symbol_fails_naming_the_date():
     day = sample_bars().index[300]
     assert failing(toys.GappyStrategy())["strategy.nan_only_in_warmup/v1"] == (
         f"strategy.nan_only_in_warmup/v1: signal for AAPL is NaN on {day:%Y-%m-%d} although its bars "
-        f"are complete on every session and earlier dates have values; NaN is allowed only during warm-up")
+        f"are complete on every session and earlier dates have values; NaN is allowed only during warm-up"
+    )
 
 
 def test_conforming_long_only_sizer_passes_every_sizer_check():
@@ -112,14 +118,17 @@ def test_undeclared_short_weights_fail_long_only():
     assert failing(toys.SignedSizer(declare=False))["sizer.long_only/v1"] == (
         f"sizer.long_only/v1: weight for {symbol} on {first_day:%Y-%m-%d} is "
         f"{weights.at[first_day, symbol]:.10g} (short) but the plugin does not declare "
-        f"supports_short=True in capabilities(); return 0 for negative signals or declare it")
+        f"supports_short=True in capabilities(); return 0 for negative signals or declare it"
+    )
 
 
 def test_declared_short_sizer_skips_long_only_by_declaration():
     skipped = results(toys.SignedSizer(declare=True))["sizer.long_only/v1"]
     assert (skipped.status, skipped.message) == (
-        "SKIP", "sizer.long_only/v1: does not apply: plugin 'SignedSizer' declares supports_short=True "
-                "in capabilities(), the check needs supports_short=False")
+        "SKIP",
+        "sizer.long_only/v1: does not apply: plugin 'SignedSizer' declares supports_short=True "
+        "in capabilities(), the check needs supports_short=False",
+    )
 
 
 def test_declared_short_sizer_runs_short_follows_signal():
@@ -128,29 +137,33 @@ def test_declared_short_sizer_runs_short_follows_signal():
 
 def test_full_sample_volatility_sizer_fails_no_lookahead():
     assert failing(toys.FullSampleVolSizer())["sizer.no_lookahead/v1"].startswith(
-        "sizer.no_lookahead/v1: weight for AAPL on ")
+        "sizer.no_lookahead/v1: weight for AAPL on "
+    )
 
 
 def test_author_skip_list_reports_skip_with_the_reason():
     skipped = results(toys.GoodStrategy(), skip={"strategy.single_symbol/v1": "needs a cross-section"})
     assert (skipped["strategy.single_symbol/v1"].status, skipped["strategy.single_symbol/v1"].message) == (
-        "SKIP", "strategy.single_symbol/v1: skipped by the plugin's test: needs a cross-section")
+        "SKIP",
+        "strategy.single_symbol/v1: skipped by the plugin's test: needs a cross-section",
+    )
 
 
 def test_params_are_validated_by_the_plugins_settings_model():
     with pytest.raises(Exception) as err:
         load_subject(PluginUnderTest("trend", params={"slow": 1}))
-    assert str(err.value) == ("test params for 'trend': params.slow: "
-                              "Input should be greater than or equal to 2, got 1")
+    assert str(err.value) == ("test params for 'trend': params.slow: Input should be greater than or equal to 2, got 1")
 
 
 def test_unknown_plugin_name_names_installed_plugins_and_closest_match():
     installed = ", ".join(i.name for i in PluginHost.load().info())
     with pytest.raises(PluginError) as err:
         load_subject("trnd")
-    assert str(err.value) == (f"conformance kit: no plugin named 'trnd' is installed (did you mean 'trend'?). "
-                              f"Installed plugins: {installed}. Install the package that provides it "
-                              f"(pip install -e .) or fix the name.")
+    assert str(err.value) == (
+        f"conformance kit: no plugin named 'trnd' is installed (did you mean 'trend'?). "
+        f"Installed plugins: {installed}. Install the package that provides it "
+        f"(pip install -e .) or fix the name."
+    )
 
 
 def test_get_check_rejects_unknown_id():
@@ -178,7 +191,10 @@ def test_sample_signals_are_causal_and_take_every_sign():
 def test_misspelt_capability_tag_fails_naming_the_closest_known_tag():
     from regimeflex.testing import KNOWN_CAPABILITIES
 
-    assert failing(toys.MisspeltCapabilities()) == {"strategy.known_capabilities/v1": (
-        "strategy.known_capabilities/v1: capabilities() declares unknown tag(s) 'support_short' (did you "
-        "mean 'supports_short'?); a misspelt tag silently changes which checks run. Known tags: "
-        + ", ".join(KNOWN_CAPABILITIES))}
+    assert failing(toys.MisspeltCapabilities()) == {
+        "strategy.known_capabilities/v1": (
+            "strategy.known_capabilities/v1: capabilities() declares unknown tag(s) 'support_short' (did you "
+            "mean 'supports_short'?); a misspelt tag silently changes which checks run. Known tags: "
+            + ", ".join(KNOWN_CAPABILITIES)
+        )
+    }

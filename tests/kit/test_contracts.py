@@ -13,13 +13,13 @@ pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[2]
 
-GOOD = '''
+GOOD = """
 from regimeflex.testing import StrategyContract
 from tests.kit import toys
 
 class TestGood(StrategyContract):
     plugin = toys.GoodStrategy()
-'''
+"""
 
 
 @pytest.fixture
@@ -47,20 +47,25 @@ def test_contract_test_ids_are_the_check_ids(author: pytest.Pytester):
 
 
 def test_lookahead_plugin_fails_the_contract_naming_the_check(author: pytest.Pytester):
-    author.makepyfile(test_peek='''
+    author.makepyfile(
+        test_peek="""
 from regimeflex.testing import StrategyContract
 from tests.kit import toys
 
 class TestPeek(StrategyContract):
     plugin = toys.PeekingStrategy()
-''')
+"""
+    )
     result = run(author)
     result.assert_outcomes(passed=len(checks_for("strategy")) - 1, failed=1)
-    result.stdout.fnmatch_lines(["*CheckFailure: strategy.no_lookahead/v1: signal for AAPL on * depends on later bars*"])
+    result.stdout.fnmatch_lines(
+        ["*CheckFailure: strategy.no_lookahead/v1: signal for AAPL on * depends on later bars*"]
+    )
 
 
 def test_plugin_and_params_may_be_fixtures(author: pytest.Pytester):
-    author.makepyfile(test_fixtures='''
+    author.makepyfile(
+        test_fixtures="""
 import pytest
 from regimeflex.testing import StrategyContract
 from tests.kit import toys
@@ -73,43 +78,52 @@ class TestFixtures(StrategyContract):
     @pytest.fixture
     def params(self):
         return {"lookback": 5}
-''')
+"""
+    )
     result = run(author)
     result.assert_outcomes(passed=len(checks_for("strategy")))
 
 
 def test_declared_capability_shows_as_skip_with_reason(author: pytest.Pytester):
-    author.makepyfile(test_short='''
+    author.makepyfile(
+        test_short="""
 from regimeflex.testing import SizerContract
 from tests.kit import toys
 
 class TestShort(SizerContract):
     plugin = toys.SignedSizer(declare=True)
-''')
+"""
+    )
     result = run(author, "-rs")
     result.assert_outcomes(passed=len(checks_for("sizer")) - 1, skipped=1)
-    result.stdout.fnmatch_lines(["*sizer.long_only/v1: does not apply: plugin 'SignedSizer' declares "
-                                 "supports_short=True*"])
+    result.stdout.fnmatch_lines(
+        ["*sizer.long_only/v1: does not apply: plugin 'SignedSizer' declares supports_short=True*"]
+    )
 
 
 def test_contract_for_the_wrong_role_says_which_roles_the_plugin_plays(author: pytest.Pytester):
-    author.makepyfile(test_wrong='''
+    author.makepyfile(
+        test_wrong="""
 from regimeflex.testing import SizerContract
 from tests.kit import toys
 
 class TestWrong(SizerContract):
     plugin = toys.GoodStrategy()
-''')
+"""
+    )
     result = run(author)
-    result.stdout.fnmatch_lines(["*TypeError: TestWrong: plugin 'GoodStrategy' does not play the sizer "
-                                 "role (it plays: strategy)"])
+    result.stdout.fnmatch_lines(
+        ["*TypeError: TestWrong: plugin 'GoodStrategy' does not play the sizer role (it plays: strategy)"]
+    )
 
 
 def test_kit_fixtures_come_from_the_pytest11_plugin(author: pytest.Pytester):
-    author.makepyfile(test_fixture='''
+    author.makepyfile(
+        test_fixture="""
 def test_panel(regimeflex_bars, regimeflex_signals):
     assert regimeflex_signals.index.equals(regimeflex_bars.index)
-''')
+"""
+    )
     result = run(author)
     result.assert_outcomes(passed=1)
 
@@ -122,8 +136,9 @@ def test_parametrize_with_contracts_runs_each_check(plugin, check):
 def test_parametrize_with_contracts_ids_name_plugin_and_check():
     mark = parametrize_with_contracts(["trend", "equal_weight"])
     ids = mark.kwargs["ids"]
-    assert ids == ([f"trend-{c.id}" for c in checks_for("strategy")]
-                   + [f"equal_weight-{c.id}" for c in checks_for("sizer")])
+    assert ids == (
+        [f"trend-{c.id}" for c in checks_for("strategy")] + [f"equal_weight-{c.id}" for c in checks_for("sizer")]
+    )
 
 
 @parametrize_with_contracts(["no_such_plugin"])

@@ -21,8 +21,11 @@ from tests.kit.conftest import EXAMPLE
 
 pytest_plugins = ["pytester"]
 
-SELECT_EXAMPLE = {"strategies": {"momentum": {"plugin": "example_momentum", "budget": 1.0,
-                                              "params": {"lookback": 60, "max_vol": 0.04}}}}
+SELECT_EXAMPLE = {
+    "strategies": {
+        "momentum": {"plugin": "example_momentum", "budget": 1.0, "params": {"lookback": 60, "max_vol": 0.04}}
+    }
+}
 
 
 @pytest.fixture
@@ -38,14 +41,21 @@ def test_example_shows_in_plugins_list(run_cli, with_site):
     assert code == 0
     entry = listed["example_momentum"]
     assert (entry["distribution"], entry["version"], entry["roles"], entry["state"]) == (
-        "regimeflex-example-strategy", "0.1.0", ["strategy"], "active")
+        "regimeflex-example-strategy",
+        "0.1.0",
+        ["strategy"],
+        "active",
+    )
 
 
 def test_yaml_selects_the_example(with_site, example_project):
     selection = resolve(load_settings(example_project), PluginHost.load())
     chosen = selection.strategies["momentum"]
     assert (chosen.name, chosen.role, dict(chosen.settings)) == (
-        "example_momentum", "strategy", {"lookback": 60, "max_vol": 0.04})
+        "example_momentum",
+        "strategy",
+        {"lookback": 60, "max_vol": 0.04},
+    )
 
 
 def test_daily_run_calls_the_example(run_cli, with_site, example_project, monkeypatch):
@@ -58,8 +68,9 @@ def test_daily_run_calls_the_example(run_cli, with_site, example_project, monkey
 
 def test_backtest_command_runs_the_example_selected_in_yaml(run_cli, with_site, example_project, monkeypatch):
     monkeypatch.setenv("REGIMEFLEX_TRACE_PLUGINS", "1")
-    code, out, err = run_cli("--config", str(example_project), "backtest", "--start", "2022-01-03",
-                             "--end", "2023-12-29", "--json")
+    code, out, err = run_cli(
+        "--config", str(example_project), "backtest", "--start", "2022-01-03", "--end", "2023-12-29", "--json"
+    )
     assert code == 0, err
     summary = json.loads(out)
     assert summary["trades"] > 0
@@ -70,8 +81,12 @@ def test_example_trades_over_real_history(with_site):
     host = PluginHost.load()
     bars = sample_bars()
     signals = host.generate_signal("example_momentum", bars=bars, params={"lookback": 60, "max_vol": 0.04})
-    weights = host.size_position("equal_weight", signals=signals.fillna(0.0), bars=bars,
-                                 params=host.validate_settings("equal_weight", {}, where="test: params"))
+    weights = host.size_position(
+        "equal_weight",
+        signals=signals.fillna(0.0),
+        bars=bars,
+        params=host.validate_settings("equal_weight", {}, where="test: params"),
+    )
     result = simulate(weights, bars)
     assert len(result.trade_day) > 0 and result.equity[-1] != result.equity[0]
 
@@ -101,7 +116,8 @@ class CentredVolatility:
 NO_LOOKAHEAD = re.compile(
     r"strategy\.no_lookahead/v1: signal for (?P<symbol>[A-Z]+) on (?P<day>\d{4}-\d\d-\d\d) depends on later "
     r"bars: it is (?P<cut_value>\S+) with bars up to (?P<cut>\d{4}-\d\d-\d\d) but (?P<full_value>\S+) with "
-    r"bars up to (?P<end>\d{4}-\d\d-\d\d) \(cut 1\); the value on a date may use bars up to that date only")
+    r"bars up to (?P<end>\d{4}-\d\d-\d\d) \(cut 1\); the value on a date may use bars up to that date only"
+)
 
 
 def test_lookahead_variant_fails_the_kit_naming_check_symbol_and_first_date(with_site):
@@ -117,7 +133,11 @@ def test_lookahead_variant_fails_the_kit_naming_check_symbol_and_first_date(with
     first_day = differs.any(axis=1).idxmax()
     first_symbol = differs.loc[first_day].idxmax()
     assert (claim["symbol"], claim["day"], claim["cut"], claim["end"]) == (
-        first_symbol, f"{first_day:%Y-%m-%d}", f"{bars.index[cut]:%Y-%m-%d}", f"{bars.index[-1]:%Y-%m-%d}")
+        first_symbol,
+        f"{first_day:%Y-%m-%d}",
+        f"{bars.index[cut]:%Y-%m-%d}",
+        f"{bars.index[-1]:%Y-%m-%d}",
+    )
     assert claim["cut_value"] == _fmt(part.at[first_day, first_symbol])
     assert claim["full_value"] == _fmt(full.at[first_day, first_symbol])
 

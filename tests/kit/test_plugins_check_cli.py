@@ -53,7 +53,8 @@ def test_needs_network_plugin_is_skipped_without_params(run_cli, toy_entry_point
     assert {r["status"] for r in doc["results"]} == {"SKIP"}
     assert doc["results"][0]["message"] == (
         "data.returns_bars/v1: skipped by the plugin's test: plugin declares needs_network; pass --params "
-        "FILE with settings for a local test server, or run the kit from the plugin's own tests")
+        "FILE with settings for a local test server, or run the kit from the plugin's own tests"
+    )
 
 
 def test_role_the_plugin_does_not_play_is_a_usage_error(run_cli, toy_entry_points):
@@ -67,8 +68,7 @@ def test_params_file_that_is_not_a_mapping_is_a_config_error(run_cli, toy_entry_
     params.write_text("- 1\n- 2\n", encoding="utf-8")
     code, _, err = run_cli("plugins", "check", "good", "--params", str(params))
     assert code == 2
-    assert err == (f"error: {params}: the params file must hold a mapping of the plugin's settings, "
-                   f"got list\n")
+    assert err == (f"error: {params}: the params file must hold a mapping of the plugin's settings, got list\n")
 
 
 def test_params_file_is_validated_by_the_plugins_settings_model(run_cli, tmp_path):
@@ -82,15 +82,18 @@ def test_params_file_is_validated_by_the_plugins_settings_model(run_cli, tmp_pat
 def test_unknown_plugin_is_a_config_error_naming_the_closest(run_cli, toy_entry_points):
     code, _, err = run_cli("plugins", "check", "goood")
     assert code == 2
-    assert err == ("error: conformance kit: no plugin named 'goood' is installed (did you mean 'good'?). "
-                   "Installed plugins: good, peek, vendor. Install the package that provides it "
-                   "(pip install -e .) or fix the name.\n")
+    assert err == (
+        "error: conformance kit: no plugin named 'goood' is installed (did you mean 'good'?). "
+        "Installed plugins: good, peek, vendor. Install the package that provides it "
+        "(pip install -e .) or fix the name.\n"
+    )
 
 
 def test_params_come_from_the_project_yaml_that_selects_the_plugin(run_cli, project):
     (project / "strategies.yaml").write_text(
         "strategies:\n  fast_trend:\n    plugin: trend\n    params: {rule: price_above_sma, slow: 20}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     code, out, _ = run_cli("--config", str(project), "plugins", "check", "trend", "--json")
     doc = json.loads(out)
     assert (code, doc["params_from"], doc["failed"]) == (0, "strategies.yaml: strategies.fast_trend.params", 0)
@@ -98,16 +101,22 @@ def test_params_come_from_the_project_yaml_that_selects_the_plugin(run_cli, proj
 
 def test_invalid_params_in_the_project_yaml_name_the_yaml_key(run_cli, project):
     (project / "strategies.yaml").write_text(
-        "strategies:\n  fast_trend:\n    plugin: trend\n    params: {slow: 1}\n", encoding="utf-8")
+        "strategies:\n  fast_trend:\n    plugin: trend\n    params: {slow: 1}\n", encoding="utf-8"
+    )
     code, _, err = run_cli("--config", str(project), "plugins", "check", "trend")
     assert code == 2
-    assert err == ("error: strategies.yaml: strategies.fast_trend.params.slow: "
-                   "Input should be greater than or equal to 2, got 1\n")
+    assert err == (
+        "error: strategies.yaml: strategies.fast_trend.params.slow: Input should be greater than or equal to 2, got 1\n"
+    )
 
 
 def test_network_plugin_ignores_project_yaml_and_is_skipped(run_cli, toy_entry_points, project):
     (project / "data.yaml").write_text("provider: vendor\nproviders:\n  vendor: {}\n", encoding="utf-8")
     code, out, _ = run_cli("--config", str(project), "plugins", "check", "vendor", "--json")
     doc = json.loads(out)
-    assert (code, doc["params_from"], doc["skipped"], doc["passed"]) == (0, "data.yaml: providers.vendor",
-                                                                        len(checks_for("data")), 0)
+    assert (code, doc["params_from"], doc["skipped"], doc["passed"]) == (
+        0,
+        "data.yaml: providers.vendor",
+        len(checks_for("data")),
+        0,
+    )

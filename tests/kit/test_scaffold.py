@@ -37,8 +37,11 @@ def test_installed_package_registers_its_entry_point_for_its_role(role, with_sit
 @pytest.mark.parametrize("role", ROLES)
 def test_generated_hooks_use_the_hookspec_argument_names(role):
     source = render(check_name("x", role))["regimeflex_x/hooks.py"]
-    impls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)
-             and any(getattr(d, "id", None) == "hookimpl" for d in n.decorator_list)]
+    impls = [
+        n
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.FunctionDef) and any(getattr(d, "id", None) == "hookimpl" for d in n.decorator_list)
+    ]
     assert impls
     for fn in impls:
         assert [a.arg for a in fn.args.args] == list(inspect.signature(getattr(hookspecs, fn.name)).parameters)
@@ -67,16 +70,22 @@ def test_cli_writes_the_package_and_lists_its_files(tmp_path, capsys):
     target = tmp_path / "regimeflex-my-sizer"
     assert out.splitlines()[0] == f"created {target}/ — sizer plugin 'my_sizer' (distribution regimeflex-my-sizer)"
     written = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-    assert written == ["README.md", "pyproject.toml", "regimeflex_my_sizer/__init__.py",
-                       "regimeflex_my_sizer/hooks.py", "tests/test_conformance.py"]
+    assert written == [
+        "README.md",
+        "pyproject.toml",
+        "regimeflex_my_sizer/__init__.py",
+        "regimeflex_my_sizer/hooks.py",
+        "tests/test_conformance.py",
+    ]
 
 
 def test_existing_folder_is_never_overwritten(tmp_path):
     write_package("dup", "notifier", tmp_path)
     with pytest.raises(ConfigError) as err:
         write_package("dup", "notifier", tmp_path)
-    assert str(err.value) == (f"new-plugin: {tmp_path / 'regimeflex-dup'} already exists; "
-                              f"choose another name or remove it first")
+    assert str(err.value) == (
+        f"new-plugin: {tmp_path / 'regimeflex-dup'} already exists; choose another name or remove it first"
+    )
 
 
 def test_invalid_plugin_name_is_refused_with_the_rule(tmp_path, capsys):
@@ -85,7 +94,8 @@ def test_invalid_plugin_name_is_refused_with_the_rule(tmp_path, capsys):
     assert exited.value.code == 2
     assert capsys.readouterr().err == (
         "error: new-plugin: plugin name 'My Plugin' must start with a lower-case letter and use only "
-        "a-z, 0-9, '_' or '-' (it becomes the entry-point name YAML selects)\n")
+        "a-z, 0-9, '_' or '-' (it becomes the entry-point name YAML selects)\n"
+    )
     assert list(Path(tmp_path).iterdir()) == []
 
 

@@ -79,7 +79,8 @@ def test_changed_byte_is_named_by_line(ledger: Path) -> None:
     ledger.write_bytes(bytes(data))
     result = verify_file(ledger)
     assert result.message(ledger) == (
-        f"{ledger}: line 3: content does not match its id (the line was edited after it was written)")
+        f"{ledger}: line 3: content does not match its id (the line was edited after it was written)"
+    )
 
 
 def test_deleted_line_is_named_by_line(ledger: Path) -> None:
@@ -87,7 +88,9 @@ def test_deleted_line_is_named_by_line(ledger: Path) -> None:
     ledger.write_bytes(b"".join(lines[:2] + lines[3:]))
     result = verify_file(ledger)
     assert (result.bad_line, result.problem) == (
-        3, "prev does not match the id of the line before (a line was deleted, inserted or moved here)")
+        3,
+        "prev does not match the id of the line before (a line was deleted, inserted or moved here)",
+    )
 
 
 def test_reordered_lines_are_named_by_line(ledger: Path) -> None:
@@ -158,7 +161,8 @@ def test_second_writer_is_refused_with_a_clear_message(ledger: Path) -> None:
             open_writer(ledger)
     assert str(err.value) == (
         f"{ledger}: another RegimeFlex run is writing this ledger (pid {os.getpid()}, lock {ledger}.lock); "
-        "only one run at a time may write — wait for it to finish and run again")
+        "only one run at a time may write — wait for it to finish and run again"
+    )
 
 
 def test_lock_of_a_killed_writer_is_released(ledger: Path) -> None:

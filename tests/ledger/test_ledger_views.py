@@ -15,8 +15,15 @@ def fill(fid: str, symbol: str, side: str, qty: float, price: float, coid: str =
 
 
 def intent(coid: str, session: str = "2024-01-02", mode: str = "paper", strategy: str = "trend") -> dict:
-    return {"client_order_id": coid, "symbol": "SPY", "side": "buy", "qty": 10, "session": session,
-            "mode": mode, "strategy": strategy}
+    return {
+        "client_order_id": coid,
+        "symbol": "SPY",
+        "side": "buy",
+        "qty": 10,
+        "session": session,
+        "mode": mode,
+        "strategy": strategy,
+    }
 
 
 @pytest.fixture
@@ -40,8 +47,12 @@ def test_a_flip_resets_the_average_cost_to_the_fill_price() -> None:
 
 
 def test_closed_positions_disappear() -> None:
-    assert positions_from_fills([fill("1", "SPY", "buy", 0.1, 100), fill("2", "SPY", "buy", 0.2, 100),
-                                 fill("3", "SPY", "sell", 0.3, 101)]) == {}
+    assert (
+        positions_from_fills(
+            [fill("1", "SPY", "buy", 0.1, 100), fill("2", "SPY", "buy", 0.2, 100), fill("3", "SPY", "sell", 0.3, 101)]
+        )
+        == {}
+    )
 
 
 def test_a_fill_recorded_twice_counts_once(path: Path) -> None:

@@ -59,8 +59,10 @@ def test_regime_benchmark_missing_from_bars_is_a_config_error(spy_bars):
     settings = RegimeRiskSettings(detect={"benchmark": "QQQ"})
     with pytest.raises(ConfigError) as err:
         detect_regime_from_bars(spy_bars, settings)
-    assert str(err.value) == ("risk.yaml: regime.detect.benchmark: symbol 'QQQ' is not in the bars; "
-                              "add it to the universe in run.yaml (or change regime.detect.benchmark)")
+    assert str(err.value) == (
+        "risk.yaml: regime.detect.benchmark: symbol 'QQQ' is not in the bars; "
+        "add it to the universe in run.yaml (or change regime.detect.benchmark)"
+    )
 
 
 def test_combining_no_signals_is_an_error():

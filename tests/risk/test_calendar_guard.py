@@ -20,8 +20,11 @@ from regimeflex.risk.calendar import (
 
 
 def third_friday_or_previous_session(year: int, month: int) -> pd.Timestamp:
-    fridays = [d for d in pd.date_range(f"{year}-{month:02d}-01", periods=31, freq="D")
-               if d.month == month and d.weekday() == 4]
+    fridays = [
+        d
+        for d in pd.date_range(f"{year}-{month:02d}-01", periods=31, freq="D")
+        if d.month == month and d.weekday() == 4
+    ]
     day = fridays[2]
     while not is_session(day):
         day -= pd.Timedelta(days=1)
@@ -118,5 +121,6 @@ def test_bad_rule_is_rejected_with_the_allowed_values():
 
     with pytest.raises(ConfigError) as err:
         validate_model(RiskSettings, {"calendar": {"opex": {"rule": "skip"}}}, "risk.yaml")
-    assert str(err.value) == ("risk.yaml: calendar.opex.rule: must be one of skip_entries, allow or "
-                              "reduce:<x> (0 < x < 1), got 'skip'")
+    assert str(err.value) == (
+        "risk.yaml: calendar.opex.rule: must be one of skip_entries, allow or reduce:<x> (0 < x < 1), got 'skip'"
+    )

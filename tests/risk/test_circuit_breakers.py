@@ -183,9 +183,13 @@ def test_corrupt_state_file_is_an_error_naming_the_file_and_the_fix(tmp_path):
 
 
 def test_two_reduce_breakers_multiply_and_flatten_wins():
-    settings = CircuitBreakerSettings(vix={"threshold": 40, "action": "reduce:0.5"},
-                                      concentration={"threshold": 0.3, "action": "reduce:0.5"},
-                                      stale_data=None, max_drawdown=None, daily_loss=None)
+    settings = CircuitBreakerSettings(
+        vix={"threshold": 40, "action": "reduce:0.5"},
+        concentration={"threshold": 0.3, "action": "reduce:0.5"},
+        stale_data=None,
+        max_drawdown=None,
+        daily_loss=None,
+    )
     both = check_circuit_breakers(BreakerInputs(session=DAY, vix=45, weights={"A": 0.35}), settings)
     assert both.scale == 0.25 and not both.flatten
     settings = CircuitBreakerSettings(vix={"threshold": 40, "action": "flatten"})
@@ -202,8 +206,10 @@ def test_state_file_of_another_version_is_refused(tmp_path):
     path.write_text(json.dumps({"version": 2, "breakers": {}}))
     with pytest.raises(RiskStateError) as err:
         load_risk_state(path)
-    assert str(err.value) == (f"{path}: risk state is unreadable (unsupported version 2); restore it from a "
-                              f"backup, or delete it to clear every tripped circuit breaker")
+    assert str(err.value) == (
+        f"{path}: risk state is unreadable (unsupported version 2); restore it from a "
+        f"backup, or delete it to clear every tripped circuit breaker"
+    )
 
 
 def test_measuring_an_unknown_breaker_names_the_known_ones():

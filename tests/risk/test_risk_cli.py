@@ -16,8 +16,11 @@ from regimeflex.risk.state import RiskState, load_risk_state, risk_state_path, s
 def tripped(project):
     """The demo project with the drawdown breaker tripped on 2024-03-04 and the regime recorded."""
     settings = load_settings(project)
-    decision = check_circuit_breakers(BreakerInputs(session=dt.date(2024, 3, 4), equity=70_000),
-                                      settings.risk.circuit_breakers, BreakerState(peak_equity=100_000))
+    decision = check_circuit_breakers(
+        BreakerInputs(session=dt.date(2024, 3, 4), equity=70_000),
+        settings.risk.circuit_breakers,
+        BreakerState(peak_equity=100_000),
+    )
     path = risk_state_path(settings)
     save_risk_state(path, RiskState(breakers=decision.state, regime="bear", regime_session=dt.date(2024, 3, 4)))
     return project, path
@@ -32,7 +35,9 @@ def test_status_json_shows_regime_tripped_breaker_and_upcoming_events(run_cli, t
     drawdown = next(b for b in data["breakers"] if b["name"] == "max_drawdown")
     assert drawdown["tripped"] and drawdown["since"] == "2024-03-04" and drawdown["value"] == pytest.approx(0.3)
     assert [(e["date"], e["kind"], e["rule"]) for e in data["calendar"]["upcoming"]] == [
-        ("2024-03-15", "opex", "allow"), ("2024-03-20", "fomc", "skip_entries")]
+        ("2024-03-15", "opex", "allow"),
+        ("2024-03-20", "fomc", "skip_entries"),
+    ]
 
 
 def test_status_text_marks_the_tripped_breaker_and_todays_guard(run_cli, tripped):

@@ -22,8 +22,11 @@ caps = st.builds(
 
 
 def as_frame(values: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(values, index=pd.bdate_range("2024-01-01", periods=len(values)),
-                        columns=[f"S{i}" for i in range(values.shape[1])])
+    return pd.DataFrame(
+        values,
+        index=pd.bdate_range("2024-01-01", periods=len(values)),
+        columns=[f"S{i}" for i in range(values.shape[1])],
+    )
 
 
 def assert_within_caps(w: pd.DataFrame, signals: pd.DataFrame, c: SizingCaps) -> None:

@@ -20,10 +20,12 @@ def per_symbol(panel: pd.DataFrame, field: str, symbol: str) -> pd.Series:
 def assert_matches(ours: pd.DataFrame, reference: dict[str, pd.Series]) -> None:
     for symbol, ref in reference.items():
         mine = ours[symbol].reindex(ref.index)
-        np.testing.assert_array_equal(np.isnan(mine.to_numpy()), np.isnan(ref.to_numpy()),
-                                      err_msg=f"{symbol}: warm-up NaN rows differ from TA-Lib")
-        np.testing.assert_allclose(mine.to_numpy(), ref.to_numpy(), rtol=0, atol=TOL, equal_nan=True,
-                                   err_msg=symbol)
+        np.testing.assert_array_equal(
+            np.isnan(mine.to_numpy()),
+            np.isnan(ref.to_numpy()),
+            err_msg=f"{symbol}: warm-up NaN rows differ from TA-Lib",
+        )
+        np.testing.assert_allclose(mine.to_numpy(), ref.to_numpy(), rtol=0, atol=TOL, equal_nan=True, err_msg=symbol)
         before = ours[symbol].loc[: ref.index[0]].iloc[:-1]
         assert before.isna().all(), f"{symbol}: values before the symbol's first bar"
 

@@ -75,12 +75,14 @@ def test_on_spy_every_exit_is_explained_by_reversion_or_the_time_stop(spy_bars):
 def test_exit_z_not_below_entry_z_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         mr.mean_reversion_signal(pd.DataFrame(), {"entry_z": 1.0, "exit_z": 1.5})
-    assert str(err.value) == ("strategies.yaml: mean_reversion params: exit_z must be below entry_z, "
-                              "got exit_z=1.5 entry_z=1.0")
+    assert str(err.value) == (
+        "strategies.yaml: mean_reversion params: exit_z must be below entry_z, got exit_z=1.5 entry_z=1.0"
+    )
 
 
 def test_stop_z_not_above_entry_z_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         mr.mean_reversion_signal(pd.DataFrame(), {"entry_z": 2.0, "stop_z": 1.5})
-    assert str(err.value) == ("strategies.yaml: mean_reversion params: stop_z must be above entry_z, "
-                              "got stop_z=1.5 entry_z=2.0")
+    assert str(err.value) == (
+        "strategies.yaml: mean_reversion params: stop_z must be above entry_z, got stop_z=1.5 entry_z=2.0"
+    )

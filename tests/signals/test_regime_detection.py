@@ -68,8 +68,11 @@ def test_min_days_below_one_is_a_config_error():
 
 
 def test_a_frame_instead_of_the_benchmark_series_is_rejected(spy_bars):
-    with pytest.raises(TypeError, match=r"^detect_regime: close must be a pandas Series of the benchmark, "
-                                        r"got DataFrame$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^detect_regime: close must be a pandas Series of the benchmark, "
+        r"got DataFrame$",
+    ):
         detect_regime(spy_bars["close"])
 
 

@@ -54,12 +54,16 @@ def test_vix_column_feeds_the_regime_when_named(panel):
 def test_missing_benchmark_is_a_config_error_naming_the_symbol(panel):
     with pytest.raises(ConfigError) as err:
         composite.regime_signal(panel, {"regime": {"benchmark": "QQQ"}})
-    assert str(err.value) == ("strategies.yaml: regime params: regime.benchmark: symbol 'QQQ' is not in the bars; "
-                              "add it to the symbols loaded for this strategy")
+    assert str(err.value) == (
+        "strategies.yaml: regime params: regime.benchmark: symbol 'QQQ' is not in the bars; "
+        "add it to the symbols loaded for this strategy"
+    )
 
 
 def test_unknown_member_in_weights_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         composite.regime_signal(pd.DataFrame(), {"weights": {"bull": {"momentum": 1.0}}})
-    assert str(err.value) == ("strategies.yaml: regime params: weights.bull.momentum: "
-                              "Input should be 'trend' or 'mean_reversion', got 'momentum'")
+    assert str(err.value) == (
+        "strategies.yaml: regime params: weights.bull.momentum: "
+        "Input should be 'trend' or 'mean_reversion', got 'momentum'"
+    )

@@ -19,7 +19,10 @@ def test_several_instances_load_with_their_params_and_budgets(project):
     (project / "strategies.yaml").write_text(SEVERAL)
     strategies = load_settings(project).strategies.strategies
     assert {n: (s.plugin, s.budget) for n, s in strategies.items()} == {
-        "trend_slow": ("trend", 0.4), "trend_fast": ("trend", 0.3), "dip_buyer": ("mean_reversion", 0.3)}
+        "trend_slow": ("trend", 0.4),
+        "trend_fast": ("trend", 0.3),
+        "dip_buyer": ("mean_reversion", 0.3),
+    }
     assert strategies["dip_buyer"].params["entry_z"] == 2.5
 
 
@@ -27,5 +30,7 @@ def test_instance_name_with_a_space_is_rejected(project):
     (project / "strategies.yaml").write_text("strategies:\n  my trend: {plugin: trend}\n")
     with pytest.raises(ConfigError) as err:
         load_settings(project)
-    assert str(err.value) == ("strategies.yaml: strategies: instance name 'my trend' must be 1-32 letters, "
-                              "digits, _ or -, starting with a letter")
+    assert str(err.value) == (
+        "strategies.yaml: strategies: instance name 'my trend' must be 1-32 letters, "
+        "digits, _ or -, starting with a letter"
+    )

@@ -1,4 +1,5 @@
 from regimeflex.testing import StrategyContract
 
+
 class TestExampleMomentum(StrategyContract):
     plugin = "example_momentum"

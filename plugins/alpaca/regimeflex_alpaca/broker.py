@@ -27,9 +27,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
 from urllib.parse import urlparse
 
 import requests
@@ -40,7 +39,6 @@ from regimeflex.http import vendor_message
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
-
 from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient, AlpacaError
 from regimeflex_alpaca.config import LIVE_URL, AlpacaSettings
 
@@ -51,11 +49,23 @@ SERVICE = "alpaca"
 
 #: Alpaca order statuses → RegimeFlex's.
 STATUS_MAP: dict[str, str] = {
-    "new": "new", "pending_new": "new", "accepted": "accepted", "accepted_for_bidding": "accepted",
-    "calculated": "accepted", "pending_cancel": "accepted", "pending_replace": "accepted",
-    "done_for_day": "accepted", "stopped": "accepted", "suspended": "accepted", "held": "accepted",
-    "partially_filled": "partially_filled", "filled": "filled", "canceled": "canceled",
-    "replaced": "canceled", "expired": "expired", "rejected": "rejected",
+    "new": "new",
+    "pending_new": "new",
+    "accepted": "accepted",
+    "accepted_for_bidding": "accepted",
+    "calculated": "accepted",
+    "pending_cancel": "accepted",
+    "pending_replace": "accepted",
+    "done_for_day": "accepted",
+    "stopped": "accepted",
+    "suspended": "accepted",
+    "held": "accepted",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "replaced": "canceled",
+    "expired": "expired",
+    "rejected": "rejected",
 }
 OPEN_PAGE = 500
 FILL_PAGE = 100
@@ -95,8 +105,10 @@ class AlpacaTrading:
         else:
             base = settings.base_url
             if urlparse(base).hostname == urlparse(LIVE_URL).hostname:
-                raise BrokerError(f"alpaca: brokers.alpaca.base_url is the live endpoint ({base}) but the broker "
-                                  f"mode is {context.mode}; use the paper endpoint, or mode: live with --live")
+                raise BrokerError(
+                    f"alpaca: brokers.alpaca.base_url is the live endpoint ({base}) but the broker "
+                    f"mode is {context.mode}; use the paper endpoint, or mode: live with --live"
+                )
         return cls(base.rstrip("/"), settings, AlpacaClient(base, settings, service=SERVICE))
 
     # ------------------------------------------------------------- reading
@@ -138,7 +150,7 @@ class AlpacaTrading:
         while True:
             params: dict[str, Any] = {"direction": "asc", "page_size": FILL_PAGE}
             if since is not None:
-                params["after"] = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+                params["after"] = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
             if token:
                 params["page_token"] = token
             page = self.get("/v2/account/activities/FILL", params) or []
@@ -163,8 +175,9 @@ class AlpacaTrading:
                 response = self.session.post(url, json=body, timeout=self.settings.timeout)
             except requests.exceptions.RequestException as exc:
                 last_problem = f"POST {url} failed: {type(exc).__name__}"
-                log.risk("alpaca: %s (attempt %d); looking the order up before any resend",
-                         redact(last_problem), attempt)
+                log.risk(
+                    "alpaca: %s (attempt %d); looking the order up before any resend", redact(last_problem), attempt
+                )
                 self._pause(attempt)
                 continue
             payload = _json(response)
@@ -181,8 +194,10 @@ class AlpacaTrading:
             if status == 403 and "buying power" in message.lower():
                 return _rejected(order, f"alpaca: {message}")
             if status in (401, 403):
-                raise BrokerError(f"alpaca: POST /v2/orders → HTTP {status}: {message}; check {KEY_ENV} and "
-                                  f"{SECRET_ENV} (paper keys only work on the paper endpoint)")
+                raise BrokerError(
+                    f"alpaca: POST /v2/orders → HTTP {status}: {message}; check {KEY_ENV} and "
+                    f"{SECRET_ENV} (paper keys only work on the paper endpoint)"
+                )
             if status in (400, 404, 422):
                 return _rejected(order, f"alpaca: HTTP {status}: {message}")
             if status == 429:
@@ -192,8 +207,11 @@ class AlpacaTrading:
                 time.sleep(wait)
                 continue
             last_problem = f"HTTP {status}: {message}"
-            log.risk("alpaca: POST /v2/orders → %s (attempt %d); looking the order up before any resend",
-                     last_problem, attempt)
+            log.risk(
+                "alpaca: POST /v2/orders → %s (attempt %d); looking the order up before any resend",
+                last_problem,
+                attempt,
+            )
             self._pause(attempt)
         found = self.order_by_client_id(order.client_order_id)
         if found is not None:
@@ -201,13 +219,18 @@ class AlpacaTrading:
         raise BrokerError(
             f"alpaca: could not place {order.client_order_id} after {self.settings.max_submit_attempts} "
             f"attempt(s) ({redact(last_problem)}); it is not at Alpaca; the next run looks it up again "
-            "before resending")
+            "before resending"
+        )
 
     def clock(self) -> MarketClock:
         """``GET /v2/clock``: whether the market is open now and when it next opens and closes."""
         body = self.get("/v2/clock")
-        return MarketClock(is_open=bool(body.get("is_open")), timestamp=_time(body.get("timestamp")),
-                           next_open=_time(body.get("next_open")), next_close=_time(body.get("next_close")))
+        return MarketClock(
+            is_open=bool(body.get("is_open")),
+            timestamp=_time(body.get("timestamp")),
+            next_open=_time(body.get("next_open")),
+            next_close=_time(body.get("next_close")),
+        )
 
     def cancel_all(self) -> list[dict[str, Any]]:
         try:
@@ -224,8 +247,12 @@ class AlpacaTrading:
 
 def order_body(order: Order, extended_hours: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "symbol": order.symbol, "qty": _num(order.qty), "side": order.side, "type": order.type,
-        "time_in_force": order.time_in_force, "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "qty": _num(order.qty),
+        "side": order.side,
+        "type": order.type,
+        "time_in_force": order.time_in_force,
+        "client_order_id": order.client_order_id,
     }
     if order.type == "limit" and order.limit_price is not None:
         body["limit_price"] = _num(order.limit_price)
@@ -276,8 +303,14 @@ def _time(value: Any) -> datetime | None:
 
 
 def _rejected(order: Order, message: str) -> OrderResult:
-    return OrderResult(client_order_id=order.client_order_id, status="rejected", symbol=order.symbol,
-                       side=order.side, qty=order.qty, message=redact(message))
+    return OrderResult(
+        client_order_id=order.client_order_id,
+        status="rejected",
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        message=redact(message),
+    )
 
 
 def _json(response: requests.Response) -> Any:
@@ -310,8 +343,7 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
             break
         result = client.submit(order)
         results.append(result)
-        log.info("alpaca: %s %s %g %s → %s", order.side, order.symbol, order.qty, order.client_order_id,
-                 result.status)
+        log.info("alpaca: %s %s %g %s → %s", order.side, order.symbol, order.qty, order.client_order_id, result.status)
     return results
 
 
@@ -325,8 +357,12 @@ def broker_account(context: BrokerContext) -> Account:
         if p.get("side") == "short" and qty > 0:
             qty = -qty
         positions[str(p["symbol"])] = Position(str(p["symbol"]), qty, _float(p.get("avg_entry_price")))
-    return Account(equity=_float(acct.get("equity")), cash=_float(acct.get("cash")),
-                   buying_power=_float(acct.get("buying_power")), positions=positions)
+    return Account(
+        equity=_float(acct.get("equity")),
+        cash=_float(acct.get("cash")),
+        buying_power=_float(acct.get("buying_power")),
+        positions=positions,
+    )
 
 
 @hookimpl
@@ -351,11 +387,18 @@ def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
         order_id = str(act.get("order_id", ""))
         if order_id and order_id not in client_ids:
             client_ids[order_id] = str((client.get(f"/v2/orders/{order_id}") or {}).get("client_order_id", ""))
-        fills.append(Fill(
-            fill_id=str(act["id"]), client_order_id=client_ids.get(order_id, ""), symbol=str(act["symbol"]),
-            side=act["side"], qty=_float(act["qty"]), price=_float(act["price"]), commission=0.0,
-            ts=_time(act.get("transaction_time")),
-        ))
+        fills.append(
+            Fill(
+                fill_id=str(act["id"]),
+                client_order_id=client_ids.get(order_id, ""),
+                symbol=str(act["symbol"]),
+                side=act["side"],
+                qty=_float(act["qty"]),
+                price=_float(act["price"]),
+                commission=0.0,
+                ts=_time(act.get("transaction_time")),
+            )
+        )
     return fills
 
 
@@ -369,10 +412,16 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
         if order is None:
             continue
         ok = int(item.get("status", 200)) in (200, 204)
-        results.append(OrderResult(
-            client_order_id=str(order.get("client_order_id", "")), status="canceled" if ok else "unknown",
-            symbol=str(order.get("symbol", "")), side=order.get("side"), qty=_float(order.get("qty")),
-            filled_qty=_float(order.get("filled_qty")), broker_order_id=str(order["id"]),
-            message="" if ok else vendor_message(item.get("body")),
-        ))
+        results.append(
+            OrderResult(
+                client_order_id=str(order.get("client_order_id", "")),
+                status="canceled" if ok else "unknown",
+                symbol=str(order.get("symbol", "")),
+                side=order.get("side"),
+                qty=_float(order.get("qty")),
+                filled_qty=_float(order.get("filled_qty")),
+                broker_order_id=str(order["id"]),
+                message="" if ok else vendor_message(item.get("body")),
+            )
+        )
     return results

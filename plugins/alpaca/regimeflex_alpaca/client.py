@@ -18,14 +18,15 @@ from typing import Any
 from regimeflex.errors import ConfigError
 from regimeflex.http import HttpError, RetryPolicy, make_session, request_json
 from regimeflex.secrets import get_secret
-
 from regimeflex_alpaca.config import AlpacaSettings
 
 KEY_ID_ENV = "APCA_API_KEY_ID"
 SECRET_ENV = "APCA_API_SECRET_KEY"
-_HINTS = {401: f"check {KEY_ID_ENV} and {SECRET_ENV}",
-          403: "the account is not allowed to do this (plan, permissions or buying power)",
-          429: "rate limit: wait or lower the request rate"}
+_HINTS = {
+    401: f"check {KEY_ID_ENV} and {SECRET_ENV}",
+    403: "the account is not allowed to do this (plan, permissions or buying power)",
+    429: "rate limit: wait or lower the request rate",
+}
 
 
 class AlpacaError(HttpError):
@@ -41,26 +42,45 @@ def credentials() -> dict[str, str]:
     key_id, secret = get_secret(KEY_ID_ENV), get_secret(SECRET_ENV)
     missing = [name for name, value in ((KEY_ID_ENV, key_id), (SECRET_ENV, secret)) if not value]
     if missing:
-        raise ConfigError(f"alpaca: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
-                          f"put them in the environment or in .env (never in YAML)")
+        raise ConfigError(
+            f"alpaca: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
+            f"put them in the environment or in .env (never in YAML)"
+        )
     return {"APCA-API-KEY-ID": key_id or "", "APCA-API-SECRET-KEY": secret or ""}
 
 
 class AlpacaClient:
     """A client for one Alpaca API root (``settings.data_url`` or ``settings.base_url``)."""
 
-    def __init__(self, base_url: str, settings: AlpacaSettings | None = None, *,
-                 headers: Mapping[str, str] | None = None, service: str = "alpaca") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        settings: AlpacaSettings | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        service: str = "alpaca",
+    ) -> None:
         self.settings = settings or AlpacaSettings()
         self.base = base_url.rstrip("/")
         self.service = service
-        policy = RetryPolicy(total=self.settings.max_retries, backoff_factor=self.settings.backoff,
-                             retry_after_max=self.settings.retry_after_max, timeout=self.settings.timeout)
+        policy = RetryPolicy(
+            total=self.settings.max_retries,
+            backoff_factor=self.settings.backoff,
+            retry_after_max=self.settings.retry_after_max,
+            timeout=self.settings.timeout,
+        )
         auth = dict(headers) if headers is not None else credentials()
         self.session = make_session(policy, headers={**auth, "Accept": "application/json"})
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None, ok: Collection[int] = (200, 201, 204, 207)) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        ok: Collection[int] = (200, 201, 204, 207),
+    ) -> tuple[int, Any]:
         """One call; returns ``(status, parsed body)`` or raises :class:`AlpacaError`."""
         url = f"{self.base}/{path.lstrip('/')}"
         kwargs: dict[str, Any] = {}
@@ -69,12 +89,12 @@ class AlpacaClient:
         if json is not None:
             kwargs["json"] = json
         try:
-            return request_json(self.session, method, url, timeout=self.settings.timeout, service=self.service,
-                                ok=ok, **kwargs)
+            return request_json(
+                self.session, method, url, timeout=self.settings.timeout, service=self.service, ok=ok, **kwargs
+            )
         except HttpError as exc:
             hint = _HINTS.get(exc.status or 0)
-            raise AlpacaError(f"{exc}" + (f" ({hint})" if hint else ""), status=exc.status,
-                              body=exc.body) from None
+            raise AlpacaError(f"{exc}" + (f" ({hint})" if hint else ""), status=exc.status, body=exc.body) from None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)[1]

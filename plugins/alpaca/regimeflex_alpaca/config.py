@@ -23,8 +23,12 @@ class AlpacaSettings(BaseModel):
     backoff: float = Field(0.5, ge=0, description="Exponential backoff factor in seconds.")
     retry_after_max: float = Field(60.0, ge=0, description="Cap on a Retry-After wait.")
     live_url: str = Field(LIVE_URL, description="Trading API root used only in live mode (mode: live and --live).")
-    max_submit_attempts: int = Field(3, ge=1, le=10, description="Order POSTs after a 5xx/timeout/429, each "
-                                                                 "preceded by a lookup of its client order id.")
+    max_submit_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Order POSTs after a 5xx/timeout/429, each preceded by a lookup of its client order id.",
+    )
     extended_hours: bool = Field(False, description="Send orders with extended_hours (limit orders only).")
 
 
@@ -33,7 +37,9 @@ class AlpacaDataSettings(AlpacaSettings):
 
     feed: Literal["iex", "sip"] = Field("iex", description="iex (free plan) or sip (all US exchanges).")
     adjustment: Literal["raw", "split", "dividend", "all"] | None = Field(
-        None, description="Alpaca's corporate-action adjustment; default follows data.yaml adjusted "
-                          "(true → all, false → raw).")
+        None,
+        description="Alpaca's corporate-action adjustment; default follows data.yaml adjusted "
+        "(true → all, false → raw).",
+    )
     page_limit: int = Field(10000, ge=1, le=10000, description="Bars per page.")
     symbols_per_request: int = Field(100, ge=1, le=1000, description="Symbols per /v2/stocks/bars call.")

@@ -11,7 +11,6 @@ import pandas as pd
 from regimeflex.data import long_to_bars, normalize_frame
 from regimeflex.errors import ConfigError, ProviderError
 from regimeflex.types import Bars, empty_bars
-
 from regimeflex_alpaca.client import AlpacaClient, AlpacaError
 from regimeflex_alpaca.config import AlpacaDataSettings
 
@@ -24,8 +23,10 @@ def adjustment_for(settings: AlpacaDataSettings, adjusted: bool) -> str:
         return "all" if adjusted else "raw"
     if adjusted == (settings.adjustment == "raw"):
         want = "adjusted" if adjusted else "raw"
-        raise ConfigError(f"data.yaml: providers.alpaca.adjustment is {settings.adjustment!r} but adjusted is "
-                          f"{str(adjusted).lower()} ({want} prices); remove adjustment or make them agree")
+        raise ConfigError(
+            f"data.yaml: providers.alpaca.adjustment is {settings.adjustment!r} but adjusted is "
+            f"{str(adjusted).lower()} ({want} prices); remove adjustment or make them agree"
+        )
     return settings.adjustment
 
 
@@ -39,11 +40,11 @@ def _pages(client: AlpacaClient, params: dict[str, Any], where: str) -> list[tup
         except AlpacaError as exc:
             raise ProviderError(str(exc)) from None
         if not isinstance(body, Mapping) or not isinstance(body.get("bars", {}), (Mapping, type(None))):
-            raise ProviderError(f"alpaca: {where}: expected an object with 'bars' by symbol, "
-                                f"got {type(body).__name__}")
+            raise ProviderError(f"alpaca: {where}: expected an object with 'bars' by symbol, got {type(body).__name__}")
         for symbol, bars in (body.get("bars") or {}).items():
-            if not isinstance(bars, list) or any(not isinstance(b, Mapping) or "t" not in b or "c" not in b
-                                                 for b in bars):
+            if not isinstance(bars, list) or any(
+                not isinstance(b, Mapping) or "t" not in b or "c" not in b for b in bars
+            ):
                 raise ProviderError(f"alpaca: {where}: bars of {symbol} are not a list of bars with t and c")
             rows.extend((symbol, b) for b in bars)
         token = body.get("next_page_token") or None
@@ -54,8 +55,9 @@ def _pages(client: AlpacaClient, params: dict[str, Any], where: str) -> list[tup
         seen.add(token)
 
 
-def provide(client: AlpacaClient, settings: AlpacaDataSettings, symbols: Sequence[str], start: date, end: date,
-            adjusted: bool) -> Bars:
+def provide(
+    client: AlpacaClient, settings: AlpacaDataSettings, symbols: Sequence[str], start: date, end: date, adjusted: bool
+) -> Bars:
     wanted = sorted({s.upper() for s in symbols})
     if not wanted:
         return empty_bars(())
@@ -63,10 +65,17 @@ def provide(client: AlpacaClient, settings: AlpacaDataSettings, symbols: Sequenc
     rows: list[tuple[str, Mapping[str, Any]]] = []
     step = settings.symbols_per_request
     for i in range(0, len(wanted), step):
-        batch = wanted[i:i + step]
-        params = {"symbols": ",".join(batch), "timeframe": "1Day", "start": start.isoformat(),
-                  "end": end.isoformat(), "limit": settings.page_limit, "adjustment": adjustment,
-                  "feed": settings.feed, "sort": "asc"}
+        batch = wanted[i : i + step]
+        params = {
+            "symbols": ",".join(batch),
+            "timeframe": "1Day",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "limit": settings.page_limit,
+            "adjustment": adjustment,
+            "feed": settings.feed,
+            "sort": "asc",
+        }
         rows.extend(_pages(client, params, f"bars {batch[0]}…{batch[-1]}" if len(batch) > 1 else f"bars {batch[0]}"))
     if not rows:
         return empty_bars(tuple(wanted))

@@ -7,10 +7,6 @@ from pydantic import BaseModel
 from regimeflex import hookimpl
 from regimeflex.types import Bars, BarsRequest
 
-from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
-from regimeflex_alpaca.config import AlpacaDataSettings
-from regimeflex_alpaca.data import provide
-
 # the broker role: pluggy registers these from this module's namespace
 from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implementations)
     broker_account,
@@ -19,6 +15,9 @@ from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implemen
     cancel_open_orders,
     execute_orders,
 )
+from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
+from regimeflex_alpaca.config import AlpacaDataSettings
+from regimeflex_alpaca.data import provide
 
 
 @hookimpl

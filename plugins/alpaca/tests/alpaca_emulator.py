@@ -20,7 +20,7 @@ import math
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -63,13 +63,21 @@ class Fault:
 
 
 class AlpacaEmulator:
-    def __init__(self, *, key: str, secret: str, prices: dict[str, float], cash: float = 100_000.0,
-                 positions: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        key: str,
+        secret: str,
+        prices: dict[str, float],
+        cash: float = 100_000.0,
+        positions: dict[str, float] | None = None,
+    ) -> None:
         self.key, self.secret = key, secret
         self.prices = dict(prices)
         self.cash = cash
         self.positions: dict[str, dict[str, float]] = {
-            s: {"qty": q, "avg": prices.get(s, 100.0)} for s, q in (positions or {}).items()}
+            s: {"qty": q, "avg": prices.get(s, 100.0)} for s, q in (positions or {}).items()
+        }
         self.orders: dict[str, dict[str, Any]] = {}
         self.by_client_id: dict[str, str] = {}
         self.activities: list[dict[str, Any]] = []
@@ -133,8 +141,9 @@ class AlpacaEmulator:
         raw = h.rfile.read(length) if length else b""
         with self._lock:
             self.requests.append((method, url.path))
-            fault = next((f for f in self.faults if f.times > 0 and f.method == method
-                          and url.path.startswith(f.path)), None)
+            fault = next(
+                (f for f in self.faults if f.times > 0 and f.method == method and url.path.startswith(f.path)), None
+            )
             if fault is not None:
                 fault.times -= 1
         if h.headers.get("APCA-API-KEY-ID") != self.key or h.headers.get("APCA-API-SECRET-KEY") != self.secret:
@@ -198,7 +207,7 @@ class AlpacaEmulator:
     def _now(self) -> str:
         # strictly increasing timestamps, so paging by time is deterministic
         tick = next(self._clock)
-        base = datetime.now(timezone.utc).replace(microsecond=0)
+        base = datetime.now(UTC).replace(microsecond=0)
         return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{tick:06d}Z"
 
     def _post_order(self, req: dict[str, Any]) -> tuple[int, Any, dict]:
@@ -214,11 +223,24 @@ class AlpacaEmulator:
         if req["side"] == "buy" and qty * price > self.cash + 1e-9:
             return 403, fixture("error_403_insufficient_buying_power.json"), {}
         now = self._now()
-        order = {"id": str(uuid.uuid4()), "client_order_id": coid, "symbol": symbol, "qty": qty,
-                 "side": req["side"], "type": req.get("type", "market"), "time_in_force": req["time_in_force"],
-                 "limit_price": req.get("limit_price"), "status": "accepted", "filled_qty": 0.0,
-                 "filled_avg_price": None, "created_at": now, "submitted_at": now, "updated_at": now,
-                 "filled_at": None, "canceled_at": None}
+        order = {
+            "id": str(uuid.uuid4()),
+            "client_order_id": coid,
+            "symbol": symbol,
+            "qty": qty,
+            "side": req["side"],
+            "type": req.get("type", "market"),
+            "time_in_force": req["time_in_force"],
+            "limit_price": req.get("limit_price"),
+            "status": "accepted",
+            "filled_qty": 0.0,
+            "filled_avg_price": None,
+            "created_at": now,
+            "submitted_at": now,
+            "updated_at": now,
+            "filled_at": None,
+            "canceled_at": None,
+        }
         self.orders[order["id"]] = order
         self.by_client_id[coid] = order["id"]
         if symbol in self.reject_symbols:
@@ -257,13 +279,21 @@ class AlpacaEmulator:
         if order["status"] == "filled":
             order["filled_at"] = now
         activity = copy.deepcopy(ACTIVITY_TEMPLATE)
-        activity.update({
-            "id": f"{now[:4]}{now[5:7]}{now[8:10]}{now[11:13]}{now[14:16]}{now[17:19]}{now[20:23]}::{uuid.uuid4()}",
-            "transaction_time": now, "type": "fill" if order["status"] == "filled" else "partial_fill",
-            "price": _dec(price), "qty": _dec(qty), "side": order["side"], "symbol": order["symbol"],
-            "leaves_qty": _dec(order["qty"] - done), "order_id": order["id"], "cum_qty": _dec(done),
-            "order_status": order["status"],
-        })
+        activity.update(
+            {
+                "id": f"{now[:4]}{now[5:7]}{now[8:10]}{now[11:13]}{now[14:16]}{now[17:19]}{now[20:23]}::{uuid.uuid4()}",
+                "transaction_time": now,
+                "type": "fill" if order["status"] == "filled" else "partial_fill",
+                "price": _dec(price),
+                "qty": _dec(qty),
+                "side": order["side"],
+                "symbol": order["symbol"],
+                "leaves_qty": _dec(order["qty"] - done),
+                "order_id": order["id"],
+                "cum_qty": _dec(done),
+                "order_status": order["status"],
+            }
+        )
         self.activities.append(activity)
 
     def _list_orders(self, query: dict[str, str]) -> list[dict[str, Any]]:
@@ -287,7 +317,7 @@ class AlpacaEmulator:
         if query.get("page_token"):
             ids = [a["id"] for a in rows]
             token = query["page_token"]
-            rows = rows[ids.index(token) + 1:] if token in ids else rows
+            rows = rows[ids.index(token) + 1 :] if token in ids else rows
         return rows[: int(query.get("page_size", 100))]
 
     def _cancel_all(self) -> tuple[int, Any, dict]:
@@ -302,33 +332,59 @@ class AlpacaEmulator:
     # ------------------------------------------------------------ bodies
     def _order_body(self, order: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(ORDER_TEMPLATE)
-        body.update({
-            "id": order["id"], "client_order_id": order["client_order_id"], "symbol": order["symbol"],
-            "created_at": order["created_at"], "updated_at": order["updated_at"],
-            "submitted_at": order["submitted_at"], "filled_at": order["filled_at"],
-            "canceled_at": order["canceled_at"], "qty": _dec(order["qty"]), "filled_qty": _dec(order["filled_qty"]),
-            "filled_avg_price": None if order["filled_avg_price"] is None else _dec(order["filled_avg_price"]),
-            "order_type": order["type"], "type": order["type"], "side": order["side"],
-            "time_in_force": order["time_in_force"], "limit_price": order["limit_price"], "status": order["status"],
-            "position_intent": "buy_to_open" if order["side"] == "buy" else "sell_to_close",
-        })
+        body.update(
+            {
+                "id": order["id"],
+                "client_order_id": order["client_order_id"],
+                "symbol": order["symbol"],
+                "created_at": order["created_at"],
+                "updated_at": order["updated_at"],
+                "submitted_at": order["submitted_at"],
+                "filled_at": order["filled_at"],
+                "canceled_at": order["canceled_at"],
+                "qty": _dec(order["qty"]),
+                "filled_qty": _dec(order["filled_qty"]),
+                "filled_avg_price": None if order["filled_avg_price"] is None else _dec(order["filled_avg_price"]),
+                "order_type": order["type"],
+                "type": order["type"],
+                "side": order["side"],
+                "time_in_force": order["time_in_force"],
+                "limit_price": order["limit_price"],
+                "status": order["status"],
+                "position_intent": "buy_to_open" if order["side"] == "buy" else "sell_to_close",
+            }
+        )
         return body
 
     def _account(self) -> dict[str, Any]:
         body = copy.deepcopy(ACCOUNT_TEMPLATE)
         market = sum(p["qty"] * self.prices.get(s, p["avg"]) for s, p in self.positions.items())
         equity = self.cash + market
-        body.update({"cash": _dec(self.cash), "equity": _dec(equity), "portfolio_value": _dec(equity),
-                     "buying_power": _dec(max(self.cash, 0.0)), "long_market_value": _dec(market)})
+        body.update(
+            {
+                "cash": _dec(self.cash),
+                "equity": _dec(equity),
+                "portfolio_value": _dec(equity),
+                "buying_power": _dec(max(self.cash, 0.0)),
+                "long_market_value": _dec(market),
+            }
+        )
         return body
 
     def _position(self, symbol: str) -> dict[str, Any]:
         p = self.positions[symbol]
         price = self.prices.get(symbol, p["avg"])
         body = copy.deepcopy(POSITION_TEMPLATE)
-        body.update({"symbol": symbol, "qty": _dec(p["qty"]), "avg_entry_price": _dec(p["avg"]),
-                     "side": "long" if p["qty"] > 0 else "short", "market_value": _dec(p["qty"] * price),
-                     "current_price": _dec(price)})
+        body.update(
+            {
+                "symbol": symbol,
+                "qty": _dec(p["qty"]),
+                "avg_entry_price": _dec(p["avg"]),
+                "side": "long" if p["qty"] > 0 else "short",
+                "market_value": _dec(p["qty"] * price),
+                "current_price": _dec(price),
+            }
+        )
         return body
 
 

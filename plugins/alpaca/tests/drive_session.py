@@ -22,10 +22,17 @@ def run_session(cfg: dict[str, Any]) -> Any:
 
     host = PluginHost.from_plugins({"alpaca": hooks})
     with open_journal(cfg["ledger"]) as journal:
-        return execute_session(journal=journal, host=host, broker="alpaca", mode="paper",
-                               session=date.fromisoformat(cfg["session"]), targets=cfg["targets"],
-                               prices=cfg["prices"], broker_settings=cfg["settings"],
-                               kill_switch=KillSwitch(Path(cfg["kill"])))
+        return execute_session(
+            journal=journal,
+            host=host,
+            broker="alpaca",
+            mode="paper",
+            session=date.fromisoformat(cfg["session"]),
+            targets=cfg["targets"],
+            prices=cfg["prices"],
+            broker_settings=cfg["settings"],
+            kill_switch=KillSwitch(Path(cfg["kill"])),
+        )
 
 
 if __name__ == "__main__":

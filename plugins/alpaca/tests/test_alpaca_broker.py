@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 
 import pytest
 from alpaca_emulator import AlpacaEmulator, Fault, fixture
@@ -41,8 +41,9 @@ def context(emu: AlpacaEmulator, mode: str = "paper", **settings) -> BrokerConte
 
 
 def order(symbol: str = "SPY", side: str = "buy", qty: float = 3, coid: str = "rf-20240305-a") -> Order:
-    return Order(symbol=symbol, side=side, qty=qty, client_order_id=coid, reference_price=PRICES[symbol],
-                 session=SESSION)
+    return Order(
+        symbol=symbol, side=side, qty=qty, client_order_id=coid, reference_price=PRICES[symbol], session=SESSION
+    )
 
 
 def submit(emu: AlpacaEmulator, o: Order | None = None, **settings):
@@ -55,15 +56,26 @@ def submit(emu: AlpacaEmulator, o: Order | None = None, **settings):
 def test_order_bodies_with_numbers_or_strings_and_nanoseconds_parse() -> None:
     result = order_result(fixture("order_get_by_client_order_id.json"))
     assert (result.client_order_id, result.status, result.qty, result.filled_qty) == (
-        "eb9e2aaa-f71a-4f51-b5b4-52a6c565dad4", "accepted", 1.0, 0.0)
+        "eb9e2aaa-f71a-4f51-b5b4-52a6c565dad4",
+        "accepted",
+        1.0,
+        0.0,
+    )
     assert result.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
-    assert result.submitted_at == datetime(2021, 3, 16, 18, 38, 1, 937734, tzinfo=timezone.utc)
+    assert result.submitted_at == datetime(2021, 3, 16, 18, 38, 1, 937734, tzinfo=UTC)
 
 
 def test_order_body_sends_decimal_strings_and_the_client_id() -> None:
     limit = Order("SPY", "buy", 2.5, "rf-x", type="limit", limit_price=501.25, time_in_force="opg")
-    assert broker.order_body(limit) == {"symbol": "SPY", "qty": "2.5", "side": "buy", "type": "limit",
-                                        "time_in_force": "opg", "client_order_id": "rf-x", "limit_price": "501.25"}
+    assert broker.order_body(limit) == {
+        "symbol": "SPY",
+        "qty": "2.5",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "opg",
+        "client_order_id": "rf-x",
+        "limit_price": "501.25",
+    }
 
 
 # ------------------------------------------------------------------ placing
@@ -102,15 +114,19 @@ def test_bad_keys_raise_a_broker_error_naming_the_variables(keys, emu, monkeypat
     monkeypatch.setenv("APCA_API_SECRET_KEY", "wrong-secret-not-real")
     with pytest.raises(BrokerError) as err:
         submit(emu)
-    assert str(err.value) == ("alpaca: POST /v2/orders → HTTP 401: request is not authorized; check "
-                              "APCA_API_KEY_ID and APCA_API_SECRET_KEY (paper keys only work on the paper endpoint)")
+    assert str(err.value) == (
+        "alpaca: POST /v2/orders → HTTP 401: request is not authorized; check "
+        "APCA_API_KEY_ID and APCA_API_SECRET_KEY (paper keys only work on the paper endpoint)"
+    )
 
 
 def test_missing_keys_are_a_clear_error(emu) -> None:
     with pytest.raises(ConfigError) as err:
         submit(emu)
-    assert str(err.value) == ("alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY are not set; put them in the "
-                              "environment or in .env (never in YAML)")
+    assert str(err.value) == (
+        "alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY are not set; put them in the "
+        "environment or in .env (never in YAML)"
+    )
 
 
 def test_rate_limit_waits_for_retry_after_then_looks_up_before_resending(keys, emu) -> None:
@@ -149,15 +165,16 @@ def test_persistent_server_errors_give_up_without_placing(keys, emu) -> None:
     emu.inject(Fault("POST", "/v2/orders", status=502, times=10))
     with pytest.raises(BrokerError) as err:
         submit(emu, max_submit_attempts=2)
-    assert str(err.value) == ("alpaca: could not place rf-20240305-a after 2 attempt(s) (HTTP 502: internal "
-                              "server error); it is not at Alpaca; the next run looks it up again before resending")
+    assert str(err.value) == (
+        "alpaca: could not place rf-20240305-a after 2 attempt(s) (HTTP 502: internal "
+        "server error); it is not at Alpaca; the next run looks it up again before resending"
+    )
     assert emu.posts() == 2 and emu.client_ids() == []
 
 
 def test_kill_switch_stops_the_remaining_orders(keys, emu) -> None:
     calls = iter([False, True])
-    ctx = BrokerContext(mode="paper", session=SESSION, settings=context(emu).settings,
-                        is_killed=lambda: next(calls))
+    ctx = BrokerContext(mode="paper", session=SESSION, settings=context(emu).settings, is_killed=lambda: next(calls))
     results = broker.execute_orders(orders=[order(coid="a"), order("QQQ", coid="b")], context=ctx)
     assert [r.client_order_id for r in results] == ["a"] and emu.client_ids() == ["a"]
 
@@ -202,14 +219,16 @@ def test_partial_fills_are_reported_one_by_one_with_client_ids(keys, emu, monkey
     assert submit(emu, order(qty=5)).status == "accepted"
     emu.fill_remaining()
     fills = broker.broker_fills(since=None, context=context(emu))
-    assert [(f.client_order_id, f.qty, f.price) for f in fills] == [("rf-20240305-a", 2.0, 500.0),
-                                                                    ("rf-20240305-a", 3.0, 500.0)]
+    assert [(f.client_order_id, f.qty, f.price) for f in fills] == [
+        ("rf-20240305-a", 2.0, 500.0),
+        ("rf-20240305-a", 3.0, 500.0),
+    ]
     assert len({f.fill_id for f in fills}) == 2
 
 
 def test_fills_since_a_time_leave_older_ones_out(keys, emu) -> None:
     submit(emu)
-    later = datetime.now(timezone.utc).replace(year=datetime.now().year + 1)
+    later = datetime.now(UTC).replace(year=datetime.now().year + 1)
     assert broker.broker_fills(since=later, context=context(emu)) == []
 
 
@@ -236,8 +255,10 @@ def test_live_endpoint_in_paper_mode_is_refused(keys) -> None:
     ctx = BrokerContext(mode="paper", session=SESSION, settings={"base_url": "https://api.alpaca.markets"})
     with pytest.raises(BrokerError) as err:
         AlpacaTrading.from_context(ctx)
-    assert str(err.value) == ("alpaca: brokers.alpaca.base_url is the live endpoint (https://api.alpaca.markets) "
-                              "but the broker mode is paper; use the paper endpoint, or mode: live with --live")
+    assert str(err.value) == (
+        "alpaca: brokers.alpaca.base_url is the live endpoint (https://api.alpaca.markets) "
+        "but the broker mode is paper; use the paper endpoint, or mode: live with --live"
+    )
 
 
 def test_the_plugin_registers_every_broker_hook() -> None:
@@ -245,8 +266,14 @@ def test_the_plugin_registers_every_broker_hook() -> None:
     from regimeflex_alpaca import hooks
 
     info = PluginHost.from_plugins({"alpaca": hooks}).get("alpaca")
-    assert {"execute_orders", "broker_account", "broker_orders", "broker_fills", "cancel_open_orders",
-            "provide_bars"} <= set(info.hooks)
+    assert {
+        "execute_orders",
+        "broker_account",
+        "broker_orders",
+        "broker_fills",
+        "cancel_open_orders",
+        "provide_bars",
+    } <= set(info.hooks)
     assert set(info.roles) == {"data", "broker"}
 
 
@@ -278,8 +305,9 @@ class TestAlpacaBrokerConformance(BrokerContract):
     @pytest.fixture
     def params(self, keys) -> Iterator[dict]:
         closes = sample_bars()["close"].iloc[-1]
-        emulator = AlpacaEmulator(key=KEY, secret=SECRET, prices={s: float(p) for s, p in closes.items()},
-                                  cash=10_000_000.0)
+        emulator = AlpacaEmulator(
+            key=KEY, secret=SECRET, prices={s: float(p) for s, p in closes.items()}, cash=10_000_000.0
+        )
         url = emulator.start()
         yield {"base_url": url, "timeout": 2.0, "backoff": 0.0, "max_retries": 1}
         emulator.stop()

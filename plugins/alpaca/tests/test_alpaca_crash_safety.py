@@ -31,15 +31,15 @@ TARGETS = {"SPY": 0.3, "QQQ": 0.2, "AAPL": 0.0}
 
 #: every boundary where a crash matters (n-th pass where the step repeats per order)
 CRASH_POINTS = [
-    "after_intents",          # intents durable, nothing sent
-    "before_post:2",          # order_sent recorded for the 2nd order, POST not made
-    "after_post:1",           # 1st POST done at the broker, its ack not written
-    "after_post:3",           # all POSTs done, last ack missing
-    "write:order_ack:2",      # torn line while writing the 2nd ack
-    "write:order_sent:3",     # torn line while writing the 3rd order_sent
-    "before_fills",           # fills fetched from the broker, none written
-    "write:fill:2",           # torn line while writing the 2nd fill
-    "write:reconcile",        # torn line while writing the reconcile summary
+    "after_intents",  # intents durable, nothing sent
+    "before_post:2",  # order_sent recorded for the 2nd order, POST not made
+    "after_post:1",  # 1st POST done at the broker, its ack not written
+    "after_post:3",  # all POSTs done, last ack missing
+    "write:order_ack:2",  # torn line while writing the 2nd ack
+    "write:order_sent:3",  # torn line while writing the 3rd order_sent
+    "before_fills",  # fills fetched from the broker, none written
+    "write:fill:2",  # torn line while writing the 2nd fill
+    "write:reconcile",  # torn line while writing the reconcile summary
 ]
 
 
@@ -54,9 +54,14 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaEmulator]:
 
 
 def config(emu: AlpacaEmulator, tmp_path: Path, session: str = "2024-03-05", targets: dict | None = None) -> dict:
-    return {"ledger": str(tmp_path / "logs" / "audit" / "ledger.jsonl"), "session": session,
-            "targets": targets or TARGETS, "prices": PRICES, "kill": str(tmp_path / "kill_switch.flag"),
-            "settings": {"base_url": emu.base_url, "timeout": 2.0, "backoff": 0.0}}
+    return {
+        "ledger": str(tmp_path / "logs" / "audit" / "ledger.jsonl"),
+        "session": session,
+        "targets": targets or TARGETS,
+        "prices": PRICES,
+        "kill": str(tmp_path / "kill_switch.flag"),
+        "settings": {"base_url": emu.base_url, "timeout": 2.0, "backoff": 0.0},
+    }
 
 
 def yesterday(emu: AlpacaEmulator, tmp_path: Path) -> None:
@@ -82,16 +87,23 @@ def forked_crash(cfg: dict, point: str) -> int:
 
 
 def crash_run(cfg: dict, point: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "APCA_API_KEY_ID": KEY, "APCA_API_SECRET_KEY": SECRET, "REGIMEFLEX_CRASH_AT": point,
-           "PYTHONPATH": os.pathsep.join([str(DRIVER.parent), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, str(DRIVER), json.dumps(cfg)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **os.environ,
+        "APCA_API_KEY_ID": KEY,
+        "APCA_API_SECRET_KEY": SECRET,
+        "REGIMEFLEX_CRASH_AT": point,
+        "PYTHONPATH": os.pathsep.join([str(DRIVER.parent), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, str(DRIVER), json.dumps(cfg)], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", CRASH_POINTS)
-def test_rerun_after_a_crash_keeps_the_promise(point: str, emu: AlpacaEmulator, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rerun_after_a_crash_keeps_the_promise(
+    point: str, emu: AlpacaEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     yesterday(emu, tmp_path)
     cfg = config(emu, tmp_path)
     assert forked_crash(cfg, point) == signal.SIGKILL
@@ -103,8 +115,8 @@ def test_rerun_after_a_crash_keeps_the_promise(point: str, emu: AlpacaEmulator, 
     state = load_state(ledger)
     intents = sorted(state.orders)
     assert len(state.orders_for("2024-03-05")) == 3
-    assert sorted(emu.client_ids()) == intents          # every intent placed, exactly once
-    assert emu.posts() - emu.duplicate_posts == 4        # no second order ever created
+    assert sorted(emu.client_ids()) == intents  # every intent placed, exactly once
+    assert emu.posts() - emu.duplicate_posts == 4  # no second order ever created
     assert verify_file(ledger).ok
     assert {s: p.qty for s, p in state.positions().items()} == emu.position_qty() == {"SPY": 60.0, "QQQ": 50.0}
     assert len(state.fills) == len(emu.activities) == 4  # no fill lost, none counted twice
@@ -140,8 +152,9 @@ def test_two_concurrent_runs_one_refuses(emu: AlpacaEmulator, tmp_path: Path) ->
     assert not Path(cfg["ledger"]).exists() or Path(cfg["ledger"]).stat().st_size == 0
 
 
-def test_secrets_stay_out_of_ledger_logs_and_errors(emu: AlpacaEmulator, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+def test_secrets_stay_out_of_ledger_logs_and_errors(
+    emu: AlpacaEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
     import logging
 
     from alpaca_emulator import Fault
@@ -152,8 +165,13 @@ def test_secrets_stay_out_of_ledger_logs_and_errors(emu: AlpacaEmulator, tmp_pat
     monkeypatch.setenv("APCA_API_SECRET_KEY", "wrong-secret-not-real")
     second = run_session(config(emu, tmp_path))
     assert second.errors  # the wrong key was refused, and said so
-    texts = [Path(config(emu, tmp_path)["ledger"]).read_text(), caplog.text,
-             *first.errors, *second.errors, *(e.body for e in first.events + second.events)]
+    texts = [
+        Path(config(emu, tmp_path)["ledger"]).read_text(),
+        caplog.text,
+        *first.errors,
+        *second.errors,
+        *(e.body for e in first.events + second.events),
+    ]
     joined = "\n".join(texts)
     for secret in (KEY, SECRET, "wrong-secret-not-real"):
         assert secret not in joined

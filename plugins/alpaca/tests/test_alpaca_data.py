@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from regimeflex_alpaca import hooks
-from regimeflex_alpaca.client import AlpacaClient, AlpacaError
-from regimeflex_alpaca.config import AlpacaDataSettings, AlpacaSettings
 from werkzeug import Response
 
 from regimeflex.errors import ConfigError, ProviderError
 from regimeflex.testing import DataProviderContract
 from regimeflex.testing.subject import DataWindow
 from regimeflex.types import BarsRequest, check_bars
+from regimeflex_alpaca import hooks
+from regimeflex_alpaca.client import AlpacaClient, AlpacaError
+from regimeflex_alpaca.config import AlpacaDataSettings, AlpacaSettings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KEY_ID, SECRET = "test-key-id-not-real", "test-secret-not-real"
@@ -45,9 +45,19 @@ def fetch(settings: dict, symbols=("AAPL", "TSLA"), start=date(2022, 2, 1), end=
 
 
 def test_multi_symbol_bars_become_a_panel_on_new_york_dates(httpserver, settings) -> None:
-    httpserver.expect_request(BARS, query_string={
-        "symbols": "AAPL,TSLA", "timeframe": "1Day", "start": "2022-02-01", "end": "2022-03-09", "limit": "10000",
-        "adjustment": "all", "feed": "iex", "sort": "asc"}).respond_with_json(body("bars_stocks.json"))
+    httpserver.expect_request(
+        BARS,
+        query_string={
+            "symbols": "AAPL,TSLA",
+            "timeframe": "1Day",
+            "start": "2022-02-01",
+            "end": "2022-03-09",
+            "limit": "10000",
+            "adjustment": "all",
+            "feed": "iex",
+            "sort": "asc",
+        },
+    ).respond_with_json(body("bars_stocks.json"))
     bars = check_bars(fetch(settings))
     assert list(bars.index) == [pd.Timestamp("2022-03-09")]
     assert bars["close"].iloc[0].to_dict() == {"AAPL": 162.95, "TSLA": 858.97}
@@ -89,8 +99,10 @@ def test_feed_and_raw_adjustment_come_from_config(httpserver, settings) -> None:
 def test_adjustment_contradicting_data_yaml_is_a_config_error(settings) -> None:
     with pytest.raises(ConfigError) as err:
         fetch({**settings, "adjustment": "raw"}, adjusted=True)
-    assert str(err.value) == ("data.yaml: providers.alpaca.adjustment is 'raw' but adjusted is true (adjusted "
-                              "prices); remove adjustment or make them agree")
+    assert str(err.value) == (
+        "data.yaml: providers.alpaca.adjustment is 'raw' but adjusted is true (adjusted "
+        "prices); remove adjustment or make them agree"
+    )
 
 
 def test_empty_result_is_a_panel_without_rows(httpserver, settings) -> None:
@@ -113,16 +125,19 @@ def test_401_is_a_provider_error_with_alpacas_message_and_the_fix(httpserver, se
     httpserver.expect_request(BARS).respond_with_json(body("error_401_not_authorized.json"), status=401)
     with pytest.raises(ProviderError) as err:
         fetch(settings)
-    assert str(err.value) == (f"alpaca data: GET {httpserver.url_for(BARS)} → HTTP 401: request is not authorized "
-                              f"(check APCA_API_KEY_ID and APCA_API_SECRET_KEY)")
+    assert str(err.value) == (
+        f"alpaca data: GET {httpserver.url_for(BARS)} → HTTP 401: request is not authorized "
+        f"(check APCA_API_KEY_ID and APCA_API_SECRET_KEY)"
+    )
 
 
 def test_429_is_retried_after_the_retry_after_delay(httpserver, settings, monkeypatch) -> None:
     slept: list[float] = []
     monkeypatch.setattr("urllib3.util.retry.time.sleep", slept.append)
     # Alpaca answers 429 with plain text, not JSON (see the shared fixtures' SOURCES.md)
-    httpserver.expect_ordered_request(BARS).respond_with_data("Too Many Requests", status=429,
-                                                              headers={"Retry-After": "3"})
+    httpserver.expect_ordered_request(BARS).respond_with_data(
+        "Too Many Requests", status=429, headers={"Retry-After": "3"}
+    )
     httpserver.expect_ordered_request(BARS).respond_with_json(body("bars_stocks.json"))
     assert len(fetch(settings)) == 1 and 3.0 in slept
 
@@ -141,13 +156,15 @@ def test_timeout_is_a_provider_error(httpserver, settings) -> None:
     httpserver.expect_request(BARS).respond_with_handler(slow)
     with pytest.raises(ProviderError) as err:
         fetch({**settings, "timeout": 0.1, "max_retries": 0})
-    assert str(err.value) == (f"alpaca data: GET {httpserver.url_for(BARS)} failed: TimeoutError: "
-                              f"HTTPConnectionPool(host='{httpserver.host}', port={httpserver.port}): "
-                              f"Read timed out. (read timeout=0.1)")
+    assert str(err.value) == (
+        f"alpaca data: GET {httpserver.url_for(BARS)} failed: TimeoutError: "
+        f"HTTPConnectionPool(host='{httpserver.host}', port={httpserver.port}): "
+        f"Read timed out. (read timeout=0.1)"
+    )
 
 
 def test_malformed_body_is_a_provider_error(httpserver, settings) -> None:
-    httpserver.expect_request(BARS).respond_with_data("{\"bars\": [", content_type="application/json")
+    httpserver.expect_request(BARS).respond_with_data('{"bars": [', content_type="application/json")
     with pytest.raises(ProviderError) as err:
         fetch(settings)
     assert str(err.value).endswith("returned a body that is not JSON (status 200, starts '{\"bars\": [')")
@@ -165,8 +182,10 @@ def test_missing_keys_are_a_config_error_naming_both(settings, monkeypatch) -> N
     monkeypatch.delenv("APCA_API_SECRET_KEY")
     with pytest.raises(ConfigError) as err:
         fetch(settings)
-    assert str(err.value) == ("alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY are not set; put them in the "
-                              "environment or in .env (never in YAML)")
+    assert str(err.value) == (
+        "alpaca: APCA_API_KEY_ID and APCA_API_SECRET_KEY are not set; put them in the "
+        "environment or in .env (never in YAML)"
+    )
 
 
 def test_trading_url_defaults_to_paper() -> None:
@@ -190,8 +209,9 @@ def test_client_error_carries_status_and_alpaca_code(httpserver) -> None:
 
 
 def bars_handler(request):
-    if "AAPL" in request.args.get("symbols", "") and request.args.get("start", "") <= "2022-03-09" \
-            <= request.args.get("end", ""):
+    if "AAPL" in request.args.get("symbols", "") and request.args.get("start", "") <= "2022-03-09" <= request.args.get(
+        "end", ""
+    ):
         data = body("bars_stocks.json")
         data["bars"] = {s: b for s, b in data["bars"].items() if s in request.args["symbols"].split(",")}
         return Response(json.dumps(data), content_type="application/json")
@@ -211,5 +231,7 @@ class TestAlpacaConformance(DataProviderContract):
 def test_doctor_learns_both_key_variable_names() -> None:
     from regimeflex.plugins import PluginHost
 
-    assert PluginHost.from_plugins({"alpaca": hooks}).required_env("alpaca") == ["APCA_API_KEY_ID",
-                                                                              "APCA_API_SECRET_KEY"]
+    assert PluginHost.from_plugins({"alpaca": hooks}).required_env("alpaca") == [
+        "APCA_API_KEY_ID",
+        "APCA_API_SECRET_KEY",
+    ]

@@ -15,5 +15,6 @@ class PolygonSettings(BaseModel):
     retry_after_max: float = Field(60.0, ge=0, description="Cap on a Retry-After wait.")
     limit: int = Field(50000, ge=1, le=50000, description="Bars per page.")
     grouped_min_symbols: int = Field(
-        50, ge=1, description="Use grouped daily (one call per session) for at least this many symbols ...")
+        50, ge=1, description="Use grouped daily (one call per session) for at least this many symbols ..."
+    )
     grouped_max_sessions: int = Field(5, ge=0, description="... when the request spans at most this many sessions.")

@@ -11,7 +11,6 @@ import pandas as pd
 from regimeflex.data import long_to_bars, normalize_frame, sessions
 from regimeflex.errors import ProviderError
 from regimeflex.types import Bars, empty_bars
-
 from regimeflex_polygon.client import PolygonClient
 
 AGG_KEYS = ("t", "o", "h", "l", "c", "v")
@@ -33,8 +32,7 @@ def _results(body: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
 def fetch_aggs(client: PolygonClient, symbol: str, start: date, end: date, adjusted: bool) -> pd.DataFrame:
     """All daily aggregates of one ticker, following ``next_url`` until the last page."""
     path = f"/v2/aggs/ticker/{symbol}/range/1/day/{start.isoformat()}/{end.isoformat()}"
-    params: dict[str, Any] | None = {"adjusted": str(adjusted).lower(), "sort": "asc",
-                                     "limit": client.settings.limit}
+    params: dict[str, Any] | None = {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": client.settings.limit}
     rows: list[Mapping[str, Any]] = []
     seen: set[str] = set()
     url: str | None = path
@@ -53,14 +51,16 @@ def fetch_aggs(client: PolygonClient, symbol: str, start: date, end: date, adjus
     return normalize_frame(frame, symbol=symbol, where=f"polygon aggs {symbol}")
 
 
-def fetch_grouped(client: PolygonClient, symbols: Sequence[str], start: date, end: date,
-                  adjusted: bool) -> pd.DataFrame:
+def fetch_grouped(
+    client: PolygonClient, symbols: Sequence[str], start: date, end: date, adjusted: bool
+) -> pd.DataFrame:
     """One grouped-daily call per session; the bar date is the session asked for."""
     wanted = set(symbols)
     parts = []
     for day in sessions(start, end):
-        body = client.get(f"/v2/aggs/grouped/locale/us/market/stocks/{day:%Y-%m-%d}",
-                          {"adjusted": str(adjusted).lower()})
+        body = client.get(
+            f"/v2/aggs/grouped/locale/us/market/stocks/{day:%Y-%m-%d}", {"adjusted": str(adjusted).lower()}
+        )
         rows = [r for r in _results(body, f"grouped {day:%Y-%m-%d}") if str(r.get("T", "")).upper() in wanted]
         if not rows:
             continue

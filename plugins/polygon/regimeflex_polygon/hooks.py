@@ -6,7 +6,6 @@ from pydantic import BaseModel
 
 from regimeflex import hookimpl
 from regimeflex.types import Bars, BarsRequest
-
 from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
 from regimeflex_polygon.data import provide

@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from regimeflex_polygon import hooks
-from regimeflex_polygon.client import PolygonClient
-from regimeflex_polygon.config import PolygonSettings
 from werkzeug import Response
 
 from regimeflex.errors import ConfigError, ProviderError
@@ -21,6 +18,9 @@ from regimeflex.plugins import PluginHost
 from regimeflex.testing import DataProviderContract
 from regimeflex.testing.subject import DataWindow
 from regimeflex.types import BarsRequest, check_bars
+from regimeflex_polygon import hooks
+from regimeflex_polygon.client import PolygonClient
+from regimeflex_polygon.config import PolygonSettings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KEY = "test-key-not-real-polygon"
@@ -46,8 +46,9 @@ def fetch(settings: dict, symbols=("AAPL",), start=date(2005, 4, 1), end=date(20
 
 
 def test_daily_aggregates_become_bars_on_new_york_session_dates(httpserver, settings) -> None:
-    httpserver.expect_request(AGGS_PATH, query_string={"adjusted": "true", "sort": "asc", "limit": "50000"}
-                              ).respond_with_json(body("aggs_daily.json"))
+    httpserver.expect_request(
+        AGGS_PATH, query_string={"adjusted": "true", "sort": "asc", "limit": "50000"}
+    ).respond_with_json(body("aggs_daily.json"))
     bars = check_bars(fetch(settings))
     results = body("aggs_daily.json")["results"]
     assert list(bars.index) == [pd.Timestamp("2005-04-01"), pd.Timestamp("2005-04-04")]
@@ -56,8 +57,9 @@ def test_daily_aggregates_become_bars_on_new_york_session_dates(httpserver, sett
 
 
 def test_raw_prices_are_asked_with_adjusted_false(httpserver, settings) -> None:
-    httpserver.expect_request(AGGS_PATH, query_string={"adjusted": "false", "sort": "asc", "limit": "50000"}
-                              ).respond_with_json(body("aggs_daily.json"))
+    httpserver.expect_request(
+        AGGS_PATH, query_string={"adjusted": "false", "sort": "asc", "limit": "50000"}
+    ).respond_with_json(body("aggs_daily.json"))
     assert not fetch(settings, adjusted=False).empty
 
 
@@ -65,9 +67,9 @@ def test_next_url_is_followed_on_the_configured_host(httpserver, settings) -> No
     page1 = body("aggs_daily_with_next_url_openapi_example.json")
     httpserver.expect_ordered_request("/v2/aggs/ticker/AAPL/range/1/day/2005-01-03/2020-01-10").respond_with_json(page1)
     # the cursor points at api.massive.com; the client follows its path and query on base_url
-    httpserver.expect_ordered_request("/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10",
-                                      query_string="cursor=bGltaXQ9MiZzb3J0PWFzYw"
-                                      ).respond_with_json(body("aggs_daily.json"))
+    httpserver.expect_ordered_request(
+        "/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10", query_string="cursor=bGltaXQ9MiZzb3J0PWFzYw"
+    ).respond_with_json(body("aggs_daily.json"))
     bars = fetch(settings, start=date(2005, 1, 3), end=date(2020, 1, 10))
     assert len(httpserver.log) == 2
     assert list(bars.index.strftime("%Y-%m-%d")) == ["2005-04-01", "2005-04-04", "2020-01-02", "2020-01-03"]
@@ -86,24 +88,26 @@ def test_key_travels_in_the_authorization_header_never_in_a_url_or_log(httpserve
 def test_429_is_retried_after_the_retry_after_delay(httpserver, settings, monkeypatch) -> None:
     slept: list[float] = []
     monkeypatch.setattr("urllib3.util.retry.time.sleep", slept.append)
-    httpserver.expect_ordered_request(AGGS_PATH).respond_with_json(body("error_429.json"), status=429,
-                                                                   headers={"Retry-After": "7"})
+    httpserver.expect_ordered_request(AGGS_PATH).respond_with_json(
+        body("error_429.json"), status=429, headers={"Retry-After": "7"}
+    )
     httpserver.expect_ordered_request(AGGS_PATH).respond_with_json(body("aggs_daily.json"))
     bars = fetch(settings)
     assert len(httpserver.log) == 2 and 7.0 in slept
     assert len(bars) == 2
 
 
-def test_429_until_retries_run_out_is_a_provider_error_with_the_vendor_text(httpserver, settings,
-                                                                            monkeypatch) -> None:
+def test_429_until_retries_run_out_is_a_provider_error_with_the_vendor_text(httpserver, settings, monkeypatch) -> None:
     monkeypatch.setattr("urllib3.util.retry.time.sleep", lambda s: None)
     httpserver.expect_request(AGGS_PATH).respond_with_json(body("error_429.json"), status=429)
     with pytest.raises(ProviderError) as err:
         fetch(settings)
     url = httpserver.url_for(AGGS_PATH)
-    assert str(err.value) == (f"polygon: GET {url} → HTTP 429: "
-                              f"{body('error_429.json')['error']} (rate limit: wait, lower the request rate "
-                              f"or upgrade the plan)")
+    assert str(err.value) == (
+        f"polygon: GET {url} → HTTP 429: "
+        f"{body('error_429.json')['error']} (rate limit: wait, lower the request rate "
+        f"or upgrade the plan)"
+    )
     assert len(httpserver.log) == 3
 
 
@@ -121,9 +125,11 @@ def test_timeout_is_a_provider_error_naming_the_endpoint(httpserver, settings) -
     httpserver.expect_request(AGGS_PATH).respond_with_handler(slow)
     with pytest.raises(ProviderError) as err:
         fetch({**settings, "timeout": 0.1, "max_retries": 0})
-    assert str(err.value) == (f"polygon: GET {httpserver.url_for(AGGS_PATH)} failed: TimeoutError: HTTPConnectionPool("
-                              f"host='{httpserver.host}', port={httpserver.port}): Read timed out. "
-                              f"(read timeout=0.1)")
+    assert str(err.value) == (
+        f"polygon: GET {httpserver.url_for(AGGS_PATH)} failed: TimeoutError: HTTPConnectionPool("
+        f"host='{httpserver.host}', port={httpserver.port}): Read timed out. "
+        f"(read timeout=0.1)"
+    )
 
 
 def test_malformed_body_is_a_provider_error(httpserver, settings) -> None:
@@ -152,37 +158,49 @@ def test_403_explains_the_plan(httpserver, settings) -> None:
     httpserver.expect_request(AGGS_PATH).respond_with_json(body("error_403_not_authorized.json"), status=403)
     with pytest.raises(ProviderError) as err:
         fetch(settings)
-    assert str(err.value).endswith(f"→ HTTP 403: {body('error_403_not_authorized.json')['message']} "
-                                   f"(your Polygon plan does not include this data)")
+    assert str(err.value).endswith(
+        f"→ HTTP 403: {body('error_403_not_authorized.json')['message']} (your Polygon plan does not include this data)"
+    )
 
 
 def test_missing_key_is_a_config_error(settings, monkeypatch) -> None:
     monkeypatch.delenv("POLYGON_API_KEY")
     with pytest.raises(ConfigError) as err:
         fetch(settings)
-    assert str(err.value) == ("polygon: POLYGON_API_KEY is not set; put it in the environment or in .env "
-                              "(never in data.yaml)")
+    assert str(err.value) == (
+        "polygon: POLYGON_API_KEY is not set; put it in the environment or in .env (never in data.yaml)"
+    )
 
 
 def test_large_universe_uses_one_grouped_call_per_session(httpserver, settings) -> None:
     grouped = body("grouped_daily_openapi_example.json")
-    httpserver.expect_request("/v2/aggs/grouped/locale/us/market/stocks/2020-10-14",
-                              query_string="adjusted=true").respond_with_json(grouped)
-    bars = fetch({**settings, "grouped_min_symbols": 2}, symbols=("VSAT", "TANH", "NOPE"),
-                 start=date(2020, 10, 14), end=date(2020, 10, 14))
+    httpserver.expect_request(
+        "/v2/aggs/grouped/locale/us/market/stocks/2020-10-14", query_string="adjusted=true"
+    ).respond_with_json(grouped)
+    bars = fetch(
+        {**settings, "grouped_min_symbols": 2},
+        symbols=("VSAT", "TANH", "NOPE"),
+        start=date(2020, 10, 14),
+        end=date(2020, 10, 14),
+    )
     assert len(httpserver.log) == 1
-    assert bars["close"].loc["2020-10-14"].to_dict() == {"NOPE": pytest.approx(float("nan"), nan_ok=True),
-                                                         "TANH": 23.4, "VSAT": 34.24}
+    assert bars["close"].loc["2020-10-14"].to_dict() == {
+        "NOPE": pytest.approx(float("nan"), nan_ok=True),
+        "TANH": 23.4,
+        "VSAT": 34.24,
+    }
     assert bars["volume"]["TANH"].iloc[0] == 25933.6
 
 
 def test_grouped_bar_takes_the_requested_session_as_its_date(httpserver, settings) -> None:
     # the mock's own t is 2020-10-14 although 2005-04-04 was asked for
-    httpserver.expect_request("/v2/aggs/grouped/locale/us/market/stocks/2005-04-04"
-                              ).respond_with_json(body("grouped_daily.json"))
+    httpserver.expect_request("/v2/aggs/grouped/locale/us/market/stocks/2005-04-04").respond_with_json(
+        body("grouped_daily.json")
+    )
     ticker = body("grouped_daily.json")["results"][0]["T"]
-    bars = fetch({**settings, "grouped_min_symbols": 1}, symbols=(ticker,), start=date(2005, 4, 4),
-                 end=date(2005, 4, 4))
+    bars = fetch(
+        {**settings, "grouped_min_symbols": 1}, symbols=(ticker,), start=date(2005, 4, 4), end=date(2005, 4, 4)
+    )
     assert list(bars.index) == [pd.Timestamp("2005-04-04")]
 
 

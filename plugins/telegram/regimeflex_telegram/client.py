@@ -63,10 +63,19 @@ def _asks_to_wait(status: int | None, body: Any) -> bool:
 class TelegramClient:
     """One bot talking to the Bot API. ``sleep`` is injectable so tests do not wait."""
 
-    def __init__(self, token: str, *, api_url: str = "https://api.telegram.org", timeout: float = 10.0,
-                 max_attempts: int = 3, max_retry_after: float = 60.0, default_retry_after: float = 5.0,
-                 token_env: str = "TELEGRAM_BOT_TOKEN", chat_env: str = "TELEGRAM_CHAT_ID",
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = "https://api.telegram.org",
+        timeout: float = 10.0,
+        max_attempts: int = 3,
+        max_retry_after: float = 60.0,
+        default_retry_after: float = 5.0,
+        token_env: str = "TELEGRAM_BOT_TOKEN",
+        chat_env: str = "TELEGRAM_CHAT_ID",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._token = token
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
@@ -83,13 +92,22 @@ class TelegramClient:
         return f"TelegramClient(api_url={self.api_url!r}, token=***)"
 
     def send_message(self, chat_id: str, text: str, *, quiet: bool = False) -> Mapping[str, Any]:
-        payload = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
-                   "link_preview_options": {"is_disabled": True}, "disable_notification": quiet}
+        payload = {
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+            "disable_notification": quiet,
+        }
         return self._call("sendMessage", json=payload)
 
     def send_document(self, chat_id: str, path: Path, *, caption: str = "", quiet: bool = False) -> Mapping[str, Any]:
-        data = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
-                "disable_notification": "true" if quiet else "false"}
+        data = {
+            "chat_id": chat_id,
+            "caption": caption,
+            "parse_mode": "HTML",
+            "disable_notification": "true" if quiet else "false",
+        }
         with Path(path).open("rb") as handle:
             return self._call("sendDocument", data=data, files={"document": (Path(path).name, handle, "text/html")})
 
@@ -100,19 +118,24 @@ class TelegramClient:
             if rewind is not None:
                 rewind[1].seek(0)
             try:
-                _, body = request_json(self.session, "POST", url, timeout=self.timeout, service="telegram",
-                                       ok=(200,), **kwargs)
+                _, body = request_json(
+                    self.session, "POST", url, timeout=self.timeout, service="telegram", ok=(200,), **kwargs
+                )
             except HttpError as exc:
                 if _asks_to_wait(exc.status, exc.body):
                     wait = retry_after_seconds(exc.body, self.default_retry_after)
                     if wait > self.max_retry_after:
-                        raise DeliveryError(f"telegram {method}: rate limited for {wait:g}s, longer than "
-                                            f"max_retry_after {self.max_retry_after:g}s; message dropped") from None
+                        raise DeliveryError(
+                            f"telegram {method}: rate limited for {wait:g}s, longer than "
+                            f"max_retry_after {self.max_retry_after:g}s; message dropped"
+                        ) from None
                     if attempt < self.max_attempts:
                         self.sleep(wait)
                         continue
-                    raise DeliveryError(f"telegram {method}: still rate limited after {attempt} attempts "
-                                        f"(last retry_after {wait:g}s); message dropped") from None
+                    raise DeliveryError(
+                        f"telegram {method}: still rate limited after {attempt} attempts "
+                        f"(last retry_after {wait:g}s); message dropped"
+                    ) from None
                 raise self._error(method, exc) from None
             if not isinstance(body, Mapping) or body.get("ok") is not True:
                 raise DeliveryError(f"telegram {method}: unexpected answer: {redact(str(body)[:200], [self._token])}")

@@ -50,10 +50,16 @@ def _secret(name: str, what: str) -> str:
 
 def client_for(settings: TelegramSettings) -> TelegramClient:
     token = _secret(settings.token_env, "bot token from @BotFather")
-    return TelegramClient(token, api_url=settings.api_url, timeout=settings.timeout_seconds,
-                          max_attempts=settings.max_attempts, max_retry_after=settings.max_retry_after,
-                          default_retry_after=settings.default_retry_after, token_env=settings.token_env,
-                          chat_env=settings.chat_id_env)
+    return TelegramClient(
+        token,
+        api_url=settings.api_url,
+        timeout=settings.timeout_seconds,
+        max_attempts=settings.max_attempts,
+        max_retry_after=settings.max_retry_after,
+        default_retry_after=settings.default_retry_after,
+        token_env=settings.token_env,
+        chat_env=settings.chat_id_env,
+    )
 
 
 def deliver(event: Event, settings: TelegramSettings, client: TelegramClient) -> None:

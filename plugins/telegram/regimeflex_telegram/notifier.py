@@ -75,7 +75,7 @@ def format_messages(event: Event, limit: int = MAX_MESSAGE) -> list[str]:
     pieces = split_plain(body, max(first_budget, 1))
     if len(pieces) > 1:
         # re-split everything after the first part with the full budget of a continuation message
-        tail = body[len(pieces[0]):].lstrip("\n")
+        tail = body[len(pieces[0]) :].lstrip("\n")
         pieces = [pieces[0], *split_plain(tail, limit - _PART_RESERVE)]
     total = len(pieces)
     messages = []

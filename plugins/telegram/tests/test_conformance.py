@@ -24,6 +24,7 @@ class TestTelegramConformance(NotifierContract):
 
     @pytest.fixture
     def params(self, httpserver: HTTPServer) -> dict[str, Any]:
-        httpserver.expect_request(re.compile(r"^/bot[^/]+/send(Message|Document)$"), method="POST") \
-            .respond_with_data(OK, content_type="application/json")
+        httpserver.expect_request(re.compile(r"^/bot[^/]+/send(Message|Document)$"), method="POST").respond_with_data(
+            OK, content_type="application/json"
+        )
         return {"api_url": httpserver.url_for("/").rstrip("/")}

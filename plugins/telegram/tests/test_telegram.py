@@ -57,11 +57,15 @@ def sent_texts(server: HTTPServer) -> list[str]:
 
 def test_send_message_posts_html_to_the_chat(httpserver: HTTPServer, env: None) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage", method="POST").respond_with_data(
-        body("sendMessage_ok.json"), content_type="application/json")
+        body("sendMessage_ok.json"), content_type="application/json"
+    )
     notify(Event(kind="run", level=Level.RISK, title="Breaker tripped", body="drawdown 12%"), httpserver)
     payload = json.loads(httpserver.log[0][0].data)
     assert (payload["chat_id"], payload["parse_mode"], payload["text"]) == (
-        CHAT, "HTML", "⚠️ <b>Breaker tripped</b>\ndrawdown 12%")
+        CHAT,
+        "HTML",
+        "⚠️ <b>Breaker tripped</b>\ndrawdown 12%",
+    )
     assert payload["disable_notification"] is False
 
 
@@ -89,7 +93,8 @@ def test_split_parts_reassemble_to_the_whole_body() -> None:
     texts = [html.unescape(p.split("</i>\n", 1)[1]) for p in parts]
     assert "\n".join(texts) == "\n".join(lines)
     assert [p.split("</i>", 1)[0].rsplit("<i>", 1)[1] for p in parts] == [
-        f"({i}/{len(parts)})" for i in range(1, len(parts) + 1)]
+        f"({i}/{len(parts)})" for i in range(1, len(parts) + 1)
+    ]
 
 
 def test_split_counts_emoji_as_two_units_and_never_cuts_an_escape() -> None:
@@ -144,47 +149,64 @@ def test_retry_after_falls_back_to_the_default() -> None:
 
 def test_wait_longer_than_the_cap_drops_the_message(httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_data(
-        body("sendMessage_429_retry_after.json"), status=429, content_type="application/json")
+        body("sendMessage_429_retry_after.json"), status=429, content_type="application/json"
+    )
     waits: list[float] = []
-    with pytest.raises(DeliveryError, match=r"^telegram sendMessage: rate limited for 41s, longer than "
-                                            r"max_retry_after 30s; message dropped$") as info:
+    with pytest.raises(
+        DeliveryError,
+        match=r"^telegram sendMessage: rate limited for 41s, longer than "
+        r"max_retry_after 30s; message dropped$",
+    ) as info:
         client(httpserver, waits, max_retry_after=30).send_message(CHAT, "hi")
     assert waits == [] and not info.value.permanent
 
 
 def test_persistent_429_gives_up_after_max_attempts(httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_data(
-        body("sendMessage_429_no_parameters.json"), status=429, content_type="application/json")
+        body("sendMessage_429_no_parameters.json"), status=429, content_type="application/json"
+    )
     waits: list[float] = []
-    with pytest.raises(DeliveryError, match=r"^telegram sendMessage: still rate limited after 3 attempts "
-                                            r"\(last retry_after 3s\); message dropped$"):
+    with pytest.raises(
+        DeliveryError,
+        match=r"^telegram sendMessage: still rate limited after 3 attempts "
+        r"\(last retry_after 3s\); message dropped$",
+    ):
         client(httpserver, waits, max_attempts=3).send_message(CHAT, "hi")
     assert waits == [3.0, 3.0]
 
 
 def test_chat_not_found_is_permanent_and_says_what_to_check(httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_data(
-        body("sendMessage_400.json"), status=400, content_type="application/json")
+        body("sendMessage_400.json"), status=400, content_type="application/json"
+    )
     with pytest.raises(DeliveryError) as info:
         client(httpserver, []).send_message(CHAT, "hi")
-    assert str(info.value) == ("telegram sendMessage: HTTP 400 Bad Request: chat not found: check TELEGRAM_CHAT_ID "
-                               "(the bot must be a member of that chat)")
+    assert str(info.value) == (
+        "telegram sendMessage: HTTP 400 Bad Request: chat not found: check TELEGRAM_CHAT_ID "
+        "(the bot must be a member of that chat)"
+    )
     assert info.value.permanent and len(httpserver.log) == 1
 
 
 def test_unauthorized_is_permanent_and_names_the_token_variable(httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json(
-        {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
-    with pytest.raises(DeliveryError, match=r"^telegram sendMessage: HTTP 401 Unauthorized: the bot token is wrong "
-                                            r"or revoked; check TELEGRAM_BOT_TOKEN$") as info:
+        {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+    )
+    with pytest.raises(
+        DeliveryError,
+        match=r"^telegram sendMessage: HTTP 401 Unauthorized: the bot token is wrong "
+        r"or revoked; check TELEGRAM_BOT_TOKEN$",
+    ) as info:
         client(httpserver, []).send_message(CHAT, "hi")
     assert info.value.permanent
 
 
-def test_blocked_bot_is_reported_once_by_the_dispatcher(httpserver: HTTPServer, env: None,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_blocked_bot_is_reported_once_by_the_dispatcher(
+    httpserver: HTTPServer, env: None, caplog: pytest.LogCaptureFixture
+) -> None:
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json(
-        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403)
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403
+    )
     host = PluginHost.from_plugins({"telegram": hooks})
     dispatcher = Dispatcher([Channel("tg", "telegram", settings=settings(httpserver))], host)
     dispatcher.send(Event(kind="a", level=Level.RISK, title="first"))
@@ -199,8 +221,9 @@ def test_blocked_bot_is_reported_once_by_the_dispatcher(httpserver: HTTPServer, 
     assert caplog.text.count("disabled for this run") == 1
 
 
-def test_token_never_appears_in_errors_or_logs(httpserver: HTTPServer, env: None,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_token_never_appears_in_errors_or_logs(
+    httpserver: HTTPServer, env: None, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_data("<html>bad gateway</html>", status=502)
     with pytest.raises(DeliveryError) as info:
@@ -213,19 +236,26 @@ def test_token_never_appears_in_errors_or_logs(httpserver: HTTPServer, env: None
 
 def test_unreachable_api_error_masks_the_token(env: None) -> None:
     with pytest.raises(DeliveryError) as info:
-        hooks.notify(event=Event(kind="a", level=Level.ERROR, title="boom"),
-                     context=NotifyContext(channel="tg", settings=TelegramSettings(api_url="http://127.0.0.1:9",
-                                                                                   timeout_seconds=2)))
+        hooks.notify(
+            event=Event(kind="a", level=Level.ERROR, title="boom"),
+            context=NotifyContext(
+                channel="tg", settings=TelegramSettings(api_url="http://127.0.0.1:9", timeout_seconds=2)
+            ),
+        )
     assert "/bot***/sendMessage" in str(info.value)
     assert "test-token-not-real" not in str(info.value)
 
 
 def test_missing_token_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    with pytest.raises(DeliveryError, match=r"^telegram: TELEGRAM_BOT_TOKEN is not set; export the bot token from "
-                                            r"@BotFather \(or put it in .env\)$") as info:
-        hooks.notify(event=Event(kind="a", level=Level.INFO, title="x"),
-                     context=NotifyContext(channel="tg", settings={}))
+    with pytest.raises(
+        DeliveryError,
+        match=r"^telegram: TELEGRAM_BOT_TOKEN is not set; export the bot token from "
+        r"@BotFather \(or put it in .env\)$",
+    ) as info:
+        hooks.notify(
+            event=Event(kind="a", level=Level.INFO, title="x"), context=NotifyContext(channel="tg", settings={})
+        )
     assert info.value.permanent
 
 
