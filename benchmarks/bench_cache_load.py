@@ -34,9 +34,9 @@ import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from regimeflex.builtins.synthetic import generate
 from regimeflex.data.cache import BarCache, Coverage
 from regimeflex.data.normalize import bars_to_long
-from regimeflex.data.synthetic import generate
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / ".cache" / "bench_cache_load"

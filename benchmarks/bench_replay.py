@@ -30,7 +30,7 @@ import pandas as pd
 
 from regimeflex.backtest.engine import SimConfig, simulate
 from regimeflex.backtest.replay import ReplayConfig, replay
-from regimeflex.data.synthetic import SyntheticSettings, generate
+from regimeflex.builtins.synthetic import SyntheticSettings, generate
 
 N_SYMBOLS = 100
 LONG, SHORT = 2520, 630

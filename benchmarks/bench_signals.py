@@ -21,10 +21,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from regimeflex.builtins.mean_reversion import MeanReversionParams, mean_reversion_signal
+from regimeflex.builtins.trend import TrendParams, trend_signal
 from regimeflex.risk.budgets import combine_signals
 from regimeflex.risk.sizing import SizingCaps, inverse_vol_weights
-from regimeflex.signals.mean_reversion import MeanReversionParams, mean_reversion_signal
-from regimeflex.signals.trend import TrendParams, trend_signal
 from regimeflex.types import make_bars
 
 TREND = TrendParams(rule="crossover", fast=50, slow=200)

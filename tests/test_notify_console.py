@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from regimeflex.notify import console
+from regimeflex.builtins import console
 from regimeflex.types import Event, Level, NotifyContext
 
 

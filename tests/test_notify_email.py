@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from regimeflex.notify import mail
+from regimeflex.builtins import mail
 from regimeflex.notify.message import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 

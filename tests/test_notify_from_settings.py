@@ -9,9 +9,9 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
+from regimeflex.builtins import console, mail, webhook
 from regimeflex.config import load_settings
 from regimeflex.errors import ConfigError, PluginError
-from regimeflex.notify import console, mail, webhook
 from regimeflex.notify.dispatch import Dispatcher
 from regimeflex.plugins import PluginHost
 from regimeflex.types import Event, Level

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from regimeflex.notify import webhook
+from regimeflex.builtins import webhook
 from regimeflex.notify.message import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 

@@ -5,7 +5,7 @@ Owns the replay of the daily run's execution over history: on each session
 (:func:`regimeflex.execution.planner.plan_orders`, with broker.yaml's
 ``orders:`` rules and the configured broker's capabilities) against the
 simulated account valued at *t*'s close, and the orders are sent to an
-in-memory :class:`regimeflex.execution.paper.PaperBook` — the paper broker's
+in-memory :class:`regimeflex.execution.simulator.PaperBook` — the paper broker's
 own code, so acceptance, rejection, fills at the next session's open,
 slippage and commission are one piece of arithmetic for both. A daily paper
 run on *t* therefore sees the same orders and equity as row *t* here.
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import SimResult
-from regimeflex.execution.paper import OPEN_STATUSES, PaperBook, PaperSettings
 from regimeflex.execution.planner import PlanRules, plan_orders
+from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
 from regimeflex.types import Bars
 
 if TYPE_CHECKING:

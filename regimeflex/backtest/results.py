@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import SimResult
+from regimeflex.fsio import atomic_path
 
 TRADE_COLUMNS = ["date", "symbol", "side", "qty", "price", "notional", "commission", "slippage"]
 
@@ -107,15 +107,8 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
 
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:

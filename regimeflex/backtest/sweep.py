@@ -99,17 +99,13 @@ class SweepSpec(BaseModel):
 
 def load_spec(path: Path) -> SweepSpec:
     """Read and validate a sweep file; errors name the file and key."""
-    import yaml
-
     from regimeflex.config.base import format_validation_error
+    from regimeflex.fsio import read_yaml_mapping
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: sweep file not found; pass the path of a SWEEP.yaml")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({exc})") from None
+    raw = read_yaml_mapping(path)
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:

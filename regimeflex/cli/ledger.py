@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +138,10 @@ def export_cmd(
     if out is None:
         click.echo(buf.getvalue(), nl=False)
         return
+    from regimeflex.fsio import atomic_write_text
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
-    os.replace(tmp, out)
+    atomic_write_text(out, buf.getvalue())
     click.echo(f"wrote {len(entries)} entries to {out}", err=True)
 
 

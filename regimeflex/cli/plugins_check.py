@@ -26,14 +26,10 @@ NETWORK_ROLES = ("data", "broker", "notifier")
 def _read_params(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    import yaml
-
     from regimeflex.errors import ConfigError
+    from regimeflex.fsio import load_yaml
 
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the params file: {exc}") from None
+    raw = load_yaml(path, label=str(path))
     if raw is None:
         return {}
     if not isinstance(raw, dict):

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ConfigDict
 
 from regimeflex.config.base import Fraction, FrozenModel, readonly, validate_model
@@ -26,6 +25,7 @@ from regimeflex.config.risk import RiskSettings
 from regimeflex.config.run import RunSettings
 from regimeflex.config.strategies import StrategiesSettings
 from regimeflex.errors import ConfigError
+from regimeflex.fsio import read_yaml_mapping
 from regimeflex.secrets import SECRET_KEY_PATTERN, load_dotenv_for
 
 #: file name → (Settings attribute, model, required?)
@@ -78,23 +78,8 @@ class Settings(FrozenModel):
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse one YAML file; syntax errors name the file, line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path.name}: cannot read {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ConfigError(f"{path.name}: invalid YAML at {where}{problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path.name}: the top level must be a mapping of keys, got {type(data).__name__}")
-    return data
+    """Parse one YAML file strictly (UTF-8, no duplicate keys); errors name the file, line and column."""
+    return read_yaml_mapping(path)
 
 
 def refuse_secrets(data: Any, file_name: str, trail: tuple[str, ...] = ()) -> None:

@@ -3,8 +3,9 @@
 Owns normalisation (column names, timestamps, symbols → the Bars contract of
 DESIGN §3), validation (per-rule findings and policies), the cache-first
 store under ``data/cache/<provider>/`` (atomic, locked, incremental), the
-built-in ``csv`` and ``synthetic`` providers, and the provider-failure
-fallback to cache. Imports only ``types``, ``config``, ``log``, ``errors``,
+CSV file reader, the session calendar, and the provider-failure fallback to
+cache (the ``csv`` and ``synthetic`` provider plugins live in
+:mod:`regimeflex.builtins`). Imports only ``types``, ``config``, ``log``, ``errors``,
 ``http``. The names below are the helpers provider plugins build on.
 """
 

@@ -15,12 +15,7 @@ lock: a rename is atomic.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
-import os
-import tempfile
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +27,7 @@ import pandas as pd
 
 from regimeflex.data.normalize import LONG_COLUMNS
 from regimeflex.errors import DataError
+from regimeflex.fsio import LockHeld, atomic_write_bytes, exclusive_lock
 from regimeflex.log import get_logger
 from regimeflex.types import BAR_FIELDS, Bars, empty_bars
 
@@ -68,21 +64,6 @@ class Coverage:
             bool(raw["adjusted"]),
             datetime.fromisoformat(used) if used else None,
         )
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a fsynced temp file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class BarCache:
@@ -134,37 +115,17 @@ class BarCache:
     def lock(self) -> Iterator[None]:
         """Exclusive writer lock on the provider folder (waits up to ``lock_timeout`` seconds)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / LOCK
-        handle = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
-        deadline = time.monotonic() + self.lock_timeout
         try:
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        handle.seek(0)
-                        holder = handle.read().strip() or "another process"
-                        raise DataError(
-                            f"cache {self.dir} is locked by {holder} for more than {self.lock_timeout:g}s; "
-                            f"wait for it to finish or raise data.yaml cache.lock_timeout"
-                        ) from None
-                    time.sleep(0.05)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
-            for stale in self.dir.glob(".*.tmp"):  # left by a crashed writer; we hold the lock
-                with contextlib.suppress(OSError):
-                    stale.unlink()
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
+            with exclusive_lock(self.dir / LOCK, timeout=self.lock_timeout):
+                for stale in self.dir.glob(".*.tmp"):  # left by a crashed writer; we hold the lock
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
+                yield
+        except LockHeld as held:
+            raise DataError(
+                f"cache {self.dir} is locked by {held.holder} for more than {self.lock_timeout:g}s; "
+                f"wait for it to finish or raise data.yaml cache.lock_timeout"
+            ) from None
 
     # ------------------------------------------------------------- read
 

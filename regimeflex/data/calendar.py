@@ -118,7 +118,7 @@ def _write_table(path: Path, table: SessionTable) -> None:
     """Write atomically and drop older tables; a cache that cannot be written is skipped, not an error."""
     import io
 
-    from regimeflex.data.cache import atomic_write_bytes
+    from regimeflex.fsio import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(buffer, sessions=table.sessions, closes=table.closes, early=table.early)

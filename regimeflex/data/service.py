@@ -429,7 +429,7 @@ def import_source(
     those sessions without asking the vendor. Rows the policy rejects stay
     out; warnings are kept and reported. Returns the symbols stored and the report.
     """
-    from regimeflex.data.csvfiles import read_source
+    from regimeflex.data.csvread import read_source
 
     now = now or datetime.now(UTC)
     csv_cfg = settings.data.providers.get("csv", {})
@@ -476,7 +476,7 @@ def validate_files(
     settings: Any, path: Path, *, symbols: Iterable[str] | None = None, now: datetime | None = None
 ) -> ValidationReport:
     """Run every rule over user CSV files without storing anything (``data validate --path``)."""
-    from regimeflex.data.csvfiles import read_source
+    from regimeflex.data.csvread import read_source
 
     csv_cfg = settings.data.providers.get("csv", {})
     long = read_source(

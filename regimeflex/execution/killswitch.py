@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from regimeflex.fsio import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,7 @@ class KillSwitch:
             "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(data))
         return data
 
     def release(self) -> bool:

@@ -18,7 +18,6 @@ with the remedy, and the next writer moves it, byte for byte, to
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeflex.errors import LedgerError
+from regimeflex.fsio import LockHeld, exclusive_lock
 from regimeflex.ledger import faults
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact_obj, secret_values
@@ -377,7 +377,7 @@ class LedgerWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_fh: Any = None
+        self._lock: Any = None
         self._fh: Any = None
         self._pending: list[bytes] = []
         self._pending_kinds: list[str] = []
@@ -392,22 +392,15 @@ class LedgerWriter:
     def open(self) -> LedgerWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock_fh = lock_path.open("a+")
+        self._lock = exclusive_lock(lock_path, timeout=0)
         try:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_fh.seek(0)
-            holder = self._lock_fh.read().strip() or "unknown"
-            self._lock_fh.close()
-            self._lock_fh = None
+            self._lock.__enter__()
+        except LockHeld as held:
+            self._lock = None
             raise LedgerError(
-                f"{self.path}: another RegimeFlex run is writing this ledger (pid {holder}, lock {lock_path}); "
+                f"{self.path}: another RegimeFlex run is writing this ledger ({held.holder}, lock {lock_path}); "
                 "only one run at a time may write — wait for it to finish and run again"
             ) from None
-        self._lock_fh.seek(0)
-        self._lock_fh.truncate()
-        self._lock_fh.write(str(os.getpid()))
-        self._lock_fh.flush()
         torn = find_torn_tail(self.path)
         self._fh = self.path.open("ab")
         if torn is not None:
@@ -435,10 +428,9 @@ class LedgerWriter:
                 self._fh.close()
         finally:
             self._fh = None
-            if self._lock_fh is not None:
-                fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-                self._lock_fh.close()
-                self._lock_fh = None
+            if self._lock is not None:
+                self._lock.__exit__(None, None, None)
+                self._lock = None
 
     def __enter__(self) -> LedgerWriter:
         return self

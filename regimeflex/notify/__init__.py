@@ -1,7 +1,8 @@
 """Notification layer: delivering events to people without slowing the cycle.
 
-Owns the built-in ``console``, ``webhook`` and ``email`` notifier plugins and
-the dispatcher in front of every channel: minimum level, token-bucket rate
+Owns the message formatting notifier plugins share and the dispatcher in
+front of every channel (the ``console``, ``webhook`` and ``email`` plugins
+live in :mod:`regimeflex.builtins`): minimum level, token-bucket rate
 limit, de-duplication window, digest of suppressed messages, and daemon
 worker threads with a timeout so a slow channel never delays orders. The
 runner's whole interface is :class:`Dispatcher` (``from_settings``, ``send``,

@@ -10,8 +10,6 @@ report. Every output is redacted of secret values before it is written.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -20,17 +18,8 @@ from typing import Any
 import jinja2
 
 from regimeflex.errors import RegimeFlexError
+from regimeflex.fsio import atomic_write_text
 from regimeflex.secrets import redact
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: mkstemp creates 0600 files; reports get the usual permissions (0644 under umask 022).
-_FILE_MODE = 0o666 & ~_current_umask()
 
 
 class ReportError(RegimeFlexError):
@@ -104,15 +93,5 @@ def write_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file and rename (readers never see a partial file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, _FILE_MODE)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
     return path

@@ -59,7 +59,7 @@ def test_engine_execution_reports_no_orders(make_project):
 
 
 def test_an_in_memory_paper_book_refuses_to_save():
-    from regimeflex.execution.paper import PaperBook, PaperSettings
+    from regimeflex.builtins.paper import PaperBook, PaperSettings
 
     with pytest.raises(ValueError) as err:
         PaperBook.in_memory(PaperSettings(), 1_000.0).save()

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from regimeflex import hookimpl
+from regimeflex.builtins import synthetic
 from regimeflex.config import load_settings
-from regimeflex.data import synthetic
 from regimeflex.data.cache import BarCache
 from regimeflex.data.service import import_source, load_bars, validate_cache
 from regimeflex.errors import DataError, ProviderError

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regimeflex.data import csvfiles
-from regimeflex.data.csvfiles import symbol_from_filename
+from regimeflex.builtins import csvfiles
+from regimeflex.builtins.csvfiles import symbol_from_filename
 from regimeflex.errors import DataError
 from regimeflex.types import BarsRequest, check_bars
 
@@ -111,7 +111,7 @@ def test_duplicate_session_keeps_the_last_row_in_bars(tmp_path: Path) -> None:
 
 def test_csv_is_registered_as_a_data_plugin_entry_point() -> None:
     eps = {ep.name: ep.value for ep in metadata.entry_points(group="regimeflex")}
-    assert eps["csv"] == "regimeflex.data.csvfiles"
+    assert eps["csv"] == "regimeflex.builtins.csvfiles"
 
 
 def test_request_for_no_symbols_returns_an_empty_panel(data_dir: Path) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regimeflex.data import calendar, synthetic
+from regimeflex.builtins import synthetic
+from regimeflex.data import calendar
 from regimeflex.errors import ConfigError
 from regimeflex.plugins import PluginHost
 from regimeflex.types import BarsRequest, check_bars
@@ -73,7 +74,7 @@ def test_range_before_the_origin_returns_no_rows() -> None:
 
 def test_synthetic_is_registered_as_a_data_plugin_entry_point() -> None:
     eps = {ep.name: ep.value for ep in metadata.entry_points(group="regimeflex")}
-    assert eps["synthetic"] == "regimeflex.data.synthetic"
+    assert eps["synthetic"] == "regimeflex.builtins.synthetic"
     assert "data" in PluginHost.load().require("synthetic", "data").roles
 
 

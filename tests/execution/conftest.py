@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from regimeflex.execution import paper
+from regimeflex.builtins import paper
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.session import execute_session
 from regimeflex.ledger.journal import Journal, open_journal

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from regimeflex.execution import paper
+from regimeflex.builtins import paper
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.session import execute_session
 from regimeflex.ledger import load_state, verify_file

@@ -116,7 +116,7 @@ def test_kill_on_status_off(run_cli, project: Path) -> None:
 
 
 def test_kill_on_cancel_open_cancels_and_records(run_cli, project: Path) -> None:
-    from regimeflex.execution import paper
+    from regimeflex.builtins import paper
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import execute_session
     from regimeflex.ledger import load_state

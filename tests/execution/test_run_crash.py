@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from regimeflex.builtins.paper import PaperBook
 from regimeflex.cli import main
-from regimeflex.execution.paper import PaperBook
 from regimeflex.ledger import load_state, verify_file
 from regimeflex.types import BrokerContext
 

@@ -226,7 +226,7 @@ def test_execute_from_settings_uses_the_configured_paths_and_mode(project: Path)
     settings = load_settings(project)
     out = execute_from_settings(
         settings,
-        PluginHost.from_plugins({"paper": __import__("regimeflex.execution.paper", fromlist=["x"])}),
+        PluginHost.from_plugins({"paper": __import__("regimeflex.builtins.paper", fromlist=["x"])}),
         session=DEC1,
         targets={"SPY": 0.5},
         prices={"SPY": 219.57},

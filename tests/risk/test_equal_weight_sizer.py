@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regimeflex.builtins import equal_weight
 from regimeflex.errors import ConfigError
-from regimeflex.risk.sizers import equal_weight
 
 DATES = pd.bdate_range("2024-01-01", periods=3)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regimeflex.builtins import atr_risk, fixed_fractional, inverse_vol
 from regimeflex.errors import ConfigError
-from regimeflex.risk.sizers import atr_risk, fixed_fractional, inverse_vol
 from regimeflex.signals.indicators import atr, realized_vol
 
 

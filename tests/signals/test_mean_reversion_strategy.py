@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regimeflex.builtins import mean_reversion as mr
 from regimeflex.errors import ConfigError
-from regimeflex.signals import mean_reversion as mr
 from regimeflex.signals.indicators import zscore
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regimeflex.builtins import regime as composite
+from regimeflex.builtins.mean_reversion import mean_reversion_signal
+from regimeflex.builtins.trend import trend_signal
 from regimeflex.errors import ConfigError
-from regimeflex.signals import regime as composite
-from regimeflex.signals.mean_reversion import mean_reversion_signal
 from regimeflex.signals.regime_detection import detect_regime
-from regimeflex.signals.trend import trend_signal
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regimeflex.builtins import trend
 from regimeflex.errors import ConfigError
-from regimeflex.signals import trend
 from regimeflex.signals.indicators import sma
 
 

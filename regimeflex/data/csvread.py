@@ -1,52 +1,26 @@
-"""The built-in ``csv`` data provider: the files users export, read as they are.
+"""Reading CSV files as users have them into the canonical long frame (the data layer's file reader).
 
-Owns reading daily bars from CSV the way people actually have them: a folder
-of per-symbol files (``SPY.csv``, ``orcl-1995-2014.csv`` → ORCL: the symbol is
-the file name up to the first ``-``/``_``) or one long file with a symbol
-column (``Name``, ``symbol``, ``ticker``), or a folder mixing both. Column
-names, date formats and ``Adj Close`` are handled by
-:mod:`regimeflex.data.normalize`. Whether the files hold adjusted or raw
-prices is declared in data.yaml (``providers.csv.prices``), never guessed.
-
-:func:`read_source` returns the canonical long frame with duplicates and
-source order intact (``data import`` / ``data validate`` validate that);
-the ``provide_bars`` hook returns Bars for the runner.
-
-Registered in pyproject as ``csv = "regimeflex.data.csvfiles"``.
+Owns turning a folder of per-symbol files (``SPY.csv``, ``orcl-1995-2014.csv``
+→ ORCL: the symbol is the file name up to the first ``-``/``_``), one long file
+with a symbol column (``Name``, ``symbol``, ``ticker``), or a folder mixing
+both, into the canonical long frame with duplicates and source order intact.
+Column names, date formats and ``Adj Close`` are handled by
+:mod:`regimeflex.data.normalize`. ``data import``/``data validate`` and the
+built-in ``csv`` provider plugin all read files through here, so they see the
+same rows.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.data.normalize import _ALIASES, LONG_COLUMNS, _key, long_to_bars, normalize_frame
+from regimeflex.data.normalize import _ALIASES, LONG_COLUMNS, _key, normalize_frame
 from regimeflex.errors import DataError
-from regimeflex.hookspecs import hookimpl
-from regimeflex.types import Bars, BarsRequest
 
 _SYMBOL_FROM_NAME = re.compile(r"^([A-Za-z0-9.^]+?)(?:[-_ ].*)?$")
-
-
-class CsvSettings(BaseModel):
-    """``providers.csv`` in data.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: Path = Field(..., description="A folder of CSV files or one CSV file (relative to the project root).")
-    pattern: str = Field("*.csv", description="Which files of the folder to read.")
-    symbol_column: str | None = Field(
-        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
-    )
-    date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
-    prices: Literal["adjusted", "raw"] = Field(
-        "adjusted", description="What the files' Open/High/Low/Close are when there is no Adj Close column."
-    )
 
 
 def symbol_from_filename(path: Path) -> str:
@@ -161,32 +135,3 @@ def read_source(
             }
         )
     return pd.concat(parts, ignore_index=True)
-
-
-def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date, *, adjusted: bool) -> Bars:
-    """Bars for ``symbols`` in ``[start, end]`` from the configured files."""
-    long = read_source(
-        settings.path,
-        adjusted=adjusted,
-        prices=settings.prices,
-        pattern=settings.pattern,
-        symbol_column=settings.symbol_column,
-        date_format=settings.date_format,
-        symbols=symbols,
-    )
-    long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
-    # Bars cannot hold two rows for one session; the last one in file order wins here,
-    # and `regimeflex data validate` reports the duplicates.
-    long = long.drop_duplicates(subset=["symbol", "date"], keep="last")
-    return long_to_bars(long, symbols)
-
-
-@hookimpl
-def provide_bars(request: BarsRequest) -> Bars:
-    settings = CsvSettings.model_validate(dict(request.settings or {}))
-    return load(settings, tuple(request.symbols), request.start, request.end, adjusted=request.adjusted)
-
-
-@hookimpl
-def settings_model() -> type[BaseModel]:
-    return CsvSettings

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from regimeflex.builtins.sizer_capabilities import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
 from regimeflex.hookspecs import hookimpl
-from regimeflex.risk.sizers import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
 from regimeflex.risk.sizing import SizingCaps, fixed_fractional_weights
 from regimeflex.signals.params import read_params
 from regimeflex.types import Bars

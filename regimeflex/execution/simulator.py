@@ -1,6 +1,6 @@
-"""The built-in ``paper`` broker: a persistent simulated account.
+"""The simulated broker account shared by the ``paper`` plugin and the backtest's planner replay.
 
-Registered as plugin ``paper`` (pyproject entry point). It behaves like a
+Owns the fill simulation: it behaves like a
 real broker that happens to live in a file: orders are accepted (or
 rejected for lack of cash or shares) and remembered by client order id, so a
 resend of the same id returns the original order instead of a second one;
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.hookspecs import hookimpl
+from regimeflex.fsio import atomic_write_text
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
 
 STATE_FILE = "paper_broker.json"
@@ -48,67 +46,6 @@ class PaperSettings(BaseModel):
     partial_fill_ratio: float = Field(default=1.0, gt=0, le=1)
     #: starting cash; default run.yaml initial_equity
     initial_cash: float | None = Field(default=None, gt=0)
-
-
-@hookimpl
-def settings_model() -> type[BaseModel]:
-    return PaperSettings
-
-
-@hookimpl
-def capabilities() -> dict[str, bool]:
-    return {"supports_fractional": True, "supports_short": False, "persistent": True}
-
-
-@hookimpl
-def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
-    book = PaperBook.load(context)
-    results = []
-    for order in orders:
-        if context.is_killed is not None and context.is_killed():
-            break
-        results.append(book.submit(order))
-        book.save()  # each accepted order is durable before the next, like a real broker's
-    return results
-
-
-@hookimpl
-def broker_account(context: BrokerContext) -> Account:
-    book = PaperBook.load(context)
-    book.process()
-    book.save()
-    return book.account()
-
-
-@hookimpl
-def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
-    book = PaperBook.load(context)
-    book.process()
-    book.save()
-    if not client_order_ids:
-        return [book.result(o) for o in book.orders.values() if o["status"] in OPEN_STATUSES]
-    return [book.result(book.orders[c]) for c in client_order_ids if c in book.orders]
-
-
-@hookimpl
-def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
-    book = PaperBook.load(context)
-    book.process()
-    book.save()
-    fills = [book.fill(f) for f in book.fills]
-    return [f for f in fills if since is None or f.ts is None or f.ts >= since]
-
-
-@hookimpl
-def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
-    book = PaperBook.load(context)
-    out = []
-    for order in book.orders.values():
-        if order["status"] in OPEN_STATUSES:
-            order["status"] = "canceled"
-            out.append(book.result(order))
-    book.save()
-    return out
 
 
 class PaperBook:
@@ -149,12 +86,9 @@ class PaperBook:
         if self.path is None:
             raise ValueError("an in-memory paper book has no state file to save")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"cash": self.cash, "orders": self.orders, "fills": self.fills}, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(
+            self.path, json.dumps({"cash": self.cash, "orders": self.orders, "fills": self.fills}, indent=1)
+        )
 
     # ------------------------------------------------------------ trading
     def positions(self) -> dict[str, Position]:

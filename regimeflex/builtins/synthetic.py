@@ -9,7 +9,7 @@ XNYS sessions, so the bar for (symbol, session) is identical whatever range
 or symbol list is requested — the cache can fetch increments and the demo is
 reproducible. Open/high/low/close are consistent (low ≤ open, close ≤ high).
 
-Registered in pyproject as ``synthetic = "regimeflex.data.synthetic"``.
+Registered in pyproject as ``synthetic = "regimeflex.builtins.synthetic"``.
 """
 
 from __future__ import annotations

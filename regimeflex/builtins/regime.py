@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.builtins.mean_reversion import MeanReversionParams, mean_reversion_signal
+from regimeflex.builtins.trend import TrendParams, trend_signal
 from regimeflex.errors import ConfigError
 from regimeflex.hookspecs import hookimpl
 from regimeflex.signals.indicators import bar_field
-from regimeflex.signals.mean_reversion import MeanReversionParams, mean_reversion_signal
 from regimeflex.signals.params import read_params
 from regimeflex.signals.regime_detection import REGIMES, RegimeSettings, detect_regime
-from regimeflex.signals.trend import TrendParams, trend_signal
 from regimeflex.types import Bars
 
 Member = Literal["trend", "mean_reversion"]

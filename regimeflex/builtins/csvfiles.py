@@ -1,0 +1,72 @@
+"""The built-in ``csv`` data provider: the files users export, read as they are.
+
+Serves Bars from a folder of per-symbol CSV files or one long file with a
+symbol column; the reading itself (file names → symbols, column names, date
+formats, ``Adj Close``) is the data layer's :mod:`regimeflex.data.csvread`,
+the same reader ``data import`` and ``data validate`` use. Whether the files
+hold adjusted or raw prices is declared in data.yaml
+(``providers.csv.prices``), never guessed.
+
+Registered in pyproject as ``csv = "regimeflex.builtins.csvfiles"``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from regimeflex.data.csvread import read_source, symbol_from_filename
+from regimeflex.data.normalize import long_to_bars
+from regimeflex.hookspecs import hookimpl
+from regimeflex.types import Bars, BarsRequest
+
+__all__ = ["CsvSettings", "load", "provide_bars", "read_source", "settings_model", "symbol_from_filename"]
+
+
+class CsvSettings(BaseModel):
+    """``providers.csv`` in data.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Field(..., description="A folder of CSV files or one CSV file (relative to the project root).")
+    pattern: str = Field("*.csv", description="Which files of the folder to read.")
+    symbol_column: str | None = Field(
+        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
+    )
+    date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
+    prices: Literal["adjusted", "raw"] = Field(
+        "adjusted", description="What the files' Open/High/Low/Close are when there is no Adj Close column."
+    )
+
+
+def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date, *, adjusted: bool) -> Bars:
+    """Bars for ``symbols`` in ``[start, end]`` from the configured files."""
+    long = read_source(
+        settings.path,
+        adjusted=adjusted,
+        prices=settings.prices,
+        pattern=settings.pattern,
+        symbol_column=settings.symbol_column,
+        date_format=settings.date_format,
+        symbols=symbols,
+    )
+    long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
+    # Bars cannot hold two rows for one session; the last one in file order wins here,
+    # and `regimeflex data validate` reports the duplicates.
+    long = long.drop_duplicates(subset=["symbol", "date"], keep="last")
+    return long_to_bars(long, symbols)
+
+
+@hookimpl
+def provide_bars(request: BarsRequest) -> Bars:
+    settings = CsvSettings.model_validate(dict(request.settings or {}))
+    return load(settings, tuple(request.symbols), request.start, request.end, adjusted=request.adjusted)
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return CsvSettings

@@ -1,0 +1,83 @@
+"""The built-in ``paper`` broker: a persistent simulated account.
+
+Registered as plugin ``paper`` (pyproject entry point). The account itself —
+orders remembered by client order id, fills at the next session's open with
+slippage and commission from ``brokers.paper`` in broker.yaml, a state file
+rebuilt from the ledger when missing — is the execution layer's
+:class:`~regimeflex.execution.simulator.PaperBook`, which the backtest's
+planner replay uses too, so paper trading and the replay fill alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
+from regimeflex.hookspecs import hookimpl
+from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult
+
+__all__ = ["OPEN_STATUSES", "PaperBook", "PaperSettings"]
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return PaperSettings
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    return {"supports_fractional": True, "supports_short": False, "persistent": True}
+
+
+@hookimpl
+def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    results = []
+    for order in orders:
+        if context.is_killed is not None and context.is_killed():
+            break
+        results.append(book.submit(order))
+        book.save()  # each accepted order is durable before the next, like a real broker's
+    return results
+
+
+@hookimpl
+def broker_account(context: BrokerContext) -> Account:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    return book.account()
+
+
+@hookimpl
+def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    if not client_order_ids:
+        return [book.result(o) for o in book.orders.values() if o["status"] in OPEN_STATUSES]
+    return [book.result(book.orders[c]) for c in client_order_ids if c in book.orders]
+
+
+@hookimpl
+def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
+    book = PaperBook.load(context)
+    book.process()
+    book.save()
+    fills = [book.fill(f) for f in book.fills]
+    return [f for f in fills if since is None or f.ts is None or f.ts >= since]
+
+
+@hookimpl
+def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    out = []
+    for order in book.orders.values():
+        if order["status"] in OPEN_STATUSES:
+            order["status"] = "canceled"
+            out.append(book.result(order))
+    book.save()
+    return out
