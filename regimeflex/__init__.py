@@ -10,6 +10,7 @@ from regimeflex.errors import (
     BrokerError,
     ConfigError,
     DataError,
+    DeliveryError,
     PluginError,
     ProviderError,
     RegimeFlexError,
@@ -38,10 +39,6 @@ _LAZY_TYPES = {
 
 
 def __getattr__(name: str) -> object:
-    if name == "DeliveryError":
-        from regimeflex.notify.message import DeliveryError
-
-        return DeliveryError
     if name in _LAZY_TYPES:
         from regimeflex import types
 

@@ -66,6 +66,19 @@ class KillSwitchEngaged(RegimeFlexError):
     exit_code = EXIT_KILLED
 
 
+class DeliveryError(RegimeFlexError):
+    """A notifier could not deliver an event.
+
+    ``permanent`` is True when retrying cannot help (bad token, unknown chat,
+    wrong address): the dispatcher reports the error once and disables the
+    channel until the next run.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(redact(message))
+        self.permanent = permanent
+
+
 class HttpError(RegimeFlexError):
     """An HTTP call failed for good; ``status`` is None for network errors and timeouts.
 

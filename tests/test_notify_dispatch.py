@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from regimeflex.errors import DeliveryError
 from regimeflex.notify.dispatch import Channel, ChannelPolicy, Dispatcher
-from regimeflex.notify.message import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from regimeflex.builtins import mail
-from regimeflex.notify.message import DeliveryError
+from regimeflex.errors import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 
 PASSWORD = "test-smtp-password-not-real"

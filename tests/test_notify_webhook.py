@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from regimeflex.builtins import webhook
-from regimeflex.notify.message import DeliveryError
+from regimeflex.errors import DeliveryError
 from regimeflex.types import Event, Level, NotifyContext
 
 SECRET = "test-webhook-secret-not-real"

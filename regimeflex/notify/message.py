@@ -7,7 +7,8 @@ This module owns the shapes shared by all channels — :func:`redact_event`
 :class:`DeliveryError`, the exception a notifier raises to say whether a
 failure is worth retrying on the next event or means the channel is
 misconfigured (``permanent=True``: the dispatcher reports it once and stops
-using the channel for the rest of the run).
+using the channel for the rest of the run); it is defined in
+:mod:`regimeflex.errors` with the other errors.
 """
 
 from __future__ import annotations
@@ -21,23 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from regimeflex.errors import RegimeFlexError
+from regimeflex.errors import DeliveryError  # noqa: F401 - re-exported for notifier code
 from regimeflex.http import protect_in_http_logs  # noqa: F401 - re-exported for notifier plugins
 from regimeflex.secrets import redact, redact_obj
 from regimeflex.types import Event, Level
-
-
-class DeliveryError(RegimeFlexError):
-    """A notifier could not deliver an event.
-
-    ``permanent`` is True when retrying cannot help (bad token, unknown chat,
-    wrong address): the dispatcher reports the error once and disables the
-    channel until the next run.
-    """
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(redact(message))
-        self.permanent = permanent
 
 
 def jsonable(value: Any) -> Any:

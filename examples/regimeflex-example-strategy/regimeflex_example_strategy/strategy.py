@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex import hookimpl
+from regimeflex.api import hookimpl
 
 VOL_WINDOW = 20
 

@@ -33,12 +33,19 @@ from urllib.parse import urlparse
 
 import requests
 
-from regimeflex import hookimpl
-from regimeflex.errors import BrokerError
-from regimeflex.http import vendor_message
-from regimeflex.log import get_logger
-from regimeflex.secrets import redact
-from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
+from regimeflex.api import (
+    Account,
+    BrokerContext,
+    BrokerError,
+    Fill,
+    Order,
+    OrderResult,
+    Position,
+    get_logger,
+    hookimpl,
+    redact,
+    vendor_message,
+)
 from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient, AlpacaError
 from regimeflex_alpaca.config import LIVE_URL, AlpacaSettings
 

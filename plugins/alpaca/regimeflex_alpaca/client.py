@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from regimeflex.errors import ConfigError
-from regimeflex.http import HttpError, RetryPolicy, make_session, request_json
-from regimeflex.secrets import get_secret
+from regimeflex.api import ConfigError, HttpError, RetryPolicy, get_secret, make_session, request_json
 from regimeflex_alpaca.config import AlpacaSettings
 
 KEY_ID_ENV = "APCA_API_KEY_ID"

@@ -8,9 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from regimeflex.data import long_to_bars, normalize_frame
-from regimeflex.errors import ConfigError, ProviderError
-from regimeflex.types import Bars, empty_bars
+from regimeflex.api import Bars, ConfigError, ProviderError, empty_bars, long_to_bars, normalize_frame
 from regimeflex_alpaca.client import AlpacaClient, AlpacaError
 from regimeflex_alpaca.config import AlpacaDataSettings
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from regimeflex import hookimpl
-from regimeflex.types import Bars, BarsRequest
+from regimeflex.api import Bars, BarsRequest, hookimpl
 
 # the broker role: pluggy registers these from this module's namespace
 from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implementations)

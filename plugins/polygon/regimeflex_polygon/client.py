@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from regimeflex.errors import ConfigError, ProviderError
-from regimeflex.http import HttpError, RetryPolicy, make_session, request_json
-from regimeflex.secrets import get_secret
+from regimeflex.api import ConfigError, HttpError, ProviderError, RetryPolicy, get_secret, make_session, request_json
 from regimeflex_polygon.config import PolygonSettings
 
 KEY_ENV = "POLYGON_API_KEY"

@@ -8,9 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from regimeflex.data import long_to_bars, normalize_frame, sessions
-from regimeflex.errors import ProviderError
-from regimeflex.types import Bars, empty_bars
+from regimeflex.api import Bars, ProviderError, empty_bars, long_to_bars, normalize_frame, sessions
 from regimeflex_polygon.client import PolygonClient
 
 AGG_KEYS = ("t", "o", "h", "l", "c", "v")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from regimeflex import hookimpl
-from regimeflex.types import Bars, BarsRequest
+from regimeflex.api import Bars, BarsRequest, hookimpl
 from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
 from regimeflex_polygon.data import provide

@@ -19,9 +19,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from regimeflex.http import HttpError, RetryPolicy, make_session, request_json, vendor_message
-from regimeflex.notify.message import DeliveryError, protect_in_http_logs
-from regimeflex.secrets import redact
+from regimeflex.api import (
+    DeliveryError,
+    HttpError,
+    RetryPolicy,
+    make_session,
+    protect_in_http_logs,
+    redact,
+    request_json,
+    vendor_message,
+)
 
 RETRY_AFTER_TEXT = re.compile(r"retry after (\d+(?:\.\d+)?)", re.I)
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404})

@@ -14,9 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from regimeflex.hookspecs import hookimpl
-from regimeflex.notify.message import DeliveryError
-from regimeflex.types import Event, Level, NotifyContext
+from regimeflex.api import DeliveryError, Event, Level, NotifyContext, hookimpl
 from regimeflex_telegram.client import TelegramClient
 from regimeflex_telegram.config import TelegramSettings
 from regimeflex_telegram.notifier import caption, format_messages

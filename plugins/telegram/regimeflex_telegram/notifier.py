@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from regimeflex.types import Event, Level
+from regimeflex.api import Event, Level
 
 #: Telegram's limit for one message's text.
 MAX_MESSAGE = 4096

@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from regimeflex.errors import DeliveryError
 from regimeflex.notify.dispatch import Channel, Dispatcher
-from regimeflex.notify.message import DeliveryError
 from regimeflex.plugins import PluginHost
 from regimeflex.types import Event, Level, NotifyContext
 from regimeflex_telegram import hooks
