@@ -32,6 +32,13 @@ class ConfigError(RegimeFlexError):
     exit_code = EXIT_CONFIG
 
 
+class SecretError(ConfigError):
+    """A secret variable is unusable (whitespace or a control character inside); names the
+    variable, never the value. ``permanent``: a notifier that hits it is not retried."""
+
+    permanent = True
+
+
 class PluginError(RegimeFlexError):
     """A plugin is unknown, fails to import, lacks its hook, raised, or returned the wrong type."""
 

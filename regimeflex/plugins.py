@@ -29,7 +29,7 @@ from regimeflex import hookspecs
 from regimeflex.config.base import format_validation_error, readonly
 from regimeflex.errors import ConfigError, PluginCallError, PluginError, RegimeFlexError
 from regimeflex.log import get_logger
-from regimeflex.secrets import redact
+from regimeflex.secrets import get_secret, redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -632,6 +632,8 @@ def resolve(
     ) -> Selected:
         host.require(name, role, where=where)
         validated = host.validate_settings(name, raw, where=settings_where)
+        for variable in host.required_env(name, validated):
+            get_secret(variable, needed_by=f"{name}, {where}")  # stripped; refused with whitespace/control inside
         return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
 
     data_name = settings.data.provider

@@ -11,15 +11,17 @@ token sits in the URL path, Polygon's ``apiKey`` in the query string).
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
-#: Environment variables that hold secrets. Plugins may add their own names
-#: through :func:`register_secret_names`-free convention: any variable whose
-#: name ends in one of :data:`SECRET_SUFFIXES` is treated as secret too.
+#: Environment variables that hold secrets. Any variable whose name ends in one
+#: of :data:`SECRET_SUFFIXES` is treated as secret too, and so is every variable
+#: read through :func:`get_secret` (e.g. a webhook header named in ``headers_env``).
 SECRET_ENV_VARS: tuple[str, ...] = (
     "APCA_API_KEY_ID",
     "APCA_API_SECRET_KEY",
@@ -29,10 +31,29 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "REGIMEFLEX_SMTP_PASSWORD",
     "REGIMEFLEX_WEBHOOK_SECRET",
 )
-SECRET_SUFFIXES: tuple[str, ...] = ("_API_KEY", "_SECRET", "_SECRET_KEY", "_TOKEN", "_PASSWORD", "_KEY_ID")
+SECRET_SUFFIXES: tuple[str, ...] = (
+    "_API_KEY",
+    "_SECRET",
+    "_SECRET_KEY",
+    "_PRIVATE_KEY",
+    "_TOKEN",
+    "_PASSWORD",
+    "_PASSPHRASE",
+    "_KEY_ID",
+)
 
-#: YAML keys that look like secrets; a value under such a key is refused.
-SECRET_KEY_PATTERN = re.compile(r"(api[_-]?key|secret|token|password|passwd|key[_-]?id)$", re.I)
+#: Key names (YAML keys, JSON fields) that look like secrets, matched on the key in
+#: snake case (``secretKey`` and ``Secret-Key`` read as ``secret_key``), so
+#: ``token``, ``bot_token``, ``api_key``, ``apiKey``, ``secret_key``, ``private_key``,
+#: ``password``, ``passphrase``, ``client_secret``, ``key_id``, ``credentials`` are
+#: secret while ``token_env`` (the *name* of a variable) and ``max_tokens`` are not.
+SECRET_KEY_PATTERN = re.compile(
+    r"(?:^|_)(?:api_?key|access_?key|secret|secret_?key|private_?key|signing_?key|token|password|passwd|"
+    r"passphrase|key_?id|credentials?)$"
+)
+
+#: Variables read as secrets at run time whose names do not look secret (see :func:`get_secret`).
+_REGISTERED: set[str] = set()
 
 MASK = "***"
 
@@ -50,20 +71,52 @@ _URL_SECRETS = (
 
 
 def is_secret_name(name: str) -> bool:
-    return name in SECRET_ENV_VARS or name.upper().endswith(SECRET_SUFFIXES)
+    """Is the environment variable ``name`` a secret?"""
+    return name in SECRET_ENV_VARS or name in _REGISTERED or name.upper().endswith(SECRET_SUFFIXES)
+
+
+def is_secret_key(key: str) -> bool:
+    """Does a YAML/JSON key name look like it holds a secret (``secret_key``, ``apiKey``, ``Token``)?"""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").replace(" ", "_").lower()
+    return SECRET_KEY_PATTERN.search(snake) is not None
+
+
+def register_secret_name(*names: str) -> None:
+    """Treat these environment variables as secrets from now on (their values are redacted)."""
+    _REGISTERED.update(n for n in names if n)
+
+
+def _forms(value: str) -> set[str]:
+    """The ways a value shows up in text: as is, repr-escaped (``'abc\\r'``), JSON-escaped,
+    URL-encoded (path and query form)."""
+    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""), quote(value), quote_plus(value)}
+    forms.add(value.encode("unicode_escape").decode("ascii"))
+    return forms
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Current values of every secret variable (longest first, so overlaps mask fully)."""
+    """Every form of every secret variable's value (longest first, so overlaps mask fully).
+
+    The value as set, the value stripped of surrounding whitespace, and each one's
+    repr-escaped, JSON-escaped and URL-encoded forms: an HTTP library that quotes a
+    header value ``'abc\\r'`` in its exception must not leak it.
+    """
     env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if is_secret_name(k) and v and len(v) >= 4}
+    values: set[str] = set()
+    for k, v in env.items():
+        if not v or not is_secret_name(k):
+            continue
+        for raw in {v, v.strip()}:
+            if len(raw.strip()) >= 4:
+                values.update(f for f in _forms(raw) if len(f) >= 4)
     return sorted(values, key=len, reverse=True)
 
 
 def redact(text: Any, extra: Iterable[str] = ()) -> str:
     """Return ``str(text)`` with every known secret value and URL credential masked."""
     out = str(text)
-    for value in [*secret_values(), *[e for e in extra if e]]:
+    extras = {f for e in extra if e for f in _forms(e) if len(f) >= 4}
+    for value in sorted({*secret_values(), *extras}, key=len, reverse=True):
         if value in out:
             out = out.replace(value, MASK)
     for pattern, repl in _URL_SECRETS:
@@ -76,10 +129,7 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, Mapping):
-        return {
-            k: (MASK if isinstance(k, str) and SECRET_KEY_PATTERN.search(k) and v else redact_obj(v))
-            for k, v in obj.items()
-        }
+        return {k: (MASK if isinstance(k, str) and is_secret_key(k) and v else redact_obj(v)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_obj(v) for v in obj]
     return obj
@@ -93,14 +143,64 @@ def load_dotenv_for(config_dir: Path) -> Path | None:
     """
     from dotenv import load_dotenv
 
+    used = None
     for candidate in (config_dir.parent / ".env", config_dir / ".env"):
         if candidate.is_file():
             load_dotenv(candidate, override=False)
-            return candidate
+            used = candidate
+            break
+    strip_secrets()
+    return used
+
+
+def strip_secrets(environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Strip surrounding whitespace (a trailing ``\\r`` or ``\\n`` from a file or ``echo``) off
+    every secret variable, in place; returns the names changed. Values are never logged."""
+    env = os.environ if environ is None else environ
+    changed = [k for k, v in list(env.items()) if is_secret_name(k) and v != v.strip()]
+    for k in changed:
+        env[k] = env[k].strip()
+    return changed
+
+
+def bad_secret_reason(value: str, *, allow_space: bool = False) -> str | None:
+    """Why a (stripped) secret value is unusable, without quoting it; None when it is fine.
+    ``allow_space``: a plain space is fine (a header value such as ``Bearer <token>``)."""
+    for ch in value:
+        if ch == " " and allow_space:
+            continue
+        if ch.isspace():
+            return "contains whitespace inside it"
+        if not ch.isprintable():
+            return f"contains a control character (U+{ord(ch):04X}) inside it"
     return None
 
 
-def get_secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+def check_secret(name: str, value: str, *, needed_by: str = "", allow_space: bool = False) -> str:
+    """The stripped value; a :class:`~regimeflex.errors.SecretError` (a config error, exit 2) naming the
+    variable, never the value, when whitespace or a control character is left inside."""
+    stripped = value.strip()
+    reason = bad_secret_reason(stripped, allow_space=allow_space)
+    if reason:
+        from regimeflex.errors import SecretError
+
+        who = f" (needed by {needed_by})" if needed_by else ""
+        raise SecretError(
+            f"{name}{who}: the value {reason}; a secret is one token — set {name} again without it "
+            f"(check the file or command it was copied from)"
+        )
+    return stripped
+
+
+def get_secret(
+    name: str, environ: Mapping[str, str] | None = None, *, needed_by: str = "", allow_space: bool = False
+) -> str | None:
+    """Read a secret variable: stripped of surrounding whitespace, refused (SecretError naming
+    the variable) when whitespace or a control character is inside, None when unset or empty.
+    The name is registered as secret, so its value is redacted from every output."""
+    register_secret_name(name)
     env = os.environ if environ is None else environ
     value = env.get(name)
-    return value or None
+    if not value or not value.strip():
+        return None
+    return check_secret(name, value, needed_by=needed_by, allow_space=allow_space)

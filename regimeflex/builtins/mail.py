@@ -12,7 +12,6 @@ turning SMTP failures into one clear :class:`DeliveryError` each.
 from __future__ import annotations
 
 import mimetypes
-import os
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from regimeflex.hookspecs import hookimpl
 from regimeflex.notify.message import DeliveryError, event_text, event_timestamp
-from regimeflex.secrets import redact
+from regimeflex.secrets import get_secret, redact
 from regimeflex.types import Event, Level, NotifyContext
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -158,7 +157,7 @@ def send_message(message: EmailMessage, settings: EmailSettings) -> None:
     where = f"email via {host}:{port}"
     password = None
     if settings.username:
-        password = os.environ.get(settings.password_env)
+        password = get_secret(settings.password_env, needed_by="email")
         if not password:
             raise DeliveryError(
                 f"{where}: username is set but {settings.password_env} is not; export the SMTP "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from regimeflex.hookspecs import hookimpl
 from regimeflex.http import RetryPolicy, make_session
 from regimeflex.notify.message import DeliveryError, event_payload, protect_in_http_logs
-from regimeflex.secrets import redact
+from regimeflex.secrets import get_secret, redact
 from regimeflex.types import Event, NotifyContext
 
 SIGNATURE_HEADER = "X-RegimeFlex-Signature-256"
@@ -92,13 +91,13 @@ def sign_body(body: bytes, secret: str) -> str:
 def _resolve(settings: WebhookSettings) -> tuple[str, str | None]:
     url = settings.url
     if settings.url_env:
-        url = os.environ.get(settings.url_env)
+        url = get_secret(settings.url_env, needed_by="webhook url_env")
         if not url:
             raise DeliveryError(
                 f"webhook: url_env names {settings.url_env}, which is not set; export it (or put it in .env)",
                 permanent=True,
             )
-    secret = os.environ.get(settings.secret_env) or None
+    secret = get_secret(settings.secret_env, needed_by="webhook signing")
     if settings.sign and not secret:
         raise DeliveryError(
             f"webhook: sign is true but {settings.secret_env} is not set; export the shared secret or set sign: false",
@@ -112,7 +111,7 @@ def _resolve(settings: WebhookSettings) -> tuple[str, str | None]:
 def _env_headers(settings: WebhookSettings) -> dict[str, str]:
     headers = {}
     for name, variable in settings.headers_env.items():
-        value = os.environ.get(variable)
+        value = get_secret(variable, needed_by=f"webhook headers_env.{name}", allow_space=True)
         if not value:
             raise DeliveryError(
                 f"webhook: headers_env.{name} names {variable}, which is not set; export it (or put it in .env)",

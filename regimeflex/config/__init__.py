@@ -26,7 +26,7 @@ from regimeflex.config.run import RunSettings
 from regimeflex.config.strategies import StrategiesSettings
 from regimeflex.errors import ConfigError
 from regimeflex.fsio import read_yaml_mapping
-from regimeflex.secrets import SECRET_KEY_PATTERN, load_dotenv_for
+from regimeflex.secrets import is_secret_key, load_dotenv_for
 
 #: file name → (Settings attribute, model, required?)
 CONFIG_FILES: dict[str, tuple[str, type[FrozenModel], bool]] = {
@@ -37,15 +37,27 @@ CONFIG_FILES: dict[str, tuple[str, type[FrozenModel], bool]] = {
     "broker.yaml": ("broker", BrokerSettings, False),
 }
 
-#: which environment variable replaces a secret-looking YAML key
-_SECRET_HINTS = {
-    "polygon": "POLYGON_API_KEY",
-    "key_id": "APCA_API_KEY_ID",
-    "secret_key": "APCA_API_SECRET_KEY",
-    "token": "TELEGRAM_BOT_TOKEN",
-    "password": "REGIMEFLEX_SMTP_PASSWORD",
-    "secret": "REGIMEFLEX_WEBHOOK_SECRET",
-}
+#: which environment variable replaces a secret-looking YAML key: (words in the key path, variable)
+_SECRET_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("polygon",), "POLYGON_API_KEY"),
+    (("alpaca", "key_id"), "APCA_API_KEY_ID"),
+    (("alpaca", "secret"), "APCA_API_SECRET_KEY"),
+    (("alpaca",), "APCA_API_KEY_ID / APCA_API_SECRET_KEY"),
+    (("key_id",), "APCA_API_KEY_ID"),
+    (("secret_key",), "APCA_API_SECRET_KEY"),
+    (("telegram", "chat"), "TELEGRAM_CHAT_ID"),
+    (("token",), "TELEGRAM_BOT_TOKEN"),
+    (("password",), "REGIMEFLEX_SMTP_PASSWORD"),
+    (("secret",), "REGIMEFLEX_WEBHOOK_SECRET"),
+)
+
+
+def _secret_hint(path: tuple[str, ...]) -> str:
+    joined = ".".join(path).lower()
+    for words, env in _SECRET_HINTS:
+        if all(w in joined for w in words):
+            return env
+    return f"an environment variable (e.g. REGIMEFLEX_{path[-1].upper().replace('-', '_')})"
 
 
 class Settings(FrozenModel):
@@ -83,17 +95,15 @@ def read_yaml(path: Path) -> Any:
 
 
 def refuse_secrets(data: Any, file_name: str, trail: tuple[str, ...] = ()) -> None:
-    """A secret-looking key with a value in YAML is an error pointing at the env var to use."""
+    """A secret-looking key (``token``, ``api_key``, ``secret_key``, ``private_key``, ``password``,
+    ``passphrase`` …, any case) in YAML is an error pointing at the env var to use, never the value."""
     if isinstance(data, Mapping):
         for key, value in data.items():
             path = (*trail, str(key))
-            if isinstance(key, str) and SECRET_KEY_PATTERN.search(key) and value not in (None, "", {}):
-                hint = next(
-                    (env for k, env in _SECRET_HINTS.items() if k in ".".join(path).lower()), "an environment variable"
-                )
+            if isinstance(key, str) and is_secret_key(key):
                 raise ConfigError(
-                    f"{file_name}: {'.'.join(path)}: secrets are not allowed in YAML files; "
-                    f"remove it and set {hint} in the environment or in .env"
+                    f"{file_name}: {'.'.join(path)}: secrets are not allowed in YAML "
+                    f"files; remove it and set {_secret_hint(path)} in the environment or in .env"
                 )
             refuse_secrets(value, file_name, path)
     elif isinstance(data, list):

@@ -208,7 +208,8 @@ _LINE_TAIL = re.compile(
 _BLOCK = 1 << 18  # small blocks stay in cache: about twice as fast as 8 MB ones
 #: Text that redaction might touch: secret-looking keys, URL credentials, auth headers.
 _SECRETISH = re.compile(
-    rb'(?i)(api[_-]?key|secret|token|passw(or)?d|key[_-]?id)"\s*:|/bot[0-9]+:|[?&](apikey|api_key|token|key|secret|'
+    rb"(?i)(api[_-]?key|access[_-]?key|secret|secret[_-]?key|private[_-]?key|signing[_-]?key|token|passw(or)?d|"
+    rb'passphrase|key[_-]?id|credentials?)"\s*:|/bot[0-9]+:|[?&](apikey|api_key|token|key|secret|'
     rb"password)=|authorization"
 )
 

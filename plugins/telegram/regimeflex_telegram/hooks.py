@@ -7,14 +7,13 @@ Missing secrets are a permanent :class:`DeliveryError` naming the variable.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from regimeflex.api import DeliveryError, Event, Level, NotifyContext, hookimpl
+from regimeflex.api import DeliveryError, Event, Level, NotifyContext, get_secret, hookimpl
 from regimeflex_telegram.client import TelegramClient
 from regimeflex_telegram.config import TelegramSettings
 from regimeflex_telegram.notifier import caption, format_messages
@@ -40,7 +39,7 @@ def capabilities() -> dict[str, bool]:
 
 
 def _secret(name: str, what: str) -> str:
-    value = os.environ.get(name)
+    value = get_secret(name, needed_by="telegram")
     if not value:
         raise DeliveryError(f"telegram: {name} is not set; export the {what} (or put it in .env)", permanent=True)
     return value
