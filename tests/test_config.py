@@ -137,3 +137,11 @@ def test_dotenv_beside_the_config_dir_is_loaded_but_environment_wins(project: Pa
 
     assert os.environ["POLYGON_API_KEY"] == "from-dotenv-not-real"
     assert os.environ["TELEGRAM_CHAT_ID"] == "from-env"
+
+
+def test_yaml_file_that_is_not_utf8_is_a_config_error_naming_file_and_byte(run_cli, project: Path) -> None:
+    (project / "risk.yaml").write_bytes(b"# r\xe9gime risk budget\nsizer:\n  plugin: equal_weight\n")
+    code, out, err = run_cli("--config", project, "config", "validate")
+    assert code == 2
+    assert err == "error: risk.yaml: not UTF-8 text (byte 0xe9 at offset 3, line 1); save the file as UTF-8\n"
+    assert "internal error" not in out + err

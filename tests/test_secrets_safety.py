@@ -12,9 +12,9 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
+from regimeflex.builtins import webhook
 from regimeflex.errors import ConfigError, HttpError, SecretError
 from regimeflex.http import make_session, request_json
-from regimeflex.notify import webhook
 from regimeflex.secrets import MASK, get_secret, is_secret_key, redact, redact_obj
 from regimeflex.types import Event, Level
 
