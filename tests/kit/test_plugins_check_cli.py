@@ -17,7 +17,7 @@ TOYS = {"good": "tests.kit.toys:GOOD", "peek": "tests.kit.toys:PEEKING", "vendor
 def toy_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     """Installed plugins = the toys, as entry points of group regimeflex."""
     eps = [metadata.EntryPoint(name, value, "regimeflex") for name, value in TOYS.items()]
-    monkeypatch.setattr("regimeflex.plugins.metadata.entry_points", lambda group=None: eps)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: eps)
 
 
 def test_passing_plugin_prints_pass_for_every_check_and_exits_0(run_cli, toy_entry_points):

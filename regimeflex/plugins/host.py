@@ -1,15 +1,13 @@
-"""The plugin manager and the typed facade core code calls plugins through.
+"""The typed facade core code calls plugins through: :class:`PluginHost`.
 
-This module owns finding plugins (entry points of group ``regimeflex``,
-built-ins included), registering them with pluggy, recording every load
-failure instead of raising it at start-up, selecting the one plugin the YAML
-names for each role, and calling it through :class:`PluginHost` — one method
-per hook, keyword-only arguments, return values checked against the hook's
-contract. Every failure becomes one :class:`~regimeflex.errors.PluginError`
+Owns loading (a plugin is imported on first use; every load failure is
+recorded, raised only when something selects that plugin), registering with
+pluggy, and calling hooks — one method per hook, keyword-only arguments,
+return values checked against the hook's contract (types, alignment, NaN,
+[-1, 1]). Every failure becomes one :class:`~regimeflex.errors.PluginError`
 line naming the plugin, its distribution and version, the YAML key that
-selected it, and the fix. ``REGIMEFLEX_DISABLED_PLUGINS=a,b`` blocks plugins;
-``REGIMEFLEX_TRACE_PLUGINS=1`` logs every hook call with redacted arguments,
-result type and time.
+selected it, and the fix. ``REGIMEFLEX_TRACE_PLUGINS=1`` logs every call
+with redacted arguments, result type and time.
 """
 
 from __future__ import annotations
@@ -18,10 +16,9 @@ import difflib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -29,7 +26,7 @@ from regimeflex import hookspecs
 from regimeflex.config.base import format_validation_error, readonly
 from regimeflex.errors import ConfigError, PluginCallError, PluginError, RegimeFlexError
 from regimeflex.log import get_logger
-from regimeflex.secrets import get_secret, redact
+from regimeflex.secrets import redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,92 +43,22 @@ if TYPE_CHECKING:
         OrderResult,
     )
 
-log = get_logger("plugins")
-
-ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
-DISABLED_ENV = "REGIMEFLEX_DISABLED_PLUGINS"
-TRACE_ENV = "REGIMEFLEX_TRACE_PLUGINS"
-
-Role = Literal["data", "strategy", "sizer", "broker", "notifier"]
-
-#: The hook that makes a plugin eligible for each role.
-ROLE_HOOKS: dict[str, str] = {
-    "data": "provide_bars",
-    "strategy": "generate_signal",
-    "sizer": "size_position",
-    "broker": "execute_orders",
-    "notifier": "notify",
-}
-HOOK_NAMES: tuple[str, ...] = tuple(
-    name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "regimeflex_spec")
+from regimeflex.plugins.registry import (
+    DISABLED_ENV,
+    ENTRY_POINT_GROUP,
+    HOOK_NAMES,
+    ROLE_HOOKS,
+    TRACE_ENV,
+    PluginInfo,
+    _dist_of,
+    _hooks_of,
+    _new_manager,
+    _Registry,
+    _unknown_hooks,
+    disabled_from_env,
 )
 
-
-@dataclass(frozen=True)
-class PluginInfo:
-    """What ``regimeflex plugins list`` shows for one plugin."""
-
-    name: str
-    distribution: str | None
-    version: str | None
-    module: str
-    hooks: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
-    state: Literal["active", "blocked", "error"] = "active"
-    error: str | None = None
-
-    @property
-    def label(self) -> str:
-        dist = f"{self.distribution} {self.version}" if self.distribution else "not from a distribution"
-        return f"plugin '{self.name}' ({dist})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "module": self.module,
-            "hooks": list(self.hooks),
-            "roles": list(self.roles),
-            "state": self.state,
-            "error": self.error,
-        }
-
-
-@dataclass
-class _Registry:
-    pm: pluggy.PluginManager
-    infos: dict[str, PluginInfo] = field(default_factory=dict)
-    #: entry points found but not imported yet (imported on first use; see PluginHost.load)
-    pending: dict[str, metadata.EntryPoint] = field(default_factory=dict)
-    #: bumped on every registration, so cached single-plugin hook callers are rebuilt
-    generation: int = 0
-
-
-def disabled_from_env(environ: Mapping[str, str] | None = None) -> set[str]:
-    env = os.environ if environ is None else environ
-    return {n.strip() for n in env.get(DISABLED_ENV, "").split(",") if n.strip()}
-
-
-def _new_manager() -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    return pm
-
-
-def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
-    """(distribution name, version) of an entry point, when it comes from one."""
-    dist = getattr(ep, "dist", None)
-    return (dist.metadata["Name"], dist.version) if dist is not None else (None, None)
-
-
-def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:
-    callers = pm.get_hookcallers(plugin) or []
-    return tuple(sorted(hc.name for hc in callers))
-
-
-def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
-    return [hc.name for hc in (pm.get_hookcallers(plugin) or []) if hc.spec is None]
+log = get_logger("plugins")
 
 
 class PluginHost:
@@ -579,114 +506,3 @@ def _describe_kwargs(kwargs: Mapping[str, Any]) -> str:
 
 
 Caller = Callable[..., Any]
-
-
-# ------------------------------------------------------------ selection
-
-
-@dataclass(frozen=True)
-class Selected:
-    """One plugin chosen by the YAML for a role, with its validated settings/params."""
-
-    name: str
-    role: str
-    where: str
-    settings: Mapping[str, Any]
-    label: str = ""
-    budget: float = 1.0
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Every plugin the configuration selects, resolved and validated before anything runs."""
-
-    data: Selected
-    strategies: Mapping[str, Selected]
-    sizer: Selected
-    broker: Selected | None = None
-    notifiers: Mapping[str, Selected] = field(default_factory=dict)
-
-    def all(self) -> list[Selected]:
-        broker = [self.broker] if self.broker is not None else []
-        return [self.data, *self.strategies.values(), self.sizer, *broker, *self.notifiers.values()]
-
-
-#: What a backtest needs: no broker or notifier is ever called, so none has to be installed.
-HISTORY_ROLES: tuple[str, ...] = ("data", "strategy", "sizer")
-
-
-def resolve(
-    settings: Any, host: PluginHost, roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")
-) -> Selection:
-    """Check that every plugin the YAML names for ``roles`` is installed, loads, can play its
-    role, and accepts its settings; return them validated. Raises the first problem found."""
-
-    def pick(
-        name: str,
-        role: str,
-        where: str,
-        raw: Mapping[str, Any] | None,
-        settings_where: str,
-        label: str = "",
-        budget: float = 1.0,
-    ) -> Selected:
-        host.require(name, role, where=where)
-        validated = host.validate_settings(name, raw, where=settings_where)
-        for variable in host.required_env(name, validated):
-            get_secret(variable, needed_by=f"{name}, {where}")  # stripped; refused with whitespace/control inside
-        return Selected(name=name, role=role, where=where, settings=validated, label=label or name, budget=budget)
-
-    data_name = settings.data.provider
-    data = pick(
-        data_name,
-        "data",
-        "data.yaml: provider",
-        settings.data.providers.get(data_name),
-        f"data.yaml: providers.{data_name}",
-    )
-    strategies = {
-        inst: pick(
-            spec.plugin,
-            "strategy",
-            f"strategies.yaml: strategies.{inst}.plugin",
-            spec.params,
-            f"strategies.yaml: strategies.{inst}.params",
-            label=inst,
-            budget=spec.budget,
-        )
-        for inst, spec in settings.strategies.strategies.items()
-        if spec.enabled
-    }
-    sizer = pick(
-        settings.risk.sizer.plugin,
-        "sizer",
-        "risk.yaml: sizer.plugin",
-        settings.risk.sizer.params,
-        "risk.yaml: sizer.params",
-    )
-    broker = None
-    if "broker" in roles:
-        broker_name = settings.broker.broker
-        broker = pick(
-            broker_name,
-            "broker",
-            "broker.yaml: broker",
-            settings.broker.brokers.get(broker_name),
-            f"broker.yaml: brokers.{broker_name}",
-        )
-    notifiers = (
-        {
-            channel: pick(
-                spec.plugin or channel,
-                "notifier",
-                f"run.yaml: notify.channels.{channel}.plugin",
-                spec.settings,
-                f"run.yaml: notify.channels.{channel}.settings",
-                label=channel,
-            )
-            for channel, spec in settings.run.notify.channels.items()
-        }
-        if "notifier" in roles
-        else {}
-    )
-    return Selection(data=data, strategies=strategies, sizer=sizer, broker=broker, notifiers=notifiers)
