@@ -218,10 +218,11 @@ def _locked_cycle(
         summary.regime = str(panel.regime.iloc[-1])
     guard = panel.notes["calendar"].iloc[-1]
     summary.calendar = [
-        {"event": k, "rule": str(getattr(settings.risk.calendar, k).rule)}
+        {"event": k, "rule": str(getattr(settings.risk.calendar, k).rule), "state": "event"}
         for k in ("fomc", "opex", "early_close")
         if bool(guard[k])
     ]
+    _report_unknown_calendar(settings, session, guard, summary)
     targets = panel.last()
     prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
 
@@ -302,6 +303,19 @@ def _locked_cycle(
         equity=summary.equity,
         session=summary.session,
     )
+
+
+def _report_unknown_calendar(settings: Settings, session: pd.Timestamp, guard: Any, summary: RunSummary) -> None:
+    """A guard that cannot see says so: outside the FOMC table the state is ``unknown`` (RISK line)."""
+    from regimeflex.risk.calendar import fomc_unknown_message
+
+    cal = settings.risk.calendar
+    if not bool(guard["fomc_unknown"]) or cal.fomc.kind == "allow":
+        return
+    message = fomc_unknown_message(session.date(), session.date(), 1, cal)
+    log.risk("%s", message)
+    summary.calendar.append({"event": "fomc", "rule": str(cal.fomc.rule), "state": "unknown"})
+    summary.messages.append(message)
 
 
 def account_now(
@@ -408,7 +422,12 @@ def _write_report(
             for b in summary.breakers
         ],
         risk_scale=risk_scale,
-        calendar_events=[f"{c['event']}: {c['rule']}" for c in summary.calendar],
+        calendar_events=[
+            f"{c['event']}: unknown (outside its table; rule {c['rule']} not applied)"
+            if c.get("state") == "unknown"
+            else f"{c['event']}: {c['rule']}"
+            for c in summary.calendar
+        ],
         targets={s: float(w) for s, w in targets.items()},
         positions=account.positions,
         prices={s: float(p) for s, p in prices.items() if pd.notna(p)},

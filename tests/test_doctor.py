@@ -83,3 +83,22 @@ def test_telegram_channel_without_its_token_is_named(project: Path, capsys, monk
     assert code == 1
     assert "missing: TELEGRAM_BOT_TOKEN (for telegram)" in out
     assert "-1001234567890" not in out
+
+
+@pytest.mark.parametrize(
+    ("today", "status", "words"),
+    [
+        ("2026-12-01", "OK", "1994-01-01..2027-12-31 (395 days ahead)"),
+        ("2027-10-15", "WARN", "it ends in 77 days"),
+        ("2028-02-01", "WARN", "which ended 32 days ago"),
+    ],
+)
+def test_doctor_warns_from_90_days_before_the_fomc_table_ends(project: Path, today, status, words) -> None:
+    from datetime import date
+
+    from regimeflex.cli.doctor import run_checks
+
+    check = next(c for c in run_checks(project, today=date.fromisoformat(today)) if c.name == "calendar")
+    assert check.status == status and words in check.detail
+    if status == "WARN":
+        assert "calendar.fomc.dates" in check.fix

@@ -131,3 +131,13 @@ def test_a_failing_notifier_never_stops_the_run_and_its_failure_is_in_the_ledger
     entries = [json.loads(line) for line in (project.parent / "logs/audit/ledger.jsonl").read_text().splitlines()]
     notify_entry = [e for e in entries if e["kind"] == "notify"][-1]
     assert notify_entry["data"]["failures"] and "pager service is down" in json.dumps(notify_entry["data"])
+
+
+def test_a_run_outside_the_fomc_table_says_the_fomc_state_is_unknown(run_cli, project: Path) -> None:
+    # 1993 is before the shipped table (1994-2027): the guard cannot see FOMC days and says so
+    code, out, err = run_cli("--config", str(project), "run", "--as-of", "1993-06-16", "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["status"] == "completed"
+    assert {"event": "fomc", "rule": "skip_entries", "state": "unknown"} in summary["calendar"]
+    assert any("FOMC state unknown for 1993-06-16" in m for m in summary["messages"])
+    assert "RISK" in err and "FOMC state unknown for 1993-06-16" in err

@@ -13,6 +13,7 @@ same targets — simulate them, and assemble a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -228,7 +229,21 @@ def run(
     if weights is None:
         weights = compute_targets(bars, selection, host, settings).weights
     replay = planner_replay(settings, host, cfg)
-    return assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
+    result = assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
+    notes = calendar_notes(settings, result.equity.index)
+    return replace(result, notes=(*result.notes, *notes)) if notes else result
+
+
+def calendar_notes(settings: Settings, index: pd.DatetimeIndex) -> list[str]:
+    """One RISK line per run of sessions the calendar guard could not see (outside the FOMC table)."""
+    from regimeflex.log import get_logger
+    from regimeflex.risk.calendar import fomc_unknown_message, fomc_unknown_spans
+
+    cal = settings.risk.calendar
+    notes = [fomc_unknown_message(a, b, n, cal) for a, b, n in fomc_unknown_spans(index, cal)]
+    for note in notes:
+        get_logger("backtest").risk("%s", note)
+    return notes
 
 
 def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> ReplayConfig | None:

@@ -39,6 +39,8 @@ class BacktestResult:
     * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS`.
     * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
     * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
+    * ``notes``: what the backtest could not see, one line each (sessions whose FOMC state
+      is unknown because they lie outside the FOMC table).
     * ``orders``: with ``execution: planner``, one row per planned order (the session it was
       planned on, symbol, side, qty, ...; see :data:`regimeflex.backtest.replay.ORDER_COLUMNS`);
       ``None`` for the vectorised engine, which trades weights, not orders.
@@ -52,6 +54,8 @@ class BacktestResult:
     metrics: Mapping[str, float]
     params: Mapping[str, Any] = field(default_factory=dict)
     orders: pd.DataFrame | None = None
+    #: what the backtest could not see, one line each (e.g. sessions outside the FOMC table)
+    notes: tuple[str, ...] = ()
 
     @property
     def final_equity(self) -> float:
@@ -173,6 +177,7 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "final_equity": round(result.final_equity, 6) if len(eq) else None,
         "trades": len(result.trades),
         "entries": entries(result.positions),
+        "notes": list(result.notes),
         "metrics": {
             k: (None if v is None or not np.isfinite(v) else round(float(v), 10)) for k, v in result.metrics.items()
         },

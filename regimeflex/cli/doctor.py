@@ -17,6 +17,8 @@ Status = Literal["OK", "WARN", "FAIL", "SKIP"]
 
 #: Below this much free disk space the cache, ledger and reports are at risk.
 MIN_FREE_DISK_MB = 500
+#: Warn this many days before the FOMC table's coverage ends.
+FOMC_WARN_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,9 @@ class Check:
     fix: str = ""
 
 
-def run_checks(config_dir: Any) -> list[Check]:
-    """Every check, in order; a failure early on marks the checks that need it as SKIP."""
+def run_checks(config_dir: Any, today: date | None = None) -> list[Check]:
+    """Every check, in order; a failure early on marks the checks that need it as SKIP.
+    ``today`` (default: today in New York) dates the calendar check."""
     from regimeflex.config import load_settings
     from regimeflex.errors import RegimeFlexError
     from regimeflex.plugins import PluginHost, resolve
@@ -79,8 +82,40 @@ def run_checks(config_dir: Any) -> list[Check]:
         checks.extend(_endpoint_checks(settings, host, selection))
 
     checks.append(_cache_check(settings))
+    checks.append(calendar_check(settings, today))
     checks.extend(_ledger_and_files(settings))
     return checks
+
+
+def calendar_check(settings: Any, today: date | None = None) -> Check:
+    """Does the FOMC table still cover the coming months? WARN from 90 days before it ends."""
+    from regimeflex.data.calendar import ny_today
+    from regimeflex.risk.calendar import fomc_table
+
+    today = today or ny_today().date()
+    cal = settings.risk.calendar
+    if cal.fomc.kind == "allow":
+        return Check("calendar", "OK", "FOMC rule is allow: the guard does not depend on the FOMC dates")
+    table = fomc_table(cal)
+    fix = "upgrade regimeflex (a newer release ships the Fed's new schedule) or list the dates in risk.yaml calendar.fomc.dates"
+    if len(table.dates) == 0:
+        return Check("calendar", "WARN", f"{table.source} lists no dates: FOMC state unknown on every session", fix)
+    left = (table.end.date() - today).days
+    if left < 0:
+        return Check(
+            "calendar",
+            "WARN",
+            f"{table.describe()}, which ended {-left} days ago: every run reports the FOMC state unknown",
+            fix,
+        )
+    if left <= FOMC_WARN_DAYS:
+        return Check(
+            "calendar",
+            "WARN",
+            f"{table.describe()}: it ends in {left} days, after which the FOMC state is unknown",
+            fix,
+        )
+    return Check("calendar", "OK", f"{table.describe()} ({left} days ahead)")
 
 
 def _cache_check(settings: Any) -> Check:

@@ -26,7 +26,7 @@ def risk_group() -> None:
 
 def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
     """Everything ``risk status`` shows, as plain data."""
-    from regimeflex.risk.calendar import calendar_guard, upcoming_events
+    from regimeflex.risk.calendar import calendar_guard, fomc_table, upcoming_events
     from regimeflex.risk.state import load_risk_state, risk_state_path
 
     path = risk_state_path(settings)
@@ -48,6 +48,7 @@ def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
             }
         )
     guard = calendar_guard(today, settings.risk.calendar)
+    fomc = fomc_table(settings.risk.calendar)
     return {
         "state_file": str(path),
         "regime": {
@@ -64,6 +65,14 @@ def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
                 "allow_entries": guard.allow_entries,
                 "scale": guard.scale,
                 "reasons": list(guard.reasons),
+                "unknown": list(guard.unknown),
+            },
+            "fomc_table": {
+                "source": fomc.source,
+                "covers_from": fomc.start.date().isoformat() if len(fomc.dates) else None,
+                "covers_to": fomc.end.date().isoformat() if len(fomc.dates) else None,
+                "last_date": fomc.dates.max().date().isoformat() if len(fomc.dates) else None,
+                "days_left": (fomc.end.date() - today).days if len(fomc.dates) else None,
             },
             "upcoming": [
                 {**e.to_dict(), "rule": getattr(settings.risk.calendar, e.kind).rule}
@@ -96,7 +105,19 @@ def _print_status(data: dict[str, Any]) -> None:
             verdict += f", targets x {today['scale']:g}"
         if today["early_close"]:
             verdict += ", early close"
+        if today["unknown"]:
+            verdict += f", {' and '.join(k.upper() for k in today['unknown'])} unknown"
     click.echo(f"today {today['date']}: {verdict}" + (f" ({'; '.join(today['reasons'])})" if today["reasons"] else ""))
+    fomc = data["calendar"]["fomc_table"]
+    if fomc["last_date"] is None:
+        click.echo(f"FOMC table: {fomc['source']} lists no dates: the FOMC state is unknown on every session")
+    else:
+        left = fomc["days_left"]
+        when = f"ends in {left} days" if left >= 0 else f"ENDED {-left} days ago: the FOMC state is unknown"
+        click.echo(
+            f"FOMC table: {fomc['source']}, {fomc['covers_from']}..{fomc['covers_to']} "
+            f"(last date {fomc['last_date']}); {when}"
+        )
     upcoming = data["calendar"]["upcoming"]
     click.echo("upcoming events:" if upcoming else "upcoming events: none in the coming sessions")
     for e in upcoming:

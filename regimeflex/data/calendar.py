@@ -11,7 +11,10 @@ disk per ``exchange_calendars`` version and build day under the user cache
 directory (``$REGIMEFLEX_CACHE_HOME``, else ``$XDG_CACHE_HOME/regimeflex``,
 else ``~/.cache/regimeflex``) and rebuilt from ``exchange_calendars`` when
 absent, unreadable or from another day; :func:`xnys` still gives the full
-calendar to callers that need more.
+calendar to callers that need more. A question about dates further ahead
+than that table (an OPEX date in 2035, a synthetic history reaching 2040) is
+answered from a table built for whole decades ahead (:func:`table_covering`),
+so no future range is silently empty; dates before 1990 have no sessions.
 """
 
 from __future__ import annotations
@@ -142,6 +145,26 @@ def session_table() -> SessionTable:
     return table
 
 
+@functools.lru_cache(maxsize=4)
+def _wider_table(last_year: int) -> SessionTable:
+    """The XNYS sessions from 1990 to the end of ``last_year`` (built in memory, ~0.5 s)."""
+    import exchange_calendars as xc
+
+    return SessionTable.from_calendar(xc.get_calendar("XNYS", start=CALENDAR_START, end=f"{last_year}-12-31"))
+
+
+def table_covering(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> SessionTable:
+    """A session table that answers for every date up to ``end``: the everyday one when it
+    reaches, else one built to the end of ``end``'s decade (exchange holidays follow rules, so
+    they are known for any year; a closure announced later is not)."""
+    table = session_table()
+    hi = _day(end)
+    if hi <= table.last_session:
+        return table
+    last_year = max(hi.year, table.last_session.year)
+    return _wider_table(last_year + 9 - last_year % 10)
+
+
 def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     if stamp.tz is not None:
@@ -150,20 +173,20 @@ def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:
 
 
 def sessions(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> pd.DatetimeIndex:
-    """XNYS sessions between ``start`` and ``end`` inclusive (tz-naive ``datetime64[ns]``)."""
-    days = session_table().sessions
+    """XNYS sessions between ``start`` and ``end`` inclusive (tz-naive ``datetime64[ns]``), for any years."""
+    days = table_covering(start, end).sessions
     lo = np.searchsorted(days, np.datetime64(_day(start), "ns"), side="left")
     hi = np.searchsorted(days, np.datetime64(_day(end), "ns"), side="right")
     return pd.DatetimeIndex(days[lo : max(lo, hi)], name="date")
 
 
 def is_session(day: date | str | pd.Timestamp) -> bool:
-    return session_table().position(_day(day)) >= 0
+    return table_covering(day, day).position(_day(day)) >= 0
 
 
 def previous_session(day: date | str | pd.Timestamp) -> pd.Timestamp:
     """The last session strictly before ``day``."""
-    days = session_table().sessions
+    days = table_covering(day, day).sessions
     i = int(np.searchsorted(days, np.datetime64(_day(day), "ns"), side="left"))
     if i == 0:
         raise ValueError(f"no XNYS session before {_day(day):%Y-%m-%d} (the calendar starts {CALENDAR_START})")
@@ -186,7 +209,7 @@ def last_completed_session(now: datetime | None = None) -> pd.Timestamp:
 
 def early_closes(start: date | str | pd.Timestamp, end: date | str | pd.Timestamp) -> pd.DatetimeIndex:
     """XNYS sessions between ``start`` and ``end`` that close early."""
-    table = session_table()
+    table = table_covering(start, end)
     days = sessions(start, end)
     lo = int(np.searchsorted(table.sessions, days.to_numpy()[0])) if len(days) else 0
     return pd.DatetimeIndex(days[table.early[lo : lo + len(days)]], name="date")
@@ -218,5 +241,6 @@ __all__ = [
     "session_table",
     "sessions",
     "sessions_after",
+    "table_covering",
     "xnys",
 ]

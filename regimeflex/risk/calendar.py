@@ -1,15 +1,21 @@
 """Calendar guard: XNYS sessions and early closes, FOMC days and monthly OPEX.
 
-Owns the event calendars the guard knows — FOMC announcement dates (the
-shipped list in ``risk/data/fomc_announcements.csv``, or ``calendar.fomc.dates``
-from risk.yaml), monthly options expiry (the third Friday, moved to the
-previous session when that Friday is a holiday) and XNYS early closes — and
+Owns the event calendars the guard knows — FOMC decision dates (the shipped
+table in ``risk/data/fomc_announcements.csv``, 1994–2027, scheduled and
+unscheduled, or ``calendar.fomc.dates`` from risk.yaml), monthly options
+expiry (the third Friday, moved to the previous session when that Friday is
+a holiday, for any month) and XNYS early closes — and
 :func:`calendar_guard`, which tells the runner for one session whether it is a
 trading session, which events cover it (each event guards a window of
 sessions before/after it) and what their rules allow: ``skip_entries`` (no
 new or larger positions), ``reduce:<x>`` (targets × x) or ``allow``.
 :func:`calendar_guard_frame` answers the same for a whole date index at once
 (the backtest). An event on a non-session date guards the next session.
+
+A guard that cannot see says so: a session whose FOMC window reaches outside
+the table's coverage (:func:`fomc_table`) has the FOMC state ``unknown`` —
+nothing is blocked on a guess, and the run, the backtest, ``risk status`` and
+``doctor`` say that the table does not cover it.
 """
 
 from __future__ import annotations
@@ -55,33 +61,90 @@ class GuardDecision:
     allow_entries: bool
     scale: float
     reasons: tuple[str, ...]
+    #: event kinds whose calendar does not cover this session's window (state ``unknown``)
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FomcTable:
+    """The FOMC decision dates in force and the span they cover (whole years).
+
+    ``kinds`` says ``scheduled`` or ``unscheduled`` per date (``listed`` for a
+    risk.yaml list); ``source`` names where the dates come from.
+    """
+
+    dates: pd.DatetimeIndex
+    kinds: tuple[str, ...]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    source: str
+
+    def covers(self, day: pd.Timestamp | dt.date | str) -> bool:
+        return bool(self.start <= pd.Timestamp(day) <= self.end)
+
+    def describe(self) -> str:
+        return f"{self.source} covers {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}"
+
+
+SHIPPED_FOMC_SOURCE = "the shipped FOMC table (regimeflex/risk/data/fomc_announcements.csv)"
 
 
 @functools.lru_cache(maxsize=1)
-def shipped_fomc_dates() -> pd.DatetimeIndex:
-    """The FOMC announcement dates shipped with RegimeFlex (2020–2027, see SOURCES.md beside them)."""
+def shipped_fomc_table() -> FomcTable:
+    """The FOMC decision dates shipped with RegimeFlex (1994–2027, see SOURCES.md beside them)."""
     text = resources.files("regimeflex.risk").joinpath("data/fomc_announcements.csv").read_text(encoding="utf-8")
-    days = [line.split(",")[0] for line in text.splitlines()[1:] if line.strip()]
-    return pd.DatetimeIndex(pd.to_datetime(days), name="date").astype("datetime64[ns]")
+    rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
+    days = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows]), name="date").astype("datetime64[ns]")
+    return FomcTable(
+        dates=days,
+        kinds=tuple(r[1].strip() for r in rows),
+        start=pd.Timestamp(f"{days.min().year}-01-01"),
+        end=pd.Timestamp(f"{days.max().year}-12-31"),
+        source=SHIPPED_FOMC_SOURCE,
+    )
+
+
+def shipped_fomc_dates() -> pd.DatetimeIndex:
+    """The shipped FOMC decision dates (scheduled and unscheduled)."""
+    return shipped_fomc_table().dates
+
+
+def fomc_table(settings: CalendarSettings | None = None) -> FomcTable:
+    """The FOMC table in force: risk.yaml's ``calendar.fomc.dates`` when given (covering the whole
+    years of its first and last date), else the shipped one."""
+    if settings is not None and settings.fomc.dates is not None:
+        days = pd.DatetimeIndex(sorted(pd.to_datetime(settings.fomc.dates)), name="date").astype("datetime64[ns]")
+        if len(days) == 0:
+            return FomcTable(days, (), pd.Timestamp.max, pd.Timestamp.min, "risk.yaml: calendar.fomc.dates (empty)")
+        return FomcTable(
+            dates=days,
+            kinds=("listed",) * len(days),
+            start=pd.Timestamp(f"{days.min().year}-01-01"),
+            end=pd.Timestamp(f"{days.max().year}-12-31"),
+            source="risk.yaml: calendar.fomc.dates",
+        )
+    return shipped_fomc_table()
 
 
 def fomc_dates(settings: CalendarSettings | None = None) -> pd.DatetimeIndex:
     """The FOMC list in force: risk.yaml's ``calendar.fomc.dates`` when given, else the shipped one."""
-    if settings is not None and settings.fomc.dates is not None:
-        return pd.DatetimeIndex(sorted(pd.to_datetime(settings.fomc.dates)), name="date").astype("datetime64[ns]")
-    return shipped_fomc_dates()
+    return fomc_table(settings).dates
 
 
 def opex_dates(start: dt.date | str, end: dt.date | str) -> pd.DatetimeIndex:
-    """Monthly options expiry between ``start`` and ``end``: the third Friday of each month,
-    or the session before it when that Friday is an exchange holiday (e.g. Good Friday)."""
+    """Monthly options expiry between ``start`` and ``end`` (any months from 1990 on): the third
+    Friday of each month, or the session before it when that Friday is an exchange holiday
+    (Good Friday, Juneteenth)."""
     first = pd.Timestamp(start).to_period("M").to_timestamp()
     months = pd.date_range(first, pd.Timestamp(end), freq="MS")
     # the first Friday is day 1 + (4 - weekday) mod 7; the third is 14 days later
     third = months + pd.to_timedelta((4 - months.day_of_week) % 7 + 14, unit="D")
-    cal_sessions = sessions(third.min() - pd.Timedelta(days=10), third.max()) if len(third) else third
-    position = np.searchsorted(cal_sessions.to_numpy(), third.to_numpy(), side="right") - 1
-    moved = pd.DatetimeIndex(cal_sessions.to_numpy()[position], name="date")
+    if len(third) == 0:
+        return pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
+    cal_sessions = sessions(third.min() - pd.Timedelta(days=10), third.max()).to_numpy()
+    position = np.searchsorted(cal_sessions, third.to_numpy(), side="right") - 1
+    known = position >= 0  # months before the calendar's first session have no session to fall on
+    moved = pd.DatetimeIndex(cal_sessions[position[known]], name="date")
     keep = (moved >= pd.Timestamp(start)) & (moved <= pd.Timestamp(end))
     return moved[keep]
 
@@ -101,7 +164,8 @@ def _rule(settings: CalendarSettings, kind: str) -> EventRule:
 
 def guard_table(index: pd.DatetimeIndex, settings: CalendarSettings) -> dict[str, np.ndarray]:
     """For each event kind, a boolean array over the XNYS sessions of ``index``'s span
-    saying which sessions that kind's window covers; plus ``"sessions"``, the session dates."""
+    saying which sessions that kind's window covers; plus ``"sessions"``, the session dates,
+    and ``"fomc_unknown"``, the sessions whose FOMC window reaches outside the table."""
     start, end = pd.Timestamp(index.min()), pd.Timestamp(index.max())
     margin = pd.Timedelta(days=21)
     span = sessions(start - margin, end + margin)
@@ -117,12 +181,28 @@ def guard_table(index: pd.DatetimeIndex, settings: CalendarSettings) -> dict[str
             shifted = at + offset
             covered[shifted[(shifted >= 0) & (shifted < len(values))]] = True
         table[kind] = covered
+    table["fomc_unknown"] = _outside_window(values, fomc_table(settings), settings.fomc)
     return table
+
+
+def _outside_window(values: np.ndarray, fomc: FomcTable, rule: EventRule) -> np.ndarray:
+    """Sessions whose window (``before``/``after`` sessions around them) reaches a date the
+    FOMC table does not cover: whether an FOMC event guards them is unknown."""
+    outside = (values < fomc.start.to_datetime64()) | (values > fomc.end.to_datetime64())
+    unknown = np.zeros(len(values), dtype=bool)
+    n = len(values)
+    # session i is covered by an event at i - offset for offset in [-before, after]
+    for offset in range(-rule.before, rule.after + 1):
+        src = np.arange(n) - offset
+        ok = (src >= 0) & (src < n)
+        unknown[ok] |= outside[src[ok]]
+    return unknown
 
 
 def calendar_guard_frame(index: pd.DatetimeIndex, settings: CalendarSettings) -> pd.DataFrame:
     """The guard for every date of ``index`` at once: columns ``is_session``, ``allow_entries``,
-    ``scale`` and one boolean column per event kind (``fomc``, ``opex``, ``early_close``)."""
+    ``scale``, one boolean column per event kind (``fomc``, ``opex``, ``early_close``) and
+    ``fomc_unknown`` (the FOMC table does not cover the session's window: state ``unknown``)."""
     index = pd.DatetimeIndex(index)
     table = guard_table(index, settings)
     where = np.searchsorted(table["sessions"], index.to_numpy())
@@ -140,9 +220,36 @@ def calendar_guard_frame(index: pd.DatetimeIndex, settings: CalendarSettings) ->
             allow &= ~covered
         elif rule.kind == "reduce":
             scale = np.where(covered, scale * rule.factor, scale)
+    out["fomc_unknown"] = table["fomc_unknown"][where] & on_session
     out["allow_entries"] = allow
     out["scale"] = scale
     return out
+
+
+def fomc_unknown_spans(index: pd.DatetimeIndex, settings: CalendarSettings) -> list[tuple[dt.date, dt.date, int]]:
+    """The runs of sessions in ``index`` whose FOMC state is ``unknown`` (outside the table), as
+    ``(first, last, sessions)``; empty when the FOMC rule is ``allow`` (nothing depends on it)."""
+    if settings.fomc.kind == "allow" or len(index) == 0:
+        return []
+    flags = calendar_guard_frame(pd.DatetimeIndex(index), settings)["fomc_unknown"]
+    spans: list[tuple[dt.date, dt.date, int]] = []
+    values = flags.to_numpy()
+    if not values.any():
+        return spans
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], values, [False]]).astype(int)))
+    for a, b in zip(edges[::2], edges[1::2]):
+        spans.append((flags.index[a].date(), flags.index[b - 1].date(), int(b - a)))
+    return spans
+
+
+def fomc_unknown_message(first: dt.date, last: dt.date, n: int, settings: CalendarSettings) -> str:
+    """One line saying the guard could not see FOMC days on some sessions, and the fix."""
+    what = f"{first.isoformat()}" if first == last else f"{first.isoformat()}..{last.isoformat()} ({n} sessions)"
+    return (
+        f"calendar guard: FOMC state unknown for {what}: {fomc_table(settings).describe()}; "
+        f"rule {settings.fomc.rule} not applied there — upgrade regimeflex or list the dates in "
+        f"risk.yaml calendar.fomc.dates"
+    )
 
 
 def calendar_guard(session: dt.date, settings: CalendarSettings) -> GuardDecision:
@@ -172,6 +279,9 @@ def calendar_guard(session: dt.date, settings: CalendarSettings) -> GuardDecisio
         for event_day in covering_events(day, kind, settings):
             events.append(CalendarEvent(kind=kind, date=event_day))
         reasons.append(f"{kind}: {rule.rule}")
+    unknown = ("fomc",) if bool(row["fomc_unknown"]) and settings.fomc.kind != "allow" else ()
+    if unknown:
+        reasons.append(f"fomc: unknown ({fomc_table(settings).describe()})")
     return GuardDecision(
         session=day.date(),
         is_session=True,
@@ -180,6 +290,7 @@ def calendar_guard(session: dt.date, settings: CalendarSettings) -> GuardDecisio
         allow_entries=bool(row["allow_entries"]),
         scale=float(row["scale"]),
         reasons=tuple(reasons),
+        unknown=unknown,
     )
 
 

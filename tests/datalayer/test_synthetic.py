@@ -95,3 +95,24 @@ def test_host_call_returns_valid_bars() -> None:
         "synthetic", request=BarsRequest(("SPY",), date(2024, 1, 2), date(2024, 1, 31), settings=settings)
     )
     assert len(check_bars(bars)) == len(calendar.sessions("2024-01-02", "2024-01-31"))
+
+
+@pytest.mark.parametrize(("start", "end"), [(date(2028, 1, 3), date(2028, 3, 31)), (date(2035, 6, 1), date(2035, 6, 30))])
+def test_bars_exist_for_every_session_after_2027(start, end) -> None:
+    bars = check_bars(synthetic.provide_bars(request(start=start, end=end)))
+    assert bars.index.equals(calendar.sessions(start, end))
+    assert not bars.isna().any().any()
+
+
+def test_prices_up_to_2027_are_unchanged_by_the_later_blocks() -> None:
+    # values of the first release (origin 1990 .. 2027-12-31), seed 42
+    close = synthetic.generate(("SPY", "QQQ"), date(2027, 12, 28), date(2040, 1, 31))["close"]
+    assert close.loc["2027-12-31", "SPY"] == 76.2155 and close.loc["2027-12-28", "QQQ"] == 493.0477
+
+
+def test_a_path_continues_across_a_block_boundary_without_a_jump() -> None:
+    close = synthetic.provide_bars(request(symbols=("SPY",), start=date(2037, 12, 1), end=date(2038, 1, 31)))["close"]
+    moves = close["SPY"].pct_change().abs().dropna()
+    assert moves.max() < 0.15
+    narrow = synthetic.provide_bars(request(symbols=("SPY",), start=date(2038, 1, 4), end=date(2038, 1, 8)))
+    pd.testing.assert_frame_equal(narrow["close"], close.loc["2038-01-04":"2038-01-08"])

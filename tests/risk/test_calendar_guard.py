@@ -15,6 +15,7 @@ from regimeflex.risk.calendar import (
     fomc_dates,
     opex_dates,
     shipped_fomc_dates,
+    shipped_fomc_table,
     upcoming_events,
 )
 
@@ -50,11 +51,28 @@ def test_every_shipped_fomc_day_that_is_a_session_is_guarded():
     assert not frame["allow_entries"].any()
 
 
-def test_shipped_fomc_list_covers_2020_to_2027_with_eight_scheduled_meetings_a_year():
-    days = shipped_fomc_dates()
-    per_year = pd.Series(1, index=days).groupby(days.year).size()
-    assert list(per_year.index) == list(range(2020, 2028))
-    assert (per_year.drop(2020) == 8).all()
+def test_shipped_fomc_table_has_eight_scheduled_meetings_every_year_1994_to_2027():
+    table = shipped_fomc_table()
+    scheduled = table.dates[[k == "scheduled" for k in table.kinds]]
+    per_year = pd.Series(1, index=scheduled).groupby(scheduled.year).size()
+    assert list(per_year.index) == list(range(1994, 2028))
+    # 2020's March 17-18 meeting was replaced by the unscheduled one of Sunday March 15
+    assert (per_year.drop(2020) == 8).all() and per_year[2020] == 7
+
+
+def test_shipped_fomc_table_marks_the_intermeeting_decisions_unscheduled():
+    table = shipped_fomc_table()
+    unscheduled = {d.date().isoformat() for d, k in zip(table.dates, table.kinds) if k == "unscheduled"}
+    assert unscheduled >= {
+        "2001-01-03",
+        "2001-04-18",
+        "2001-09-17",
+        "2008-01-22",
+        "2008-10-08",
+        "2020-03-03",
+        "2020-03-15",
+    }
+    assert set(table.kinds) == {"scheduled", "unscheduled"}
 
 
 def test_fomc_day_skips_entries_by_default():

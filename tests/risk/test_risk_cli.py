@@ -76,3 +76,20 @@ def test_reset_of_an_unknown_breaker_is_a_usage_error(run_cli, project):
     code, _, err = run_cli("--config", str(project), "risk", "reset", "max_drawdwn")
     assert code == 2
     assert "'max_drawdwn' is not one of" in err
+
+
+def test_status_shows_the_fomc_tables_last_date_and_coverage(run_cli, project):
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2027-10-15")
+    assert code == 0
+    assert "FOMC table: the shipped FOMC table" in out
+    assert "1994-01-01..2027-12-31 (last date 2027-12-08); ends in 77 days" in out
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--json", "--as-of", "2027-10-15")
+    table = json.loads(out)["calendar"]["fomc_table"]
+    assert (table["last_date"], table["covers_to"], table["days_left"]) == ("2027-12-08", "2027-12-31", 77)
+
+
+def test_status_past_the_fomc_table_says_today_is_unknown(run_cli, project):
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2028-03-15")
+    assert code == 0
+    assert "today 2028-03-15: entries allowed, FOMC unknown" in out
+    assert "(last date 2027-12-08); ENDED 75 days ago: the FOMC state is unknown" in out
