@@ -63,7 +63,9 @@ def _block_days(origin: date, block: int) -> pd.DatetimeIndex:
     if block == 0:
         return calendar.sessions(origin, FIRST_BLOCK_END)
     first = FIRST_BLOCK_END.year + 1 + (block - 1) * BLOCK_YEARS
-    return calendar.sessions(max(pd.Timestamp(origin), pd.Timestamp(f"{first}-01-01")), f"{first + BLOCK_YEARS - 1}-12-31")
+    return calendar.sessions(
+        max(pd.Timestamp(origin), pd.Timestamp(f"{first}-01-01")), f"{first + BLOCK_YEARS - 1}-12-31"
+    )
 
 
 def _stream(seed: int, stream: int, block: int, *extra: int) -> np.random.Generator:
@@ -108,7 +110,9 @@ def regime_path(seed: int = 42, start: date | str = "1990-01-02", end: date | st
     return series.loc[pd.Timestamp(start) : pd.Timestamp(end)]
 
 
-def _symbol_noise(seed: int, symbol: str, lengths: tuple[int, ...]) -> tuple[tuple[float, float, float, float], np.ndarray]:
+def _symbol_noise(
+    seed: int, symbol: str, lengths: tuple[int, ...]
+) -> tuple[tuple[float, float, float, float], np.ndarray]:
     """A symbol's (beta, idiosyncratic vol, starting level, volume scale) and its 4 × sessions noise."""
     crc = zlib.crc32(symbol.encode())
     rng = _stream(seed, 2, 0, crc)

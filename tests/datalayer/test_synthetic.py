@@ -97,7 +97,9 @@ def test_host_call_returns_valid_bars() -> None:
     assert len(check_bars(bars)) == len(calendar.sessions("2024-01-02", "2024-01-31"))
 
 
-@pytest.mark.parametrize(("start", "end"), [(date(2028, 1, 3), date(2028, 3, 31)), (date(2035, 6, 1), date(2035, 6, 30))])
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(2028, 1, 3), date(2028, 3, 31)), (date(2035, 6, 1), date(2035, 6, 30))]
+)
 def test_bars_exist_for_every_session_after_2027(start, end) -> None:
     bars = check_bars(synthetic.provide_bars(request(start=start, end=end)))
     assert bars.index.equals(calendar.sessions(start, end))
