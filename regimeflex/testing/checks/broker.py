@@ -1,0 +1,199 @@
+"""The broker checks: one result per order, idempotent client order ids, the kill switch, account, fills, cancels."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeflex.testing.checks.registry import _register
+from regimeflex.testing.sample import sample_bars
+from regimeflex.testing.subject import CheckFailure, Subject
+from regimeflex.types import (
+    Account,
+    BrokerContext,
+    Fill,
+    Order,
+    OrderResult,
+)
+
+_LIVE_STATUSES = {"new", "accepted", "partially_filled", "filled"}
+
+
+class _BrokerRun:
+    """A fresh state directory and context per check, so checks never see each other's orders."""
+
+    def __init__(self, subject: Subject, *, killed: bool = False) -> None:
+        self.subject = subject
+        self._tmp = tempfile.TemporaryDirectory(prefix="regimeflex-kit-")
+        self.prices = sample_bars()
+        self.session = self.prices.index[-2].date()
+        self.context = BrokerContext(
+            mode="paper",
+            session=self.session,
+            settings=subject.params,
+            state_dir=Path(self._tmp.name),
+            prices=self.prices,
+            is_killed=lambda: killed,
+        )
+
+    def orders(self, tag: str, qty: float = 10.0) -> list[Order]:
+        close = self.prices["close"].loc[pd.Timestamp(self.session)]
+        return [
+            Order(
+                symbol=sym,
+                side="buy",
+                qty=qty,
+                client_order_id=f"kit-{tag}-{i}",
+                reference_price=float(close[sym]),
+                strategy="kit",
+                session=self.session,
+            )
+            for i, sym in enumerate(("AAPL", "JPM"), start=1)
+        ]
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        return self.subject.call(hook, context=self.context, **kwargs)
+
+    def __enter__(self) -> _BrokerRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tmp.cleanup()
+
+
+def _results(out: Any, hook: str) -> list[OrderResult]:
+    if not isinstance(out, list) or not all(isinstance(r, OrderResult) for r in out):
+        raise CheckFailure(f"{hook} must return a list of OrderResult, got {type(out).__name__}")
+    return out
+
+
+def _broker_empty_orders(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = _results(run.call("execute_orders", orders=[]), "execute_orders")
+        if out:
+            raise CheckFailure(f"execute_orders([]) returned {len(out)} result(s); expected none")
+
+
+def _broker_one_result_per_order(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("one")
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        sent = [o.client_order_id for o in orders]
+        got = [r.client_order_id for r in out]
+        if got != sent:
+            raise CheckFailure(
+                f"execute_orders must return one result per order in order with the "
+                f"client_order_id passed through; sent {sent}, got {got}"
+            )
+
+
+def _broker_duplicate_client_order_id(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("dup")
+        run.call("execute_orders", orders=orders)
+        run.call("execute_orders", orders=orders)
+        ids = [o.client_order_id for o in orders]
+        known = _results(run.call("broker_orders", client_order_ids=ids), "broker_orders")
+        counts = {i: sum(r.client_order_id == i for r in known) for i in ids}
+        wrong = {i: n for i, n in counts.items() if n != 1}
+        if wrong:
+            raise CheckFailure(
+                f"after sending the same orders twice, broker_orders(ids) must know each "
+                f"client_order_id exactly once; counts {wrong} (a resend placed a "
+                f"duplicate, or broker_orders cannot find sent orders)"
+            )
+
+
+def _broker_kill_switch(subject: Subject) -> None:
+    with _BrokerRun(subject, killed=True) as run:
+        orders = run.orders("killed")
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        live = [r.client_order_id for r in out if r.status in _LIVE_STATUSES]
+        known = _results(
+            run.call("broker_orders", client_order_ids=[o.client_order_id for o in orders]), "broker_orders"
+        )
+        if live or known:
+            raise CheckFailure(
+                f"context.is_killed() returned True, yet orders were placed: "
+                f"{live or [r.client_order_id for r in known]}; check it before each submission"
+            )
+
+
+def _broker_unknown_id_absent(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = _results(run.call("broker_orders", client_order_ids=["kit-never-sent"]), "broker_orders")
+        if out:
+            raise CheckFailure(
+                f"broker_orders(['kit-never-sent']) returned {len(out)} result(s); unknown ids must be absent"
+            )
+
+
+def _broker_account(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        out = run.call("broker_account")
+        if out is not None and not isinstance(out, Account):
+            raise CheckFailure(f"broker_account must return an Account or None, got {type(out).__name__}")
+        if out is not None and not np.isfinite([out.equity, out.cash, out.buying_power]).all():
+            raise CheckFailure(
+                f"broker_account returned non-finite figures: equity={out.equity}, "
+                f"cash={out.cash}, buying_power={out.buying_power}"
+            )
+
+
+def _broker_fills(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("fills")
+        run.call("execute_orders", orders=orders)
+        fills = run.call("broker_fills", since=None)
+        if not isinstance(fills, list) or not all(isinstance(f, Fill) for f in fills):
+            raise CheckFailure(f"broker_fills must return a list of Fill, got {type(fills).__name__}")
+        ids = [f.fill_id for f in fills]
+        if len(ids) != len(set(ids)):
+            raise CheckFailure(f"broker_fills returned duplicate fill_id values: {sorted(ids)}")
+        sent = {o.client_order_id for o in orders}
+        stray = [f.client_order_id for f in fills if f.client_order_id not in sent]
+        if stray:
+            raise CheckFailure(f"broker_fills returned fills for orders never sent: {stray}")
+
+
+def _broker_cancel_open_orders(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        run.call("execute_orders", orders=run.orders("cancel"))
+        _results(run.call("cancel_open_orders"), "cancel_open_orders")
+
+
+def _broker_fractional_qty(subject: Subject) -> None:
+    with _BrokerRun(subject) as run:
+        orders = run.orders("frac", qty=0.5)
+        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        rejected = [f"{r.client_order_id}: {r.message}" for r in out if r.status == "rejected"]
+        if rejected:
+            raise CheckFailure(f"declares supports_fractional=True but rejected a 0.5-share order: {rejected}")
+
+
+_register("broker.empty_orders/v1", _broker_empty_orders, "no orders in → no results, no error")
+_register(
+    "broker.one_result_per_order/v1",
+    _broker_one_result_per_order,
+    "one OrderResult per order, in order, client_order_id passed through",
+)
+_register(
+    "broker.duplicate_client_order_id/v1",
+    _broker_duplicate_client_order_id,
+    "resending the same client_order_id never places a second order",
+)
+_register("broker.kill_switch/v1", _broker_kill_switch, "nothing is placed while context.is_killed() is True")
+_register("broker.unknown_id_absent/v1", _broker_unknown_id_absent, "broker_orders omits ids it never saw")
+_register("broker.account/v1", _broker_account, "broker_account returns an Account with finite figures, or None")
+_register("broker.fills/v1", _broker_fills, "fills have unique fill_id values and belong to sent orders")
+_register("broker.cancel_open_orders/v1", _broker_cancel_open_orders, "cancel_open_orders returns a list of results")
+_register(
+    "broker.fractional_qty/v1",
+    _broker_fractional_qty,
+    "with supports_fractional, a 0.5-share order is not rejected",
+    {"supports_fractional": True},
+)
