@@ -11,7 +11,7 @@ Roles and their hooks:
 ============  =====================================================
 role          hooks
 ============  =====================================================
-data          :func:`provide_bars`
+data          :func:`provide_bars`, :func:`bars_source`
 strategy      :func:`generate_signal`
 sizer         :func:`size_position`
 broker        :func:`execute_orders`, :func:`broker_account`,
@@ -85,6 +85,29 @@ def provide_bars(request: BarsRequest) -> Bars | None:
 
     Raise :class:`regimeflex.errors.ProviderError` for vendor failures (after
     bounded retries); the runner then falls back to the cache with a RISK event.
+    """
+
+
+@hookspec(firstresult=True)
+def bars_source(request: BarsRequest) -> Mapping[str, Any] | None:
+    """Say what :func:`provide_bars` would read for each symbol, without reading any bars.
+
+    Role: **data** (optional). Called on the selected provider at the start of
+    every load, so the cache can notice that a symbol's source changed since
+    it was cached and re-fetch it (with one INFO line saying why).
+
+    :param request: the same :class:`~regimeflex.types.BarsRequest` a fetch
+        would get (``start``/``end`` are the run's range).
+
+    :returns: a mapping with two optional keys: ``"settings"``, the provider
+        settings whose change changes the values returned (a feed, an
+        adjustment mode, a file path — not timeouts or retries), as plain
+        JSON-able values; and ``"files"``, ``{SYMBOL: [path, ...]}`` — the
+        local files each symbol's bars are read from (an empty list when no
+        file serves it). The core records each file's size, mtime and SHA-256
+        and compares them on the next load. Return None (or do not implement
+        the hook) and the core uses the whole validated settings section and
+        no files.
     """
 
 

@@ -97,9 +97,12 @@ def period(
     return lo, hi
 
 
-def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd.Timestamp) -> Bars:
+def load_bars(
+    settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd.Timestamp, *, refresh: bool = False
+) -> Bars:
     """Every symbol a run needs (universe, benchmark, regime series) from ``warmup_sessions``
-    before ``start`` to ``end``, cache first (:func:`regimeflex.data.service.load_bars`)."""
+    before ``start`` to ``end``, cache first (:func:`regimeflex.data.service.load_bars`);
+    ``refresh`` re-fetches the whole range from the provider."""
     from regimeflex.data import calendar
     from regimeflex.data.service import load_bars as cached_bars
     from regimeflex.pipeline import reference_symbols
@@ -110,7 +113,7 @@ def load_bars(settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd
         back = calendar.sessions(start - pd.Timedelta(days=int(warm * 1.6) + 10), start)
         first = back[-warm - 1] if len(back) > warm else (back[0] if len(back) else start)
     symbols = reference_symbols(settings)
-    bars, _report = cached_bars(settings, host, symbols, first.date(), end.date())
+    bars, _report = cached_bars(settings, host, symbols, first.date(), end.date(), refresh=refresh)
     bars = check_bars(bars, where=f"data provider '{settings.data.provider}'")
     empty = bars["close"].reindex(columns=list(settings.run.universe)).isna().all(axis=0)
     missing = [str(s) for s in empty.index[empty.to_numpy()]]
@@ -195,6 +198,7 @@ def run(
     end: date | str | None = None,
     weights: pd.DataFrame | None = None,
     config: SimConfig | None = None,
+    refresh: bool = False,
 ) -> BacktestResult:
     """Backtest the configured strategies and sizer (or given ``weights``) and return every output.
 
@@ -207,6 +211,7 @@ def run(
     :param end: last session (default run.yaml ``backtest.end``, else the last completed session).
     :param weights: target weights to simulate directly (skips the strategy and sizer hooks).
     :param config: engine configuration (default: from run.yaml ``backtest:``).
+    :param refresh: re-fetch the bars from the provider even where the cache has them.
     """
     if settings is None:
         if bars is None or weights is None:
@@ -222,7 +227,7 @@ def run(
     selection = resolve_for_backtest(settings, host)
     if bars is None:
         lo, hi = period(settings, start, end)
-        bars = load_bars(settings, host, lo, hi)
+        bars = load_bars(settings, host, lo, hi, refresh=refresh)
     else:
         lo = pd.Timestamp(start).normalize() if start else bars.index[0]
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]

@@ -14,17 +14,25 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.data.csvread import read_source, symbol_from_filename
+from regimeflex.data.csvread import read_source, source_files, symbol_from_filename
 from regimeflex.data.normalize import long_to_bars
 from regimeflex.hookspecs import hookimpl
 from regimeflex.types import Bars, BarsRequest
 
-__all__ = ["CsvSettings", "load", "provide_bars", "read_source", "settings_model", "symbol_from_filename"]
+__all__ = [
+    "CsvSettings",
+    "bars_source",
+    "load",
+    "provide_bars",
+    "read_source",
+    "settings_model",
+    "symbol_from_filename",
+]
 
 
 class CsvSettings(BaseModel):
@@ -65,6 +73,16 @@ def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date
 def provide_bars(request: BarsRequest) -> Bars:
     settings = CsvSettings.model_validate(dict(request.settings or {}))
     return load(settings, tuple(request.symbols), request.start, request.end, adjusted=request.adjusted)
+
+
+@hookimpl
+def bars_source(request: BarsRequest) -> dict[str, Any]:
+    """Every csv setting changes values; each symbol is served by its own files and every long file."""
+    settings = CsvSettings.model_validate(dict(request.settings or {}))
+    files = source_files(
+        settings.path, pattern=settings.pattern, symbol_column=settings.symbol_column, symbols=tuple(request.symbols)
+    )
+    return {"settings": settings.model_dump(mode="json"), "files": {s: [str(p) for p in v] for s, v in files.items()}}
 
 
 @hookimpl

@@ -42,9 +42,12 @@ def parse_day(value: str | None, option: str) -> date | None:
     help="Write equity/positions/weights/trades/targets (parquet; equity and trades also CSV), "
     "summary.json and tearsheet.html here.",
 )
+@click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_context
-def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None, as_json: bool) -> None:
+def backtest_cmd(
+    ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None, refresh: bool, as_json: bool
+) -> None:
     """Backtest the strategies, sizer and universe of the configuration over history.
 
     The same strategy and sizer hooks as the daily run, called once over the
@@ -56,7 +59,7 @@ def backtest_cmd(ctx: click.Context, start: str | None, end: str | None, out_dir
 
     t0 = time.perf_counter()
     settings = load_settings_for(ctx)
-    result = run(settings, start=parse_day(start, "--start"), end=parse_day(end, "--end"))
+    result = run(settings, start=parse_day(start, "--start"), end=parse_day(end, "--end"), refresh=refresh)
     elapsed = time.perf_counter() - t0
     files: list[Path] = []
     if out_dir is not None:

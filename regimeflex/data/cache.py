@@ -5,8 +5,12 @@ per provider, so one provider failing can never touch another's files; one
 file per symbol (columns ``date,open,high,low,close,volume``) that a user
 can open; and ``_manifest.json`` recording, per symbol, the session range
 that was *asked of the provider* (so sessions it had no bar for are not
-asked again), whether prices are adjusted, and when the symbol was last
-used (for cleanup). Every write goes to a temp file in the same folder that
+asked again), whether prices are adjusted, where the rows came from (the
+provider settings that change values and, for files, each source file's
+path, size, mtime and SHA-256, so a changed source is noticed), the
+SHA-256 of the cache file itself (checked on every read, so a damaged or
+edited cache file is never used), and when the symbol was last used (for
+cleanup). Every write goes to a temp file in the same folder that
 is fsynced and renamed over the old one, under an exclusive lock file, so a
 crash or a second process never leaves a half-written file. Readers need no
 lock: a rename is atomic.
@@ -15,6 +19,8 @@ lock: a rename is atomic.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,12 +46,21 @@ SUFFIX = {"csv": ".csv", "parquet": ".parquet", "arrow": ".arrow"}
 
 @dataclass(frozen=True)
 class Coverage:
-    """The sessions of one symbol the provider has been asked for, and on what price basis."""
+    """The sessions of one symbol the provider has been asked for, on what price basis, from what source.
+
+    ``source`` is what the rows depend on (``{"provider", "adjusted", "settings", "files": [{"path",
+    "size", "mtime_ns", "sha256"}]}``, see :mod:`regimeflex.data.provenance`); ``checksum`` is the
+    SHA-256 of the cache file as written and ``rows`` its row count. Entries written before these were
+    recorded have them as None.
+    """
 
     start: date
     end: date
     adjusted: bool
     used: datetime | None = None
+    source: Mapping[str, Any] | None = None
+    checksum: str | None = None
+    rows: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +68,9 @@ class Coverage:
             "end": self.end.isoformat(),
             "adjusted": self.adjusted,
             "used": self.used.isoformat() if self.used else None,
+            "source": dict(self.source) if self.source is not None else None,
+            "checksum": self.checksum,
+            "rows": self.rows,
         }
 
     @classmethod
@@ -63,7 +81,35 @@ class Coverage:
             date.fromisoformat(raw["end"]),
             bool(raw["adjusted"]),
             datetime.fromisoformat(used) if used else None,
+            raw.get("source"),
+            raw.get("checksum"),
+            raw.get("rows"),
         )
+
+    def replace(self, **changes: Any) -> Coverage:
+        return dataclasses.replace(self, **changes)
+
+
+class DamagedCacheFile(DataError):
+    """A cache file that cannot be parsed or whose bytes differ from the checksum in the manifest."""
+
+    def __init__(self, symbol: str, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cache file {path} is damaged ({reason}); it is not used. "
+            f"`regimeflex backtest --refresh` / `run --refresh` / `data fetch --refresh` re-fetches it"
+        )
+        self.symbol = symbol
+        self.path = path
+        self.reason = reason
+
+
+def checksum(data: bytes) -> str:
+    """The SHA-256 (hex) the manifest records for a cache file's bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _day(ts: Any) -> date:
+    return pd.Timestamp(ts).date()
 
 
 class BarCache:
@@ -103,7 +149,7 @@ class BarCache:
 
     def _write_manifest(self, manifest: Mapping[str, Coverage]) -> None:
         payload = {
-            "version": 1,
+            "version": 2,
             "provider": self.provider,
             "symbols": {s: c.as_json() for s, c in sorted(manifest.items())},
         }
@@ -129,9 +175,14 @@ class BarCache:
 
     # ------------------------------------------------------------- read
 
-    def read_symbol(self, symbol: str) -> pd.DataFrame:
-        """One symbol's cached rows as a long frame (empty when not cached)."""
-        dates, values = self._read_arrays(self.file(symbol))
+    def read_symbol(self, symbol: str, manifest: Mapping[str, Coverage] | None = None) -> pd.DataFrame:
+        """One symbol's cached rows as a long frame (empty when not cached).
+
+        :raises DamagedCacheFile: the file cannot be parsed or differs from its manifest checksum.
+        """
+        manifest = self.manifest() if manifest is None else manifest
+        cov = manifest.get(symbol.upper())
+        dates, values = self._read_arrays(self.file(symbol), symbol.upper(), cov.checksum if cov else None)
         if dates is None:
             return pd.DataFrame(
                 {
@@ -145,52 +196,78 @@ class BarCache:
         frame["symbol"] = frame["symbol"].astype(object)
         return frame
 
-    def _read_arrays(self, path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(dates as datetime64[ns], 5×n float64 values, one row per field) of one file, or (None, None)."""
-        try:
-            if self.fmt == "arrow":
-                import pyarrow as pa
+    def _read_arrays(
+        self, path: Path, symbol: str = "", expected: str | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(dates as datetime64[ns], 5×n float64 values, one row per field) of one file, or (None, None).
 
-                # Arrow IPC, memory-mapped: no decoding at all (~4x faster than parquet to load)
-                with pa.memory_map(str(path)) as source:
-                    table = pa.ipc.open_file(source).read_all()
+        The file is read once; its SHA-256 is compared with ``expected`` (the manifest's checksum)
+        before anything is parsed. A mismatch or a parse failure raises :class:`DamagedCacheFile`.
+        """
+        import pyarrow as pa
+
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None, None
+        if expected is not None and checksum(data) != expected:
+            raise DamagedCacheFile(symbol or path.stem, path, "its bytes differ from the checksum in the manifest")
+        try:
+            buffer = pa.BufferReader(pa.py_buffer(data))
+            if self.fmt == "arrow":
+                # Arrow IPC from memory: no decoding at all (~4x faster than parquet to load)
+                table = pa.ipc.open_file(buffer).read_all()
             elif self.fmt == "parquet":
                 import pyarrow.parquet as pq
 
                 # ParquetFile.read, not read_table: read_table goes through the dataset API,
                 # which costs more than the read itself on a 2,500-row file (bench_cache_load.py)
-                table = pq.ParquetFile(path, memory_map=True).read(columns=["date", *BAR_FIELDS], use_threads=False)
+                table = pq.ParquetFile(buffer).read(columns=["date", *BAR_FIELDS], use_threads=False)
             else:
-                import pyarrow as pa
                 import pyarrow.csv as pacsv
 
                 types = {"date": pa.timestamp("ns"), **{f: pa.float64() for f in BAR_FIELDS}}
-                table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
-        except FileNotFoundError:
-            return None, None
+                table = pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(column_types=types))
         except Exception as exc:  # pyarrow raises its own error types for damaged files
-            raise DataError(
-                f"cache file {path} is damaged ({type(exc).__name__}: {exc}); delete it or run with --refresh"
-            ) from None
+            raise DamagedCacheFile(symbol or path.stem, path, f"{type(exc).__name__}: {exc}") from None
         dates = table.column("date").to_numpy().astype("datetime64[ns]", copy=False)
         values = np.empty((len(BAR_FIELDS), table.num_rows))
         for i, f in enumerate(BAR_FIELDS):
             values[i] = table.column(f).to_numpy(zero_copy_only=False)
         return dates, values
 
-    def load_bars(self, symbols: Iterable[str], start: date | None = None, end: date | None = None) -> Bars:
+    def load_bars(
+        self,
+        symbols: Iterable[str],
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        damaged: dict[str, str] | None = None,
+    ) -> Bars:
         """The cached Bars of ``symbols`` between ``start`` and ``end`` (all NaN columns for uncached ones).
 
         This is the hot path of every run and backtest: one file read per
-        symbol, then one scatter into a fields × symbols × dates array laid
-        out as pandas keeps a float block (so the frame wraps it without a copy).
+        symbol (checked against the manifest's checksum), then one scatter into
+        a fields × symbols × dates array laid out as pandas keeps a float block
+        (so the frame wraps it without a copy).
+
+        :param damaged: when given, a damaged file leaves its symbol all-NaN and is
+            recorded here (symbol → reason) instead of raising :class:`DamagedCacheFile`.
         """
         wanted = sorted({s.upper() for s in symbols})
+        manifest = self.manifest()
         lo = np.datetime64(pd.Timestamp(start), "ns") if start else None
         hi = np.datetime64(pd.Timestamp(end), "ns") if end else None
         kept: list[tuple[int, np.ndarray, np.ndarray]] = []
         for j, symbol in enumerate(wanted):
-            dates, values = self._read_arrays(self.file(symbol))
+            cov = manifest.get(symbol)
+            try:
+                dates, values = self._read_arrays(self.file(symbol), symbol, cov.checksum if cov else None)
+            except DamagedCacheFile as exc:
+                if damaged is None:
+                    raise
+                damaged[symbol] = exc.reason
+                continue
             if dates is None or not len(dates):
                 continue
             a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
@@ -251,45 +328,78 @@ class BarCache:
         coverage: Mapping[str, Coverage],
         *,
         replace: Mapping[str, tuple[date, date] | None] | None = None,
-    ) -> None:
-        """Merge validated rows into the cache and record coverage; call inside :meth:`lock`.
+    ) -> list[str]:
+        """Merge validated rows into the cache and record coverage and checksums; call inside :meth:`lock`.
 
         ``replace[symbol] = (start, end)`` drops the symbol's cached rows in that
         range before merging (a re-fetch is the new truth for it); ``None``
-        replaces the whole file.
+        replaces the whole file. A cached file that is damaged (unparseable or
+        not matching its checksum) is never merged: its rows are dropped, the
+        symbol's coverage shrinks to the new rows, and the symbol is returned
+        so the caller can fetch its whole history again.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
         replace = replace or {}
         manifest = self.manifest()
+        dropped: list[str] = []
         groups = {str(s): g for s, g in long.groupby("symbol", sort=True)} if not long.empty else {}
         for symbol in sorted(set(groups) | set(coverage)):
             new = groups.get(symbol)
+            cov = coverage.get(symbol)
             if symbol in replace and replace[symbol] is None:
                 old = None
             else:
-                old = self.read_symbol(symbol)
-                if symbol in replace:
+                try:
+                    old = self.read_symbol(symbol, manifest)
+                except DamagedCacheFile as exc:
+                    log.warning("%s; dropping its rows", exc)
+                    dropped.append(symbol)
+                    old = None
+                    if cov is not None:
+                        if new is None or new.empty:
+                            cov = None
+                        else:
+                            cov = cov.replace(start=_day(new["date"].min()), end=max(cov.end, _day(new["date"].max())))
+                    manifest.pop(symbol, None)
+                if old is not None and symbol in replace:
                     lo, hi = (pd.Timestamp(d) for d in replace[symbol])  # type: ignore[misc]
                     old = old[(old["date"] < lo) | (old["date"] > hi)]
             frames = [f for f in (old, new) if f is not None and not f.empty]
+            written: tuple[str, int] | None = None
             if frames:
                 merged = pd.concat(frames, ignore_index=True)
                 merged = merged.drop_duplicates(subset=["date"], keep="last").sort_values("date")
-                atomic_write_bytes(self.file(symbol), self._encode(merged))
-            elif symbol in replace and replace[symbol] is None:
+                data = self._encode(merged)
+                atomic_write_bytes(self.file(symbol), data)
+                written = (checksum(data), len(merged))
+            elif symbol in replace and replace[symbol] is None or symbol in dropped:
                 with contextlib.suppress(FileNotFoundError):
                     self.file(symbol).unlink()
-            if symbol in coverage:
-                manifest[symbol] = coverage[symbol]
+            entry = cov if cov is not None else (manifest.get(symbol) if symbol not in dropped else None)
+            if entry is not None and written is not None:
+                entry = entry.replace(checksum=written[0], rows=written[1])
+            elif entry is not None and not frames:
+                entry = None  # never claim a range covered with zero rows
+            if entry is not None:
+                manifest[symbol] = entry
+            elif symbol in coverage or symbol in dropped:
+                manifest.pop(symbol, None)
         self._write_manifest(manifest)
+        return dropped
 
-    def touch(self, symbols: Iterable[str], when: datetime) -> None:
-        """Record that ``symbols`` were used (for ``max_unused_days`` cleanup); call inside :meth:`lock`."""
+    def touch(
+        self, symbols: Iterable[str], when: datetime, *, sources: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        """Record that ``symbols`` were used (for ``max_unused_days`` cleanup) and, for those in
+        ``sources``, their source's current file stats; call inside :meth:`lock`."""
         manifest = self.manifest()
         changed = False
+        sources = sources or {}
         for s in symbols:
             if s in manifest:
-                manifest[s] = Coverage(manifest[s].start, manifest[s].end, manifest[s].adjusted, when)
+                manifest[s] = manifest[s].replace(used=when)
+                if s in sources and manifest[s].source is not None:
+                    manifest[s] = manifest[s].replace(source=dict(sources[s]))
                 changed = True
         if changed:
             self._write_manifest(manifest)
@@ -342,10 +452,14 @@ class BarCache:
         last_done = calendar.last_completed_session(now)
         rows = []
         for sym in sorted(set(self.symbols()) | set(manifest)):
-            dates, _ = self._read_arrays(self.file(sym))
+            cov = manifest.get(sym)
+            try:
+                dates, _ = self._read_arrays(self.file(sym), sym, cov.checksum if cov else None)
+                damage = None
+            except DamagedCacheFile as exc:
+                dates, damage = None, exc.reason
             first = pd.Timestamp(dates[0]).date() if dates is not None and len(dates) else None
             last = pd.Timestamp(dates[-1]).date() if dates is not None and len(dates) else None
-            cov = manifest.get(sym)
             rows.append(
                 {
                     "symbol": sym,
@@ -355,6 +469,7 @@ class BarCache:
                     "covered_to": cov.end if cov else None,
                     "adjusted": cov.adjusted if cov else None,
                     "stale_sessions": calendar.sessions_after(last, last_done) if last else None,
+                    "damaged": damage,
                 }
             )
         return rows

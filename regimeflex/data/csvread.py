@@ -135,3 +135,31 @@ def read_source(
             }
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def source_files(
+    path: Path, *, pattern: str = "*.csv", symbol_column: str | None = None, symbols: tuple[str, ...] = ()
+) -> dict[str, list[Path]]:
+    """Which files each symbol's rows are read from: its own ``SYMBOL*.csv`` files plus every long file.
+
+    Reads headers only. A missing folder or file serves nothing (the load then says why).
+    """
+    root = Path(path)
+    try:
+        files = _files(root, pattern)
+    except DataError:
+        return {s.upper(): [] for s in symbols}
+    long_files, by_symbol = [], {}
+    for file in files:
+        if root.is_file():
+            long_files.append(file)
+            continue
+        try:
+            header = pd.read_csv(file, nrows=0).columns.astype(str).tolist()
+        except (OSError, ValueError, pd.errors.ParserError):
+            header = []
+        if _has_symbol_column(header, symbol_column):
+            long_files.append(file)
+        else:
+            by_symbol.setdefault(symbol_from_filename(file), []).append(file)
+    return {s.upper(): [*by_symbol.get(s.upper(), []), *long_files] for s in symbols}

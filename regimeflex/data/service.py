@@ -28,6 +28,7 @@ import pandas as pd
 from regimeflex.data import calendar
 from regimeflex.data.cache import BarCache, Coverage
 from regimeflex.data.normalize import bars_to_long, normalize_bars
+from regimeflex.data.provenance import SourceScanner, describe_change, same_stats
 from regimeflex.data.validate import ValidationReport, validate_long
 from regimeflex.errors import DataError, HttpError, PluginCallError
 from regimeflex.log import get_logger
@@ -49,6 +50,9 @@ class SymbolStatus:
     first_bar: date | None = None
     last_bar: date | None = None
     stale_sessions: int | None = None
+    reimported: str | None = None  # why its cached rows were replaced (source changed)
+    damaged: str | None = None  # why its cache file was not used
+    held: bool = False  # damaged and could not be fetched again: no bars used
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +62,9 @@ class SymbolStatus:
             "first_bar": self.first_bar.isoformat() if self.first_bar else None,
             "last_bar": self.last_bar.isoformat() if self.last_bar else None,
             "stale_sessions": self.stale_sessions,
+            "reimported": self.reimported,
+            "damaged": self.damaged,
+            "held": self.held,
         }
 
 
@@ -192,39 +199,74 @@ def load_bars(
         return cache.load_bars(wanted, start, eff_end), report
     first_day, last_day = days[0].date(), days[-1].date()
 
+    _reimport_changed_imports(settings, cache.manifest(), wanted, provider, now, report)
     manifest = cache.manifest()
+    scanner = _source_scanner(host, provider, provider_cfg, wanted, first_day, last_day, adjusted)
+    sources = {sym: scanner.record(sym, manifest[sym].source if sym in manifest else None) for sym in wanted}
+    whole = _changed_sources(manifest, sources, wanted, provider, refresh, report)
     pieces: dict[tuple[date, date], list[str]] = {}
     for sym in wanted:
-        for piece in _missing_pieces(manifest.get(sym), first_day, last_day, adjusted, refresh):
+        cov = manifest.get(sym)
+        for piece in _missing_pieces(cov, first_day, last_day, adjusted, refresh or sym in whole):
             pieces.setdefault(piece, []).append(sym)
 
     failed: dict[str, str] = {}
-    for (a, b), group in sorted(pieces.items()):
+    damaged: dict[str, str] = {}
+
+    def fetch(group: list[str], a: date, b: date, *, again: set[str], check: bool) -> None:
         try:
-            _fetch_piece(
-                settings,
-                host,
-                cache,
-                provider,
-                provider_cfg,
-                group,
-                a,
-                b,
-                adjusted,
-                now,
-                report,
-                manifest,
-                check_adjustment=not refresh,
+            damaged.update(
+                _fetch_piece(
+                    settings,
+                    host,
+                    cache,
+                    provider,
+                    provider_cfg,
+                    group,
+                    a,
+                    b,
+                    adjusted,
+                    now,
+                    report,
+                    cache.manifest(),
+                    check_adjustment=check,
+                    whole=again,
+                    sources=sources,
+                )
             )
         except (DataError, HttpError, PluginCallError) as exc:
+            if len(group) > 1 and not isinstance(exc, HttpError):
+                # one symbol's unreadable file or bad answer must not hold the others: ask one by one
+                for sym in group:
+                    fetch([sym], a, b, again=again, check=check)
+                return
             message = str(exc)
             for sym in group:
                 failed[sym] = message
             report.provider_error = message
             log.error("data provider %s failed for %s: %s", provider, ", ".join(group), message)
-        manifest = cache.manifest()
 
-    bars = cache.load_bars(wanted, start, eff_end)
+    for (a, b), group in sorted(pieces.items()):
+        fetch(group, a, b, again=whole, check=not refresh)
+
+    found: dict[str, str] = {}
+    bars = cache.load_bars(wanted, start, eff_end, damaged=found)
+    damaged.update(found)
+    if damaged:
+        # a damaged cache file is never used: fetch that symbol's whole range again, or hold it
+        redo = sorted(s for s in damaged if s not in failed)
+        log.warning(
+            "%s cache: %d damaged file(s) (%s); fetching them again", provider, len(damaged), ", ".join(sorted(damaged))
+        )
+        if redo:
+            fetch(redo, first_day, last_day, again=set(redo), check=False)
+        still: dict[str, str] = {}
+        bars = cache.load_bars(wanted, start, eff_end, damaged=still)
+        report.events.append(_damaged_event(provider, damaged, still, failed))
+        for sym in damaged:
+            report.symbols[sym].damaged = damaged[sym]
+            report.symbols[sym].held = sym in still or sym in failed
+
     first_bar, last_bar = _bar_span(bars, wanted)
     # bars lie in [first_day, last_day], so the sessions after a symbol's last bar are a suffix of ``days``
     after = len(days) - np.searchsorted(days.to_numpy(), last_bar.to_numpy(), side="right")
@@ -235,7 +277,9 @@ def load_bars(
         st = report.symbols[sym]
         st.first_bar, st.last_bar = first, last
         st.stale_sessions = int(stale) if last else None
-        if sym in failed:
+        if st.held:
+            st.source = "held"
+        elif sym in failed:
             st.source = "cache-fallback" if st.last_bar else "none"
         elif st.rows_fetched:
             st.source = "provider"
@@ -259,7 +303,14 @@ def load_bars(
         )
 
     with cache.lock():
-        cache.touch(wanted, now)
+        # files touched but not changed: record the new stats so they are not hashed again next time
+        latest = cache.manifest()
+        restat = {
+            s: src
+            for s, src in sources.items()
+            if s in latest and s not in whole and not same_stats(latest[s].source, src)
+        }
+        cache.touch(wanted, now, sources=restat)
         limits = settings.data.cache
         report.removed = cache.cleanup(
             max_symbols=limits.max_symbols, max_unused_days=limits.max_unused_days, now=now, keep=wanted
@@ -300,7 +351,14 @@ def _fetch_piece(
     manifest: Mapping[str, Coverage],
     *,
     check_adjustment: bool,
-) -> None:
+    whole: set[str] | frozenset[str] = frozenset(),
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Fetch one piece for ``group``, validate it and store it; returns damaged cache files found on the way.
+
+    Symbols in ``whole`` replace their cached file entirely (their source changed or their file was damaged).
+    """
+    sources = sources or {}
     request = BarsRequest(symbols=tuple(group), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
     report.provider_calls += 1
     raw = host.provide_bars(provider, request=request)
@@ -332,20 +390,102 @@ def _fetch_piece(
         # Coverage ends at b when the vendor has published b for anyone in the group (a symbol
         # without that bar simply has none); otherwise at the newest bar, so b is asked again.
         sym_end = b if has_last else latest
-        if sym in readjusted or (old is not None and old.adjusted != adjusted):
-            replace[sym] = None  # the whole file is on the wrong basis now
+        source = sources.get(sym)
+        if sym in readjusted or sym in whole or (old is not None and old.adjusted != adjusted):
+            replace[sym] = None  # the whole file is on the wrong basis now, or its source changed
             start_cov = refetch_start if sym in readjusted else a
             if sym_end is not None:
-                coverage[sym] = Coverage(start_cov, max(sym_end, start_cov), adjusted, now)
+                coverage[sym] = Coverage(start_cov, max(sym_end, start_cov), adjusted, now, source)
         else:
             replace[sym] = (a, b)
             start_cov = min(old.start, a) if old else a
             end_cov = max(old.end, sym_end) if (old and sym_end) else (old.end if old else sym_end)
             if end_cov is not None:
-                coverage[sym] = Coverage(start_cov, max(end_cov, start_cov), adjusted, now)
+                coverage[sym] = Coverage(start_cov, max(end_cov, start_cov), adjusted, now, source)
         report.symbols[sym].rows_fetched += int((clean["symbol"] == sym).sum())
     with cache.lock():
-        cache.store(clean, coverage, replace=replace)
+        dropped = cache.store(clean, coverage, replace=replace)
+    return {sym: "its rows could not be merged: the cached file was damaged" for sym in dropped}
+
+
+def _source_scanner(
+    host: Any, provider: str, provider_cfg: Mapping[str, Any], wanted: list[str], a: date, b: date, adjusted: bool
+) -> SourceScanner:
+    """What each symbol's rows depend on now, from the provider's ``bars_source`` hook."""
+    request = BarsRequest(symbols=tuple(wanted), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
+    answer = host.bars_source(provider, request=request)
+    if answer is None:
+        return SourceScanner(provider, adjusted, provider_cfg, None)
+    return SourceScanner(provider, adjusted, answer.get("settings", provider_cfg), answer.get("files"))
+
+
+def _changed_sources(
+    manifest: Mapping[str, Coverage],
+    sources: Mapping[str, Mapping[str, Any]],
+    wanted: list[str],
+    provider: str,
+    refresh: bool,
+    report: DataReport,
+) -> set[str]:
+    """Symbols whose cached rows came from a source that has changed since; one INFO line per reason."""
+    if refresh:
+        return set()
+    by_reason: dict[str, list[str]] = {}
+    for sym in wanted:
+        cov = manifest.get(sym)
+        if cov is None or (cov.source or {}).get("import"):
+            continue  # imported rows are the user's own: `data import` keeps them (imported_changes re-imports)
+        reason = describe_change(cov.source, sources[sym], provider=provider)
+        if reason:
+            by_reason.setdefault(reason, []).append(sym)
+    for reason, syms in by_reason.items():
+        log.info("%s: re-importing %s: %s", provider, ", ".join(syms), reason)
+        for sym in syms:
+            report.symbols[sym].reimported = reason
+    return {s for syms in by_reason.values() for s in syms}
+
+
+def _reimport_changed_imports(
+    settings: Any, manifest: Mapping[str, Coverage], wanted: list[str], provider: str, now: datetime, report: DataReport
+) -> None:
+    """Symbols put in the cache by ``data import`` whose file changed since: import that file again."""
+    again: dict[str, list[str]] = {}
+    for sym in wanted:
+        src = manifest[sym].source if sym in manifest else None
+        if not src or not src.get("import"):
+            continue
+        paths = [f["path"] for f in src.get("files", [])]
+        current = SourceScanner("import", src.get("adjusted", True), src.get("settings", {}), {sym: paths})
+        new = {**current.record(sym, src), "import": True}
+        reason = describe_change(src, new, provider="import")
+        if reason and any(Path(p).exists() for p in paths):
+            for p in paths:
+                if Path(p).exists():
+                    again.setdefault(p, []).append(sym)
+            log.info("%s: re-importing %s: %s", provider, sym, reason)
+            report.symbols[sym].reimported = reason
+    for path, syms in sorted(again.items()):
+        _stored, found = import_source(settings, Path(path), provider=provider, now=now, symbols=syms)
+        report.validation.extend(found)
+
+
+def _damaged_event(
+    provider: str, damaged: Mapping[str, str], still: Mapping[str, str], failed: Mapping[str, str]
+) -> Event:
+    held = sorted(set(still) | (set(damaged) & set(failed)))
+    fixed = sorted(set(damaged) - set(held))
+    lines = [f"{sym}: {damaged[sym]}" for sym in sorted(damaged)]
+    if fixed:
+        lines.append(f"Fetched again from {provider}: {', '.join(fixed)}.")
+    if held:
+        lines.append(f"Held (no bars used, not traded): {', '.join(held)}; fix the provider and rerun with --refresh.")
+    return Event(
+        kind="data.damaged",
+        level=Level.RISK,
+        title=f"Damaged cache file(s) for {len(damaged)} symbol(s): never used",
+        body="\n".join(lines),
+        data={"provider": provider, "damaged": dict(damaged), "held": held, "refetched": fixed},
+    )
 
 
 def _readjusted(
@@ -429,10 +569,16 @@ def import_source(
     those sessions without asking the vendor. Rows the policy rejects stay
     out; warnings are kept and reported. Returns the symbols stored and the report.
     """
-    from regimeflex.data.csvread import read_source
+    from regimeflex.data.csvread import read_source, source_files
 
     now = now or datetime.now(UTC)
     csv_cfg = settings.data.providers.get("csv", {})
+    options = {
+        "prices": csv_cfg.get("prices"),
+        "pattern": csv_cfg.get("pattern", "*.csv"),
+        "symbol_column": csv_cfg.get("symbol_column"),
+        "date_format": csv_cfg.get("date_format"),
+    }
     long = read_source(
         Path(path),
         adjusted=settings.data.adjusted,
@@ -449,8 +595,18 @@ def import_source(
     coverage: dict[str, Coverage] = {}
     if not clean.empty:
         spans = clean.groupby("symbol")["date"].agg(["min", "max"])
+        files = source_files(
+            Path(path).resolve(),
+            pattern=options["pattern"],
+            symbol_column=options["symbol_column"],
+            symbols=tuple(str(s) for s in spans.index),
+        )
+        scanner = SourceScanner("import", settings.data.adjusted, options, files)
         coverage = {
-            str(s): Coverage(_day(r["min"]), _day(r["max"]), settings.data.adjusted, now) for s, r in spans.iterrows()
+            str(s): Coverage(
+                _day(r["min"]), _day(r["max"]), settings.data.adjusted, now, {**scanner.record(str(s)), "import": True}
+            )
+            for s, r in spans.iterrows()
         }
     with cache.lock():
         cache.store(clean, coverage, replace={s: (c.start, c.end) for s, c in coverage.items()})

@@ -295,6 +295,15 @@ class PluginHost:
             raise self._wrong_type(plugin, "provide_bars", result, "a Bars DataFrame")
         return result
 
+    def bars_source(self, plugin: str, *, request: BarsRequest) -> dict[str, Any] | None:
+        """The provider's ``bars_source`` answer, or None when it does not implement the hook."""
+        result = self._call("bars_source", plugin, request=request)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return None
+        if not isinstance(result, Mapping):
+            raise self._wrong_type(plugin, "bars_source", result, 'a mapping with "settings" and/or "files"')
+        return dict(result)
+
     def generate_signal(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
         result = self._call("generate_signal", plugin, bars=bars, params=readonly(params))
         self._check_frame(plugin, "generate_signal", result, bars.index, _symbols(bars), bounded=True)

@@ -311,26 +311,29 @@ def test_damaged_manifest_means_refetch_not_failure(settings, host, vendor) -> N
     assert len(vendor.requests) == 2
 
 
-def test_damaged_cache_file_names_the_file_and_the_fix(settings, host) -> None:
-    load(settings, host)
-    path = settings.path("data/cache/fake/SPY.csv")
-    path.write_text("date,open,high,low,close,volume\n2024-01-02,x,1,1,1,1\n")
-    with pytest.raises(DataError) as err:
-        load(settings, host)
-    assert str(err.value).startswith(f"cache file {path} is damaged (")
-    assert str(err.value).endswith("); delete it or run with --refresh")
-
-
-@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
-def test_truncated_binary_cache_file_names_the_file_and_the_fix(project: Path, host, vendor, fmt: str) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "arrow"])
+def test_unreadable_cache_file_is_fetched_again_with_a_risk_event(project: Path, host, vendor, fmt: str) -> None:
     settings = settings_for(project, f"cache:\n  format: {fmt}\n")
     load(settings, host)
     path = settings.path(f"data/cache/fake/SPY.{fmt}")
-    path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(DataError) as err:
-        load(settings, host)
-    assert str(err.value).startswith(f"cache file {path} is damaged (")
-    assert str(err.value).endswith("); delete it or run with --refresh")
+    path.write_bytes(path.read_bytes()[:200] if fmt != "csv" else b"date,open,high,low,close,volume\n2024-01-02,x\n")
+    bars, report = load(settings, host)
+    pd.testing.assert_frame_equal(bars, expected(["QQQ", "SPY"], date(2024, 1, 2), date(2024, 6, 7)), check_freq=False)
+    event = next(e for e in report.events if e.kind == "data.damaged")
+    assert event.level is Level.RISK and "SPY" in event.body and event.data["refetched"] == ["SPY"]
+    assert vendor.requests[-1].symbols == ("SPY",)
+
+
+def test_damaged_cache_file_is_held_when_the_provider_fails(settings, host, vendor) -> None:
+    load(settings, host)
+    path = settings.path("data/cache/fake/SPY.csv")
+    path.write_text("date,open,high,low,close,volume\n2024-01-02,x,1,1,1,1\n")
+    vendor.fail = ProviderError("vendor down")
+    bars, report = load(settings, host)
+    assert bars["close"]["SPY"].isna().all() and bars["close"]["QQQ"].notna().all()
+    event = next(e for e in report.events if e.kind == "data.damaged")
+    assert event.data["held"] == ["SPY"] and "Held (no bars used, not traded): SPY" in event.body
+    assert report.symbols["SPY"].source == "held"
 
 
 # ------------------------------------------------------------------ cleanup

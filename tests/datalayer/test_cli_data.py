@@ -51,6 +51,9 @@ def test_fetch_json_is_the_data_report(capsys, project: Path) -> None:
             "first_bar": "2024-01-02",
             "last_bar": "2024-01-31",
             "stale_sessions": 0,
+            "reimported": None,
+            "damaged": None,
+            "held": False,
         }
     ]
 
