@@ -11,11 +11,13 @@ from regimeflex.errors import (
     ConfigError,
     DataError,
     DeliveryError,
+    KillSwitchEngaged,
     PluginError,
     ProviderError,
     RegimeFlexError,
 )
 from regimeflex.hookspecs import hookimpl, hookspec
+from regimeflex.killguard import KillGuard
 
 # The data types pull in pandas; they load on first use so `regimeflex --help` stays fast.
 _LAZY_TYPES = {
@@ -26,6 +28,8 @@ _LAZY_TYPES = {
     "BrokerContext",
     "Event",
     "Fill",
+    "KillGuard",
+    "KillSwitchEngaged",
     "Level",
     "NotifyContext",
     "Order",
@@ -60,6 +64,8 @@ __all__ = [
     "DeliveryError",
     "Event",
     "Fill",
+    "KillGuard",
+    "KillSwitchEngaged",
     "Level",
     "NotifyContext",
     "Order",

@@ -48,6 +48,8 @@ _SURFACE: dict[str, str] = {
     "DeliveryError": "regimeflex.errors",
     "HttpError": "regimeflex.errors",
     "KillSwitchEngaged": "regimeflex.errors",
+    # the kill switch every broker gets in BrokerContext.kill_switch
+    "KillGuard": "regimeflex.killguard",
     # HTTP: one session factory, one retry policy, one JSON request, vendor messages, log protection
     "RetryPolicy": "regimeflex.http",
     "make_session": "regimeflex.http",

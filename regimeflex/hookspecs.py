@@ -173,9 +173,17 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
     :param orders: planned orders, sells first; each has a deterministic
         ``client_order_id`` that the broker must pass through, so a resend of
         the same id is recognised as a duplicate and not placed twice.
-    :param context: a :class:`~regimeflex.types.BrokerContext`. Call
-        ``context.is_killed()`` before each submission and stop sending when
-        it returns True.
+    :param context: a :class:`~regimeflex.types.BrokerContext`. Its
+        ``kill_switch`` (a :class:`~regimeflex.killguard.KillGuard`) is the
+        core's kill switch: call ``context.kill_switch.check()`` before every
+        request (each order's first send, every retry and lookup) and wait
+        between attempts only with ``context.kill_switch.wait(seconds)``; both
+        raise :class:`~regimeflex.errors.KillSwitchEngaged` once it is engaged.
+        Sessions from :func:`regimeflex.http.make_session` with
+        ``guard=context.kill_switch`` do this for every request and retry wait.
+        Between orders, stop when ``context.kill_switch.engaged()``: return the
+        results so far, or let ``KillSwitchEngaged`` propagate when it is raised
+        in the middle of an order. Either way nothing more may be sent.
 
     :returns: a list of :class:`~regimeflex.types.OrderResult`, one per order
         submitted, in order. Rejections are results with ``status="rejected"``

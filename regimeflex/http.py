@@ -17,12 +17,14 @@ import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from regimeflex.errors import HttpError  # noqa: F401  (defined beside the other errors; re-exported)
+from regimeflex.killguard import KillGuard
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact
 
@@ -87,17 +89,57 @@ class RetryPolicy:
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After sleep is capped."""
+    """urllib3 Retry whose Retry-After sleep is capped and, given a kill-switch guard,
+    waits through it (interrupted the moment the switch is engaged)."""
 
     retry_after_cap: float = 60.0
+    guard: KillGuard | None = None
+
+    def new(self, **kw: Any) -> _CappedRetry:
+        fresh = super().new(**kw)
+        fresh.retry_after_cap, fresh.guard = self.retry_after_cap, self.guard
+        return fresh
 
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.retry_after_cap)
 
+    def sleep(self, response: Any = None) -> None:
+        if self.guard is None:
+            return super().sleep(response)
+        seconds = None
+        if self.respect_retry_after_header and response is not None:
+            seconds = self.get_retry_after(response)
+        if not seconds:
+            seconds = self.get_backoff_time()
+        self.guard.wait(seconds, "retry")
+        return None
 
-def make_session(policy: RetryPolicy = RetryPolicy(), headers: Mapping[str, str] | None = None) -> requests.Session:
-    """A session that retries idempotent calls per ``policy`` (POST is never retried blindly)."""
+
+class _GuardedAdapter(HTTPAdapter):
+    """Checks the kill-switch guard before every request leaves (retries are checked in the wait)."""
+
+    def __init__(self, guard: KillGuard, **kwargs: Any) -> None:
+        self.guard = guard
+        super().__init__(**kwargs)
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.guard.check(f"{request.method} {redact(urlsplit(request.url or '').path)}")
+        return super().send(request, *args, **kwargs)
+
+
+def make_session(
+    policy: RetryPolicy = RetryPolicy(),
+    headers: Mapping[str, str] | None = None,
+    *,
+    guard: KillGuard | None = None,
+) -> requests.Session:
+    """A session that retries idempotent calls per ``policy`` (POST is never retried blindly).
+
+    With ``guard`` (a broker's ``context.kill_switch``) no request starts once the
+    kill switch is engaged, and every retry wait is cut short by it: the call raises
+    :class:`~regimeflex.errors.KillSwitchEngaged`.
+    """
     if not policy.methods:
         # urllib3 reads an empty/false allowed_methods as "retry every method", POST included.
         raise ValueError("RetryPolicy.methods must name at least one method; POST must never be retried blindly")
@@ -114,8 +156,9 @@ def make_session(policy: RetryPolicy = RetryPolicy(), headers: Mapping[str, str]
         raise_on_status=False,
     )
     retry.retry_after_cap = policy.retry_after_max
+    retry.guard = guard
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = HTTPAdapter(max_retries=retry) if guard is None else _GuardedAdapter(guard, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if headers:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, RegimeFlexError
+from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, KillSwitchEngaged, RegimeFlexError
 from regimeflex.log import get_logger, step
 from regimeflex.types import Event, Level, check_bars
 
@@ -107,6 +107,10 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
     dispatcher = Dispatcher.from_settings(settings, host)
     try:
         _cycle(settings, options, host, session, is_session, summary, dispatcher)
+    except KillSwitchEngaged as exc:  # engaged mid-run, outside the execution step
+        log.risk("%s", exc)
+        summary.status, summary.exit_code = "killed", exc.exit_code
+        summary.messages.append(str(exc))
     except RegimeFlexError as exc:
         log.error("%s", exc)
         summary.status, summary.exit_code = "failed", exc.exit_code
@@ -329,22 +333,29 @@ def account_now(
     bars: Any,
 ) -> Any:
     """The account the breakers and the summary use: the broker's own (paper/live brokers that
-    report one), else the ledger's view (dry runs: configured equity plus recorded fills)."""
+    report one), else the ledger's view (dry runs: configured equity plus recorded fills; and
+    any run once the kill switch is engaged, since then no broker call is made at all)."""
+    from regimeflex.errors import KillSwitchEngaged
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import ledger_account, make_context
 
-    if mode != "dry_run":
+    kill = KillSwitch(settings.path(settings.run.paths.kill_switch))
+    if mode != "dry_run" and not kill.engaged():
         context = make_context(
             mode=mode,
             session=session.date(),
             broker_settings=selection.broker.settings,  # type: ignore[arg-type]
             state_dir=settings.path(settings.run.paths.state_dir),
             journal_path=journal.path,
-            kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+            kill_switch=kill,
             bars=bars,
             initial_equity=settings.run.initial_equity,
         )
-        account = host.broker_account(selection.broker.name, context=context)
+        try:
+            account = host.broker_account(selection.broker.name, context=context)
+        except KillSwitchEngaged:
+            account = None
+            log.risk("kill switch engaged: account taken from the ledger, the broker is not asked")
         if account is not None:
             return account
     return ledger_account(journal, prices, settings.run.initial_equity)

@@ -5,7 +5,7 @@ This module owns the shapes that cross a hook boundary: the ``Bars`` panel
 order results, fills, positions, account snapshots, the requests and contexts
 passed to hooks, and notification events. It sits at the bottom of the layer
 stack next to ``hookspecs``, ``config`` and ``log`` and imports nothing else
-from RegimeFlex.
+from RegimeFlex but the kill-switch guard every broker context carries.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from regimeflex.killguard import KillGuard
 
 #: The five fields every Bars panel carries, in this order.
 BAR_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -245,8 +247,14 @@ class BrokerContext:
     the YAML and ``--live``). ``settings`` is the broker's own validated
     section of broker.yaml. ``state_dir`` is where a simulated broker may keep
     its files. ``prices`` is the Bars panel of the current run (the paper
-    broker fills from it). ``is_killed`` is a callable the broker must call
-    before each submission; when it returns True no further order is sent.
+    broker fills from it). ``kill_switch`` is the run's
+    :class:`~regimeflex.killguard.KillGuard`: call ``kill_switch.check()``
+    before every request (first send, each retry, each lookup) and wait
+    between attempts only with ``kill_switch.wait(seconds)``; both raise
+    :class:`~regimeflex.errors.KillSwitchEngaged` once the switch is engaged
+    (pass the guard to :func:`regimeflex.http.make_session` and its requests
+    and retry waits are guarded too). ``is_killed()`` is the same guard as a
+    boolean.
     """
 
     mode: BrokerMode
@@ -254,8 +262,13 @@ class BrokerContext:
     settings: Any = None
     state_dir: Path | None = None
     prices: Bars | None = None
-    is_killed: Any = None
+    kill_switch: KillGuard = field(default_factory=KillGuard.never)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_killed(self) -> KillGuard:
+        """The kill switch as a callable returning True when engaged (``context.is_killed()``)."""
+        return self.kill_switch
 
 
 @dataclass(frozen=True)

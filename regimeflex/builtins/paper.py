@@ -37,7 +37,7 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
     book = PaperBook.load(context)
     results = []
     for order in orders:
-        if context.is_killed is not None and context.is_killed():
+        if context.kill_switch.engaged():
             break
         results.append(book.submit(order))
         book.save()  # each accepted order is durable before the next, like a real broker's

@@ -141,7 +141,6 @@ def _cache_check(settings: Any) -> Check:
 
 def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
     from regimeflex.errors import RegimeFlexError
-    from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.execution.session import make_context
 
     broker_env = host.required_env(selection.broker.name, selection.broker.settings)
@@ -154,7 +153,7 @@ def _endpoint_checks(settings: Any, host: Any, selection: Any) -> list[Check]:
             broker_settings=selection.broker.settings,
             state_dir=settings.path(settings.run.paths.state_dir),
             journal_path=settings.path(settings.run.paths.ledger),
-            kill_switch=KillSwitch(settings.path(settings.run.paths.kill_switch)),
+            kill_switch=None,  # a read-only account check; the switch is reported on its own line
             initial_equity=settings.run.initial_equity,
         )
         account = host.broker_account(selection.broker.name, context=context)

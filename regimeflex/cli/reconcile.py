@@ -59,6 +59,8 @@ def broker_setup(settings: Any, live: bool) -> BrokerSetup:
 
 
 def context_for(setup: BrokerSetup, session: date | None = None) -> Any:
+    """The broker context of an operator command (reconcile, ``kill on --cancel-open``): it reads
+    and cancels even while the kill switch is engaged; it never sends an order."""
     from regimeflex.execution.session import make_context
 
     return make_context(
@@ -67,7 +69,7 @@ def context_for(setup: BrokerSetup, session: date | None = None) -> Any:
         broker_settings=setup.broker_settings,
         state_dir=setup.state_dir,
         journal_path=setup.ledger,
-        kill_switch=setup.kill_switch,
+        kill_switch=None,
         initial_equity=setup.initial_equity,
     )
 

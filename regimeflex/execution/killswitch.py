@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeflex.fsio import atomic_write_text
+from regimeflex.killguard import KillGuard
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,12 @@ class KillSwitch:
     def engaged(self) -> bool:
         return self.path.exists()
 
-    __call__ = engaged  # so a KillSwitch can be BrokerContext.is_killed
+    __call__ = engaged
+
+    def guard(self) -> KillGuard:
+        """The guard a broker gets in ``BrokerContext.kill_switch``: checks and interruptible
+        waits against this flag file (polled every 50 ms while a broker waits)."""
+        return KillGuard(self.engaged, where=str(self.path))
 
     def info(self) -> dict[str, Any] | None:
         """What the flag file says (reason, by, at), or None when trading is allowed."""

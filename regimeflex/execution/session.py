@@ -14,6 +14,12 @@ Owns steps 5–8 of DESIGN §4 and their crash safety. In order:
    ``order_sent`` entry, one ``execute_orders`` call, ``order_ack`` entry;
 5. reconcile — statuses, fills, unknown/missing orders, position drift.
 
+Every broker hook gets the run's kill-switch guard (``context.kill_switch``),
+which the broker checks before every request and waits through between
+attempts; a :class:`~regimeflex.errors.KillSwitchEngaged` from any broker call
+ends the session with a ``kill`` entry and exit code 3, and no broker call of
+any kind is made after that (the next run reconciles).
+
 ``dry_run`` stops after step 3 (intents written, nothing sent, no broker
 call at all). Because every decision is taken from the ledger on disk and
 every order carries a deterministic client order id that is looked up
@@ -33,8 +39,9 @@ from typing import Any
 import pandas as pd
 
 from regimeflex.config.broker import OrderSettings
-from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError
+from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError, KillSwitchEngaged
 from regimeflex.execution.killswitch import KillSwitch
+from regimeflex.killguard import KillGuard
 from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
 from regimeflex.ledger import faults
@@ -141,19 +148,29 @@ def make_context(
     broker_settings: Mapping[str, Any] | None,
     state_dir: Path | None,
     journal_path: Path | None,
-    kill_switch: KillSwitch,
+    kill_switch: KillSwitch | KillGuard | None,
     bars: Bars | None = None,
     initial_equity: float = 100_000.0,
 ) -> BrokerContext:
     """The BrokerContext every broker hook gets (``extra`` carries the ledger path and the
-    simulated account's starting equity, which the paper broker needs to rebuild itself)."""
+    simulated account's starting equity, which the paper broker needs to rebuild itself).
+
+    ``kill_switch``: the flag file (a fresh guard is made from it), a guard to share, or None
+    for operator commands that must reach the broker while the switch is engaged
+    (``kill on --cancel-open``, ``reconcile``, ``doctor``)."""
+    if isinstance(kill_switch, KillSwitch):
+        guard = kill_switch.guard()
+    elif isinstance(kill_switch, KillGuard):
+        guard = kill_switch
+    else:
+        guard = KillGuard.never()
     return BrokerContext(
         mode=mode,
         session=session,
         settings=broker_settings or {},
         state_dir=state_dir,
         prices=bars,
-        is_killed=kill_switch.engaged,
+        kill_switch=guard,
         extra={"ledger_path": str(journal_path) if journal_path else None, "initial_equity": float(initial_equity)},
     )
 
@@ -205,6 +222,7 @@ def execute_session(
         _record_kill(journal, kill, out, emit, remaining=[])
         return out
 
+    guard = kill.guard()
     context = make_context(
         mode=mode,
         session=session,
@@ -212,7 +230,7 @@ def execute_session(
         state_dir=state_dir,
         journal_path=journal.path,
         bars=bars,
-        kill_switch=kill,
+        kill_switch=guard,
         initial_equity=initial_equity,
     )
     live = mode != "dry_run"
@@ -220,6 +238,9 @@ def execute_session(
     if live:
         try:
             sync = sync_with_broker(journal, host, broker, context, session=session)
+        except KillSwitchEngaged:
+            _record_kill(journal, kill, out, emit, remaining=[])
+            return out
         except BrokerError as exc:
             return _broker_failed(journal, out, emit, f"recovery: {exc}")
         out.recovered = sync.updated
@@ -242,6 +263,9 @@ def execute_session(
     else:
         try:
             account = host.broker_account(broker, context=context) if live else None
+        except KillSwitchEngaged:
+            _record_kill(journal, kill, out, emit, remaining=[])
+            return out
         except BrokerError as exc:
             return _broker_failed(journal, out, emit, f"account: {exc}")
         if account is None:
@@ -271,13 +295,26 @@ def execute_session(
         and journal.state.orders[o.client_order_id].is_open
     ]
     for i, order in enumerate(to_send):
-        if kill.engaged():
+        if guard.engaged():
             _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i:]])
             break
         journal.record("order_sent", {"client_order_id": order.client_order_id})
         faults.hit("before_post")
         try:
             results = host.execute_orders(broker, orders=[order], context=context)
+        except KillSwitchEngaged:
+            # engaged while this order was in flight (between retries, during a wait): its
+            # fate is unknown until the next run looks it up; nothing after it is sent
+            journal.record(
+                "order_update",
+                {
+                    "client_order_id": order.client_order_id,
+                    "status": "unknown",
+                    "message": "kill switch engaged while sending; the next run looks it up before any resend",
+                },
+            )
+            _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i + 1 :]])
+            break
         except BrokerError as exc:
             journal.record(
                 "order_update", {"client_order_id": order.client_order_id, "status": "unknown", "message": str(exc)}
@@ -308,9 +345,18 @@ def execute_session(
                         data=result_data(result),
                     )
                 )
+        if not results and guard.engaged():  # the broker stopped before sending it
+            _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i:]])
+            break
 
+    if out.killed:
+        # no broker call after the switch is engaged, not even a read: the next run reconciles
+        return out
     try:
         out.reconcile = reconcile(journal, host, broker, context, session=session, notify=emit)
+    except KillSwitchEngaged:
+        _record_kill(journal, kill, out, emit, remaining=[])
+        return out
     except BrokerError as exc:
         out.errors.append(f"reconcile: {exc}")
         emit(Event(kind="broker_error", level=Level.ERROR, title="Reconcile failed", body=str(exc)))

@@ -18,13 +18,17 @@ A POST is never retried blindly. Error mapping:
   Alpaca does not know it, a bounded number of times, then BrokerError (the
   next run's recovery looks it up again before anything is resent).
 
+The kill switch (``context.kill_switch``) is checked before the first POST,
+before every lookup and resend, and throughout every wait; once it is engaged
+the call raises :class:`~regimeflex.errors.KillSwitchEngaged` and no further
+request leaves (the one already on the wire may complete).
+
 Keys come from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY`` only and are
 sent as headers, never put in URLs, messages or results.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +42,7 @@ from regimeflex.api import (
     BrokerContext,
     BrokerError,
     Fill,
+    KillGuard,
     Order,
     OrderResult,
     Position,
@@ -99,6 +104,7 @@ class AlpacaTrading:
     base_url: str
     settings: AlpacaSettings
     client: AlpacaClient
+    guard: KillGuard
 
     @property
     def session(self) -> requests.Session:
@@ -116,7 +122,8 @@ class AlpacaTrading:
                     f"alpaca: brokers.alpaca.base_url is the live endpoint ({base}) but the broker "
                     f"mode is {context.mode}; use the paper endpoint, or mode: live with --live"
                 )
-        return cls(base.rstrip("/"), settings, AlpacaClient(base, settings, service=SERVICE))
+        guard = context.kill_switch
+        return cls(base.rstrip("/"), settings, AlpacaClient(base, settings, service=SERVICE, guard=guard), guard)
 
     # ------------------------------------------------------------- reading
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -168,16 +175,23 @@ class AlpacaTrading:
 
     # ------------------------------------------------------------- writing
     def submit(self, order: Order) -> OrderResult:
-        """POST one order; never resend without first asking Alpaca whether it has the id."""
+        """POST one order; never resend without first asking Alpaca whether it has the id.
+
+        The kill switch is checked before the first POST, before every lookup and
+        resend, and throughout every wait (backoff, Retry-After): once it is engaged
+        :class:`~regimeflex.errors.KillSwitchEngaged` is raised and nothing more is sent.
+        """
         body = order_body(order, self.settings.extended_hours)
         url = self.base_url + "/v2/orders"
+        coid = order.client_order_id
         last_problem = ""
         for attempt in range(1, self.settings.max_submit_attempts + 1):
             if attempt > 1:
-                found = self.order_by_client_id(order.client_order_id)
+                found = self.order_by_client_id(coid)
                 if found is not None:
-                    log.info("alpaca: %s was placed by an earlier attempt; not resending", order.client_order_id)
+                    log.info("alpaca: %s was placed by an earlier attempt; not resending", coid)
                     return order_result(found)
+            self.guard.check(f"order {coid}")
             try:
                 response = self.session.post(url, json=body, timeout=self.settings.timeout)
             except requests.exceptions.RequestException as exc:
@@ -185,7 +199,7 @@ class AlpacaTrading:
                 log.risk(
                     "alpaca: %s (attempt %d); looking the order up before any resend", redact(last_problem), attempt
                 )
-                self._pause(attempt)
+                self._pause(attempt, coid)
                 continue
             payload = _json(response)
             status = response.status_code
@@ -193,7 +207,7 @@ class AlpacaTrading:
                 return order_result(payload)
             message = vendor_message(payload)
             if status == 422 and "client_order_id must be unique" in message:
-                found = self.order_by_client_id(order.client_order_id)
+                found = self.order_by_client_id(coid)
                 if found is not None:
                     return order_result(found)
                 last_problem = f"HTTP 422 {message} but the order cannot be found by client id"
@@ -210,8 +224,8 @@ class AlpacaTrading:
             if status == 429:
                 wait = _retry_after(response, self.settings.retry_after_max)
                 last_problem = f"HTTP 429 rate limited (Retry-After {wait:g}s)"
-                log.risk("alpaca: %s; waiting before looking %s up", last_problem, order.client_order_id)
-                time.sleep(wait)
+                log.risk("alpaca: %s; waiting before looking %s up", last_problem, coid)
+                self.guard.wait(wait, f"order {coid}")
                 continue
             last_problem = f"HTTP {status}: {message}"
             log.risk(
@@ -219,12 +233,12 @@ class AlpacaTrading:
                 last_problem,
                 attempt,
             )
-            self._pause(attempt)
-        found = self.order_by_client_id(order.client_order_id)
+            self._pause(attempt, coid)
+        found = self.order_by_client_id(coid)
         if found is not None:
             return order_result(found)
         raise BrokerError(
-            f"alpaca: could not place {order.client_order_id} after {self.settings.max_submit_attempts} "
+            f"alpaca: could not place {coid} after {self.settings.max_submit_attempts} "
             f"attempt(s) ({redact(last_problem)}); it is not at Alpaca; the next run looks it up again "
             "before resending"
         )
@@ -245,8 +259,8 @@ class AlpacaTrading:
         except AlpacaError as exc:
             raise BrokerError(str(exc)) from None
 
-    def _pause(self, attempt: int) -> None:
-        time.sleep(min(self.settings.backoff * (2 ** (attempt - 1)), 30.0))
+    def _pause(self, attempt: int, coid: str) -> None:
+        self.guard.wait(min(self.settings.backoff * (2 ** (attempt - 1)), 30.0), f"order {coid}")
 
 
 # ------------------------------------------------------------------ mapping
@@ -345,10 +359,10 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
     client = AlpacaTrading.from_context(context)
     results = []
     for order in orders:
-        if context.is_killed is not None and context.is_killed():
+        if context.kill_switch.engaged():
             log.risk("alpaca: kill switch engaged; %s and later orders not sent", order.client_order_id)
             break
-        result = client.submit(order)
+        result = client.submit(order)  # raises KillSwitchEngaged when the switch is engaged mid-order
         results.append(result)
         log.info("alpaca: %s %s %g %s → %s", order.side, order.symbol, order.qty, order.client_order_id, result.status)
     return results

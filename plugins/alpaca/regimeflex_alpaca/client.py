@@ -7,7 +7,9 @@ Failures raise :class:`AlpacaError` (a :class:`regimeflex.http.HttpError`
 with ``status`` and ``code``) whose message names the method, the path and
 Alpaca's own ``message``, plus a hint for 401/403/429; callers map it to
 ``ProviderError`` (data) or ``BrokerError`` (trading). POST is never retried
-blindly (an order could be placed twice); idempotent calls are.
+blindly (an order could be placed twice); idempotent calls are. Given the
+broker's kill-switch ``guard``, no request starts after the switch is engaged
+and every retry wait is interrupted by it (:func:`regimeflex.http.make_session`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from regimeflex.api import ConfigError, HttpError, RetryPolicy, get_secret, make_session, request_json
+from regimeflex.api import ConfigError, HttpError, KillGuard, RetryPolicy, get_secret, make_session, request_json
 from regimeflex_alpaca.config import AlpacaSettings
 
 KEY_ID_ENV = "APCA_API_KEY_ID"
@@ -57,6 +59,7 @@ class AlpacaClient:
         *,
         headers: Mapping[str, str] | None = None,
         service: str = "alpaca",
+        guard: KillGuard | None = None,
     ) -> None:
         self.settings = settings or AlpacaSettings()
         self.base = base_url.rstrip("/")
@@ -68,7 +71,8 @@ class AlpacaClient:
             timeout=self.settings.timeout,
         )
         auth = dict(headers) if headers is not None else credentials()
-        self.session = make_session(policy, headers={**auth, "Accept": "application/json"})
+        self.guard = guard
+        self.session = make_session(policy, headers={**auth, "Accept": "application/json"}, guard=guard)
 
     def request(
         self,
