@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timezone
 import pytest
 from alpaca_emulator import AlpacaEmulator, Fault, fixture
 
+from regimeflex import KillGuard
 from regimeflex.errors import BrokerError, ConfigError
 from regimeflex.testing import BrokerContract
 from regimeflex.testing.sample import sample_bars
@@ -37,7 +38,7 @@ def emu() -> Iterator[AlpacaEmulator]:
 
 def context(emu: AlpacaEmulator, mode: str = "paper", **settings) -> BrokerContext:
     base = {"base_url": emu.base_url, "timeout": 0.5, "backoff": 0.0, "max_retries": 1, **settings}
-    return BrokerContext(mode=mode, session=SESSION, settings=base, is_killed=lambda: False)
+    return BrokerContext(mode=mode, session=SESSION, settings=base, kill_switch=KillGuard(lambda: False))
 
 
 def order(symbol: str = "SPY", side: str = "buy", qty: float = 3, coid: str = "rf-20240305-a") -> Order:
@@ -173,8 +174,8 @@ def test_persistent_server_errors_give_up_without_placing(keys, emu) -> None:
 
 
 def test_kill_switch_stops_the_remaining_orders(keys, emu) -> None:
-    calls = iter([False, True])
-    ctx = BrokerContext(mode="paper", session=SESSION, settings=context(emu).settings, is_killed=lambda: next(calls))
+    engaged_once_a_is_placed = KillGuard(lambda: "a" in emu.client_ids())
+    ctx = BrokerContext(mode="paper", session=SESSION, settings=context(emu).settings, kill_switch=engaged_once_a_is_placed)
     results = broker.execute_orders(orders=[order(coid="a"), order("QQQ", coid="b")], context=ctx)
     assert [r.client_order_id for r in results] == ["a"] and emu.client_ids() == ["a"]
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from regimeflex.errors import KillSwitchEngaged
+from regimeflex.killguard import KillGuard
 from regimeflex.testing.checks.registry import _register
 from regimeflex.testing.sample import sample_bars
 from regimeflex.testing.subject import CheckFailure, Subject
@@ -26,18 +32,23 @@ _LIVE_STATUSES = {"new", "accepted", "partially_filled", "filled"}
 class _BrokerRun:
     """A fresh state directory and context per check, so checks never see each other's orders."""
 
-    def __init__(self, subject: Subject, *, killed: bool = False) -> None:
+    def __init__(self, subject: Subject, *, killed: bool = False, guard: KillGuard | None = None) -> None:
         self.subject = subject
         self._tmp = tempfile.TemporaryDirectory(prefix="regimeflex-kit-")
         self.prices = sample_bars()
         self.session = self.prices.index[-2].date()
-        self.context = BrokerContext(
+        self.guard = guard or KillGuard(lambda: killed, where="kit kill switch")
+        self.context = self.with_guard(self.guard)
+
+    def with_guard(self, guard: KillGuard) -> BrokerContext:
+        """This run's context (same state directory) with another kill-switch guard."""
+        return BrokerContext(
             mode="paper",
             session=self.session,
-            settings=subject.params,
+            settings=self.subject.params,
             state_dir=Path(self._tmp.name),
             prices=self.prices,
-            is_killed=lambda: killed,
+            kill_switch=guard,
         )
 
     def orders(self, tag: str, qty: float = 10.0) -> list[Order]:
@@ -111,16 +122,122 @@ def _broker_duplicate_client_order_id(subject: Subject) -> None:
 def _broker_kill_switch(subject: Subject) -> None:
     with _BrokerRun(subject, killed=True) as run:
         orders = run.orders("killed")
-        out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        try:
+            out = _results(run.call("execute_orders", orders=orders), "execute_orders")
+        except KillSwitchEngaged:
+            out = []
         live = [r.client_order_id for r in out if r.status in _LIVE_STATUSES]
         known = _results(
-            run.call("broker_orders", client_order_ids=[o.client_order_id for o in orders]), "broker_orders"
+            run.subject.call(
+                "broker_orders",
+                client_order_ids=[o.client_order_id for o in orders],
+                context=run.with_guard(KillGuard.never()),
+            ),
+            "broker_orders",
         )
         if live or known:
             raise CheckFailure(
-                f"context.is_killed() returned True, yet orders were placed: "
+                f"context.kill_switch was engaged, yet orders were placed: "
                 f"{live or [r.client_order_id for r in known]}; check it before each submission"
             )
+
+
+class _EngageAt:
+    """A kill switch that engages when the broker looks at it for the ``n``-th time, and at that
+    moment asks the broker (through an unguarded context) which of the orders it already knows."""
+
+    def __init__(self, run: _BrokerRun, ids: list[str], n: int) -> None:
+        self.run, self.ids, self.n = run, ids, n
+        self.looks = 0
+        self.known_at_engage: set[str] | None = None
+
+    def __call__(self) -> bool:
+        self.looks += 1
+        if self.looks < self.n:
+            return False
+        if self.known_at_engage is None:
+            found = self.run.subject.call(
+                "broker_orders", client_order_ids=self.ids, context=self.run.with_guard(KillGuard.never())
+            )
+            self.known_at_engage = {r.client_order_id for r in _results(found, "broker_orders")}
+        return True
+
+
+#: the most engage points the check tries (a broker that looks at the switch more often is cut off here)
+_MAX_ENGAGE_POINTS = 25
+
+
+def _instant_guard(probe: Callable[[], bool]) -> KillGuard:
+    """A guard on a simulated clock: its waits (backoff, Retry-After) take no real time."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    return KillGuard(probe, where="kit kill switch", sleep=sleep, clock=lambda: now[0])
+
+
+@contextlib.contextmanager
+def _sleeps_outside_the_guard() -> Iterator[list[float]]:
+    """Record every ``time.sleep`` made by this thread (other threads, e.g. a local server, sleep as usual)."""
+    real, me, slept = time.sleep, threading.get_ident(), []
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == me:
+            slept.append(float(seconds))
+        else:
+            real(seconds)
+
+    time.sleep = sleep
+    try:
+        yield slept
+    finally:
+        time.sleep = real
+
+
+def _broker_kill_switch_stops_retries(subject: Subject) -> None:
+    # how often does the broker look at the switch while placing two orders, and does it ever
+    # wait in a way the switch cannot interrupt?
+    with _BrokerRun(subject, guard=_instant_guard(lambda: False)) as clean, _sleeps_outside_the_guard() as slept:
+        orders = clean.orders("ks0")
+        _results(clean.call("execute_orders", orders=orders), "execute_orders")
+        looks = clean.guard.consulted
+    if any(s > 0 for s in slept):
+        raise CheckFailure(
+            f"execute_orders slept {sum(slept):g}s with time.sleep, which the kill switch cannot interrupt; "
+            "wait with context.kill_switch.wait(seconds) (or a session from regimeflex.api.make_session "
+            "with guard=context.kill_switch)"
+        )
+    if looks < len(orders):
+        raise CheckFailure(
+            f"execute_orders looked at context.kill_switch {looks} time(s) for {len(orders)} orders; "
+            "check it before every request (context.kill_switch.check()) and wait only with "
+            "context.kill_switch.wait()"
+        )
+    for n in range(1, min(looks, _MAX_ENGAGE_POINTS) + 1):
+        with _BrokerRun(subject) as run:
+            orders = run.orders(f"ks{n}")  # fresh ids per run: a broker's books may outlive the run
+            ids = [o.client_order_id for o in orders]
+            switch = _EngageAt(run, ids, n)
+            run.guard = _instant_guard(switch)
+            run.context = run.with_guard(run.guard)
+            try:
+                run.call("execute_orders", orders=orders)
+            except KillSwitchEngaged:
+                pass
+            if switch.known_at_engage is None:
+                continue  # this run looked fewer times (e.g. no retry was needed): nothing engaged
+            unguarded = run.with_guard(KillGuard.never())
+            after = _results(
+                run.subject.call("broker_orders", client_order_ids=ids, context=unguarded), "broker_orders"
+            )
+            placed_after = sorted({r.client_order_id for r in after} - switch.known_at_engage)
+            if placed_after:
+                raise CheckFailure(
+                    f"the kill switch was engaged at the broker's look #{n} at it, yet afterwards it placed "
+                    f"{placed_after}; after engage nothing may be sent (check before every request, "
+                    "every retry and lookup, and wait only with context.kill_switch.wait())"
+                )
 
 
 def _broker_unknown_id_absent(subject: Subject) -> None:
@@ -186,7 +303,13 @@ _register(
     _broker_duplicate_client_order_id,
     "resending the same client_order_id never places a second order",
 )
-_register("broker.kill_switch/v1", _broker_kill_switch, "nothing is placed while context.is_killed() is True")
+_register("broker.kill_switch/v1", _broker_kill_switch, "nothing is placed while context.kill_switch is engaged")
+_register(
+    "broker.kill_switch_stops_retries/v1",
+    _broker_kill_switch_stops_retries,
+    "engaged at any point of execute_orders (before a send, a retry, a lookup, during a wait), "
+    "no order is placed after it",
+)
 _register("broker.unknown_id_absent/v1", _broker_unknown_id_absent, "broker_orders omits ids it never saw")
 _register("broker.account/v1", _broker_account, "broker_account returns an Account with finite figures, or None")
 _register("broker.fills/v1", _broker_fills, "fills have unique fill_id values and belong to sent orders")
