@@ -41,9 +41,9 @@ import pandas as pd
 from regimeflex.config.broker import OrderSettings
 from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError, KillSwitchEngaged
 from regimeflex.execution.killswitch import KillSwitch
-from regimeflex.killguard import KillGuard
 from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
+from regimeflex.killguard import KillGuard
 from regimeflex.ledger import faults
 from regimeflex.ledger.journal import Journal
 from regimeflex.log import get_logger

@@ -175,7 +175,9 @@ def test_persistent_server_errors_give_up_without_placing(keys, emu) -> None:
 
 def test_kill_switch_stops_the_remaining_orders(keys, emu) -> None:
     engaged_once_a_is_placed = KillGuard(lambda: "a" in emu.client_ids())
-    ctx = BrokerContext(mode="paper", session=SESSION, settings=context(emu).settings, kill_switch=engaged_once_a_is_placed)
+    ctx = BrokerContext(
+        mode="paper", session=SESSION, settings=context(emu).settings, kill_switch=engaged_once_a_is_placed
+    )
     results = broker.execute_orders(orders=[order(coid="a"), order("QQQ", coid="b")], context=ctx)
     assert [r.client_order_id for r in results] == ["a"] and emu.client_ids() == ["a"]
 
