@@ -178,7 +178,9 @@ def test_correlation_matches_pandas(returns_and_bench: tuple[pd.Series, pd.Serie
     assert metrics.correlation(r, b) == pytest.approx(r.corr(b), abs=TOL)
 
 
-def test_information_ratio_is_empyrical_excess_sharpe_annualised(returns_and_bench: tuple[pd.Series, pd.Series]) -> None:
+def test_information_ratio_is_empyrical_excess_sharpe_annualised(
+    returns_and_bench: tuple[pd.Series, pd.Series],
+) -> None:
     r, b = returns_and_bench
     expected = empyrical.excess_sharpe(r.to_numpy(), b.to_numpy()) * math.sqrt(252)
     assert metrics.information_ratio(r, b) == pytest.approx(expected, abs=TOL, rel=TOL)

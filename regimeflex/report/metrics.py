@@ -492,6 +492,14 @@ def tearsheet_metrics(
             down_capture=down_capture(returns, benchmark, periods_per_year),
         )
     else:
-        for key in ("alpha", "beta", "correlation", "information_ratio", "tracking_error", "up_capture", "down_capture"):
+        for key in (
+            "alpha",
+            "beta",
+            "correlation",
+            "information_ratio",
+            "tracking_error",
+            "up_capture",
+            "down_capture",
+        ):
             out[key] = math.nan
     return out
