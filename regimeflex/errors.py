@@ -67,6 +67,16 @@ class LedgerError(RegimeFlexError):
     """The audit ledger is locked, torn or fails verification."""
 
 
+class StorageError(RegimeFlexError):
+    """A folder RegimeFlex writes to failed: disk full, read-only filesystem, no permission.
+    The message names the path, the cause and the fix; ``path`` and ``errno`` say which."""
+
+    def __init__(self, message: str, *, path: Any = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
 class KillSwitchEngaged(RegimeFlexError):
     """The kill switch flag is present: nothing may be sent."""
 

@@ -19,20 +19,27 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from regimeflex.errors import ConfigError, RegimeFlexError
+from regimeflex.errors import ConfigError, RegimeFlexError, StorageError
 
 __all__ = [
+    "DISK_ERRNOS",
     "LockHeld",
+    "StorageError",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
     "exclusive_lock",
+    "FolderProbe",
+    "probe_folder",
     "fsync_dir",
     "load_yaml",
     "read_yaml_mapping",
+    "storage_error",
+    "writing",
 ]
 
 #: mkstemp creates 0600 files; written files get the usual permissions (0644 under umask 022).
@@ -155,6 +162,132 @@ def exclusive_lock(path: Path, *, timeout: float = 0.0, poll: float = 0.05) -> I
         with contextlib.suppress(OSError):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         handle.close()
+
+
+#: errnos that mean "this folder cannot be written" (the disk or its permissions, not a bug)
+DISK_ERRNOS: frozenset[int] = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EPERM, errno.EACCES, errno.EIO, errno.EFBIG}
+)
+
+#: what each folder is, and the run.yaml key that moves it
+_ROLES: dict[str, tuple[str, str]] = {
+    "ledger": ("ledger", "paths.ledger"),
+    "report": ("report folder", "paths.reports_dir"),
+    "cache": ("data cache", "paths.cache_dir"),
+    "state": ("state folder", "paths.state_dir"),
+    "kill switch": ("kill switch flag", "paths.kill_switch"),
+}
+
+
+def _free_space(path: Path) -> str:
+    import shutil
+
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return "free space unknown"
+    return f"{free / 1e6:,.1f} MB free"
+
+
+def _cause_and_fix(exc: OSError, path: Path, key: str | None) -> tuple[str, str]:
+    code = exc.errno or 0
+    name = errno.errorcode.get(code, "OSError")
+    elsewhere = f"or set {key} in run.yaml to a folder that is" if key else "or use a folder that is"
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (
+            f"no space left on that filesystem ({name}, {_free_space(path)})",
+            f"free space there {elsewhere} on a disk with room, then run again",
+        )
+    if code == errno.EROFS:
+        return f"the filesystem is read-only ({name})", f"remount it read-write {elsewhere} writable, then run again"
+    if code in (errno.EPERM, errno.EACCES):
+        user = _user()
+        return (
+            f"permission denied ({name}) for user {user}",
+            f"give {user} write access to it (chown/chmod) {elsewhere} writable, then run again",
+        )
+    if code == errno.EIO:
+        return (
+            f"input/output error ({name})",
+            f"the disk may be failing: check it (dmesg, fsck) {elsewhere} on a healthy disk",
+        )
+    return f"{exc.strerror or exc} ({name})", f"check the folder {elsewhere} writable"
+
+
+def storage_error(exc: OSError, path: Path, role: str) -> StorageError:
+    """One line for a failed write: what and where, the cause (errno name), and the fix."""
+    what, key = _ROLES.get(role, (role, None))
+    cause, fix = _cause_and_fix(exc, Path(path), key)
+    return StorageError(f"{what} {path}: cannot write: {cause}; {fix}", path=Path(path), errno=exc.errno or None)
+
+
+@dataclass(frozen=True)
+class FolderProbe:
+    """What :func:`probe_folder` found: the folder, the existing folder actually probed (the
+    nearest ancestor when the folder is not created yet), free bytes on its filesystem, and
+    why it cannot be written (None when a test file was written and removed)."""
+
+    folder: Path
+    probed: Path
+    free_bytes: int | None
+    problem: str | None
+    fix: str = ""
+
+
+def probe_folder(folder: Path, key: str | None = None) -> FolderProbe:
+    """Free space and writability of the filesystem ``folder`` is (or will be) on: writes and
+    removes a small file in it, or in its nearest existing ancestor when it does not exist yet."""
+    import shutil
+
+    folder = Path(folder)
+    probed = folder
+    while not probed.exists() and probed != probed.parent:
+        probed = probed.parent
+    free: int | None = None
+    try:
+        free = shutil.disk_usage(probed).free
+        if os.statvfs(probed).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(probed))
+        fd, tmp = tempfile.mkstemp(dir=probed, prefix=".regimeflex-probe-", suffix=".tmp")
+        try:
+            os.write(fd, b"probe")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    except OSError as exc:
+        cause, fix = _cause_and_fix(exc, probed, key)
+        return FolderProbe(folder, probed, free, cause, fix)
+    return FolderProbe(folder, probed, free, None)
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return str(os.geteuid())
+
+
+@contextlib.contextmanager
+def writing(path: Path, role: str) -> Iterator[None]:
+    """Turn a disk or permission failure (:data:`DISK_ERRNOS`) inside the block into a
+    :class:`StorageError` naming ``path``, the cause and the fix; other errors pass unchanged.
+
+    ``role`` is ``ledger``, ``report``, ``cache``, ``state`` or ``kill switch`` (it picks
+    the run.yaml key the fix names).
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        raise storage_error(exc, path, role) from exc
 
 
 def _strict_loader() -> type:

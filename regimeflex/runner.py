@@ -9,13 +9,15 @@ Each step's substance lives in its layer; this module only wires them.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, KillSwitchEngaged, RegimeFlexError
+from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, KillSwitchEngaged, RegimeFlexError, StorageError
 from regimeflex.log import get_logger, step
 from regimeflex.types import Event, Level, check_bars
 
@@ -133,7 +135,7 @@ def _record_delivery(settings: Settings, delivery: Any) -> None:
     try:
         with open_journal(settings.path(settings.run.paths.ledger)) as journal:
             journal.record("notify", delivery.to_dict())
-    except LedgerError as exc:  # e.g. another run holds the lock: say so, never crash over an alert
+    except (LedgerError, StorageError) as exc:  # another run holds the lock, or the disk is full: say so
         log.error("notification outcome not recorded in the ledger: %s", exc)
 
 
@@ -168,7 +170,26 @@ def _cycle(
     # One writer at a time: the journal holds the ledger lock for the whole run, so an
     # overlapping cron run stops here with a clear message instead of trading twice.
     with open_journal(settings.path(settings.run.paths.ledger)) as journal:
-        _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal)
+        try:
+            _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal)
+        except StorageError as exc:
+            # The cache, state or report folder failed: close the run in the ledger with why
+            # (unless the ledger's own disk is the one that failed: then nothing more can be written).
+            if not _is_ledger_failure(exc, journal):
+                with contextlib.suppress(StorageError):
+                    journal.end_session(status="failed", session=summary.session, error=str(exc))
+            raise
+
+
+def _is_ledger_failure(exc: StorageError, journal: Any) -> bool:
+    ledger = Path(journal.path)
+    return exc.path is not None and Path(exc.path) in (ledger, ledger.parent)
+
+
+def _failed(summary: RunSummary, exc: RegimeFlexError) -> None:
+    log.error("%s", exc)
+    summary.status, summary.exit_code = "failed", exc.exit_code
+    summary.messages.append(str(exc))
 
 
 def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatcher: Any) -> None:
@@ -293,12 +314,17 @@ def _locked_cycle(
         summary.status, summary.exit_code = "failed", outcome.exit_code
     else:
         summary.status = "completed"
-    with step("report: daily HTML written", log) as figures:
-        scale = None if panel.scale is None else float(panel.scale.iloc[-1])
-        summary.report_path = str(
-            _write_report(settings, session, summary, after, prices, targets, outcome, journal, scale)
-        )
-    summary.steps["report"] = figures
+    stored_error: dict[str, str] = {}
+    try:
+        with step("report: daily HTML written", log) as figures:
+            scale = None if panel.scale is None else float(panel.scale.iloc[-1])
+            summary.report_path = str(
+                _write_report(settings, session, summary, after, prices, targets, outcome, journal, scale)
+            )
+        summary.steps["report"] = figures
+    except StorageError as exc:  # orders and fills are recorded: the ledger still gets its run_end
+        _failed(summary, exc)
+        stored_error["error"] = str(exc)
     journal.end_session(
         status=summary.status,
         orders=len(outcome.orders),
@@ -306,6 +332,7 @@ def _locked_cycle(
         fills=outcome.fills_recorded,
         equity=summary.equity,
         session=summary.session,
+        **stored_error,
     )
 
 
@@ -538,7 +565,6 @@ def summary_event(summary: RunSummary) -> Event:
         lines.append(f"equity {summary.equity:,.2f}")
     if summary.status in ("failed", "killed"):
         lines.extend(summary.messages)
-    from pathlib import Path
 
     attachments = (Path(summary.report_path),) if summary.report_path else ()
     return Event(

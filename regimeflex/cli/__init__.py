@@ -148,13 +148,24 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # the last line of defence: no raw traceback unless asked
-        if os.environ.get("REGIMEFLEX_DEBUG"):
-            raise
-        click.echo(
-            f"internal error: {type(exc).__name__}: {redact(exc)} "
-            f"(run with REGIMEFLEX_DEBUG=1 for the traceback and report it)",
-            err=True,
-        )
+    except OSError as exc:  # a disk or permission failure the command did not name itself
+        from regimeflex.fsio import DISK_ERRNOS, storage_error
+
+        if exc.errno not in DISK_ERRNOS or os.environ.get("REGIMEFLEX_DEBUG"):
+            _internal_error(exc)
+        click.echo(f"error: {redact(storage_error(exc, Path(exc.filename or '(unknown path)'), 'file'))}", err=True)
         sys.exit(EXIT_ERROR)
+    except Exception as exc:  # the last line of defence: no raw traceback unless asked
+        _internal_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal_error(exc: Exception) -> None:
+    if os.environ.get("REGIMEFLEX_DEBUG"):
+        raise exc
+    click.echo(
+        f"internal error: {type(exc).__name__}: {redact(exc)} "
+        f"(run with REGIMEFLEX_DEBUG=1 for the traceback and report it)",
+        err=True,
+    )
+    sys.exit(EXIT_ERROR)

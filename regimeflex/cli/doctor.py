@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -199,17 +198,41 @@ def _ledger_and_files(settings: Any) -> list[Check]:
     else:
         out.append(Check("kill switch", "OK", "off"))
 
-    probe = settings.root if settings.root.exists() else settings.config_dir
-    free_mb = shutil.disk_usage(probe).free / 1e6
-    status: Status = "OK" if free_mb >= MIN_FREE_DISK_MB else "FAIL"
-    out.append(
-        Check(
-            "disk",
-            status,
-            f"{free_mb:,.0f} MB free at {probe}",
-            "" if status == "OK" else f"free at least {MIN_FREE_DISK_MB} MB",
-        )
+    out.extend(_disk_checks(settings))
+    return out
+
+
+def _disk_checks(settings: Any) -> list[Check]:
+    """Free space and writability on the filesystem of each folder a run writes to."""
+    from regimeflex.fsio import probe_folder
+
+    paths = settings.run.paths
+    folders = (
+        ("ledger", settings.path(paths.ledger).parent, "paths.ledger"),
+        ("reports", settings.path(paths.reports_dir), "paths.reports_dir"),
+        ("cache", settings.path(paths.cache_dir), "paths.cache_dir"),
+        ("state", settings.path(paths.state_dir), "paths.state_dir"),
     )
+    out = []
+    for role, folder, key in folders:
+        probe = probe_folder(folder, key)
+        name = f"disk: {role}"
+        free = "free space unknown" if probe.free_bytes is None else f"{probe.free_bytes / 1e6:,.0f} MB free"
+        where = str(folder) if probe.probed == folder else f"{folder} (not created yet; probed {probe.probed})"
+        if probe.problem:
+            out.append(Check(name, "FAIL", f"{where}: cannot write: {probe.problem}", probe.fix))
+        elif probe.free_bytes is not None and probe.free_bytes / 1e6 < MIN_FREE_DISK_MB:
+            out.append(
+                Check(
+                    name,
+                    "FAIL",
+                    f"{where}: only {free} on its filesystem",
+                    f"free at least {MIN_FREE_DISK_MB} MB there or set {key} in run.yaml to a folder on a disk "
+                    "with room",
+                )
+            )
+        else:
+            out.append(Check(name, "OK", f"{where}: writable, {free} on its filesystem"))
     return out
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from regimeflex.data.normalize import LONG_COLUMNS
 from regimeflex.errors import DataError
-from regimeflex.fsio import LockHeld, atomic_write_bytes, exclusive_lock
+from regimeflex.fsio import LockHeld, atomic_write_bytes, exclusive_lock, writing
 from regimeflex.log import get_logger
 from regimeflex.types import BAR_FIELDS, Bars, empty_bars
 
@@ -153,25 +153,31 @@ class BarCache:
             "provider": self.provider,
             "symbols": {s: c.as_json() for s, c in sorted(manifest.items())},
         }
-        atomic_write_bytes(self.dir / MANIFEST, json.dumps(payload, indent=1).encode())
+        with writing(self.dir, "cache"):
+            atomic_write_bytes(self.dir / MANIFEST, json.dumps(payload, indent=1).encode())
 
     # ------------------------------------------------------------- lock
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Exclusive writer lock on the provider folder (waits up to ``lock_timeout`` seconds)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = exclusive_lock(self.dir / LOCK, timeout=self.lock_timeout)
         try:
-            with exclusive_lock(self.dir / LOCK, timeout=self.lock_timeout):
-                for stale in self.dir.glob(".*.tmp"):  # left by a crashed writer; we hold the lock
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
-                yield
+            with writing(self.dir, "cache"):  # a full or read-only disk names the cache, not a bug
+                self.dir.mkdir(parents=True, exist_ok=True)
+                lock.__enter__()
         except LockHeld as held:
             raise DataError(
                 f"cache {self.dir} is locked by {held.holder} for more than {self.lock_timeout:g}s; "
                 f"wait for it to finish or raise data.yaml cache.lock_timeout"
             ) from None
+        try:
+            for stale in self.dir.glob(".*.tmp"):  # left by a crashed writer; we hold the lock
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+            yield
+        finally:
+            lock.__exit__(None, None, None)
 
     # ------------------------------------------------------------- read
 
@@ -338,7 +344,8 @@ class BarCache:
         symbol's coverage shrinks to the new rows, and the symbol is returned
         so the caller can fetch its whole history again.
         """
-        self.dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.dir, "cache"):
+            self.dir.mkdir(parents=True, exist_ok=True)
         replace = replace or {}
         manifest = self.manifest()
         dropped: list[str] = []
@@ -370,7 +377,8 @@ class BarCache:
                 merged = pd.concat(frames, ignore_index=True)
                 merged = merged.drop_duplicates(subset=["date"], keep="last").sort_values("date")
                 data = self._encode(merged)
-                atomic_write_bytes(self.file(symbol), data)
+                with writing(self.dir, "cache"):
+                    atomic_write_bytes(self.file(symbol), data)
                 written = (checksum(data), len(merged))
             elif symbol in replace and replace[symbol] is None or symbol in dropped:
                 with contextlib.suppress(FileNotFoundError):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regimeflex.fsio import atomic_write_text
+from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.killguard import KillGuard
 
 
@@ -54,8 +54,9 @@ class KillSwitch:
             "by": _user(),
             "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(data))
+        with writing(self.path, "kill switch"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(data))
         return data
 
     def release(self) -> bool:

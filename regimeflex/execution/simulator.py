@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from regimeflex.fsio import atomic_write_text
+from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
 
 STATE_FILE = "paper_broker.json"
@@ -85,10 +85,10 @@ class PaperBook:
     def save(self) -> None:
         if self.path is None:
             raise ValueError("an in-memory paper book has no state file to save")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            self.path, json.dumps({"cash": self.cash, "orders": self.orders, "fills": self.fills}, indent=1)
-        )
+        text = json.dumps({"cash": self.cash, "orders": self.orders, "fills": self.fills}, indent=1)
+        with writing(self.path.parent, "state"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, text)
 
     # ------------------------------------------------------------ trading
     def positions(self) -> dict[str, Position]:

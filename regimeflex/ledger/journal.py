@@ -47,7 +47,11 @@ class Journal:
         return digest
 
     def commit(self) -> None:
-        self.writer.commit()
+        try:
+            self.writer.commit()
+        except BaseException:
+            self._pending.clear()  # not on disk (the writer cut it back): the views must not show it
+            raise
         for kind, data, height in self._pending:
             self.state.apply(kind, data, height)
         self._pending.clear()

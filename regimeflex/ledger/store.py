@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regimeflex.errors import LedgerError
-from regimeflex.fsio import LockHeld, exclusive_lock
+from regimeflex.errors import LedgerError, StorageError
+from regimeflex.fsio import LockHeld, exclusive_lock, writing
 from regimeflex.ledger import faults
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact_obj, secret_values
@@ -388,37 +388,53 @@ class LedgerWriter:
         self._height = 0
         self.quarantined: TornTail | None = None
         self._secrets: list[bytes] | None = None
+        #: (prev, next seq, height) of the last entry on disk: where a failed commit rolls back to
+        self._durable: tuple[str, int, int] = (GENESIS, 0, 0)
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> LedgerWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock = exclusive_lock(lock_path, timeout=0)
+        """Lock, repair a torn tail, load the chain head. A disk or permission failure is a
+        :class:`~regimeflex.errors.StorageError` naming the ledger, the cause and the fix."""
+        with writing(self.path, "ledger"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            self._lock = exclusive_lock(lock_path, timeout=0)
+            try:
+                self._lock.__enter__()
+            except LockHeld as held:
+                self._lock = None
+                raise LedgerError(
+                    f"{self.path}: another RegimeFlex run is writing this ledger ({held.holder}, lock {lock_path}); "
+                    "only one run at a time may write — wait for it to finish and run again"
+                ) from None
+            except BaseException:
+                self._lock = None
+                raise
         try:
-            self._lock.__enter__()
-        except LockHeld as held:
-            self._lock = None
-            raise LedgerError(
-                f"{self.path}: another RegimeFlex run is writing this ledger ({held.holder}, lock {lock_path}); "
-                "only one run at a time may write — wait for it to finish and run again"
-            ) from None
-        torn = find_torn_tail(self.path)
-        self._fh = self.path.open("ab")
-        if torn is not None:
-            self._quarantine(torn)
-        self._load_tail()
-        if torn is not None:
-            self.append(
-                "torn_tail",
-                {
-                    "line": torn.line_no,
-                    "bytes": len(torn.raw),
-                    "sha256": hashlib.sha256(torn.raw).hexdigest(),
-                    "moved_to": self.path.name + ".torn",
-                },
-                height=self._height,
-            )
-            self.commit()
+            with writing(self.path, "ledger"):
+                torn = find_torn_tail(self.path)
+                # unbuffered: every byte is written by os.write in commit(), so a failed write
+                # leaves nothing behind in a buffer to be flushed half later
+                self._fh = self.path.open("ab", buffering=0)
+                if torn is not None:
+                    self._quarantine(torn)
+            self._load_tail()
+            if torn is not None:
+                self.append(
+                    "torn_tail",
+                    {
+                        "line": torn.line_no,
+                        "bytes": len(torn.raw),
+                        "sha256": hashlib.sha256(torn.raw).hexdigest(),
+                        "moved_to": self.path.name + ".torn",
+                    },
+                    height=self._height,
+                )
+                self.commit()
+        except BaseException:
+            self._pending, self._pending_kinds = [], []
+            self.close()
+            raise
         return self
 
     def close(self) -> None:
@@ -469,6 +485,7 @@ class LedgerWriter:
             self._prev = str(entry["id"])
             self._next_seq = int(entry["seq"]) + 1
             self._height = int(entry["height"])
+            self._durable = (self._prev, self._next_seq, self._height)
         except (KeyError, TypeError, ValueError):
             raise LedgerError(
                 f"{self.path}: the last line is not a ledger entry; run `regimeflex ledger verify` to find the damage"
@@ -521,15 +538,45 @@ class LedgerWriter:
                 self._fh.write(head + lines[i][: len(lines[i]) // 2])
                 self._fh.flush()
                 faults.crash()
-        self._fh.write(b"".join(lines))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fd = self._fh.fileno()
+        size = os.fstat(fd).st_size
+        try:
+            with writing(self.path, "ledger"):
+                _write_all(fd, b"".join(lines))
+                os.fsync(fd)
+        except StorageError:
+            self._roll_back(fd, size)
+            raise
+        self._durable = (self._prev, self._next_seq, self._height)
+
+    def _roll_back(self, fd: int, size: int) -> None:
+        """A commit failed (disk full, read-only, no permission): cut any part of it off the file,
+        so the ledger ends with its last whole line, and forget the entries that did not land."""
+        self._prev, self._next_seq, self._height = self._durable
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError as exc:
+            log.error(
+                "ledger %s: a failed write could not be cut back (%s); the next run moves the torn "
+                "last line aside and records it",
+                self.path,
+                exc.strerror or exc,
+            )
 
     def record(self, kind: str, data: Mapping[str, Any], *, height: int | None = None) -> str:
         """Append one entry and commit it at once (for facts that must be durable before the next step)."""
         digest = self.append(kind, data, height=height)
         self.commit()
         return digest
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (a write may be short on a filling disk)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def open_writer(path: Path) -> LedgerWriter:

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from regimeflex.errors import RegimeFlexError
-from regimeflex.fsio import atomic_write_text
+from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.secrets import redact
 
 
@@ -90,8 +90,10 @@ def render_template(name: str, context: Mapping[str, Any]) -> str:
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and rename (readers never see a partial file)."""
+    """Write ``text`` to ``path`` via a temporary file and rename (readers never see a partial file).
+    A full disk, read-only filesystem or missing permission is a ``StorageError`` naming the folder."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    with writing(path.parent, "report"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
     return path

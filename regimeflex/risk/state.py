@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeflex.errors import RegimeFlexError
-from regimeflex.fsio import atomic_write_text
+from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.risk.breakers import BreakerState
 
 STATE_VERSION = 1
@@ -81,7 +81,8 @@ def load_risk_state(path: Path) -> RiskState:
 def save_risk_state(path: Path, state: RiskState) -> Path:
     """Write ``state`` to ``path`` atomically (the directory is created when missing)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(state.to_dict(), indent=2, sort_keys=True)
-    atomic_write_text(path, text + "\n")
+    with writing(path.parent, "state"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text + "\n")
     return path
