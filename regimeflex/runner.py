@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from regimeflex.errors import EXIT_KILLED, EXIT_OK, DataError, KillSwitchEngaged, RegimeFlexError, StorageError
+from regimeflex.errors import (
+    EXIT_KILLED,
+    EXIT_OK,
+    ConfigError,
+    DataError,
+    KillSwitchEngaged,
+    RegimeFlexError,
+    StorageError,
+)
 from regimeflex.log import get_logger, step
 from regimeflex.types import Event, Level, check_bars
 
@@ -61,10 +69,19 @@ class RunOptions:
 
 
 def resolve_session(as_of: date | None, now: datetime | None = None) -> tuple[pd.Timestamp, bool]:
-    """The session a run is for, and whether it is a trading session at all."""
+    """The session a run is for, and whether it is a trading session at all.
+
+    An ``as_of`` after today in New York is a ConfigError (exit 2): a run trades a session that
+    has begun, never one whose prices cannot exist yet."""
     from regimeflex.data import calendar
 
-    day = pd.Timestamp(as_of) if as_of is not None else calendar.ny_today(now)
+    today = calendar.ny_today(now)
+    day = pd.Timestamp(as_of) if as_of is not None else today
+    if day > today:
+        raise ConfigError(
+            f"--as-of {day:%Y-%m-%d} is in the future (today in New York is {today:%Y-%m-%d}); "
+            "run for today, 'last' or an earlier session"
+        )
     return day, calendar.is_session(day)
 
 
@@ -148,7 +165,7 @@ def _cycle(
     summary: RunSummary,
     dispatcher: Any,
 ) -> None:
-    from regimeflex.config.broker import effective_mode
+    from regimeflex.config.broker import effective_mode, require_live_capable
     from regimeflex.execution.killswitch import KillSwitch
     from regimeflex.ledger.journal import open_journal
     from regimeflex.plugins import resolve
@@ -163,6 +180,16 @@ def _cycle(
         summary.messages.append(f"{summary.session} is not a trading session")
         return
     summary.mode = effective_mode(settings.broker, options.live)
+
+    # live needs a broker that trades for real and prices that are real: refused before any
+    # data is loaded or any broker is contacted
+    require_live_capable(
+        summary.mode,
+        broker=settings.broker.broker,
+        broker_capabilities=host.capabilities(settings.broker.broker) if summary.mode == "live" else {},
+        provider=settings.data.provider,
+        provider_capabilities=host.capabilities(settings.data.provider) if summary.mode == "live" else {},
+    )
 
     with step("config: plugins resolved", log) as figures:
         selection = resolve(settings, host)

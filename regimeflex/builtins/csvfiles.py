@@ -86,5 +86,11 @@ def bars_source(request: BarsRequest) -> dict[str, Any]:
 
 
 @hookimpl
+def capabilities() -> dict[str, bool]:
+    # your own files of real prices: a live run may trade on them (freshness is checked per run)
+    return {"real_market_data": True}
+
+
+@hookimpl
 def settings_model() -> type[BaseModel]:
     return CsvSettings

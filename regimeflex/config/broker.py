@@ -9,6 +9,7 @@ own section (validated by that plugin's ``settings_model``), and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
@@ -60,3 +61,40 @@ def effective_mode(settings: BrokerSettings, live_flag: bool = False) -> Literal
             "set mode: live in broker.yaml as well, or drop --live"
         )
     return settings.mode
+
+
+#: capability tag a broker declares when it can place real orders (``capabilities()``)
+LIVE_TRADING = "live_trading"
+#: capability tag a data provider declares when its bars are real market data
+REAL_MARKET_DATA = "real_market_data"
+
+
+def require_live_capable(
+    mode: str,
+    *,
+    broker: str,
+    broker_capabilities: Mapping[str, bool],
+    provider: str,
+    provider_capabilities: Mapping[str, bool],
+) -> None:
+    """``mode: live`` only with a broker that declares ``live_trading`` and a data provider that
+    declares ``real_market_data``; otherwise one ConfigError (exit 2) naming both problems.
+
+    Checked before any data is loaded or any broker is contacted, so a live run can never
+    send real orders computed from simulated prices, nor report simulated fills as live ones.
+    """
+    if mode != "live":
+        return
+    problems = []
+    if not broker_capabilities.get(LIVE_TRADING, False):
+        problems.append(
+            f"broker.yaml: broker '{broker}' does not declare {LIVE_TRADING} (a simulated or paper-only "
+            "broker); use a live broker such as alpaca, or set mode: paper"
+        )
+    if not provider_capabilities.get(REAL_MARKET_DATA, False):
+        problems.append(
+            f"data.yaml: provider '{provider}' does not declare {REAL_MARKET_DATA} (simulated prices); "
+            "use a real data provider such as polygon, alpaca or csv"
+        )
+    if problems:
+        raise ConfigError("mode: live refused: " + "; ".join(problems))

@@ -24,6 +24,8 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "needs_network": "data/broker/notifier: talks to an outside service; "
     "`plugins check` cannot run its calls without settings for a local server",
     "persistent": "broker: keeps orders and positions across runs (in its state directory)",
+    "live_trading": "broker: can place real orders; `mode: live` is refused for a broker without it",
+    "real_market_data": "data: serves real market prices; `mode: live` is refused for a provider without it",
 }
 
 

@@ -33,7 +33,13 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def capabilities() -> dict[str, bool]:
-    return {"needs_network": True, "supports_fractional": True, "supports_short": True}
+    return {
+        "needs_network": True,
+        "supports_fractional": True,
+        "supports_short": True,
+        "live_trading": True,  # the live endpoint, only with mode: live and --live
+        "real_market_data": True,
+    }
 
 
 @hookimpl

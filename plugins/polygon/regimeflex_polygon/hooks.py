@@ -24,7 +24,7 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def capabilities() -> dict[str, bool]:
-    return {"needs_network": True}
+    return {"needs_network": True, "real_market_data": True}
 
 
 @hookimpl
