@@ -293,7 +293,7 @@ def writing(path: Path, role: str) -> Iterator[None]:
 def _strict_loader() -> type:
     import yaml
 
-    class StrictLoader(yaml.SafeLoader):
+    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
         """SafeLoader that refuses a key given twice in one mapping."""
 
     def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -311,7 +311,8 @@ def _strict_loader() -> type:
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+        mapping: dict[Any, Any] = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+        return mapping
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return StrictLoader

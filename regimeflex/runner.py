@@ -305,7 +305,7 @@ def _locked_cycle(
             prices=prices,
             bars=bars,
             live=options.live,
-            broker_settings=selection.broker.settings,
+            broker_settings=selection.broker.settings if selection.broker is not None else {},
             journal=journal,
             notify=dispatcher.send,
         )
@@ -395,10 +395,12 @@ def account_now(
 
     kill = KillSwitch(settings.path(settings.run.paths.kill_switch))
     if mode != "dry_run" and not kill.engaged():
+        broker = selection.broker
+        assert broker is not None, "a broker is selected whenever the mode is not dry_run"
         context = make_context(
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]  # validated by broker.yaml's model
             session=session.date(),
-            broker_settings=selection.broker.settings,  # type: ignore[arg-type]
+            broker_settings=broker.settings,
             state_dir=settings.path(settings.run.paths.state_dir),
             journal_path=journal.path,
             kill_switch=kill,
@@ -406,7 +408,7 @@ def account_now(
             initial_equity=settings.run.initial_equity,
         )
         try:
-            account = host.broker_account(selection.broker.name, context=context)
+            account = host.broker_account(broker.name, context=context)
         except KillSwitchEngaged:
             account = None
             log.risk("kill switch engaged: account taken from the ledger, the broker is not asked")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ BAR_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 
 #: A Bars panel: index = session dates (tz-naive ``datetime64[ns]``, ascending,
 #: unique), columns = MultiIndex ``(field, symbol)``, float64 values.
-Bars = pd.DataFrame
+Bars: TypeAlias = pd.DataFrame
 
 
 class BarsShapeError(ValueError):
@@ -79,7 +79,8 @@ def bars_symbols(bars: Bars) -> list[str]:
     if isinstance(columns, pd.MultiIndex):
         level = columns.names.index("symbol")
         # order of first appearance, from the integer codes (no Python loop over the columns)
-        return columns.levels[level].take(pd.unique(columns.codes[level])).tolist()
+        symbols: list[str] = columns.levels[level].take(pd.unique(columns.codes[level])).tolist()
+        return symbols
     return list(dict.fromkeys(columns.get_level_values("symbol")))
 
 

@@ -314,7 +314,8 @@ def simulate(
     if method != "loop" and cfg.loop_free:
         if cfg.sleeves:
             return _simulate_sleeves(dates, symbols, w, c, px, cfg)
-        res = _simulate_vectorised(dates, symbols, *_row_major(w, c, px), cfg)
+        rw, rc, rpx = _row_major(w, c, px)
+        res = _simulate_vectorised(dates, symbols, rw, rc, rpx, cfg)
         if res is not None:
             return res
         if method == "vectorised":
@@ -322,7 +323,8 @@ def simulate(
                 "simulate(method='vectorised'): a shared book whose symbols trade on "
                 "different sessions (on_change, or a missing price) needs the date loop"
             )
-    return _simulate_loop(dates, symbols, *_row_major(w, c, px), cfg)
+    rw, rc, rpx = _row_major(w, c, px)
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg)
 
 
 def _row_major(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -437,22 +439,23 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
             factors = [x for x in on if x is not None]
             scale = min(factors) if factors else None
             prev_eq = eq
+    trade_columns: list[np.ndarray]
     if tr:
-        cols = [np.concatenate([x[k] for x in tr]) for k in range(6)]
+        trade_columns = [np.concatenate([x[k] for x in tr]) for k in range(6)]
     else:
-        cols = list(_empty_trades())
+        trade_columns = list(_empty_trades())
     return SimResult(
         dates,
         symbols,
         out_eq,
         out_cash,
         out_sh,
-        cols[0].astype(np.int64),
-        cols[1].astype(np.int64),
-        cols[2],
-        cols[3],
-        cols[4],
-        cols[5],
+        trade_columns[0].astype(np.int64),
+        trade_columns[1].astype(np.int64),
+        trade_columns[2],
+        trade_columns[3],
+        trade_columns[4],
+        trade_columns[5],
         out_brk,
     )
 

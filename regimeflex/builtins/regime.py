@@ -44,7 +44,7 @@ class RegimeStrategyParams(BaseModel):
     trend: TrendParams = TrendParams()
     mean_reversion: MeanReversionParams = MeanReversionParams()
     weights: dict[RegimeName, dict[Member, float]] = Field(
-        default_factory=lambda: {"bull": {"trend": 1.0}, "bear": {"mean_reversion": 1.0}, "neutral": {}},
+        default_factory=lambda: {"bull": {"trend": 1.0}, "bear": {"mean_reversion": 1.0}, "neutral": {}},  # type: ignore[arg-type]
         description="per regime, the weight of each member's signal",
     )
 
@@ -54,7 +54,7 @@ def member_signals(bars: Bars, p: RegimeStrategyParams) -> dict[str, pd.DataFram
 
 
 def blend_by_regime(
-    regime: pd.Series, signals: Mapping[str, pd.DataFrame], weights: Mapping[str, Mapping[str, float]]
+    regime: pd.Series, signals: Mapping[str, pd.DataFrame], weights: Mapping[Any, Mapping[Any, float]]
 ) -> pd.DataFrame:
     """Σ over members of ``weights[regime_t][member] × signal_member`` per date, clipped to [−1, 1].
 

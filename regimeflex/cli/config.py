@@ -25,17 +25,18 @@ def validate_cmd(ctx: click.Context, as_json: bool) -> None:
 
     settings = load_settings_for(ctx)
     selection = resolve(settings, PluginHost.load())
+    selection_names = {s.where: s.name for s in selection.all()}
     summary = {
         "config_dir": str(settings.config_dir),
         "valid": True,
-        "plugins": {s.where: s.name for s in selection.all()},
+        "plugins": selection_names,
         "broker_mode": settings.broker.mode,
     }
     if as_json:
         echo_json(summary)
         return
     click.echo(f"configuration in {settings.config_dir} is valid")
-    for where, name in summary["plugins"].items():
+    for where, name in selection_names.items():
         click.echo(f"  {where:<48} {name}")
     click.echo(f"  broker mode: {settings.broker.mode}")
 

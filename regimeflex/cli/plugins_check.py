@@ -69,9 +69,9 @@ def params_from_config(ctx: click.Context, name: str) -> tuple[dict[str, Any], s
         return dict(settings.risk.sizer.params or {}), "risk.yaml: sizer.params"
     if name in settings.broker.brokers:
         return dict(settings.broker.brokers[name] or {}), f"broker.yaml: brokers.{name}"
-    for channel, spec in settings.run.notify.channels.items():
-        if (spec.plugin or channel) == name:
-            return dict(spec.settings or {}), f"run.yaml: notify.channels.{channel}.settings"
+    for channel, channel_spec in settings.run.notify.channels.items():
+        if (channel_spec.plugin or channel) == name:
+            return dict(channel_spec.settings or {}), f"run.yaml: notify.channels.{channel}.settings"
     return None
 
 
@@ -100,6 +100,8 @@ def check_cmd(ctx: click.Context, name: str, params_file: Path | None, role: str
     from regimeflex.testing.load import PluginUnderTest, load_subject
 
     from_config = None if params_file else params_from_config(ctx, name)
+    source: str | None
+    where: str | None
     if from_config is not None:
         params, source = from_config
         where = source

@@ -64,7 +64,7 @@ def context_for(setup: BrokerSetup, session: date | None = None) -> Any:
     from regimeflex.execution.session import make_context
 
     return make_context(
-        mode=setup.mode,
+        mode=setup.mode,  # type: ignore[arg-type]  # validated by broker.yaml's model
         session=session or date.today(),
         broker_settings=setup.broker_settings,
         state_dir=setup.state_dir,

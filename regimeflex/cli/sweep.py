@@ -69,11 +69,11 @@ def sweep_cmd(
     try:
         from regimeflex.backtest.sweep import parameter_sets
 
-        total = len(parameter_sets(spec))
+        total: int | None = len(parameter_sets(spec))
         if spec.walk_forward is not None:
             total = None  # the window count is known once bars are loaded
         if is_tty() and not as_json and total:
-            with click.progressbar(length=total, label="backtests", file=click.get_text_stream("stderr")) as bar:
+            with click.progressbar(length=total, label="backtests", file=click.get_text_stream("stderr")) as bar:  # type: ignore[operator]
                 result = run_sweep(settings, spec, client=client, on_done=lambda _i: bar.update(1))
         else:
             result = run_sweep(settings, spec, client=client)

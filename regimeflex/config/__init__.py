@@ -86,7 +86,8 @@ class Settings(FrozenModel):
         from regimeflex.secrets import redact_obj
 
         data = self.model_dump(mode="json", exclude={"config_dir"})
-        return redact_obj(data)
+        redacted: dict[str, Any] = redact_obj(data)
+        return redacted
 
 
 def read_yaml(path: Path) -> Any:

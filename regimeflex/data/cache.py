@@ -189,7 +189,7 @@ class BarCache:
         manifest = self.manifest() if manifest is None else manifest
         cov = manifest.get(symbol.upper())
         dates, values = self._read_arrays(self.file(symbol), symbol.upper(), cov.checksum if cov else None)
-        if dates is None:
+        if dates is None or values is None:
             return pd.DataFrame(
                 {
                     c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol" else "float64")
@@ -274,7 +274,7 @@ class BarCache:
                     raise
                 damaged[symbol] = exc.reason
                 continue
-            if dates is None or not len(dates):
+            if dates is None or values is None or not len(dates):
                 continue
             a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
             b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
@@ -369,7 +369,9 @@ class BarCache:
                             cov = cov.replace(start=_day(new["date"].min()), end=max(cov.end, _day(new["date"].max())))
                     manifest.pop(symbol, None)
                 if old is not None and symbol in replace:
-                    lo, hi = (pd.Timestamp(d) for d in replace[symbol])  # type: ignore[misc]
+                    span = replace[symbol]
+                    assert span is not None
+                    lo, hi = (pd.Timestamp(d) for d in span)
                     old = old[(old["date"] < lo) | (old["date"] > hi)]
             frames = [f for f in (old, new) if f is not None and not f.empty]
             written: tuple[str, int] | None = None

@@ -149,7 +149,8 @@ def source_files(
         files = _files(root, pattern)
     except DataError:
         return {s.upper(): [] for s in symbols}
-    long_files, by_symbol = [], {}
+    long_files: list[Path] = []
+    by_symbol: dict[str, list[Path]] = {}
     for file in files:
         if root.is_file():
             long_files.append(file)

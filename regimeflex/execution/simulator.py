@@ -127,7 +127,7 @@ class PaperBook:
         if not reason and self.settings.fill_at == "reference":
             ref = order.limit_price or order.reference_price
             if ref:
-                self._fill(record, float(ref), record["session"], cap=order.limit_price)
+                self._fill(record, float(ref), str(record["session"]), cap=order.limit_price)
         return self.result(record)
 
     def _reject_reason(self, order: Order) -> str:

@@ -236,11 +236,19 @@ def verify_file(path: Path) -> VerifyResult:
             if torn:
                 lines.pop()
             ok, bad, (prev, seq, height) = _check_lines(lines, path, prev, seq, height)
-            if not ok:
+            if bad is not None:
                 return bad
             if torn:
                 return VerifyResult(False, seq, seq + 1, "torn last line (no newline): " + torn_remedy(path), torn=True)
     return VerifyResult(ok=True, entries=seq)
+
+
+def _body_digest(line: bytes) -> bytes:
+    # the body is the line up to ',"id":…' plus "}"; update() saves copying every line twice
+    h = hashlib.sha256(line[:-74])
+    h.update(b"}")
+    digest: bytes = h.digest()
+    return digest
 
 
 def _check_lines(
@@ -270,7 +278,6 @@ def _block_ok(lines: list[bytes], prev: bytes, seq: int, height: int, digits: in
     ids, ``digits``-digit seq), so every check is a list comprehension of slices and the
     comparison of whole lists. Anything unusual fails here and is diagnosed line by line.
     """
-    sha256 = hashlib.sha256
     e_seq = -_AFTER_SEQ
     s_seq = e_seq - digits
     e_prev = s_seq - len(_SEQ_KEY)
@@ -285,7 +292,7 @@ def _block_ok(lines: list[bytes], prev: bytes, seq: int, height: int, digits: in
     except ValueError:
         return False
     # the body is the line up to ',"id":…' plus "}"; update() saves copying every line twice
-    if b"".join([(h := sha256(line[:-74])).update(b"}") or h.digest() for line in lines]) != claimed:
+    if b"".join([_body_digest(line) for line in lines]) != claimed:
         return False
     if [line[s_prev:e_prev] for line in lines] != [prev, *ids[:-1]]:
         return False
@@ -329,7 +336,7 @@ def _first_bad(lines: list[bytes], path: Path, prev: bytes, seq: int, height: in
             and int(m.group(3)) == seq
             and int(m.group(1)) >= height
         )
-        if not good:
+        if not good or m is None:
             return VerifyResult(False, seq, seq + 1, _diagnose(raw, path, prev, seq, height))
         prev, seq, height = m.group(4), seq + 1, int(m.group(1))
     raise AssertionError("a block failed verification but no line in it is bad")  # pragma: no cover

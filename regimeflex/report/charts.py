@@ -266,7 +266,7 @@ class _Frame:
         xticks = []
         if self.has_dates:
             for when, text in date_ticks(pd.Timestamp(int(self.x0), unit="ns"), pd.Timestamp(int(self.x1), unit="ns")):
-                pos = float(self.px(np.float64(when.value)))
+                pos = float(self.px(np.asarray(float(when.value))))
                 if self.box.left - 0.05 <= pos <= self.box.right + 0.05:
                     xticks.append(Tick(f"{pos:.1f}", text, f"{when:%Y-%m-%d}"))
         return {

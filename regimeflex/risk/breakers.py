@@ -255,7 +255,7 @@ def check_circuit_breakers(
         tripped[name] = t
         events.append(_trip_event(t))
     specs = [
-        enabled.get(name) or BreakerSpec(threshold=t.threshold, action=t.action, reset=t.reset)  # type: ignore[arg-type]
+        enabled.get(name) or BreakerSpec(threshold=t.threshold, action=t.action, reset=t.reset)
         for name, t in tripped.items()
     ]
     kinds = [s.action_kind for s in specs]

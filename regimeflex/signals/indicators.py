@@ -14,7 +14,7 @@ so the results match TA-Lib to floating-point noise on real data.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -47,13 +47,13 @@ def _as_frame(x: Frame) -> tuple[pd.DataFrame, bool]:
     raise TypeError(f"indicators take a pandas DataFrame or Series, got {type(x).__name__}")
 
 
-def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: object = None) -> Frame:
+def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: object = None) -> Any:
     out = pd.DataFrame(values, index=template.index, columns=template.columns)
     if was_series:
         series = out.iloc[:, 0]
         series.name = name
-        return series  # type: ignore[return-value]
-    return out  # type: ignore[return-value]
+        return series
+    return out
 
 
 def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
@@ -159,8 +159,8 @@ def true_range(high: Frame, low: Frame, close: Frame) -> Frame:
     out = np.fmax(np.fmax(ranges[0].to_numpy(), ranges[1].to_numpy()), ranges[2].to_numpy())
     out[np.isnan(prev.to_numpy()) | np.isnan(ranges[0].to_numpy())] = np.nan
     if isinstance(close, pd.Series):
-        return pd.Series(out, index=close.index, name=close.name)  # type: ignore[return-value]
-    return pd.DataFrame(out, index=close.index, columns=close.columns)  # type: ignore[return-value]
+        return pd.Series(out, index=close.index, name=close.name)
+    return pd.DataFrame(out, index=close.index, columns=close.columns)
 
 
 def atr(high: Frame, low: Frame, close: Frame, window: int = 14) -> Frame:
