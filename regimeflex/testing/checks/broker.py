@@ -188,7 +188,7 @@ def _sleeps_outside_the_guard() -> Iterator[list[float]]:
         else:
             real(seconds)
 
-    time.sleep = sleep
+    time.sleep = sleep  # type: ignore[assignment]  # recording stand-in
     try:
         yield slept
     finally:
