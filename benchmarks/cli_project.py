@@ -41,7 +41,7 @@ def main(data_dir: Path, project: Path, fmt: str = "arrow") -> None:
         f"  rebalance: on_change\n"
     )
     (config / "data.yaml").write_text(
-        f"provider: csv\nproviders:\n  csv:\n    path: {files}\ncache:\n  format: {fmt}\n"
+        f"provider: csv\nproviders:\n  csv:\n    path: {files}\n    prices: adjusted\ncache:\n  format: {fmt}\n"
     )
     (config / "strategies.yaml").write_text(
         "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n    params: {rule: price_above_sma, slow: 200}\n"

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from regimeflex.data.csvread import read_source, source_files, symbol_from_filename
+from regimeflex.data.csvread import CsvSourceSettings, read_source, source_files, symbol_from_filename
 from regimeflex.data.normalize import long_to_bars
 from regimeflex.hookspecs import hookimpl
 from regimeflex.types import Bars, BarsRequest
@@ -35,38 +35,27 @@ __all__ = [
 ]
 
 
-class CsvSettings(BaseModel):
-    """``providers.csv`` in data.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CsvSettings(CsvSourceSettings):
+    """``providers.csv`` in data.yaml (the reader's options, see :class:`regimeflex.data.csvread.CsvSourceSettings`)."""
 
     path: Path = Field(..., description="A folder of CSV files or one CSV file (relative to the project root).")
-    pattern: str = Field("*.csv", description="Which files of the folder to read.")
-    symbol_column: str | None = Field(
-        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
-    )
-    date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
-    prices: Literal["adjusted", "raw"] = Field(
-        "adjusted", description="What the files' Open/High/Low/Close are when there is no Adj Close column."
-    )
 
 
 def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date, *, adjusted: bool) -> Bars:
-    """Bars for ``symbols`` in ``[start, end]`` from the configured files."""
-    long = read_source(
-        settings.path,
-        adjusted=adjusted,
-        prices=settings.prices,
-        pattern=settings.pattern,
-        symbol_column=settings.symbol_column,
-        date_format=settings.date_format,
-        symbols=symbols,
-    )
+    """Bars for ``symbols`` in ``[start, end]`` from the configured files.
+
+    Bars cannot hold two rows for one session, so the rows exactly as read
+    (duplicates and source order intact) travel with the panel in
+    ``bars.attrs["rows"]`` and the reader's findings in ``bars.attrs["findings"]``:
+    the core validates those, the same way ``data import`` does.
+    """
+    long = read_source(settings.path, adjusted=adjusted, settings=settings, symbols=symbols)
+    findings = long.attrs.get("findings", [])
     long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
-    # Bars cannot hold two rows for one session; the last one in file order wins here,
-    # and `regimeflex data validate` reports the duplicates.
-    long = long.drop_duplicates(subset=["symbol", "date"], keep="last")
-    return long_to_bars(long, symbols)
+    bars = long_to_bars(long.drop_duplicates(subset=["symbol", "date"], keep="last"), symbols)
+    bars.attrs["rows"] = long.reset_index(drop=True)
+    bars.attrs["findings"] = list(findings)
+    return bars
 
 
 @hookimpl
@@ -79,9 +68,7 @@ def provide_bars(request: BarsRequest) -> Bars:
 def bars_source(request: BarsRequest) -> dict[str, Any]:
     """Every csv setting changes values; each symbol is served by its own files and every long file."""
     settings = CsvSettings.model_validate(dict(request.settings or {}))
-    files = source_files(
-        settings.path, pattern=settings.pattern, symbol_column=settings.symbol_column, symbols=tuple(request.symbols)
-    )
+    files = source_files(settings.path, settings=settings, symbols=tuple(request.symbols))
     return {"settings": settings.model_dump(mode="json"), "files": {s: [str(p) for p in v] for s, v in files.items()}}
 
 

@@ -21,6 +21,11 @@ import click
 from regimeflex.cli.common import echo_json, is_tty, load_settings_for
 from regimeflex.errors import EXIT_ERROR
 
+PRICES_HELP = (
+    "What the files' Open/High/Low/Close are when they have no Adj Close column "
+    "(overrides data.yaml providers.csv.prices)."
+)
+
 #: symbols per load_bars call while a progress bar is shown
 PROGRESS_CHUNK = 25
 
@@ -110,9 +115,12 @@ def fetch_cmd(
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--provider", help="Whose cache receives the bars (default: data.yaml provider).")
 @click.option("--symbol", "symbols", multiple=True, help="Import only this symbol (repeatable).")
+@click.option("--prices", type=click.Choice(["adjusted", "raw"]), help=PRICES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tuple[str, ...], as_json: bool) -> None:
+def import_cmd(
+    ctx: click.Context, path: Path, provider: str | None, symbols: tuple[str, ...], prices: str | None, as_json: bool
+) -> None:
     """Validate CSV files at PATH (a file or a folder) and store them in the cache.
 
     Rows a rule rejects stay out; everything else is kept, and every finding is listed.
@@ -121,7 +129,7 @@ def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tu
 
     settings = load_settings_for(ctx)
     target = provider or settings.data.provider
-    stored, report = import_source(settings, path, provider=target, symbols=symbols or None)
+    stored, report = import_source(settings, path, provider=target, symbols=symbols or None, prices=prices)
     if as_json:
         echo_json(
             {
@@ -148,18 +156,25 @@ def import_cmd(ctx: click.Context, path: Path, provider: str | None, symbols: tu
     help="Validate CSV files (a file or folder) instead of the cache.",
 )
 @click.option("--provider", help="Whose cache to check (default: data.yaml provider).")
+@click.option("--prices", type=click.Choice(["adjusted", "raw"]), help=PRICES_HELP)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.pass_context
 def validate_cmd(
-    ctx: click.Context, symbols: tuple[str, ...], path: Path | None, provider: str | None, strict: bool, as_json: bool
+    ctx: click.Context,
+    symbols: tuple[str, ...],
+    path: Path | None,
+    provider: str | None,
+    prices: str | None,
+    strict: bool,
+    as_json: bool,
 ) -> None:
     """Check cached bars (or files with --path) against every rule; exit 1 when a rule rejects rows."""
     from regimeflex.data.service import validate_cache, validate_files
 
     settings = load_settings_for(ctx)
     if path is not None:
-        report = validate_files(settings, path, symbols=symbols or None)
+        report = validate_files(settings, path, symbols=symbols or None, prices=prices)
     else:
         report = validate_cache(settings, symbols or None, provider=provider)
     failed = bool(report.rejected) or (strict and bool(report.findings))

@@ -21,6 +21,7 @@ class RulePolicies(FrozenModel):
     reports it, ``repair`` applies the rule's documented fix, ``ignore`` turns the rule off.
     """
 
+    unreadable_row: Literal["reject"] = "reject"
     unsorted_dates: Literal["repair", "warn", "ignore"] = "repair"
     duplicate_row: Literal["repair", "reject", "warn", "ignore"] = "repair"
     duplicate_date: Literal["reject", "warn"] = "reject"

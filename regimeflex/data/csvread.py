@@ -12,10 +12,14 @@ same rows.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import warnings
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from regimeflex.data.normalize import _ALIASES, LONG_COLUMNS, _key, normalize_frame
 from regimeflex.errors import DataError
@@ -52,50 +56,186 @@ def _has_symbol_column(header: list[str], symbol_column: str | None) -> bool:
     return any(_ALIASES.get(_key(c)) == "symbol" or c in ("T", "S") for c in header)
 
 
+class CsvOptions(BaseModel):
+    """How to read one CSV source (data.yaml ``providers.csv``, or one entry of its ``files:``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str | None = Field(None, description="The symbol of this file (default: the file name up to - or _).")
+    symbol_column: str | None = Field(
+        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which column holds each field, e.g. {date: DATE, close: VIXCLS} (fields: date, open, high, "
+        "low, close, adj_close, volume, symbol).",
+    )
+    na_values: list[str] = Field(
+        default_factory=list, description='Extra markers of a missing value, e.g. ["."] in FRED downloads.'
+    )
+    date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
+    prices: Literal["adjusted", "raw"] | None = Field(
+        None,
+        description="What Open/High/Low/Close hold when there is no Adj Close column; required for such "
+        "OHLC files (never assumed).",
+    )
+    close_only: bool = Field(
+        False, description="A close-only series (an index level, a rate, VIX): only a close is required."
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {"date", "symbol", "adj_close", *LONG_COLUMNS}
+        wrong = sorted(set(value) - known)
+        if wrong:
+            raise ValueError(f"unknown field(s) {wrong}; map any of {sorted(known)} to a column name")
+        return value
+
+
+class CsvSourceSettings(CsvOptions):
+    """``providers.csv`` in data.yaml: where the files are, how to read them, and per-file exceptions."""
+
+    path: Path | None = Field(None, description="A folder of CSV files or one CSV file (relative to the project root).")
+    pattern: str = Field("*.csv", description="Which files of the folder to read.")
+    files: dict[str, CsvOptions] = Field(
+        default_factory=dict,
+        description="Options for particular files (a file name or glob under path), e.g. "
+        "{VIXCLS.csv: {symbol: VIX, columns: {close: VIXCLS}, na_values: ['.'], close_only: true}}.",
+    )
+
+    def options_for(self, file: Path) -> CsvOptions:
+        """The top-level options overlaid with every ``files:`` entry whose name or glob matches ``file``."""
+        merged = {k: getattr(self, k) for k in CsvOptions.model_fields}
+        for pattern, opts in self.files.items():
+            if fnmatch.fnmatch(file.name, pattern) or str(file).endswith(pattern):
+                merged.update({k: getattr(opts, k) for k in opts.model_fields_set})
+        return CsvOptions(**merged)
+
+
+#: ``Skipping line 7: expected 7 fields, saw 8`` (pandas' on_bad_lines="warn" message)
+_BAD_LINE = re.compile(r"line (\d+): expected (\d+) fields?, saw (\d+)")
+
+
+def _read_table(path: Path, options: CsvOptions) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """The file as text columns, and the lines skipped for having more fields than the header."""
+    dtype = {options.symbol_column: "string"} if options.symbol_column else None
+    na = list(options.na_values) or None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            table = pd.read_csv(path, dtype=dtype, na_values=na, on_bad_lines="warn")
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    skipped: list[tuple[int, str]] = []
+    for warning in caught:
+        for line, want, saw in _BAD_LINE.findall(str(warning.message)):
+            skipped.append((int(line), f"{saw} fields where the header has {want}"))
+    if skipped:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        skipped = [(n, f"{why}: {lines[n - 1][:120]!r}" if 0 < n <= len(lines) else why) for n, why in sorted(skipped)]
+    return table, skipped
+
+
+def _file_line(row: int, skipped: list[tuple[int, str]]) -> int:
+    """The 1-based file line of data row ``row`` (0-based) given the skipped lines (header = line 1)."""
+    line = row + 2
+    for n, _ in skipped:
+        if n <= line:
+            line += 1
+    return line
+
+
 def read_file(
     path: Path,
     *,
     adjusted: bool,
-    prices: str | None = None,
-    symbol_column: str | None = None,
-    date_format: str | None = None,
+    options: CsvOptions | None = None,
     symbols: set[str] | None = None,
 ) -> pd.DataFrame:
     """One CSV file → canonical long frame (``symbols`` filters long files early).
 
-    ``prices`` declares what Open/High/Low/Close hold ("adjusted"/"raw"); when
-    it differs from what ``adjusted`` asks for and the file has no Adj Close
-    column to convert with, that is an error rather than a guess.
+    A row that cannot be read — a date that is not a date, a price that is not
+    a number, more fields than the header — is left out and reported as an
+    ``unreadable_row`` finding naming the line and the bad value (in
+    ``frame.attrs["findings"]``); the rest of the file is read.
+
+    ``options.prices`` declares what Open/High/Low/Close hold; a file with an
+    Adj Close column needs no declaration (both are there). An OHLC file
+    without Adj Close whose basis is not declared is an error, never a guess;
+    so is a declared basis that differs from what ``adjusted`` asks for.
     """
-    try:
-        table = pd.read_csv(path, dtype={symbol_column: "string"} if symbol_column else None)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    from regimeflex.data.validate import Finding
+
+    options = options or CsvOptions()
+    table, skipped = _read_table(path, options)
     if table.empty and len(table.columns) == 0:
         raise DataError(f"{path}: the file is empty")
     header = [str(c) for c in table.columns]
+    if options.columns:
+        missing = sorted(c for c in options.columns.values() if c not in header)
+        if missing:
+            raise DataError(f"{path}: no column(s) {missing} (providers.csv columns); columns are {header}")
+        mapped = set(options.columns.values())
+        # the mapping wins: other columns that would mean the same field are ignored
+        clash = {
+            c for c in header if c not in mapped and _ALIASES.get(_key(c)) in options.columns and c not in ("T", "S")
+        }
+        table = table.drop(columns=list(clash)).rename(columns={v: k for k, v in options.columns.items()})
+        header = [str(c) for c in table.columns]
+    symbol_column = options.symbol_column
     if symbol_column and symbol_column not in header:
         raise DataError(f"{path}: no column {symbol_column!r} (providers.csv.symbol_column); columns are {header}")
-    if symbol_column and symbol_column in header:
+    if symbol_column:
         table = table.rename(columns={symbol_column: "symbol"})
+    canon = {_ALIASES.get(_key(c)) for c in header}
     wanted_basis = "adjusted" if adjusted else "raw"
-    has_adj = any(_ALIASES.get(_key(c)) == "adj_close" for c in header)
-    if prices is not None and prices != wanted_basis and not has_adj:
+    has_adj = "adj_close" in canon
+    close_only = options.close_only or not ({"open", "high", "low"} & canon)
+    if options.prices is not None and options.prices != wanted_basis and not has_adj and not close_only:
         raise DataError(
             f"{path}: data.yaml asks for {wanted_basis} prices, providers.csv.prices says this "
-            f"file holds {prices} prices and it has no Adj Close column to convert with; "
+            f"file holds {options.prices} prices and it has no Adj Close column to convert with; "
             f"set adjusted: {str(not adjusted).lower()} in data.yaml or supply {wanted_basis} files"
         )
+    if options.prices is None and not has_adj and not close_only:
+        raise DataError(
+            f"{path}: has no Adj Close column, so whether its Open/High/Low/Close are split/dividend-adjusted "
+            f"or raw cannot be told; declare it in data.yaml: providers.csv.prices: adjusted | raw "
+            f"(or per file under providers.csv.files)"
+        )
+    if options.close_only:
+        table = table.drop(columns=[c for c in table.columns if _ALIASES.get(_key(c)) in ("open", "high", "low")])
     long_file = _has_symbol_column([str(c) for c in table.columns], "symbol" if symbol_column else None)
+    default_symbol = options.symbol or symbol_from_filename(path)
+    bad: list[tuple[int, str]] = []
     long = normalize_frame(
         table,
-        symbol=None if long_file else symbol_from_filename(path),
+        symbol=None if long_file else default_symbol,
         adjusted=adjusted,
         where=str(path),
-        date_format=date_format,
+        date_format=options.date_format,
+        bad_rows=bad,
     )
+    findings = [
+        Finding(
+            default_symbol if not long_file else "?", None, "unreadable_row", "rejected", f"{path.name} line {n}: {why}"
+        )
+        for n, why in skipped
+    ]
+    if bad:
+        rows = sorted({r for r, _ in bad})
+        syms = long["symbol"].to_numpy()
+        for row, why in bad:
+            sym = str(syms[row]) if long_file and isinstance(syms[row], str) else default_symbol
+            findings.append(
+                Finding(sym, None, "unreadable_row", "rejected", f"{path.name} line {_file_line(row, skipped)}: {why}")
+            )
+        long = long.drop(index=rows).reset_index(drop=True)
     if symbols is not None:
         long = long[long["symbol"].isin(symbols)]
+        findings = [f for f in findings if f.symbol in symbols or f.symbol == "?"]
+    long.attrs["findings"] = findings
     return long
 
 
@@ -103,50 +243,51 @@ def read_source(
     path: Path,
     *,
     adjusted: bool = True,
-    prices: str | None = None,
-    pattern: str = "*.csv",
-    symbol_column: str | None = None,
-    date_format: str | None = None,
+    settings: CsvSourceSettings | None = None,
     symbols: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """Every requested symbol's rows from a file or folder, as one canonical long frame."""
+    """Every requested symbol's rows from a file or folder, as one canonical long frame.
+
+    Rows that could not be read are in ``frame.attrs["findings"]`` (``unreadable_row``, rejected).
+    """
+    settings = settings or CsvSourceSettings()
     wanted = {s.upper() for s in symbols} if symbols is not None else None
     parts = []
-    for file in _files(Path(path), pattern):
+    findings: list[Any] = []
+    for file in _files(Path(path), settings.pattern):
+        options = settings.options_for(file)
         if wanted is not None and file.parent != file and Path(path).is_dir():
             header = pd.read_csv(file, nrows=0).columns.astype(str).tolist()
-            if not _has_symbol_column(header, symbol_column) and symbol_from_filename(file) not in wanted:
+            own = options.symbol or symbol_from_filename(file)
+            if not _has_symbol_column(header, options.symbol_column) and own not in wanted:
                 continue  # a per-symbol file nobody asked for: do not even parse it
-        parts.append(
-            read_file(
-                file,
-                adjusted=adjusted,
-                prices=prices,
-                symbol_column=symbol_column,
-                date_format=date_format,
-                symbols=wanted,
-            )
-        )
+        part = read_file(file, adjusted=adjusted, options=options, symbols=wanted)
+        findings.extend(part.attrs.get("findings", []))
+        parts.append(part)
     if not parts:
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 c: pd.Series(dtype="datetime64[ns]" if c == "date" else object if c == "symbol" else "float64")
                 for c in LONG_COLUMNS
             }
         )
-    return pd.concat(parts, ignore_index=True)
+    else:
+        out = pd.concat(parts, ignore_index=True)
+    out.attrs["findings"] = findings
+    return out
 
 
 def source_files(
-    path: Path, *, pattern: str = "*.csv", symbol_column: str | None = None, symbols: tuple[str, ...] = ()
+    path: Path, *, settings: CsvSourceSettings | None = None, symbols: tuple[str, ...] = ()
 ) -> dict[str, list[Path]]:
     """Which files each symbol's rows are read from: its own ``SYMBOL*.csv`` files plus every long file.
 
     Reads headers only. A missing folder or file serves nothing (the load then says why).
     """
+    settings = settings or CsvSourceSettings()
     root = Path(path)
     try:
-        files = _files(root, pattern)
+        files = _files(root, settings.pattern)
     except DataError:
         return {s.upper(): [] for s in symbols}
     long_files: list[Path] = []
@@ -159,8 +300,9 @@ def source_files(
             header = pd.read_csv(file, nrows=0).columns.astype(str).tolist()
         except (OSError, ValueError, pd.errors.ParserError):
             header = []
-        if _has_symbol_column(header, symbol_column):
+        options = settings.options_for(file)
+        if _has_symbol_column(header, options.symbol_column):
             long_files.append(file)
         else:
-            by_symbol.setdefault(symbol_from_filename(file), []).append(file)
+            by_symbol.setdefault((options.symbol or symbol_from_filename(file)).upper(), []).append(file)
     return {s.upper(): [*by_symbol.get(s.upper(), []), *long_files] for s in symbols}

@@ -94,18 +94,32 @@ def canonical_columns(columns: Iterable[object], *, where: str = "data") -> dict
     return mapping
 
 
-def parse_dates(values: pd.Series, *, where: str = "data", date_format: str | None = None) -> pd.Series:
+def parse_dates(
+    values: pd.Series,
+    *,
+    where: str = "data",
+    date_format: str | None = None,
+    bad_rows: list[tuple[int, str]] | None = None,
+) -> pd.Series:
     """Parse a date column to tz-naive New York session dates (``datetime64[ns]``, midnight).
 
     Numbers are epoch timestamps in UTC (unit inferred from magnitude:
     seconds, ms, µs or ns); tz-aware strings/values are converted to New York
     before taking the date; naive values keep their calendar date.
+
+    :param bad_rows: when given, a text date that cannot be read becomes NaT and
+        ``(row, "date '…' is not a date")`` is appended here instead of raising.
     """
     series = pd.Series(values)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         parsed = _parse_epoch(series, where)
     elif isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = series
+    elif bad_rows is not None:
+        try:
+            parsed = _parse_text_dates(series.astype("string"), where, date_format)
+        except DataError:
+            parsed = _parse_text_dates_tolerant(series.astype("string"), date_format, bad_rows)
     else:
         parsed = _parse_text_dates(series.astype("string"), where, date_format)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -145,6 +159,28 @@ def _parse_text_dates(series: pd.Series, where: str, date_format: str | None) ->
     raise DataError(f"{where}: cannot read dates such as {example!r} as {hint}; set date_format for this source")
 
 
+def _parse_text_dates_tolerant(
+    series: pd.Series, date_format: str | None, bad_rows: list[tuple[int, str]]
+) -> pd.Series:
+    """Dates in the format most of the column is in; every other value NaT and reported in ``bad_rows``."""
+    text = series.str.strip()
+    formats = [date_format] if date_format else ["ISO8601", "%m/%d/%Y", "%Y%m%d", "%d.%m.%Y"]
+    best: pd.Series | None = None
+    for fmt in formats:
+        try:
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        except (ValueError, TypeError):
+            continue
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best = parsed
+    if best is None:
+        best = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for row in np.flatnonzero(best.isna().to_numpy()):
+        value = text.iloc[row]
+        bad_rows.append((int(row), "empty date" if pd.isna(value) or value == "" else f"date {value!r} is not a date"))
+    return best
+
+
 def normalize_frame(
     frame: pd.DataFrame,
     *,
@@ -152,6 +188,7 @@ def normalize_frame(
     adjusted: bool = True,
     where: str = "data",
     date_format: str | None = None,
+    bad_rows: list[tuple[int, str]] | None = None,
 ) -> pd.DataFrame:
     """Turn one table of daily bars into the canonical long frame.
 
@@ -159,8 +196,11 @@ def normalize_frame(
     :param symbol: the symbol when the table has no symbol column (one file per symbol).
     :param adjusted: with an ``Adj Close`` column, True rescales open/high/low/close
         by ``adj_close / close`` (yfinance-style adjustment) and False ignores it.
+    :param bad_rows: when given, a row whose date or a number cannot be read
+        is kept with NaT/NaN and ``(row, what is wrong)`` is appended here (the
+        caller drops and reports it) instead of failing the whole table.
     :returns: columns :data:`LONG_COLUMNS`, float64 prices/volume, a missing
-        ``volume`` column becomes NaN (index series such as ^VIX have none).
+        ``volume`` (or open/high/low, for close-only series) column becomes NaN.
     """
     table = frame
     mapping = canonical_columns(table.columns, where=where)
@@ -180,7 +220,7 @@ def normalize_frame(
         )
     renamed = table.loc[:, list(mapping)].set_axis(list(mapping.values()), axis=1)
     out = pd.DataFrame(index=pd.RangeIndex(len(renamed)))
-    out["date"] = parse_dates(renamed["date"], where=where, date_format=date_format).to_numpy()
+    out["date"] = parse_dates(renamed["date"], where=where, date_format=date_format, bad_rows=bad_rows).to_numpy()
     if "symbol" in renamed.columns:
         syms = renamed["symbol"].astype("string").str.strip().str.upper()
         if syms.isna().any():
@@ -195,20 +235,23 @@ def normalize_frame(
             f"name the file after its symbol (e.g. SPY.csv) or add a symbol column"
         )
     for field in BAR_FIELDS:
-        out[field] = _numeric(renamed[field], where, field) if field in renamed.columns else np.nan
+        out[field] = _numeric(renamed[field], where, field, bad_rows) if field in renamed.columns else np.nan
     if "adj_close" in renamed.columns and adjusted:
-        factor = _numeric(renamed["adj_close"], where, "adj_close") / out["close"]
+        factor = _numeric(renamed["adj_close"], where, "adj_close", bad_rows) / out["close"]
         for field in PRICE_FIELDS:
             out[field] = out[field] * factor
     return out.loc[:, list(LONG_COLUMNS)]
 
 
-def _numeric(values: pd.Series, where: str, field: str) -> pd.Series:
+def _numeric(values: pd.Series, where: str, field: str, bad_rows: list[tuple[int, str]] | None = None) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64").reset_index(drop=True)
     converted = pd.to_numeric(values.astype("string").str.strip().replace("", pd.NA), errors="coerce")
     bad = converted.isna() & values.notna() & (values.astype("string").str.strip() != "")
-    if bad.any():
+    if bad.any() and bad_rows is not None:
+        for row in np.flatnonzero(bad.to_numpy()):
+            bad_rows.append((int(row), f"{field} value {values.iloc[row]!r} is not a number"))
+    elif bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{where}: {field} value {values.iloc[row]!r} on data row {row + 1} is not a number")
     return converted.astype("float64").reset_index(drop=True)

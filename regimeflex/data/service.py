@@ -27,10 +27,10 @@ import pandas as pd
 
 from regimeflex.data import calendar
 from regimeflex.data.cache import BarCache, Coverage
-from regimeflex.data.normalize import bars_to_long, normalize_bars
+from regimeflex.data.normalize import LONG_COLUMNS, bars_to_long, normalize_bars
 from regimeflex.data.provenance import SourceScanner, describe_change, same_stats
 from regimeflex.data.validate import ValidationReport, validate_long
-from regimeflex.errors import DataError, HttpError, PluginCallError
+from regimeflex.errors import ConfigError, DataError, HttpError, PluginCallError
 from regimeflex.log import get_logger
 from regimeflex.types import Bars, BarsRequest, Event, Level
 
@@ -120,6 +120,23 @@ def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, A
             value = settings.path(value)
         resolved[key] = value
     return resolved
+
+
+def csv_options(settings: Any, prices: str | None = None) -> Any:
+    """``data.yaml: providers.csv`` as the file reader's validated options (used by ``data import|validate``);
+    ``prices`` overrides ``providers.csv.prices``."""
+    from pydantic import ValidationError
+
+    from regimeflex.config.base import format_validation_error
+    from regimeflex.data.csvread import CsvSourceSettings
+
+    try:
+        raw = dict(settings.data.providers.get("csv") or {})
+        if prices is not None:
+            raw["prices"] = prices
+        return CsvSourceSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error("data.yaml", exc, prefix="providers.csv")) from None
 
 
 def open_cache(settings: Any, provider: str | None = None) -> BarCache:
@@ -362,9 +379,7 @@ def _fetch_piece(
     request = BarsRequest(symbols=tuple(group), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
     report.provider_calls += 1
     raw = host.provide_bars(provider, request=request)
-    fetched = bars_to_long(normalize_bars(raw, where=f"{provider} provide_bars"))
-    fetched = fetched[fetched["symbol"].isin(group)]
-    fetched = fetched[(fetched["date"] >= pd.Timestamp(a)) & (fetched["date"] <= pd.Timestamp(b))]
+    fetched, reader_findings = _rows_of(raw, provider, group, a, b)
 
     # A changed close on the overlap session means the vendor re-adjusted history (split, dividend):
     # the symbol's whole cached history is stale, so fetch it again in one piece.
@@ -374,10 +389,11 @@ def _fetch_piece(
         log.warning("%s: adjusted history changed for %s; re-fetching from %s", provider, ", ".join(readjusted), lo)
         again = host.provide_bars(provider, request=BarsRequest(tuple(readjusted), lo, b, adjusted, provider_cfg))
         report.provider_calls += 1
-        again_long = bars_to_long(normalize_bars(again, where=f"{provider} provide_bars"))
-        again_long = again_long[again_long["symbol"].isin(readjusted)]
+        again_long, again_findings = _rows_of(again, provider, readjusted, lo, b)
         fetched = pd.concat([fetched[~fetched["symbol"].isin(readjusted)], again_long], ignore_index=True)
+        reader_findings = [f for f in reader_findings if f.symbol not in readjusted] + again_findings
 
+    fetched.attrs["findings"] = reader_findings
     clean, findings = _validate(settings, fetched, a, b, now)
     report.validation.extend(findings)
     has_last = bool((clean["date"] == pd.Timestamp(b)).any()) if not clean.empty else False
@@ -488,6 +504,30 @@ def _damaged_event(
     )
 
 
+def _rows_of(raw: Bars, provider: str, group: Iterable[str], a: date, b: date) -> tuple[pd.DataFrame, list[Any]]:
+    """The provider's rows for ``group`` in ``[a, b]`` as a long frame, and the reader's findings.
+
+    A provider that read rows the Bars panel cannot hold (two rows for one session) hands them over in
+    ``bars.attrs["rows"]`` (and rows it could not read in ``bars.attrs["findings"]``), so a run validates
+    exactly what ``data import`` validates.
+    """
+    from regimeflex.data.validate import Finding
+
+    names = set(group)
+    rows = raw.attrs.get("rows") if isinstance(raw, pd.DataFrame) else None
+    if isinstance(rows, pd.DataFrame) and set(LONG_COLUMNS) <= set(rows.columns):
+        long = rows.loc[:, list(LONG_COLUMNS)].copy()
+        long["symbol"] = long["symbol"].astype(str).str.strip().str.upper().astype(object)
+        long["date"] = pd.DatetimeIndex(long["date"]).normalize().astype("datetime64[ns]")
+    else:
+        long = bars_to_long(normalize_bars(raw, where=f"{provider} provide_bars"))
+    long = long[long["symbol"].isin(names)]
+    long = long[(long["date"] >= pd.Timestamp(a)) & (long["date"] <= pd.Timestamp(b))].reset_index(drop=True)
+    found = raw.attrs.get("findings", []) if isinstance(raw, pd.DataFrame) else []
+    findings = [f for f in found if isinstance(f, Finding) and (f.symbol in names or f.symbol == "?")]
+    return long, findings
+
+
 def _readjusted(
     cache: BarCache, fetched: pd.DataFrame, group: list[str], overlap: date, manifest: Mapping[str, Coverage]
 ) -> list[str]:
@@ -562,31 +602,21 @@ def import_source(
     provider: str | None = None,
     now: datetime | None = None,
     symbols: Iterable[str] | None = None,
+    prices: str | None = None,
 ) -> tuple[list[str], ValidationReport]:
     """Read user CSV files (a file or a folder), validate them and store them in a provider's cache.
 
     The cache of ``provider`` (default: ``data.yaml: provider``) then serves
     those sessions without asking the vendor. Rows the policy rejects stay
     out; warnings are kept and reported. Returns the symbols stored and the report.
+    ``prices`` ("adjusted"/"raw") declares the files' basis, overriding ``providers.csv.prices``.
     """
     from regimeflex.data.csvread import read_source, source_files
 
     now = now or datetime.now(UTC)
-    csv_cfg = settings.data.providers.get("csv", {})
-    options = {
-        "prices": csv_cfg.get("prices"),
-        "pattern": csv_cfg.get("pattern", "*.csv"),
-        "symbol_column": csv_cfg.get("symbol_column"),
-        "date_format": csv_cfg.get("date_format"),
-    }
+    options = csv_options(settings, prices)
     long = read_source(
-        Path(path),
-        adjusted=settings.data.adjusted,
-        prices=csv_cfg.get("prices"),
-        pattern=csv_cfg.get("pattern", "*.csv"),
-        symbol_column=csv_cfg.get("symbol_column"),
-        date_format=csv_cfg.get("date_format"),
-        symbols=tuple(symbols) if symbols else None,
+        Path(path), adjusted=settings.data.adjusted, settings=options, symbols=tuple(symbols) if symbols else None
     )
     if long.empty:
         raise DataError(f"{path}: no rows to import" + (f" for {', '.join(symbols)}" if symbols else ""))
@@ -595,13 +625,9 @@ def import_source(
     coverage: dict[str, Coverage] = {}
     if not clean.empty:
         spans = clean.groupby("symbol")["date"].agg(["min", "max"])
-        files = source_files(
-            Path(path).resolve(),
-            pattern=options["pattern"],
-            symbol_column=options["symbol_column"],
-            symbols=tuple(str(s) for s in spans.index),
-        )
-        scanner = SourceScanner("import", settings.data.adjusted, options, files)
+        files = source_files(Path(path).resolve(), settings=options, symbols=tuple(str(s) for s in spans.index))
+        reader = options.model_dump(mode="json", exclude={"path"})
+        scanner = SourceScanner("import", settings.data.adjusted, reader, files)
         coverage = {
             str(s): Coverage(
                 _day(r["min"]), _day(r["max"]), settings.data.adjusted, now, {**scanner.record(str(s)), "import": True}
@@ -629,19 +655,20 @@ def validate_cache(
 
 
 def validate_files(
-    settings: Any, path: Path, *, symbols: Iterable[str] | None = None, now: datetime | None = None
+    settings: Any,
+    path: Path,
+    *,
+    symbols: Iterable[str] | None = None,
+    now: datetime | None = None,
+    prices: str | None = None,
 ) -> ValidationReport:
     """Run every rule over user CSV files without storing anything (``data validate --path``)."""
     from regimeflex.data.csvread import read_source
 
-    csv_cfg = settings.data.providers.get("csv", {})
     long = read_source(
         Path(path),
         adjusted=settings.data.adjusted,
-        prices=csv_cfg.get("prices"),
-        pattern=csv_cfg.get("pattern", "*.csv"),
-        symbol_column=csv_cfg.get("symbol_column"),
-        date_format=csv_cfg.get("date_format"),
+        settings=csv_options(settings, prices),
         symbols=tuple(symbols) if symbols else None,
     )
     if long.empty:

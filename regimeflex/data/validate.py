@@ -12,12 +12,16 @@ Rules (default policy):
 =================== ========= ===============================================================
 rule                default   meaning · documented repair
 =================== ========= ===============================================================
+unreadable_row      reject    a source row that cannot be read: a date that is not a date, a price
+                              that is not a number, more fields than the header (found by the
+                              file reader; the finding names the line and the bad value)
 unsorted_dates      repair    a date earlier than one above it for the same symbol · sort
 duplicate_row       repair    an exact copy of another row · keep one copy
 duplicate_date      reject    two different rows for one (symbol, date) · (warn keeps the last)
 non_session         reject    a date that is not an XNYS session (weekend, holiday)
 future_date         reject    a date after the last completed session
-nan_field           reject    open/high/low/close empty (volume too when the source has volume)
+nan_field           reject    open/high/low/close empty (volume too when the source has volume;
+                              only close for a close-only series: no open/high/low at all)
                               · fill open/high/low from close when close is present
 non_positive_price  reject    a price ≤ 0
 negative_volume     reject    volume < 0
@@ -49,6 +53,7 @@ Policy = str  # "reject" | "warn" | "repair" | "ignore"
 
 #: rule → (default policy, policies it accepts). Order = the order findings are listed in.
 RULES: dict[str, tuple[Policy, tuple[Policy, ...]]] = {
+    "unreadable_row": ("reject", ("reject",)),
     "unsorted_dates": ("repair", ("repair", "warn", "ignore")),
     "duplicate_row": ("repair", ("repair", "reject", "warn", "ignore")),
     "duplicate_date": ("reject", ("reject", "warn")),
@@ -163,16 +168,21 @@ def validate_long(
     :param start, end: the range the data is meant to cover (for ``short_history``);
         default: the earliest and latest date in ``long``.
     :param now: the validation instant (for ``future_date``); default: now.
+    :param long: the rows; ``long.attrs["findings"]`` may carry ``unreadable_row`` findings of
+        the file reader (rows it had to leave out), which are reported with the others.
     :returns: the cleaned long frame (sorted by symbol, date; unique pairs;
         rejected rows removed, repairs applied) and the report.
     """
     pol = resolve_policies(policies)
     out = _Collector(pol)
+    # rows the file reader could not read at all (csvread): already left out, reported here with the rest
+    unreadable = [f for f in long.attrs.get("findings", []) if isinstance(f, Finding)]
+    out.findings.extend(unreadable)
     frame = long.loc[:, list(LONG_COLUMNS)].reset_index(drop=True)
     frame["symbol"] = frame["symbol"].astype(object)
-    rows_in = len(frame)
+    rows_in = len(frame) + len(unreadable)
     if frame.empty:
-        return frame, ValidationReport([], 0, 0)
+        return frame, ValidationReport(sorted(out.findings, key=_order), rows_in, 0)
 
     # --- order: a date lower than an earlier row's date (same symbol, source order)
     if pol["unsorted_dates"] != "ignore":
@@ -239,6 +249,17 @@ def validate_long(
         else np.ones(len(frame), dtype=bool)
     )
     nan_prices = np.isnan(prices)
+    if nan_prices[:, :3].all(axis=1).any():
+        # a close-only series (an index level, a rate, VIX): no open/high/low anywhere in the symbol
+        close_only = ~(
+            frame.loc[:, ["open", "high", "low"]]
+            .notna()
+            .any(axis=1)
+            .groupby(frame["symbol"], sort=False)
+            .transform("any")
+            .to_numpy(bool)
+        )
+        nan_prices[close_only, :3] = False
     nan_mask = nan_prices.any(axis=1) | (np.isnan(volume) & has_volume)
     empty_names = [
         ", ".join([*(f for f, n in zip(PRICE_FIELDS, row) if n), *(["volume"] if nv else [])])

@@ -366,7 +366,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(Path(__file__).resolve().parents[2] / "config", project)
     settings = settings_for(project)
     symbols, report = import_source(
-        settings, data_dir / "all_stocks_5yr_subset.csv.gz", now=datetime(2024, 6, 7, 23, tzinfo=UTC)
+        settings, data_dir / "all_stocks_5yr_subset.csv.gz", now=datetime(2024, 6, 7, 23, tzinfo=UTC), prices="adjusted"
     )
     return settings, symbols, report
 

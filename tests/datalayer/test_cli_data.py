@@ -86,7 +86,7 @@ def test_failing_provider_without_cache_exits_1_with_one_line(capsys, project: P
 
 
 def test_import_reports_rows_kept_and_rejected(capsys, project: Path) -> None:
-    code, out, _ = run(capsys, project, "data", "import", str(SUBSET))
+    code, out, _ = run(capsys, project, "data", "import", str(SUBSET), "--prices", "adjusted")
     assert code == 0
     assert out.splitlines()[0] == (
         "imported 29450 of 29473 rows for 28 symbol(s) into the synthetic cache; 23 row(s) rejected"
@@ -95,7 +95,7 @@ def test_import_reports_rows_kept_and_rejected(capsys, project: Path) -> None:
 
 
 def test_validate_files_with_rejections_exits_1_with_a_findings_table(capsys, project: Path) -> None:
-    code, out, _ = run(capsys, project, "data", "validate", "--path", str(SUBSET), "LNT")
+    code, out, _ = run(capsys, project, "data", "validate", "--path", str(SUBSET), "LNT", "--prices", "adjusted")
     assert code == 1
     assert out.splitlines() == [
         f"validated 1259 rows from {SUBSET}: 1 rejected, 0 other finding(s)",
@@ -105,7 +105,7 @@ def test_validate_files_with_rejections_exits_1_with_a_findings_table(capsys, pr
 
 
 def test_validate_cache_after_import_passes_with_warnings_only(capsys, project: Path) -> None:
-    run(capsys, project, "data", "import", str(SUBSET), "--symbol", "LNT")
+    run(capsys, project, "data", "import", str(SUBSET), "--prices", "adjusted", "--symbol", "LNT")
     code, out, _ = run(capsys, project, "data", "validate", "--json")
     result = json.loads(out)
     assert code == 0 and result["ok"] is True
@@ -121,7 +121,7 @@ def test_validate_cache_after_import_passes_with_warnings_only(capsys, project: 
 
 
 def test_strict_validate_fails_on_warnings(capsys, project: Path) -> None:
-    run(capsys, project, "data", "import", str(SUBSET), "--symbol", "LNT")
+    run(capsys, project, "data", "import", str(SUBSET), "--prices", "adjusted", "--symbol", "LNT")
     code, _, _ = run(capsys, project, "data", "validate", "--strict")
     assert code == 1
 

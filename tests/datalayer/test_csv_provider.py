@@ -24,6 +24,7 @@ def folder(tmp_path: Path, data_dir: Path) -> Path:
 
 
 def fetch(path: Path, symbols, start=date(1990, 1, 1), end=date(2020, 1, 1), adjusted=True, **settings):
+    settings = {"prices": "adjusted" if adjusted else "raw", **settings}
     req = BarsRequest(tuple(symbols), start, end, adjusted=adjusted, settings={"path": path, **settings})
     return check_bars(csvfiles.provide_bars(req))
 
@@ -116,7 +117,10 @@ def test_csv_is_registered_as_a_data_plugin_entry_point() -> None:
 
 def test_request_for_no_symbols_returns_an_empty_panel(data_dir: Path) -> None:
     req = BarsRequest(
-        (), date(2014, 1, 1), date(2014, 2, 1), settings={"path": data_dir / "all_stocks_5yr_subset.csv.gz"}
+        (),
+        date(2014, 1, 1),
+        date(2014, 2, 1),
+        settings={"path": data_dir / "all_stocks_5yr_subset.csv.gz", "prices": "adjusted"},
     )
     bars = csvfiles.provide_bars(req)
     assert bars.empty and len(bars.columns) == 0

@@ -347,7 +347,7 @@ def test_policy_a_rule_does_not_accept_is_refused() -> None:
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError) as err:
         resolve_policies({"ohlc": "warn"})
-    assert str(err.value).startswith("unknown validation rule 'ohlc'; rules are unsorted_dates, ")
+    assert str(err.value).startswith("unknown validation rule 'ohlc'; rules are unreadable_row, unsorted_dates, ")
 
 
 def test_data_yaml_policy_model_matches_the_rules_table() -> None:

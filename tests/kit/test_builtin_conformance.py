@@ -17,7 +17,7 @@ SAMPLE_CSV = str(sample_csv_path())
 
 #: Settings/params a built-in needs to run on the kit's sample data.
 BUILTIN_PARAMS: dict[str, dict] = {
-    "csv": {"path": SAMPLE_CSV, "symbol_column": "Name"},
+    "csv": {"path": SAMPLE_CSV, "symbol_column": "Name", "prices": "adjusted"},
     # network notifiers run against local sinks (tests/kit/local_sinks.py)
     "webhook": {"url": webhook_url(), "retries": 0},
     "email": {
