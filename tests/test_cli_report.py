@@ -59,7 +59,7 @@ def test_report_tearsheet_renders_a_backtest_folder(run_cli, tmp_path: Path) -> 
     code, out, _ = run_cli("report", "tearsheet", str(tmp_path / "bt"), "--benchmark-name", "SPY")
     html = (tmp_path / "bt" / "tearsheet.html").read_text(encoding="utf-8")
     assert (code, out.strip()) == (0, f"wrote {tmp_path / 'bt' / 'tearsheet.html'}")
-    assert f"{len(trades)} trades" in html and "<th>SPY</th>" in html
+    assert f"{len(trades)} fills" in html and "<th>SPY</th>" in html
 
 
 def test_report_tearsheet_without_equity_csv_says_how_to_write_it(run_cli, tmp_path: Path) -> None:

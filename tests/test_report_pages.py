@@ -127,17 +127,34 @@ def test_tearsheet_compares_with_the_benchmark() -> None:
 
 
 def test_tearsheet_has_every_chart(tearsheet_html: str) -> None:
-    for label in ("Equity vs benchmark", "Drawdown", "Monthly returns", "Rolling Sharpe", "Exposure"):
-        assert f'<svg role="img" aria-label="{label}"' in tearsheet_html
+    for label in (
+        "Equity vs benchmark",
+        "Drawdown",
+        "Yearly returns",
+        "6-month rolling Sharpe",
+        "6-month rolling beta to SPY",
+        "Exposure",
+    ):
+        assert f'<svg class="rf-chart" role="img" aria-label="{label}"' in tearsheet_html
+    assert '<table class="heatmap" aria-label="Monthly returns">' in tearsheet_html
 
 
-def test_tearsheet_caps_the_trades_table() -> None:
+def test_tearsheet_caps_the_fills_table() -> None:
     data = tearsheet_data()
-    many = pd.concat([data.trades] * 5, ignore_index=True)
-    assert len(many) > MAX_TRADE_ROWS
+    dates = pd.bdate_range("2019-01-01", periods=MAX_TRADE_ROWS + 100)
+    # one symbol bought and sold every session: every fill is an entry or an exit, none is dust
+    many = pd.DataFrame(
+        {
+            "date": dates,
+            "symbol": "SPY",
+            "side": ["buy" if i % 2 == 0 else "sell" for i in range(len(dates))],
+            "qty": 1.0,
+            "price": 300.0,
+        }
+    )
     html = render_tearsheet(TearSheetData(equity=data.equity, trades=many))
-    assert f"{len(many)} trades (showing the last {MAX_TRADE_ROWS})" in html
-    assert html.count('<td class="l">buy</td>') + html.count('<td class="l">sell</td>') == MAX_TRADE_ROWS
+    assert f"All fills ({len(many)} rows, the last {MAX_TRADE_ROWS} shown;" in html
+    assert html.count('<td class="l">entry</td>') + html.count('<td class="l">exit</td>') == MAX_TRADE_ROWS
 
 
 def test_tearsheet_rejects_equity_that_is_not_a_series() -> None:

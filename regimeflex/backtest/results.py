@@ -193,17 +193,25 @@ def entries(positions: pd.DataFrame) -> int:
 
 
 def write_tearsheet(
-    result: BacktestResult, path: Path, *, benchmark: str | None = None, title: str = "RegimeFlex backtest"
+    result: BacktestResult,
+    path: Path,
+    *,
+    benchmark: str | None = None,
+    title: str = "RegimeFlex backtest",
+    symbol_pages: Mapping[str, str] | None = None,
 ) -> Path:
     """The HTML tear sheet (:mod:`regimeflex.report.tearsheet`), stamped with the last session so
     the same inputs give the same bytes."""
     from datetime import datetime
 
-    from regimeflex.report.tearsheet import TearSheetData
+    from regimeflex.report.tearsheet import TearSheetData, as_lines
     from regimeflex.report.tearsheet import write_tearsheet as _write
 
     eq = result.equity
     stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=UTC)
+    # fields a newer BacktestResult may carry (rules used, per-sleeve P&L, data description): shown when present
+    attribution = getattr(result, "attribution", None)
+    data_info = getattr(result, "data_info", None)
     data = TearSheetData(
         equity=eq["equity"],
         benchmark=eq["benchmark"] if "benchmark" in eq else None,
@@ -213,6 +221,11 @@ def write_tearsheet(
         title=title,
         params={k: v for k, v in result.params.items()},
         generated_at=stamp,
+        rules=tuple(str(r) for r in as_lines(getattr(result, "rules", None))),
+        notes=tuple(str(n) for n in as_lines(result.notes)),
+        attribution=attribution if isinstance(attribution, pd.DataFrame) else None,
+        data_info=data_info if isinstance(data_info, Mapping) else {},
+        symbol_pages=dict(symbol_pages or {}),
     )
     return _write(data, Path(path))
 

@@ -37,7 +37,10 @@ MAX_POINTS = 1000
 MAX_DATE_TICKS = 7
 WIDTH = 640.0
 #: room above the plot for the legend row
-LEGEND_HEIGHT = 18.0
+LEGEND_HEIGHT = 26.0
+#: the largest font size (viewBox units) the page's CSS gives chart text on a phone (see base.html.j2:
+#: text grows as the chart shrinks so it renders at >= 10.5 px); layouts leave room for text this big
+MAX_FONT = 23.0
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -308,25 +311,48 @@ def _legend(box: Box, entries: Sequence[tuple[str, str, str]]) -> list[dict[str,
                 "ry": f"{y - 4:.1f}",
             }
         )
-        x += 21 + 6.5 * len(name) + 16  # text width estimated from an 11px sans-serif average
+        x += 21 + 0.58 * MAX_FONT * len(name) + 16  # text width at the largest (phone) font size
     return rows
 
 
 def _box(height: float, legend: bool) -> Box:
-    return Box(58.0, 10.0 + (LEGEND_HEIGHT if legend else 0.0), WIDTH - 14.0, height - 26.0)
+    return Box(66.0, 12.0 + (LEGEND_HEIGHT if legend else 0.0), WIDTH - 18.0, height - 34.0)
 
 
 # -------------------------------------------------------------------- charts
 
 
-def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = False, money: bool = False) -> str:
+def _to_ns(when: Any) -> float:
+    stamp = pd.Timestamp(when)
+    if stamp.tz is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return float(stamp.value)
+
+
+def line_chart(
+    series: Mapping[str, pd.Series],
+    *,
+    label: str,
+    percent: bool = False,
+    money: bool = False,
+    spans: Sequence[tuple[Any, Any, str]] = (),
+    span_name: str = "",
+    markers: Sequence[Mapping[str, Any]] = (),
+    dashed: Sequence[str] = (),
+    height: float = 260.0,
+) -> str:
     """One line per named series over dates (the first series is drawn strongest).
 
     NaN values are dropped (the line joins its neighbours); a zero line is drawn for non-money values.
+    ``spans`` are ``(start, end, title)`` date ranges shaded behind the lines (e.g. drawdown periods,
+    named ``span_name`` in the legend); ``markers`` are points drawn on top, each a mapping with
+    ``date``, ``value``, ``kind`` (``entry`` ▲ or ``exit`` ▼, or ``add``/``trim``), ``title`` and ``qty``.
+    Series named in ``dashed`` are drawn dashed.
     """
     data = [(str(name), *_finite(values)) for name, values in series.items()]
-    height = 260.0 + (LEGEND_HEIGHT if len(data) > 1 else 0.0)
-    box = _box(height, legend=len(data) > 1)
+    legend_on = len(data) > 1 or bool(spans)
+    height = height + (LEGEND_HEIGHT if legend_on else 0.0)
+    box = _box(height, legend=legend_on)
     frame = _Frame(
         box,
         [x for _, x, _ in data],
@@ -336,16 +362,152 @@ def line_chart(series: Mapping[str, pd.Series], *, label: str, percent: bool = F
     )
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(data))]
     lines = [
-        {"d": frame.line(x, y), "colour": colours[i], "width": "1.6" if i == 0 else "1.1"}
-        for i, (_, x, y) in enumerate(data)
+        {
+            "name": name,
+            "d": frame.line(x, y),
+            "colour": colours[i],
+            "width": "1.6" if i == 0 else "1.1",
+            "dash": "5 3" if name in dashed else "",
+        }
+        for i, (name, x, y) in enumerate(data)
         if len(x)
     ]
     zero = None if money or not frame.lo < 0.0 < frame.hi else f"{float(frame.py(0.0)):.1f}"
-    legend = _legend(box, [(name, colours[i], "line") for i, (name, _, _) in enumerate(data)]) if len(data) > 1 else []
+    entries = [(name, colours[i], "line") for i, (name, _, _) in enumerate(data)] if len(data) > 1 else []
+    if spans:
+        entries.append((span_name or "shaded", RED, "span"))
+    span_rows = []
+    for start, end, title in spans:
+        x0, x1 = (float(np.clip(frame.px(np.float64(_to_ns(t))), box.left, box.right)) for t in (start, end))
+        span_rows.append(
+            {
+                "x": f"{x0:.1f}",
+                "w": f"{max(x1 - x0, 1.0):.1f}",
+                "start": f"{pd.Timestamp(start):%Y-%m-%d}",
+                "end": f"{pd.Timestamp(end):%Y-%m-%d}",
+                "title": title,
+                "colour": RED,
+            }
+        )
     return _render(
         "chart_lines.svg.j2",
-        {**frame.context(label, height), "areas": [], "lines": lines, "zero": zero, "legend": legend},
+        {
+            **frame.context(label, height),
+            "areas": [],
+            "lines": lines,
+            "zero": zero,
+            "legend": _legend(box, entries) if entries else [],
+            "spans": span_rows,
+            "markers": _markers(frame, markers),
+        },
     )
+
+
+#: marker shapes: a triangle pointing up below the price (entries, adds) or down above it (exits, trims)
+_MARKER_STYLE = {"entry": (GREEN, 1), "add": (GREEN, 1), "exit": (RED, -1), "trim": (RED, -1)}
+
+
+def _markers(frame: _Frame, markers: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for m in markers:
+        colour, up = _MARKER_STYLE.get(str(m["kind"]), (PALETTE[2], 1))
+        x = float(frame.px(np.float64(_to_ns(m["date"]))))
+        y = float(frame.py(float(m["value"])))
+        size = 7.0 if m["kind"] in ("entry", "exit") else 4.5
+        # tip on the price, body away from it
+        d = (
+            f"M{x:.1f},{y:.1f}L{x - size:.1f},{y + up * size * 1.6:.1f}L{x + size:.1f},{y + up * size * 1.6:.1f}Z"
+            if up > 0
+            else f"M{x:.1f},{y:.1f}L{x - size:.1f},{y - size * 1.6:.1f}L{x + size:.1f},{y - size * 1.6:.1f}Z"
+        )
+        out.append(
+            {
+                "d": d,
+                "kind": str(m["kind"]),
+                "colour": colour,
+                "date": f"{pd.Timestamp(m['date']):%Y-%m-%d}",
+                "price": repr(float(m["value"])),
+                "qty": repr(float(m.get("qty", math.nan))),
+                "title": str(m.get("title", "")),
+            }
+        )
+    return out
+
+
+def step_chart(series: pd.Series, *, label: str, height: float = 150.0) -> str:
+    """A quantity held over dates (e.g. shares of one symbol) drawn as a filled step: it changes only at trades."""
+    x, y = _finite(series)
+    box = _box(height, legend=False)
+    frame = _Frame(box, [x], *_range([y]), labels="plain", with_zero=True)
+    if len(x):
+        sx = np.repeat(x, 2)[1:]
+        sy = np.repeat(y, 2)[:-1]
+        base = float(np.clip(frame.py(0.0), box.top, box.bottom))
+        px, py = frame.px(sx), frame.py(sy)
+        d = _fmt_points(np.r_[px[0], px, px[-1]], np.r_[base, py, base]) + "Z"
+        areas = [{"d": d, "colour": PALETTE[0], "opacity": "0.3"}]
+        lines = [{"name": "position", "d": _fmt_points(px, py), "colour": PALETTE[0], "width": "1.1"}]
+    else:
+        areas, lines = [], []
+    return _render(
+        "chart_lines.svg.j2",
+        {**frame.context(label, height), "areas": areas, "lines": lines, "zero": None, "legend": []},
+    )
+
+
+def bar_chart(table: pd.DataFrame, *, label: str, height: float = 240.0) -> str:
+    """Grouped bars: one group per row of ``table`` (e.g. a year), one bar per column (e.g. strategy, benchmark).
+
+    Values are fractions (drawn as percent); NaN bars are left out. Category labels thin out when many.
+    """
+    values = table.to_numpy(dtype="float64", na_value=np.nan)
+    names = [str(c) for c in table.columns]
+    legend_on = len(names) > 1
+    height = height + (LEGEND_HEIGHT if legend_on else 0.0)
+    box = _box(height, legend=legend_on)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.01)
+    frame = _Frame(box, [], lo, hi, labels="percent", with_zero=True)
+    n = max(len(table.index), 1)
+    slot = box.width / n
+    bar_w = slot * 0.8 / max(len(names), 1)
+    zero = float(frame.py(0.0))
+    bars = []
+    for (r, c), v in np.ndenumerate(values):
+        if not math.isfinite(v):
+            continue
+        x = box.left + r * slot + slot * 0.1 + c * bar_w
+        y = float(frame.py(v))
+        bars.append(
+            {
+                "x": f"{x:.1f}",
+                "y": f"{min(y, zero):.1f}",
+                "w": f"{bar_w - 1:.1f}",
+                "h": f"{max(abs(zero - y), 0.5):.1f}",
+                "colour": PALETTE[c % len(PALETTE)],
+                "series": names[c],
+                "category": str(table.index[r]),
+                "value": repr(float(v)),
+                "title": f"{table.index[r]} {names[c]}: {v * 100:+.1f}%",
+            }
+        )
+    # category labels: about six fit a phone-width chart
+    every = max(1, math.ceil(n / MAX_DATE_TICKS))
+    categories = [
+        {"x": f"{box.left + (i + 0.5) * slot:.1f}", "text": str(cat)}
+        for i, cat in enumerate(table.index)
+        if i % every == 0
+    ]
+    context = {
+        **frame.context(label, height),
+        "bars": bars,
+        "categories": categories,
+        "zero": f"{zero:.1f}",
+        "legend": _legend(box, [(name, PALETTE[i % len(PALETTE)], "area") for i, name in enumerate(names)])
+        if legend_on
+        else [],
+    }
+    return _render("chart_bars.svg.j2", context)
 
 
 def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
