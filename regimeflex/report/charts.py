@@ -378,7 +378,7 @@ def line_chart(
         entries.append((span_name or "shaded", RED, "span"))
     span_rows = []
     for start, end, title in spans:
-        x0, x1 = (float(np.clip(frame.px(np.float64(_to_ns(t))), box.left, box.right)) for t in (start, end))
+        x0, x1 = (float(np.clip(frame.px(np.asarray(_to_ns(t))), box.left, box.right)) for t in (start, end))
         span_rows.append(
             {
                 "x": f"{x0:.1f}",
@@ -411,7 +411,7 @@ def _markers(frame: _Frame, markers: Sequence[Mapping[str, Any]]) -> list[dict[s
     out = []
     for m in markers:
         colour, up = _MARKER_STYLE.get(str(m["kind"]), (PALETTE[2], 1))
-        x = float(frame.px(np.float64(_to_ns(m["date"]))))
+        x = float(frame.px(np.asarray(_to_ns(m["date"]))))
         y = float(frame.py(float(m["value"])))
         size = 7.0 if m["kind"] in ("entry", "exit") else 4.5
         # tip on the price, body away from it

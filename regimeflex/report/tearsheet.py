@@ -208,7 +208,7 @@ def computed_metrics(
     ours = metrics.tearsheet_metrics(returns, bench_returns, weights=data.weights, trade_pnl=pnl)
     ours["total_return"] = float(equity.iloc[-1] / equity.iloc[0] - 1.0)
     theirs: dict[str, float] = {}
-    if bench_returns is not None:
+    if bench is not None and bench_returns is not None:
         theirs = metrics.tearsheet_metrics(bench_returns)
         theirs["total_return"] = float(bench.iloc[-1] / bench.iloc[0] - 1.0)
         for key in _RELATIVE | _BOOK_ONLY:
@@ -552,7 +552,7 @@ def load_backtest_dir(
         rules=tuple(str(r) for r in as_lines(summary.get("rules"))),
         notes=tuple(str(n) for n in as_lines(summary.get("notes"))),
         attribution=_read_frame(folder, "attribution"),
-        data_info=summary.get("data") if isinstance(summary.get("data"), dict) else {},
+        data_info=dict(summary["data"]) if isinstance(summary.get("data"), dict) else {},
         symbol_pages=pages,
     )
 
