@@ -22,8 +22,10 @@ notifier      :func:`notify`
               :func:`required_env`
 ============  =====================================================
 
-``docs/hooks.md`` repeats every signature below; ``tests/test_docs.py`` fails
-when the two differ.
+``docs/hooks.md`` is generated from this module (``python -m
+regimeflex.hookspecs > docs/hooks.md``... see :func:`render_docs`);
+``tests/test_docs.py`` fails when the two differ. :data:`HOOK_API_VERSION`
+is the API version plugins declare against.
 """
 
 from __future__ import annotations
@@ -57,6 +59,36 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: Marker a plugin puts on each hook implementation: ``@regimeflex.hookimpl``.
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
+#: The hook API this core provides, as "MAJOR.MINOR". A plugin declares the API it was written
+#: for with a module attribute ``REGIMEFLEX_HOOK_API = "1.0"`` beside its hookimpls; it loads
+#: when the majors are equal and its minor is not newer than the core's. The minor grows with
+#: an added hook or an added optional argument; the major with a removal or a changed meaning
+#: (after a deprecation period, see :data:`RENAMED_HOOKS`).
+HOOK_API_VERSION = "1.0"
+
+#: Hooks renamed in this major: old name → (new name, the hook API major that drops the old
+#: name). A plugin implementing the old name still loads, is called under the new name, and
+#: gets a DeprecationWarning naming both. Renamed arguments use pluggy's
+#: ``hookspec(warn_on_impl_args={"old": DeprecationWarning("...")})`` on the spec itself.
+RENAMED_HOOKS: dict[str, tuple[str, str]] = {}
+
+#: The role each hook belongs to ("any": a plugin of any role may implement it).
+HOOK_ROLES: dict[str, str] = {
+    "provide_bars": "data",
+    "bars_source": "data",
+    "generate_signal": "strategy",
+    "size_position": "sizer",
+    "execute_orders": "broker",
+    "broker_account": "broker",
+    "broker_orders": "broker",
+    "broker_fills": "broker",
+    "cancel_open_orders": "broker",
+    "notify": "notifier",
+    "settings_model": "any",
+    "capabilities": "any",
+    "required_env": "any",
+}
+
 
 # --------------------------------------------------------------------- data
 
@@ -85,6 +117,21 @@ def provide_bars(request: BarsRequest) -> Bars | None:
 
     Raise :class:`regimeflex.errors.ProviderError` for vendor failures (after
     bounded retries); the runner then falls back to the cache with a RISK event.
+
+    Example::
+
+        from regimeflex.api import BAR_FIELDS, empty_bars, hookimpl, make_bars
+
+
+        @hookimpl
+        def provide_bars(request):
+            table = my_vendor.daily(
+                request.symbols, request.start, request.end, api_key=os.environ["MYVENDOR_API_KEY"]
+            )  # long frame: date, symbol, fields
+            if table.empty:
+                return empty_bars(tuple(request.symbols))
+            wide = table.pivot(index="date", columns="symbol")
+            return make_bars({f: wide[f] for f in BAR_FIELDS})
     """
 
 
@@ -108,6 +155,15 @@ def bars_source(request: BarsRequest) -> Mapping[str, Any] | None:
         and compares them on the next load. Return None (or do not implement
         the hook) and the core uses the whole validated settings section and
         no files.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def bars_source(request):
+            return {"settings": {"feed": request.settings["feed"]}}
     """
 
 
@@ -131,6 +187,21 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
         direction, magnitude = conviction, 0 = flat). NaN only during warm-up.
         The value on date *t* may depend on bars up to and including *t* only
         (the conformance kit checks this).
+
+    Example::
+
+        import numpy as np
+        import pandas as pd
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def generate_signal(bars, params):
+            if bars.shape[1] == 0:  # a universe with no symbols
+                return pd.DataFrame(index=bars.index, dtype="float64")
+            close = bars["close"]
+            lookback = int(params.get("lookback", 20))
+            return np.sign(close / close.shift(lookback) - 1.0).astype("float64")  # uses bars up to t only
     """
 
 
@@ -155,6 +226,17 @@ def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) 
         ``signals``; no NaN (0 where there is no position). Must depend only on
         history up to each date. Account-dependent limits (cash, lots) are
         applied later by the order planner, never here.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def size_position(signals, bars, params):
+            longs = signals.clip(lower=0.0)  # long-only: negative signals → flat
+            gross = longs.sum(axis=1).where(lambda s: s > 0, 1.0)
+            return longs.div(gross, axis=0).fillna(0.0).astype("float64")
     """
 
 
@@ -190,6 +272,32 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
         and a message, not exceptions; raise
         :class:`regimeflex.errors.BrokerError` only when the broker cannot be
         reached at all after bounded retries.
+
+    Example::
+
+        from regimeflex.api import OrderResult, hookimpl
+
+
+        @hookimpl
+        def execute_orders(orders, context):
+            results = []
+            for order in orders:
+                if context.kill_switch.engaged():
+                    break  # kill switch: send nothing more
+                # my_broker checks context.kill_switch before each retry and waits with context.kill_switch.wait()
+                reply = my_broker.submit(order.symbol, order.side, order.qty, client_order_id=order.client_order_id)
+                results.append(
+                    OrderResult(
+                        client_order_id=order.client_order_id,
+                        status=reply.status,
+                        symbol=order.symbol,
+                        side=order.side,
+                        qty=order.qty,
+                        broker_order_id=reply.id,
+                        message=reply.message,
+                    )
+                )
+            return results
     """
 
 
@@ -200,6 +308,17 @@ def broker_account(context: BrokerContext) -> Account | None:
     Role: **broker**. Called before planning and during reconciliation.
     ``firstresult``. Return None when the broker cannot report an account
     (the planner then uses the ledger's derived positions and configured equity).
+
+    Example::
+
+        from regimeflex.api import Account, Position, hookimpl
+
+
+        @hookimpl
+        def broker_account(context):
+            acct = my_broker.account()
+            positions = {p.symbol: Position(p.symbol, p.qty, p.avg_price) for p in my_broker.positions()}
+            return Account(equity=acct.equity, cash=acct.cash, buying_power=acct.buying_power, positions=positions)
     """
 
 
@@ -210,6 +329,20 @@ def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> li
     Role: **broker**. Used by reconciliation and crash recovery: before any
     resend the runner asks whether the broker already knows the id.
     ``firstresult``. Unknown ids are simply absent from the result.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def broker_orders(client_order_ids, context):
+            found = (
+                my_broker.orders(status="open")
+                if not client_order_ids
+                else [o for cid in client_order_ids if (o := my_broker.order_by_client_id(cid)) is not None]
+            )
+            return [to_order_result(o) for o in found]  # unknown ids are simply absent
     """
 
 
@@ -219,6 +352,26 @@ def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
 
     Role: **broker**. Reconciliation writes any fill the ledger lacks.
     ``firstresult``. Each fill carries a broker-unique ``fill_id``.
+
+    Example::
+
+        from regimeflex.api import Fill, hookimpl
+
+
+        @hookimpl
+        def broker_fills(since, context):
+            return [
+                Fill(
+                    fill_id=f.id,
+                    client_order_id=f.client_order_id,
+                    symbol=f.symbol,
+                    side=f.side,
+                    qty=f.qty,
+                    price=f.price,
+                    ts=f.time,
+                )
+                for f in my_broker.executions(after=since)
+            ]
     """
 
 
@@ -227,6 +380,15 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
     """Cancel every open order and return the cancel results.
 
     Role: **broker**. Called by ``regimeflex kill on --cancel-open``. ``firstresult``.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def cancel_open_orders(context):
+            return [to_order_result(my_broker.cancel(o.id)) for o in my_broker.orders(status="open")]
     """
 
 
@@ -248,6 +410,15 @@ def notify(event: Event, context: NotifyContext) -> None:
     :param event: a :class:`~regimeflex.types.Event` (kind, level, title, body, data, attachments).
     :param context: a :class:`~regimeflex.types.NotifyContext` with the
         channel's validated settings as a read-only mapping.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def notify(event, context):
+            my_chat.send(channel=context.settings["room"], text=f"[{event.level.name}] {event.title}\\n{event.body}")
     """
 
 
@@ -262,6 +433,21 @@ def settings_model() -> type[BaseModel] | None:
     ``regimeflex config validate``). The model should forbid unknown keys so
     typos fail loudly, and must not accept secrets (those come from the
     environment). Return None when the plugin takes no settings.
+
+    Example::
+
+        from pydantic import BaseModel, ConfigDict, Field
+        from regimeflex.api import hookimpl
+
+
+        class MomentumParams(BaseModel):
+            model_config = ConfigDict(extra="forbid", frozen=True)  # typos fail loudly
+            lookback: int = Field(20, ge=1)
+
+
+        @hookimpl
+        def settings_model():
+            return MomentumParams
     """
 
 
@@ -272,6 +458,15 @@ def capabilities() -> Mapping[str, bool] | None:
     Read by the conformance kit (checks that do not apply are skipped by
     declaration) and by the order planner. Return None for the defaults
     (every tag False).
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def capabilities():
+            return {"supports_short": False, "supports_fractional": True}
     """
 
 
@@ -286,4 +481,13 @@ def required_env(settings: Mapping[str, Any]) -> Sequence[str] | None:
     :param settings: the plugin's validated YAML section as a read-only
         mapping (a plugin whose settings rename its variables, e.g.
         ``token_env``, answers with the configured names).
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def required_env(settings):
+            return [settings.get("key_env", "MYVENDOR_API_KEY")]
     """

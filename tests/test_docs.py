@@ -1,5 +1,6 @@
 """docs/hooks.md is kept honest: every hook of regimeflex/hookspecs.py appears there with its
-exact signature, its firstresult flag and an example that implements it (datasette's test_docs.py)."""
+exact signature, its firstresult flag and an example that implements it (datasette's test_docs.py);
+the page is generated from the hookspecs (regimeflex.plugins.hookdocs) and must match it."""
 
 from __future__ import annotations
 
@@ -94,3 +95,16 @@ def test_every_capability_tag_is_explained_in_plugins_md():
 
     text = PLUGINS_MD.read_text(encoding="utf-8")
     assert [tag for tag in KNOWN_CAPABILITIES if f"| `{tag}` |" not in text] == []
+
+
+def test_hooks_md_is_generated_from_the_hookspecs():
+    from regimeflex.plugins.hookdocs import render
+
+    assert HOOKS_MD.read_text(encoding="utf-8") == render(), (
+        "docs/hooks.md is generated from regimeflex/hookspecs.py: edit the hookspec docstrings, then run "
+        "`python -m regimeflex.plugins.hookdocs > docs/hooks.md`"
+    )
+
+
+def test_every_hook_has_a_role():
+    assert set(hookspecs.HOOK_ROLES) == set(HOOKS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from importlib import metadata
@@ -56,6 +57,8 @@ from regimeflex.plugins.registry import (
     _Registry,
     _unknown_hooks,
     disabled_from_env,
+    hook_api_problem,
+    with_renamed_hooks,
 )
 
 log = get_logger("plugins")
@@ -166,6 +169,19 @@ class PluginHost:
     ) -> None:
         pm = registry.pm
         registry.generation += 1
+        declared = getattr(obj, "REGIMEFLEX_HOOK_API", None)
+        hook_api = None if declared is None else str(declared)
+        if declared is not None:
+            problem = hook_api_problem(declared)
+            if problem is not None:
+                registry.infos[name] = PluginInfo(
+                    name, dist, version, module, state="error", error=problem, hook_api=hook_api
+                )
+                return
+        obj, renamed = with_renamed_hooks(obj)
+        for note in renamed:
+            warnings.warn(f"plugin '{name}': {note}", DeprecationWarning, stacklevel=2)
+            log.warning("plugin '%s': %s", name, note)
         try:
             pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
@@ -194,7 +210,7 @@ class PluginHost:
             return
         hooks = _hooks_of(pm, obj)
         roles = tuple(role for role, hook in ROLE_HOOKS.items() if hook in hooks)
-        registry.infos[name] = PluginInfo(name, dist, version, module, hooks=hooks, roles=roles)
+        registry.infos[name] = PluginInfo(name, dist, version, module, hooks=hooks, roles=roles, hook_api=hook_api)
 
     # ------------------------------------------------------ introspection
 

@@ -56,6 +56,8 @@ class PluginInfo:
     roles: tuple[str, ...] = ()
     state: Literal["active", "blocked", "error"] = "active"
     error: str | None = None
+    #: the hook API version the plugin declares (REGIMEFLEX_HOOK_API), None when it declares none
+    hook_api: str | None = None
 
     @property
     def label(self) -> str:
@@ -72,6 +74,7 @@ class PluginInfo:
             "roles": list(self.roles),
             "state": self.state,
             "error": self.error,
+            "hook_api": self.hook_api,
         }
 
 
@@ -83,6 +86,46 @@ class _Registry:
     pending: dict[str, metadata.EntryPoint] = field(default_factory=dict)
     #: bumped on every registration, so cached single-plugin hook callers are rebuilt
     generation: int = 0
+
+
+def hook_api_problem(declared: object, provided: str = hookspecs.HOOK_API_VERSION) -> str | None:
+    """Why a plugin declaring hook API ``declared`` cannot load in this core (None when it can)."""
+    try:
+        major, minor = (int(x) for x in str(declared).split("."))
+    except ValueError:
+        return f'declares REGIMEFLEX_HOOK_API = {declared!r}; write it as "MAJOR.MINOR", e.g. "{provided}"'
+    core_major, core_minor = (int(x) for x in provided.split("."))
+    if major != core_major or minor > core_minor:
+        return (
+            f"is written for hook API {declared} and this RegimeFlex provides hook API {provided}; "
+            f"install a version of the plugin built for {core_major}.x, or a RegimeFlex whose hook API is "
+            f"{major}.{minor} or a later {major}.x"
+        )
+    return None
+
+
+def with_renamed_hooks(obj: object) -> tuple[object, list[str]]:
+    """``obj`` with hooks under their old names (hookspecs.RENAMED_HOOKS) answered under the new names.
+
+    Returns the object to register (``obj`` itself when nothing was renamed)
+    and one deprecation message per old name it implements.
+    """
+    old = [name for name in hookspecs.RENAMED_HOOKS if callable(getattr(obj, name, None))]
+    if not old:
+        return obj, []
+    import types
+
+    attrs = {name: getattr(obj, name) for name in dir(obj) if not name.startswith("__")}
+    notes = []
+    for name in old:
+        new, removed_in = hookspecs.RENAMED_HOOKS[name]
+        attrs[new] = attrs.pop(name)
+        notes.append(
+            f"hook '{name}' was renamed to '{new}'; rename the function (the old name stops working in hook API {removed_in})"
+        )
+    proxy = types.SimpleNamespace(**attrs)
+    proxy.__name__ = getattr(obj, "__name__", type(obj).__name__)
+    return proxy, notes
 
 
 def disabled_from_env(environ: Mapping[str, str] | None = None) -> set[str]:

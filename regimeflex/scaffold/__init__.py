@@ -48,6 +48,25 @@ class PluginPackage:
     def contract(self) -> str:
         return CONTRACTS[self.role]
 
+    @property
+    def core_version(self) -> str:
+        """The RegimeFlex release the package is generated with (the lower pin)."""
+        from regimeflex import __version__
+
+        return __version__
+
+    @property
+    def core_next(self) -> str:
+        """The first release outside the compatible range: the next minor while on 0.x, else the next major."""
+        major, minor = (int(x) for x in self.core_version.split(".")[:2])
+        return f"0.{minor + 1}" if major == 0 else f"{major + 1}"
+
+    @property
+    def hook_api(self) -> str:
+        from regimeflex.hookspecs import HOOK_API_VERSION
+
+        return HOOK_API_VERSION
+
 
 def check_name(name: str, role: str) -> PluginPackage:
     """Validate the plugin name and role; raise ConfigError naming the fix."""

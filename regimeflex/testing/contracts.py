@@ -23,17 +23,46 @@ from typing import Any, ClassVar
 
 import pytest
 
-from regimeflex.testing.checks import Check, checks_for
+from regimeflex.testing.checks import CHECKS, Check, checks_for
 from regimeflex.testing.load import PluginUnderTest, host_for, load_subject, plugin_name
-from regimeflex.testing.subject import CheckSkipped, DataWindow, Subject
+from regimeflex.testing.subject import CheckFailure, CheckSkipped, DataWindow, Subject
 
 
-def run_or_skip(check: Check, subject: Subject) -> None:
-    """Run one check under pytest: pass, ``pytest.skip`` with the reason, or fail with its message."""
+def run_or_skip(check: Check, subject: Subject, expected_failures: Mapping[str, str] | None = None) -> None:
+    """Run one check under pytest: pass, ``pytest.skip`` with the reason, or fail with its message.
+
+    A check listed in ``expected_failures`` (check id → reason) is a strict
+    xfail: its failure is reported as XFAIL with the reason, and its passing
+    fails the test, so a fixed plugin gets its entry removed.
+    """
+    reason = (expected_failures or {}).get(check.id)
     try:
         check(subject)
     except CheckSkipped as exc:
         pytest.skip(str(exc))
+    except CheckFailure as exc:
+        if reason is None:
+            raise
+        pytest.xfail(f"{check.id}: expected failure ({reason}): {exc}")
+    if reason is not None:
+        pytest.fail(
+            f"{check.id}: passed but is listed in expected_failures ({reason}); "
+            f"remove it from expected_failures — the check now holds",
+            pytrace=False,
+        )
+
+
+def _check_listed_ids(owner: str, **lists: Mapping[str, str]) -> None:
+    known = {c.id for c in CHECKS}
+    for attr, ids in lists.items():
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise TypeError(
+                f"{owner}.{attr}: no check named {', '.join(unknown)} (the ids are listed in docs/plugins.md, Check ids)"
+            )
+    both = sorted(set(lists.get("skip_checks", {})) & set(lists.get("expected_failures", {})))
+    if both:
+        raise TypeError(f"{owner}: {', '.join(both)} is in both skip_checks and expected_failures; keep one")
 
 
 class _Contract:
@@ -46,6 +75,8 @@ class _Contract:
     params: ClassVar[Mapping[str, Any]] = {}
     #: Check id → reason, for checks that cannot run for this plugin (reported as SKIP).
     skip_checks: ClassVar[Mapping[str, str]] = {}
+    #: Check id → reason, for checks known to fail (strict xfail: a check that starts passing fails the test).
+    expected_failures: ClassVar[Mapping[str, str]] = {}
     #: Data providers only: the symbols and session range to request.
     data_window: ClassVar[DataWindow | None] = None
 
@@ -86,7 +117,9 @@ class _Contract:
         return subject
 
     def test_contract(self, contract_subject: Subject, contract_check: Check) -> None:
-        run_or_skip(contract_check, contract_subject)
+        cls = type(self)
+        _check_listed_ids(cls.__name__, skip_checks=cls.skip_checks, expected_failures=cls.expected_failures)
+        run_or_skip(contract_check, contract_subject, cls.expected_failures)
 
 
 def _attribute_or_fixture(instance: object, request: pytest.FixtureRequest, name: str) -> Any:

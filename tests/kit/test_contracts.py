@@ -153,3 +153,50 @@ def test_unknown_plugin_in_parametrize_fails_each_test_with_the_load_error():
     with pytest.raises(PluginError) as err:
         check(lazy)
     assert str(err.value).startswith("conformance kit: no plugin named 'no_such_plugin' is installed")
+
+
+def test_an_expected_failure_is_reported_as_xfail_with_its_reason(author: pytest.Pytester):
+    author.makepyfile(
+        test_peek="""
+from regimeflex.testing import StrategyContract
+from tests.kit import toys
+
+class TestPeek(StrategyContract):
+    plugin = toys.PeekingStrategy()
+    expected_failures = {"strategy.no_lookahead/v1": "known leak, issue #7"}
+"""
+    )
+    result = run(author, "-rx")
+    result.assert_outcomes(passed=len(checks_for("strategy")) - 1, xfailed=1)
+    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v1: expected failure (known leak, issue #7)*"])
+
+
+def test_an_expected_failure_that_passes_fails_the_test_so_the_entry_is_removed(author: pytest.Pytester):
+    author.makepyfile(
+        test_good="""
+from regimeflex.testing import StrategyContract
+from tests.kit import toys
+
+class TestGood(StrategyContract):
+    plugin = toys.GoodStrategy()
+    expected_failures = {"strategy.no_lookahead/v1": "was leaking"}
+"""
+    )
+    result = run(author)
+    result.assert_outcomes(passed=len(checks_for("strategy")) - 1, failed=1)
+    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v1: passed but is listed in expected_failures (was leaking)*"])
+
+
+def test_an_unknown_check_id_in_expected_failures_is_named(author: pytest.Pytester):
+    author.makepyfile(
+        test_good="""
+from regimeflex.testing import StrategyContract
+from tests.kit import toys
+
+class TestGood(StrategyContract):
+    plugin = toys.GoodStrategy()
+    expected_failures = {"strategy.no_lookahaed/v1": "typo"}
+"""
+    )
+    result = run(author)
+    result.stdout.fnmatch_lines(["*TestGood.expected_failures: no check named strategy.no_lookahaed/v1*"])

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.api import hookimpl
 
+#: The hook API this plugin is written for (docs/hooks.md).
+REGIMEFLEX_HOOK_API = "1.0"
+
 VOL_WINDOW = 20
 
 

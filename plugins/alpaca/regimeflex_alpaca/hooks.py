@@ -18,6 +18,9 @@ from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
 from regimeflex_alpaca.config import AlpacaDataSettings
 from regimeflex_alpaca.data import provide
 
+#: The hook API this plugin is written for (docs/hooks.md).
+REGIMEFLEX_HOOK_API = "1.0"
+
 
 @hookimpl
 def provide_bars(request: BarsRequest) -> Bars:

@@ -9,6 +9,9 @@ from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
 from regimeflex_polygon.data import provide
 
+#: The hook API this plugin is written for (docs/hooks.md).
+REGIMEFLEX_HOOK_API = "1.0"
+
 
 @hookimpl
 def provide_bars(request: BarsRequest) -> Bars:
