@@ -249,11 +249,11 @@ def _numeric(values: pd.Series, where: str, field: str, bad_rows: list[tuple[int
     converted = pd.to_numeric(values.astype("string").str.strip().replace("", pd.NA), errors="coerce")
     bad = converted.isna() & values.notna() & (values.astype("string").str.strip() != "")
     if bad.any() and bad_rows is not None:
-        for row in np.flatnonzero(bad.to_numpy()):
-            bad_rows.append((int(row), f"{field} value {values.iloc[row]!r} is not a number"))
+        for bad_row in np.flatnonzero(bad.to_numpy()):
+            bad_rows.append((int(bad_row), f"{field} value {values.iloc[bad_row]!r} is not a number"))
     elif bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where}: {field} value {values.iloc[row]!r} on data row {row + 1} is not a number")
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{where}: {field} value {values.iloc[first]!r} on data row {first + 1} is not a number")
     return converted.astype("float64").reset_index(drop=True)
 
 
