@@ -104,14 +104,18 @@ def load_history(settings: Settings, host: PluginHost, session: pd.Timestamp, *,
 
 
 def stale_symbols(settings: Settings, report: Any, session: pd.Timestamp) -> dict[str, int | None]:
-    """Universe symbols whose newest bar is not the session's (None = no bar at all)."""
+    """Universe symbols whose newest bar is not the session's, with how many sessions behind the
+    session being run it is (None = no bar at all). Measured against ``session`` itself, not the
+    data layer's last completed session: a run before the close is one session behind."""
+    from regimeflex.data import calendar
+
     out: dict[str, int | None] = {}
     for symbol in settings.run.universe:
         status = report.symbols.get(symbol)
         if status is None or status.last_bar is None:
             out[symbol] = None
         elif status.last_bar < session.date():
-            out[symbol] = status.stale_sessions or 1
+            out[symbol] = max(1, calendar.sessions_after(status.last_bar, session))
     return out
 
 
@@ -483,7 +487,9 @@ def _write_report(
                 detail=(
                     f"value {b.get('value')} ≥ threshold {b.get('threshold')}, action {b.get('action')}"
                     if b["state"] == "tripped"
-                    else f"threshold {b.get('threshold')}, action {b.get('action')}"
+                    else f"input missing: cannot trip (threshold {b.get('threshold')}, action {b.get('action')})"
+                    if b["state"] == "no data"
+                    else f"value {b.get('value'):.4g} < threshold {b.get('threshold')}, action {b.get('action')}"
                 ),
             )
             for b in summary.breakers
@@ -532,6 +538,16 @@ def _hold_stale(targets: pd.Series, account: Any, prices: pd.Series, stale: dict
     return out
 
 
+#: Why a breaker has no input in a daily run, as the summary says it.
+_NO_DATA_WHY = {
+    "vix": "no VIX close for the session: set risk.yaml regime.vix_symbol and serve that series",
+    "daily_loss": "no previous session's equity in the ledger yet",
+    "max_drawdown": "no account equity",
+    "stale_data": "no staleness measured",
+    "concentration": "no positions read",
+}
+
+
 def _apply_breakers(
     settings: Settings,
     session: pd.Timestamp,
@@ -554,8 +570,7 @@ def _apply_breakers(
     state = load_risk_state(path)
     prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
     current = current_weights(account, prices)
-    vix_symbol = settings.risk.regime.vix_symbol
-    vix = float(bars["close"][vix_symbol].iloc[-1]) if vix_symbol and vix_symbol in bars["close"] else None
+    vix = _session_close(bars, settings.risk.regime.vix_symbol, session)
     inputs = BreakerInputs(
         session=session.date(),
         equity=account.equity,
@@ -573,13 +588,32 @@ def _apply_breakers(
     summary.breakers = [
         {"name": name, "state": "tripped", **decision.state.tripped[name].to_dict()}
         if name in decision.tripped
-        else {"name": name, "state": "ok", "threshold": spec.threshold, "action": spec.action}
+        else {
+            "name": name,
+            "state": decision.status(name),
+            "value": decision.values.get(name),
+            "threshold": spec.threshold,
+            "action": spec.action,
+        }
         for name, spec in settings.risk.circuit_breakers.enabled().items()
     ]
+    if decision.no_data:
+        blind = ", ".join(f"{n} ({_NO_DATA_WHY.get(n, 'input missing')})" for n in decision.no_data)
+        log.risk("circuit breakers without data (they cannot trip this session): %s", blind)
+        summary.messages.append(f"circuit breakers without data: {blind}")
     save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime, regime_session=session.date()))
     if not decision.tripped:
         return targets
     return apply_breaker_action(targets, current.reindex(targets.index).fillna(0.0), decision)
+
+
+def _session_close(bars: Any, symbol: str | None, session: pd.Timestamp) -> float | None:
+    """``symbol``'s close on ``session`` itself (None when there is no such series or bar: an
+    older close would be a stale reading presented as today's)."""
+    if not symbol or symbol not in bars["close"] or session not in bars.index:
+        return None
+    value = bars["close"][symbol].loc[session]
+    return None if pd.isna(value) else float(value)
 
 
 def summary_event(summary: RunSummary) -> Event:
@@ -590,6 +624,11 @@ def summary_event(summary: RunSummary) -> Event:
         f"regime {summary.regime or 'n/a'}",
         f"{len(summary.orders)} orders, {len(summary.fills)} fills",
     ]
+    if summary.breakers:
+        states = [b.get("state") for b in summary.breakers]
+        lines.append(
+            f"breakers {states.count('ok')} ok, {states.count('tripped')} tripped, {states.count('no data')} no data"
+        )
     if summary.equity is not None:
         lines.append(f"equity {summary.equity:,.2f}")
     if summary.status in ("failed", "killed"):

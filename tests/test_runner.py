@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 # A Wednesday session with 300+ sessions of synthetic history before it.
 SESSION = "2024-03-13"
 
@@ -96,7 +98,49 @@ def test_every_enabled_breaker_is_reported_with_its_state(run_cli, project: Path
         "max_orders_per_day",
         "concentration",
     }
+    # a first run has no VIX series (none configured) and no previous close: those two cannot see
+    assert breakers.pop("vix") == breakers.pop("daily_loss") == "no data"
     assert set(breakers.values()) == {"ok"}
+
+
+def test_a_run_without_vix_data_shows_the_vix_breaker_as_no_data_and_counts_it(run_cli, project: Path) -> None:
+    code, out, err = run_cli("--config", str(project), "run", "--as-of", SESSION)
+    assert code == 0
+    assert "circuit breakers: 5 ok, 0 tripped, 2 no data (daily_loss, vix)" in out
+    assert "RISK" in err and "vix (no VIX close for the session" in err
+
+
+def test_with_a_vix_series_the_vix_breaker_measures_the_sessions_close(run_cli, project: Path) -> None:
+    risk = (project / "risk.yaml").read_text().replace("regime:\n", "regime:\n  vix_symbol: VIX\n")
+    (project / "risk.yaml").write_text(risk)
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
+    vix = next(b for b in json.loads(out)["breakers"] if b["name"] == "vix")
+    assert code == 0
+    assert vix["state"] in ("ok", "tripped") and vix["value"] > 0
+
+
+def test_the_second_session_measures_the_daily_loss_from_the_first(run_cli, project: Path) -> None:
+    run_cli("--config", str(project), "run", "--as-of", "2024-03-12")
+    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--json")
+    daily = next(b for b in json.loads(out)["breakers"] if b["name"] == "daily_loss")
+    assert code == 0 and daily["state"] == "ok" and daily["value"] is not None
+
+
+def test_staleness_is_counted_to_the_session_being_run(project: Path) -> None:
+    from datetime import date
+
+    from regimeflex.config import load_settings
+    from regimeflex.data.service import DataReport, SymbolStatus
+    from regimeflex.runner import stale_symbols
+
+    settings = load_settings(project)
+    # the data layer measured SPY against the last completed session (2024-03-12): 4 behind;
+    # the run is for 2024-03-13, so the newest bar (2024-03-06) is 5 sessions behind it
+    report = DataReport("synthetic", date(2024, 1, 2), date(2024, 3, 12), {})
+    report.symbols["SPY"] = SymbolStatus("SPY", last_bar=date(2024, 3, 6), stale_sessions=4)
+    for symbol in settings.run.universe[1:]:
+        report.symbols[symbol] = SymbolStatus(symbol, last_bar=date(2024, 3, 13), stale_sessions=0)
+    assert stale_symbols(settings, report, pd.Timestamp(SESSION)) == {"SPY": 5}
 
 
 def test_a_failing_notifier_never_stops_the_run_and_its_failure_is_in_the_ledger(project: Path) -> None:

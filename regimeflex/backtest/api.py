@@ -235,8 +235,19 @@ def run(
         weights = compute_targets(bars, selection, host, settings).weights
     replay = planner_replay(settings, host, cfg)
     result = assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
-    notes = calendar_notes(settings, result.equity.index)
+    notes = [*calendar_notes(settings, result.equity.index), *breaker_notes(settings)]
     return replace(result, notes=(*result.notes, *notes)) if notes else result
+
+
+def breaker_notes(settings: Settings) -> list[str]:
+    """The enabled breakers a backtest does not simulate (they watch the live account and feed):
+    said once, so a backtest's silence about them is never read as ``ok``."""
+    cb = settings.risk.circuit_breakers
+    simulated = {"max_drawdown", "daily_loss"} if settings.run.backtest.breakers else set()
+    blind = [name for name in cb.enabled() if name not in simulated]
+    if not blind:
+        return []
+    return [f"circuit breakers not simulated in a backtest (no data): {', '.join(blind)}"]
 
 
 def calendar_notes(settings: Settings, index: pd.DatetimeIndex) -> list[str]:

@@ -2,7 +2,8 @@
 
 Owns the two commands over :mod:`regimeflex.risk`: ``status`` prints the
 regime the last run read, every circuit breaker (on/off, tripped since when
-and on what numbers, action and reset rule) and the calendar guard for today
+and on what numbers, ``no data`` when the last run had no input for it,
+action and reset rule) and the calendar guard for today
 and the coming sessions (``--json`` for machines); ``reset NAME`` clears a
 tripped breaker by hand and saves the state atomically.
 """
@@ -45,6 +46,13 @@ def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
                 "reset": (tripped.reset if tripped else spec.reset if spec else None),
                 "since": tripped.session.isoformat() if tripped else None,
                 "value": tripped.value if tripped else None,
+                "state": "tripped"
+                if tripped
+                else "not evaluated yet"
+                if state.breakers.last_session is None
+                else "no data"
+                if name in state.breakers.no_data
+                else "ok",
             }
         )
     guard = calendar_guard(today, settings.risk.calendar)
@@ -93,7 +101,9 @@ def _print_status(data: dict[str, Any]) -> None:
         if not b["enabled"] and not b["tripped"]:
             click.echo(f"  {b['name']:<20} off")
             continue
-        state = f"TRIPPED since {b['since']} at {b['value']:.4g}" if b["tripped"] else "ok"
+        state = f"TRIPPED since {b['since']} at {b['value']:.4g}" if b["tripped"] else b["state"]
+        if b["state"] == "no data":
+            state = "no data at the last run"
         threshold = f"threshold {b['threshold']:g}" if b["threshold"] is not None else "switched off"
         click.echo(f"  {b['name']:<20} {state:<34} {threshold:<18} action {b['action']:<14} reset {b['reset']}")
     today = data["calendar"]["today"]

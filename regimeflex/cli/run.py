@@ -69,8 +69,11 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
     if summary.regime:
         click.echo(f"  regime: {summary.regime}")
     tripped = [b for b in summary.breakers if b.get("state") == "tripped"]
-    if summary.breakers and not tripped:
-        click.echo(f"  circuit breakers: all {len(summary.breakers)} ok")
+    blind = [b["name"] for b in summary.breakers if b.get("state") == "no data"]
+    if summary.breakers:
+        ok = sum(1 for b in summary.breakers if b.get("state") == "ok")
+        counts = f"{ok} ok, {len(tripped)} tripped, {len(blind)} no data"
+        click.echo(f"  circuit breakers: {counts}" + (f" ({', '.join(blind)})" if blind else ""))
     for b in tripped:
         click.echo(
             f"  circuit breaker TRIPPED {b['name']}: value {b.get('value')} ≥ {b.get('threshold')}, "

@@ -24,7 +24,8 @@ from regimeflex.types import Fill, Order, OrderResult, Position
 
 @dataclass(frozen=True)
 class BreakerState:
-    """One circuit breaker as the risk layer left it: ``state`` is ``ok``, ``warning`` or ``tripped``."""
+    """One circuit breaker as the risk layer left it: ``state`` is ``ok`` (measured, below its
+    threshold), ``no data`` (its input was missing), ``warning`` or ``tripped``."""
 
     name: str
     state: str = "ok"

@@ -9,7 +9,10 @@ and stores the returned state (:mod:`regimeflex.risk.state` or the ledger), so
 a tripped breaker survives a restart.
 
 A breaker trips when its measured value reaches its threshold (``>=``; just
-below does not trip) and emits one RISK event with the numbers. It then stays
+below does not trip) and emits one RISK event with the numbers. A breaker
+whose input is missing (no VIX series, no equity, no previous close) is
+``no data`` — never ``ok``: ``ok`` means measured and below the threshold
+(:meth:`BreakerDecision.status`). It then stays
 tripped until its reset rule clears it: ``next_session`` (on any later
 session), ``manual`` (only :func:`reset_breaker`), ``recovery`` (once the
 value is back below ``recover_below``, default the threshold).
@@ -31,13 +34,13 @@ from regimeflex.types import Event, Level
 
 @dataclass(frozen=True)
 class BreakerInputs:
-    """The numbers the breakers look at for one session (None = not available, breaker skipped).
+    """The numbers the breakers look at for one session (None or NaN = not available: ``no data``).
 
     ``previous_close_equity`` is the equity at the previous session's close
     (the daily-loss base); ``stale_sessions`` is how many sessions the newest
     bar is behind the session being traded; ``orders_today`` counts orders
     sent plus planned this session; ``weights`` are position weights per symbol
-    (for concentration: the largest |weight|).
+    (for concentration: the largest |weight|; an empty mapping is a flat book, 0).
     """
 
     session: dt.date
@@ -91,6 +94,8 @@ class BreakerState:
     last_equity: float | None = None
     last_session: dt.date | None = None
     tripped: Mapping[str, TrippedBreaker] = field(default_factory=dict)
+    #: breakers that had no input at the last evaluation (``no data``)
+    no_data: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +103,7 @@ class BreakerState:
             "last_equity": self.last_equity,
             "last_session": self.last_session.isoformat() if self.last_session else None,
             "tripped": {name: t.to_dict() for name, t in sorted(self.tripped.items())},
+            "no_data": list(self.no_data),
         }
 
     @classmethod
@@ -108,6 +114,7 @@ class BreakerState:
             last_equity=None if data.get("last_equity") is None else float(data["last_equity"]),
             last_session=dt.date.fromisoformat(last) if last else None,
             tripped={str(k): TrippedBreaker.from_dict(v) for k, v in dict(data.get("tripped") or {}).items()},
+            no_data=tuple(str(n) for n in data.get("no_data") or ()),
         )
 
 
@@ -126,14 +133,33 @@ class BreakerDecision:
     block_entries: bool
     flatten: bool
     scale: float
+    #: what each enabled breaker measured this session (None: its input was missing)
+    values: Mapping[str, float | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.tripped
 
+    @property
+    def no_data(self) -> tuple[str, ...]:
+        """Enabled breakers that could not measure this session and are not tripped."""
+        return tuple(n for n, v in self.values.items() if v is None and n not in self.tripped)
+
+    def status(self, name: str) -> str:
+        """``tripped``, ``no data`` (input missing: the breaker cannot see) or ``ok`` (measured, below)."""
+        if name in self.tripped:
+            return "tripped"
+        return "no data" if self.values.get(name) is None else "ok"
+
 
 def measure(name: str, inputs: BreakerInputs, peak_equity: float | None) -> float | None:
-    """The value breaker ``name`` compares with its threshold, or None when its input is missing."""
+    """The value breaker ``name`` compares with its threshold, or None when its input is missing
+    (a NaN input — e.g. a VIX series without today's bar — is missing too)."""
+    value = _measure(name, inputs, peak_equity)
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _measure(name: str, inputs: BreakerInputs, peak_equity: float | None) -> float | None:
     if name == "max_drawdown":
         if inputs.equity is None or not peak_equity:
             return None
@@ -151,9 +177,9 @@ def measure(name: str, inputs: BreakerInputs, peak_equity: float | None) -> floa
     if name == "max_orders_per_day":
         return None if inputs.orders_today is None else float(inputs.orders_today)
     if name == "concentration":
-        if not inputs.weights:
+        if inputs.weights is None:
             return None
-        return float(max(abs(float(w)) for w in inputs.weights.values()))
+        return float(max((abs(float(w)) for w in inputs.weights.values()), default=0.0))
     raise KeyError(f"unknown circuit breaker {name!r}; known: {', '.join(BREAKERS)}")
 
 
@@ -266,6 +292,7 @@ def check_circuit_breakers(
         last_equity=inputs.equity if inputs.equity is not None else state.last_equity,
         last_session=inputs.session,
         tripped=tripped,
+        no_data=tuple(n for n, v in values.items() if v is None and n not in tripped),
     )
     return BreakerDecision(
         state=new_state,
@@ -274,6 +301,7 @@ def check_circuit_breakers(
         block_entries=flatten or "block_entries" in kinds,
         flatten=flatten,
         scale=scale,
+        values=values,
     )
 
 

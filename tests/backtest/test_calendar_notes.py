@@ -32,7 +32,7 @@ def test_backtest_lists_the_span_before_the_fomc_table_as_unknown(run_cli, tmp_p
     config = spy_1993_project(tmp_path)
     code, out, err = run_cli("--config", config, "backtest", "--start", "1993-06-01", "--end", "1994-06-30", "--json")
     assert code == 0, err
-    notes = json.loads(out)["notes"]
+    notes = [n for n in json.loads(out)["notes"] if n.startswith("calendar guard")]
     assert len(notes) == 1
     assert notes[0].startswith("calendar guard: FOMC state unknown for 1993-06-01..1993-12-31 (150 sessions)")
     assert "1994-01-01..2027-12-31" in notes[0]
@@ -43,4 +43,14 @@ def test_backtest_inside_the_fomc_table_has_no_calendar_note(run_cli, tmp_path):
     config = spy_1993_project(tmp_path)
     code, out, err = run_cli("--config", config, "backtest", "--start", "1994-02-01", "--end", "1994-12-30", "--json")
     assert code == 0, err
-    assert json.loads(out)["notes"] == []
+    assert [n for n in json.loads(out)["notes"] if n.startswith("calendar guard")] == []
+
+
+def test_backtest_names_the_breakers_it_does_not_simulate_as_no_data(run_cli, tmp_path):
+    config = spy_1993_project(tmp_path)
+    code, out, err = run_cli("--config", config, "backtest", "--start", "1994-02-01", "--end", "1994-12-30", "--json")
+    assert code == 0, err
+    assert json.loads(out)["notes"] == [
+        "circuit breakers not simulated in a backtest (no data): vix, stale_data, rejected_orders, "
+        "max_orders_per_day, concentration"
+    ]

@@ -201,6 +201,36 @@ def test_missing_input_skips_its_breaker():
     assert decision.tripped == ()
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_a_breaker_without_its_input_is_no_data_never_ok(name):
+    decision = check_circuit_breakers(BreakerInputs(session=DAY), only(name, threshold=CASES[name][0]), PEAK)
+    assert decision.status(name) == "no data"
+    assert decision.no_data == (name,) and decision.state.no_data == (name,)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_measured_breaker_below_its_threshold_is_ok(name):
+    threshold, inputs = CASES[name]
+    decision = check_circuit_breakers(inputs(below(threshold)), only(name, threshold=threshold), PEAK)
+    assert decision.status(name) == "ok" and decision.values[name] is not None
+
+
+def test_a_nan_vix_close_is_no_data_not_a_reading_below_the_threshold():
+    decision = check_circuit_breakers(BreakerInputs(session=DAY, vix=float("nan")), only("vix", threshold=40))
+    assert decision.status("vix") == "no data"
+
+
+def test_a_flat_book_measures_concentration_zero():
+    decision = check_circuit_breakers(BreakerInputs(session=DAY, weights={}), only("concentration", threshold=0.4))
+    assert decision.status("concentration") == "ok" and decision.values["concentration"] == 0.0
+
+
+def test_no_data_breakers_survive_a_restart_through_the_state_file(tmp_path):
+    decision = check_circuit_breakers(BreakerInputs(session=DAY), only("vix", threshold=40))
+    save_risk_state(tmp_path / "s.json", RiskState(breakers=decision.state))
+    assert load_risk_state(tmp_path / "s.json").breakers.no_data == ("vix",)
+
+
 def test_state_file_of_another_version_is_refused(tmp_path):
     path = tmp_path / "risk_state.json"
     path.write_text(json.dumps({"version": 2, "breakers": {}}))

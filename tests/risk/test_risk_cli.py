@@ -93,3 +93,22 @@ def test_status_past_the_fomc_table_says_today_is_unknown(run_cli, project):
     assert code == 0
     assert "today 2028-03-15: entries allowed, FOMC unknown" in out
     assert "(last date 2027-12-08); ENDED 75 days ago: the FOMC state is unknown" in out
+
+
+def test_status_shows_a_breaker_without_data_at_the_last_run_as_no_data(run_cli, project):
+    settings = load_settings(project)
+    decision = check_circuit_breakers(
+        BreakerInputs(session=dt.date(2024, 3, 4), equity=100_000), settings.risk.circuit_breakers
+    )
+    save_risk_state(risk_state_path(settings), RiskState(breakers=decision.state))
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2024-03-05")
+    assert code == 0
+    assert "vix                  no data at the last run" in out
+    assert "max_drawdown         ok" in out
+    data = json.loads(run_cli("--config", str(project), "risk", "status", "--json", "--as-of", "2024-03-05")[1])
+    assert {b["name"]: b["state"] for b in data["breakers"]}["vix"] == "no data"
+
+
+def test_status_before_any_run_says_the_breakers_are_not_evaluated_yet(run_cli, project):
+    code, out, _ = run_cli("--config", str(project), "risk", "status", "--as-of", "2024-03-05")
+    assert code == 0 and "vix                  not evaluated yet" in out
