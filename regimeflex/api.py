@@ -65,6 +65,7 @@ _SURFACE: dict[str, str] = {
     "long_to_bars": "regimeflex.data.normalize",
     "sessions": "regimeflex.data.calendar",
     # building blocks for strategy and sizer plugins
+    "Symbol": "regimeflex.config.base",
     "read_params": "regimeflex.signals.params",
     "bar_field": "regimeflex.signals.indicators",
     "sma": "regimeflex.signals.indicators",

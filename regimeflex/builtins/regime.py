@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.api import Symbol
 from regimeflex.builtins.mean_reversion import MeanReversionParams, mean_reversion_signal
 from regimeflex.builtins.trend import TrendParams, trend_signal
 from regimeflex.errors import ConfigError
@@ -40,7 +41,7 @@ class RegimeStrategyParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     regime: RegimeSettings = RegimeSettings()
-    vix_symbol: str | None = Field(None, description="column of the bars holding VIX closes (for regime.vix_bear)")
+    vix_symbol: Symbol | None = Field(None, description="column of the bars holding VIX closes (for regime.vix_bear)")
     trend: TrendParams = TrendParams()
     mean_reversion: MeanReversionParams = MeanReversionParams()
     weights: dict[RegimeName, dict[Member, float]] = Field(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from regimeflex.errors import ConfigError
 
@@ -35,6 +35,20 @@ def _non_negative(value: float) -> float:
     return value
 
 
+def normalise_symbol(value: Any) -> Any:
+    """A ticker as the data layer keys it: surrounding whitespace stripped, upper-cased."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _ticker(value: str) -> str:
+    if not value or not value.replace(".", "").replace("-", "").replace("^", "").isalnum():
+        raise ValueError(f"not a ticker symbol: {value!r}")
+    return value
+
+
+#: A ticker symbol wherever YAML names one (universe, benchmark, VIX series): `` spy `` → ``SPY``.
+Symbol = Annotated[str, BeforeValidator(normalise_symbol), AfterValidator(_ticker)]
+
 #: A float in [0, 1] whose error reads "must be between 0 and 1, got 1.5".
 Fraction = Annotated[float, AfterValidator(_fraction)]
 Positive = Annotated[float, AfterValidator(_positive)]
@@ -48,6 +62,13 @@ def readonly(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType({k: readonly(v) if isinstance(v, Mapping) else v for k, v in mapping.items()})
 
 
+#: Keys that were accepted once but read by nothing: (file, key path) → why and the fix.
+RETIRED_KEYS: dict[tuple[str, str], str] = {
+    ("run.yaml", "calendar"): "removed: RegimeFlex trades XNYS sessions only; delete this key",
+    ("risk.yaml", "calendar.exchange"): "removed: the calendar guard uses XNYS sessions only; delete this key",
+}
+
+
 def format_validation_error(where: str, exc: ValidationError, prefix: str = "") -> str:
     """One line per problem: ``risk.yaml: circuit_breakers.max_drawdown: must be between 0 and 1, got 1.5``."""
     lines = []
@@ -57,7 +78,9 @@ def format_validation_error(where: str, exc: ValidationError, prefix: str = "") 
         for noise in ("Value error, ", "Assertion failed, "):
             msg = msg.replace(noise, "")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see `regimeflex config show` for valid keys)"
+            msg = RETIRED_KEYS.get(
+                (where, loc), "unknown key (check the spelling; see `regimeflex config show` for valid keys)"
+            )
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif "got" not in msg and "input" in err and not isinstance(err["input"], (dict, list)):

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from regimeflex.config.base import FrozenModel, NonNegative
+from regimeflex.config.base import FrozenModel, NonNegative, Symbol
 
 ResetRule = Literal["next_session", "manual", "recovery"]
 
@@ -42,7 +42,7 @@ def parse_action(value: str, allowed: tuple[str, ...]) -> tuple[str, float]:
 class RegimeSettings(FrozenModel):
     """How the market regime is read from a benchmark (see :func:`regimeflex.signals.regime_detection.detect_regime`)."""
 
-    benchmark: str = Field("SPY", min_length=1, description="symbol whose close defines the regime")
+    benchmark: Symbol = Field("SPY", description="symbol whose close defines the regime")
     window: int = Field(200, ge=2, description="SMA window in sessions")
     band: float = Field(0.02, ge=0, lt=1, description="fraction the close must clear the SMA by")
     neutral: bool = Field(False, description="read the band as 'neutral' instead of keeping the last reading")
@@ -63,7 +63,9 @@ class RegimeRiskSettings(FrozenModel):
     """``regime:`` in risk.yaml: how the regime is detected and how it scales exposure."""
 
     detect: RegimeSettings = RegimeSettings()
-    vix_symbol: str | None = Field(None, description="symbol of the VIX series in the data layer (for vix_bear)")
+    vix_symbol: Symbol | None = Field(
+        None, description="symbol of the VIX series in the data layer (the vix breaker and vix_bear)"
+    )
     scaling: RegimeScaling = RegimeScaling()
 
 
@@ -196,9 +198,8 @@ class FomcRule(EventRule):
 
 
 class CalendarSettings(FrozenModel):
-    """``calendar:`` in risk.yaml: the exchange and the per-event rules."""
+    """``calendar:`` in risk.yaml: the per-event rules (sessions are XNYS's)."""
 
-    exchange: str = "XNYS"
     fomc: FomcRule = FomcRule()
     opex: EventRule = EventRule(rule="allow")
     early_close: EventRule = EventRule(rule="allow")

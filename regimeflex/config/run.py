@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from regimeflex.config.backtest import BacktestSettings
-from regimeflex.config.base import FrozenModel, NonNegative, Positive
+from regimeflex.config.base import FrozenModel, NonNegative, Positive, Symbol
 
 LevelName = Literal["INFO", "SUCCESS", "RISK", "ERROR"]
 
@@ -45,11 +45,10 @@ class NotifySettings(FrozenModel):
 
 
 class RunSettings(FrozenModel):
-    universe: list[str] = Field(min_length=1)
-    benchmark: str = "SPY"
+    universe: list[Symbol] = Field(min_length=1)
+    benchmark: Symbol = "SPY"
     history_sessions: int = Field(default=300, ge=20)
     initial_equity: Positive = 100_000.0
-    calendar: str = "XNYS"
     paths: Paths = Paths()
     log: LogSettings = LogSettings()
     notify: NotifySettings = NotifySettings()
@@ -57,17 +56,8 @@ class RunSettings(FrozenModel):
 
     @field_validator("universe")
     @classmethod
-    def _upper_unique(cls, symbols: list[str]) -> list[str]:
-        cleaned = [s.strip().upper() for s in symbols]
-        bad = [s for s in cleaned if not s or not s.replace(".", "").replace("-", "").isalnum()]
-        if bad:
-            raise ValueError(f"not a ticker symbol: {bad[0]!r}")
-        dupes = sorted({s for s in cleaned if cleaned.count(s) > 1})
+    def _unique(cls, symbols: list[str]) -> list[str]:
+        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
         if dupes:
             raise ValueError(f"symbol listed twice: {', '.join(dupes)}")
-        return cleaned
-
-    @field_validator("benchmark")
-    @classmethod
-    def _upper(cls, symbol: str) -> str:
-        return symbol.strip().upper()
+        return symbols
