@@ -169,7 +169,7 @@ FILES = {
 def plugin_sections(settings: Any) -> list[tuple[tuple[str, ...], str, Any, str]]:
     """Every plugin-owned section of the YAML: (path in the dump, plugin, raw YAML mapping, where)."""
     provider = settings.data.provider
-    out = [
+    out: list[tuple[tuple[str, ...], str, Any, str]] = [
         (
             ("data", "providers", provider),
             provider,
