@@ -60,3 +60,9 @@ def test_calendar_keys_nothing_read_are_refused_naming_why(project: Path, file, 
     with pytest.raises(ConfigError) as err:
         load_settings(project)
     assert str(err.value).startswith(message)
+
+
+def test_vix_bear_without_a_vix_series_is_refused_instead_of_silently_ignored(project: Path) -> None:
+    (project / "risk.yaml").write_text("regime:\n  detect: {vix_bear: 30}\n")
+    with pytest.raises(ConfigError, match=r"risk.yaml: regime: regime.detect.vix_bear needs a VIX series to read"):
+        load_settings(project)

@@ -68,6 +68,15 @@ class RegimeRiskSettings(FrozenModel):
     )
     scaling: RegimeScaling = RegimeScaling()
 
+    @model_validator(mode="after")
+    def _vix_bear_needs_a_series(self) -> RegimeRiskSettings:
+        if self.detect.vix_bear is not None and self.vix_symbol is None:
+            raise ValueError(
+                "regime.detect.vix_bear needs a VIX series to read: set regime.vix_symbol (e.g. VIX), "
+                "or remove vix_bear"
+            )
+        return self
+
 
 class BreakerSpec(FrozenModel):
     """One circuit breaker: trips when its measured value reaches ``threshold``."""
