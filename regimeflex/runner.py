@@ -540,7 +540,6 @@ def _hold_stale(targets: pd.Series, account: Any, prices: pd.Series, stale: dict
 
 #: Why a breaker has no input in a daily run, as the summary says it.
 _NO_DATA_WHY = {
-    "vix": "no VIX close for the session: set risk.yaml regime.vix_symbol and serve that series",
     "daily_loss": "no previous session's equity in the ledger yet",
     "max_drawdown": "no account equity",
     "stale_data": "no staleness measured",
@@ -598,7 +597,14 @@ def _apply_breakers(
         for name, spec in settings.risk.circuit_breakers.enabled().items()
     ]
     if decision.no_data:
-        blind = ", ".join(f"{n} ({_NO_DATA_WHY.get(n, 'input missing')})" for n in decision.no_data)
+        vix_symbol = settings.risk.regime.vix_symbol
+        why = {
+            **_NO_DATA_WHY,
+            "vix": f"no {vix_symbol} close for {session:%Y-%m-%d}"
+            if vix_symbol
+            else "no VIX series configured: set risk.yaml regime.vix_symbol",
+        }
+        blind = ", ".join(f"{n} ({why.get(n, 'input missing')})" for n in decision.no_data)
         log.risk("circuit breakers without data (they cannot trip this session): %s", blind)
         summary.messages.append(f"circuit breakers without data: {blind}")
     save_risk_state(path, replace(state, breakers=decision.state, regime=summary.regime, regime_session=session.date()))

@@ -107,7 +107,30 @@ def test_a_run_without_vix_data_shows_the_vix_breaker_as_no_data_and_counts_it(r
     code, out, err = run_cli("--config", str(project), "run", "--as-of", SESSION)
     assert code == 0
     assert "circuit breakers: 5 ok, 0 tripped, 2 no data (daily_loss, vix)" in out
-    assert "RISK" in err and "vix (no VIX close for the session" in err
+    assert "RISK" in err and "vix (no VIX series configured: set risk.yaml regime.vix_symbol)" in err
+
+
+def test_a_vix_series_without_a_bar_for_the_session_is_no_data_naming_it(run_cli, project: Path) -> None:
+    # the csv files end 2019-12-31, the VIX file is missing that last session
+    import shutil
+
+    import pandas as pd
+
+    data = Path(__file__).resolve().parent / "data"
+    folder = project.parent / "csvdata"
+    folder.mkdir()
+    for name in ("SPY", "GLD"):
+        shutil.copy(data / f"{name}-2019-lumibot.csv", folder / f"{name}.csv")
+    vix = pd.read_csv(data / "VIX-1990-2020.csv")
+    vix[vix.iloc[:, 0].astype(str).str.endswith("/2019")].iloc[:-1].to_csv(folder / "VIX.csv", index=False)
+    (project / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv: {{path: {folder}}}\n")
+    (project / "run.yaml").write_text("universe: [SPY, GLD]\nbenchmark: SPY\nhistory_sessions: 60\n")
+    (project / "risk.yaml").write_text("regime:\n  detect: {window: 20}\n  vix_symbol: VIX\n")
+    code, out, err = run_cli("--config", str(project), "run", "--as-of", "2019-12-31", "--json")
+    assert code == 0, err
+    vix_state = next(b for b in json.loads(out)["breakers"] if b["name"] == "vix")
+    assert vix_state["state"] == "no data"
+    assert "vix (no VIX close for 2019-12-31)" in err
 
 
 def test_with_a_vix_series_the_vix_breaker_measures_the_sessions_close(run_cli, project: Path) -> None:
