@@ -102,3 +102,21 @@ def test_doctor_warns_from_90_days_before_the_fomc_table_ends(project: Path, tod
     assert check.status == status and words in check.detail
     if status == "WARN":
         assert "calendar.fomc.dates" in check.fix
+
+
+def test_doctor_fails_when_a_universe_symbol_cannot_be_served(project: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    folder = tmp_path / "csvdata"
+    folder.mkdir()
+    shutil.copy(Path(__file__).resolve().parent / "data" / "SPY-2019-lumibot.csv", folder / "SPY.csv")
+    (project / "data.yaml").write_text(f"provider: csv\nproviders:\n  csv: {{path: {folder}}}\n")
+    (project / "run.yaml").write_text("universe: [SPY, GLD]\nbenchmark: SPY\n")
+    code, out = doctor(capsys, project)
+    assert code == 1
+    assert "FAIL symbols" in out and "run.yaml: universe: GLD cannot be served by 'csv'" in out
+
+
+def test_doctor_on_the_demo_says_every_symbol_is_served(project: Path, capsys) -> None:
+    code, out = doctor(capsys, project)
+    assert code == 0 and "OK   symbols            6 symbols served: 6 generated" in out

@@ -79,11 +79,35 @@ def run_checks(config_dir: Any, today: date | None = None) -> list[Check]:
             present = ", ".join(var for var, _ in needed) or "none needed"
             checks.append(Check("environment", "OK", f"required variables present: {present}"))
         checks.extend(_endpoint_checks(settings, host, selection))
+        checks.append(symbols_check(settings, host))
 
     checks.append(_cache_check(settings))
     checks.append(calendar_check(settings, today))
     checks.extend(_ledger_and_files(settings))
     return checks
+
+
+def symbols_check(settings: Any, host: Any) -> Check:
+    """Can the provider serve every symbol a run loads (cache manifest and local files, no network)?"""
+    from regimeflex.cli.config import symbol_preflight
+    from regimeflex.errors import RegimeFlexError
+
+    try:
+        rows = symbol_preflight(settings, host)
+    except RegimeFlexError as exc:
+        return Check("symbols", "FAIL", str(exc), "see `regimeflex config validate`")
+    missing = [r for r in rows if r["status"] == "unavailable"]
+    if missing:
+        return Check(
+            "symbols",
+            "FAIL",
+            "; ".join(r["problem"] for r in missing),
+            "add the files or fix the symbols (`regimeflex config validate` lists each)",
+        )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return Check("symbols", "OK", f"{len(rows)} symbols served: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
 def calendar_check(settings: Any, today: date | None = None) -> Check:
