@@ -77,6 +77,10 @@ class StorageError(RegimeFlexError):
         self.errno = errno
 
 
+class LedgerBroken(LedgerError):
+    """The ledger's hash chain (or a signature) does not verify: nothing may act on it."""
+
+
 class KillSwitchEngaged(RegimeFlexError):
     """The kill switch flag is present: nothing may be sent."""
 

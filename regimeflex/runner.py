@@ -23,6 +23,7 @@ from regimeflex.errors import (
     ConfigError,
     DataError,
     KillSwitchEngaged,
+    LedgerBroken,
     RegimeFlexError,
     StorageError,
 )
@@ -52,6 +53,8 @@ class RunSummary:
     equity: float | None = None
     pnl: float | None = None
     report_path: str | None = None
+    #: the run's ledger checkpoint (head, sig, checkpoint, entries), published in the notification and report
+    ledger_anchor: dict[str, Any] | None = None
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
@@ -134,6 +137,13 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
         log.risk("%s", exc)
         summary.status, summary.exit_code = "killed", exc.exit_code
         summary.messages.append(str(exc))
+    except LedgerBroken as exc:  # verified before acting: nothing was planned or sent
+        log.error("%s", exc)
+        summary.status, summary.exit_code = "failed", exc.exit_code
+        summary.messages.append(str(exc))
+        dispatcher.send(
+            Event(kind="ledger_broken", level=Level.ERROR, title="RegimeFlex: ledger does not verify", body=str(exc))
+        )
     except RegimeFlexError as exc:
         log.error("%s", exc)
         summary.status, summary.exit_code = "failed", exc.exit_code
@@ -156,6 +166,7 @@ def _record_delivery(settings: Settings, delivery: Any) -> None:
     try:
         with open_journal(settings.path(settings.run.paths.ledger)) as journal:
             journal.record("notify", delivery.to_dict())
+            journal.checkpoint()  # the ledger always ends a run with a checkpoint
     except (LedgerError, StorageError) as exc:  # another run holds the lock, or the disk is full: say so
         log.error("notification outcome not recorded in the ledger: %s", exc)
 
@@ -231,8 +242,16 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
     log.risk("kill switch engaged (%s): %s — nothing is sent", kill.path, reason)
     summary.status, summary.exit_code = "killed", EXIT_KILLED
     summary.messages.append(f"kill switch engaged: {reason}")
-    with open_journal(settings.path(settings.run.paths.ledger)) as journal:
-        journal.record("kill", {"flag": str(kill.path), "reason": reason, "session": summary.session, "not_sent": []})
+    from regimeflex.errors import LedgerError
+
+    try:
+        with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+            journal.record(
+                "kill", {"flag": str(kill.path), "reason": reason, "session": summary.session, "not_sent": []}
+            )
+    except LedgerError as exc:  # the switch wins: still stop with exit 3, and say why nothing was recorded
+        log.error("kill not recorded in the ledger: %s", exc)
+        summary.messages.append(f"kill not recorded in the ledger: {exc}")
     dispatcher.send(
         Event(
             kind="kill",
@@ -347,6 +366,8 @@ def _locked_cycle(
         summary.status = "completed"
     stored_error: dict[str, str] = {}
     try:
+        # anchor what this run recorded; the signed head is published in the report and the notification
+        summary.ledger_anchor = journal.checkpoint()
         with step("report: daily HTML written", log) as figures:
             scale = None if panel.scale is None else float(panel.scale.iloc[-1])
             summary.report_path = str(
@@ -514,6 +535,7 @@ def _write_report(
         equity_curve=curve.sort_index(),
         pnl_day=None if previous.empty else float(summary.equity - previous.iloc[-1]),
         notes=list(summary.messages),
+        ledger_anchor=summary.ledger_anchor,
     )
     return write_daily_report(data, settings.path(settings.run.paths.reports_dir))
 
@@ -637,6 +659,9 @@ def summary_event(summary: RunSummary) -> Event:
         )
     if summary.equity is not None:
         lines.append(f"equity {summary.equity:,.2f}")
+    if summary.ledger_anchor:
+        anchor = summary.ledger_anchor
+        lines.append(f"ledger head {anchor['head']} signature {anchor.get('sig') or 'none (no REGIMEFLEX_LEDGER_KEY)'}")
     if summary.status in ("failed", "killed"):
         lines.extend(summary.messages)
 

@@ -30,6 +30,7 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "TELEGRAM_CHAT_ID",
     "REGIMEFLEX_SMTP_PASSWORD",
     "REGIMEFLEX_WEBHOOK_SECRET",
+    "REGIMEFLEX_LEDGER_KEY",
 )
 SECRET_SUFFIXES: tuple[str, ...] = (
     "_API_KEY",

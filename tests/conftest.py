@@ -48,6 +48,7 @@ def _no_secrets_or_plugin_env(monkeypatch: pytest.MonkeyPatch, _restore_environ)
         "TELEGRAM_CHAT_ID",
         "REGIMEFLEX_SMTP_PASSWORD",
         "REGIMEFLEX_WEBHOOK_SECRET",
+        "REGIMEFLEX_LEDGER_KEY",
         "REGIMEFLEX_DISABLED_PLUGINS",
         "REGIMEFLEX_TRACE_PLUGINS",
         "REGIMEFLEX_CONFIG",

@@ -41,7 +41,7 @@ def test_kill_switch_exits_3_and_touches_nothing(run_cli, project: Path) -> None
     root = project.parent
     assert not (root / "data").exists() and not (root / "reports").exists() and not (root / "state").exists()
     entries = [json.loads(line) for line in (root / "logs/audit/ledger.jsonl").read_text().splitlines()]
-    assert [e["kind"] for e in entries] == ["kill", "notify"]  # the RISK alert's delivery is audited too
+    assert [e["kind"] for e in entries] == ["kill", "notify", "checkpoint"]  # the alert is audited, the run anchored
     assert entries[0]["data"]["reason"] == "manual stop for the test"
 
 

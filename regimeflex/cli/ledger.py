@@ -4,7 +4,9 @@ Owns the user's view of ``logs/audit/ledger.jsonl`` (path from run.yaml
 ``paths.ledger``): ``verify`` checks the whole hash chain and exits 1 naming
 the first bad line; ``show`` lists entries filtered by height and kind;
 ``export --csv`` writes every entry as a CSV row (data as JSON); ``repair``
-moves a torn last line aside exactly as the next run would. Reading never
+moves a torn last line aside exactly as the next run would (and refuses a chain
+broken anywhere else). ``verify`` also checks checkpoint signatures when
+``REGIMEFLEX_LEDGER_KEY`` is set, and ``--head HASH`` checks a published head. Reading never
 takes the writer's lock, so these work while a run is in progress.
 """
 
@@ -46,31 +48,71 @@ def ledger_group() -> None:
 
 @ledger_group.command("verify")
 @path_option
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    metavar="HASH",
+    help="A head hash published by a run (notification, daily report): it must be an entry of this chain. Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def verify_cmd(ctx: click.Context, override: Path | None, as_json: bool) -> None:
-    """Check every line's hash and chain link; exit 1 naming the first bad line."""
+def verify_cmd(ctx: click.Context, override: Path | None, heads: tuple[str, ...], as_json: bool) -> None:
+    """Check every line's hash, chain link and checkpoint (signatures too when REGIMEFLEX_LEDGER_KEY
+    is set); exit 1 naming the first bad line, or when a --head is not in the chain."""
     from regimeflex.ledger import verify_file
+    from regimeflex.ledger.store import find_heads
 
     path = ledger_path(ctx, override)
     result = verify_file(path)
+    found = find_heads(path, heads) if heads else {}
+    missing = [h for h in heads if found.get(h) is None]
     if as_json:
         echo_json(
             {
                 "path": str(path),
-                "ok": result.ok,
+                "ok": result.ok and not missing,
                 "entries": result.entries,
                 "bad_line": result.bad_line,
                 "problem": result.problem or None,
                 "torn": result.torn,
+                "key": result.keyed,
+                "checkpoints": result.checkpoints,
+                "signed_checkpoints": result.signed,
+                "unsigned_checkpoints": result.unsigned,
+                "heads": {h: found.get(h) for h in heads},
             }
         )
-        if not result.ok:
+        if not result.ok or missing:
             sys.exit(EXIT_ERROR)
         return
     if not result.ok:
         raise LedgerError(result.message(path))
     click.echo(result.message(path))
+    if result.keyed:
+        line = f"signatures: {result.signed} signed checkpoint(s) verified with REGIMEFLEX_LEDGER_KEY"
+        if result.unsigned:
+            line += f"; {result.unsigned} older checkpoint(s) written before the key was set"
+        if not result.signed and result.entries:
+            line += (
+                "; no signed checkpoint yet: a rewrite of this history cannot be told from the original"
+                " (compare with a published head: --head HASH)"
+            )
+        click.echo(line)
+    else:
+        click.echo(
+            f"signatures: not checked (REGIMEFLEX_LEDGER_KEY is not set): edits, deletions and reordering are "
+            f"detected, a rewrite with recomputed hashes is not — compare with a published head (--head HASH); "
+            f"{result.checkpoints} checkpoint(s)"
+        )
+    for h in heads:
+        where = found.get(h)
+        if where is None:
+            click.echo(f"head {h}: NOT in this ledger (history was rewritten since it was published, or wrong file)")
+        else:
+            click.echo(f"head {h}: found at line {where}")
+    if missing:
+        sys.exit(EXIT_ERROR)
 
 
 @ledger_group.command("show")
@@ -149,15 +191,22 @@ def export_cmd(
 @path_option
 @click.pass_context
 def repair_cmd(ctx: click.Context, override: Path | None) -> None:
-    """Move a torn last line (from a crash) to <ledger>.torn and record that in the ledger."""
+    """Move a torn last line (from a crash) to <ledger>.torn and record that in the ledger.
+
+    Only a torn tail is repaired; a chain broken before its last line is an error (exit 1)
+    naming the first bad line, and nothing is changed."""
     from regimeflex.ledger import repair
 
     path = ledger_path(ctx, override)
-    torn = repair(path)
-    if torn is None:
-        click.echo(f"{path}: no torn line; nothing to repair")
+    done = repair(path)
+    if done.torn is None:
+        click.echo(f"{path}: no torn line; nothing to repair (chain verifies, {done.entries} entries)")
     else:
-        click.echo(f"{path}: moved torn line {torn.line_no} ({len(torn.raw)} bytes) to {path.name}.torn")
+        torn = done.torn
+        click.echo(
+            f"{path}: moved torn line {torn.line_no} ({len(torn.raw)} bytes) to {path.name}.torn; "
+            f"recorded a torn_tail entry (line {(done.recorded_seq or 0) + 1}); chain verifies, {done.entries} entries"
+        )
 
 
 def _select(path: Path, height: int | None, kinds: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -74,6 +74,13 @@ def context_for(setup: BrokerSetup, session: date | None = None) -> Any:
     )
 
 
+def ledger_broken_event(message: str) -> Any:
+    """The ERROR alert sent when a command refuses to act on a ledger that does not verify."""
+    from regimeflex.types import Event, Level
+
+    return Event(kind="ledger_broken", level=Level.ERROR, title="RegimeFlex: ledger does not verify", body=message)
+
+
 @click.command("reconcile")
 @click.option("--live", is_flag=True, help="Needed when broker.yaml says mode: live.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reconcile report as JSON.")
@@ -93,8 +100,18 @@ def reconcile_cmd(ctx: click.Context, live: bool, as_json: bool) -> None:
         else:
             click.echo(message)
         return
-    with open_journal(setup.ledger) as journal:
-        report = reconcile(journal, setup.host, setup.broker, context_for(setup))
+    from regimeflex.errors import LedgerBroken
+    from regimeflex.notify.dispatch import Dispatcher
+
+    dispatcher = Dispatcher.from_settings(settings, setup.host)
+    try:
+        with open_journal(setup.ledger) as journal:
+            report = reconcile(journal, setup.host, setup.broker, context_for(setup), notify=dispatcher.send)
+    except LedgerBroken as exc:
+        dispatcher.send(ledger_broken_event(str(exc)))
+        raise
+    finally:
+        dispatcher.close()
     if as_json:
         echo_json(report.as_dict())
     else:

@@ -133,17 +133,38 @@ def write_missing_fills(journal: Journal, fills: list[Fill]) -> int:
     return written
 
 
+def current_session(session: date | None, today: date | None = None) -> date:
+    """The session a sync is for: the run's, else today's date in New York (a bare ``reconcile``)."""
+    if session is not None:
+        return session
+    if today is not None:
+        return today
+    from regimeflex.data.calendar import ny_today
+
+    return ny_today().date()
+
+
 def sync_with_broker(
-    journal: Journal, host: Any, broker: str, context: BrokerContext, *, session: date | None = None
+    journal: Journal,
+    host: Any,
+    broker: str,
+    context: BrokerContext,
+    *,
+    session: date | None = None,
+    today: date | None = None,
+    notify: Callable[[Event], None] | None = None,
 ) -> SyncResult:
     """Bring the ledger up to date with the broker (the recovery procedure).
 
     For every open order: record a changed status; an intent of an *earlier*
-    session that the broker does not know is expired (never resent on a later
-    day); one of the current session stays open so the caller may send it.
+    session (before ``session``, or before ``today`` — New York's date — when no
+    session is given) that the broker does not know is expired (never resent on
+    a later day), and the expiry is a RISK event with the count; one of the
+    current or a later session stays open so a run may send it.
     Then every broker fill since the oldest open order is written if missing.
     """
     out = SyncResult()
+    current = current_session(session, today).isoformat()
     since = fills_since(journal, session)
     open_views = journal.state.open_orders()
     if open_views:
@@ -169,7 +190,7 @@ def sync_with_broker(
                     )
                 )
                 out.not_found.append(view.client_order_id)
-            elif session is None or view.session != session.isoformat():
+            elif view.session and view.session < current:
                 journal.record(
                     "order_update",
                     {
@@ -183,6 +204,23 @@ def sync_with_broker(
                 out.expired.append(view.client_order_id)
             else:
                 out.not_found.append(view.client_order_id)
+    if out.expired:
+        log.risk(
+            "%d unsent intent(s) of sessions before %s expired (never reached the broker; not sent later)",
+            len(out.expired),
+            current,
+        )
+        if notify is not None:
+            notify(
+                Event(
+                    kind="intents_expired",
+                    level=Level.RISK,
+                    title=f"{len(out.expired)} unsent intent(s) of past sessions expired",
+                    body=f"intents of sessions before {current} never reached the broker and will not be sent: "
+                    + ", ".join(out.expired),
+                    data={"count": len(out.expired), "expired": list(out.expired), "before": current},
+                )
+            )
     fills = host.broker_fills(broker, since=since, context=context)
     faults.hit("before_fills")
     out.fills_written = write_missing_fills(journal, fills)
@@ -204,10 +242,14 @@ def reconcile(
     context: BrokerContext,
     *,
     session: date | None = None,
+    today: date | None = None,
     notify: Callable[[Event], None] | None = None,
 ) -> ReconcileReport:
-    """Sync with the broker, then compare orders, fills and positions; record a ``reconcile`` entry."""
-    sync = sync_with_broker(journal, host, broker, context, session=session)
+    """Sync with the broker, then compare orders, fills and positions; record a ``reconcile`` entry.
+
+    Without ``session`` (a bare ``regimeflex reconcile``) only intents of sessions before ``today``
+    (default: New York's date) may expire; today's unsent intents stay for the run to send."""
+    sync = sync_with_broker(journal, host, broker, context, session=session, today=today, notify=notify)
     mismatches = list(sync.mismatches)
 
     open_at_broker = host.broker_orders(broker, client_order_ids=[], context=context)

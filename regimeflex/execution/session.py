@@ -45,6 +45,7 @@ from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
 from regimeflex.killguard import KillGuard
 from regimeflex.ledger import faults
+from regimeflex.ledger.anchor import ledger_key, plan_commit_data
 from regimeflex.ledger.journal import Journal
 from regimeflex.log import get_logger
 from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult
@@ -237,7 +238,7 @@ def execute_session(
 
     if live:
         try:
-            sync = sync_with_broker(journal, host, broker, context, session=session)
+            sync = sync_with_broker(journal, host, broker, context, session=session, notify=emit)
         except KillSwitchEngaged:
             _record_kill(journal, kill, out, emit, remaining=[])
             return out
@@ -251,6 +252,7 @@ def execute_session(
                 "recovery", {"updated": sync.updated, "expired": sync.expired, "fills_written": sync.fills_written}
             )
 
+    _abandon_uncommitted(journal, session, emit)
     existing = [v for v in journal.state.orders_for(session, strategy) if v.mode == mode]
     if existing:
         out.resumed = True
@@ -275,8 +277,12 @@ def execute_session(
             targets, prices, account, session=session, strategy=strategy, rules=rules, capabilities=capabilities
         )
         out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
-        for order in plan.orders:
-            journal.append("intent", intent_data(order, mode))
+        intents = [intent_data(order, mode) for order in plan.orders]
+        for data in intents:
+            journal.append("intent", data)
+        # all or nothing: the plan_commit (signed when REGIMEFLEX_LEDGER_KEY is set) goes in the same
+        # write as the intents; a crash mid-batch leaves intents without it, which are never sent
+        journal.append("plan_commit", plan_commit_data(session.isoformat(), strategy, mode, intents, ledger_key()))
         journal.commit()  # every intent is durable before the first broker call
         faults.hit("after_intents")
         for note in plan.notes:
@@ -293,6 +299,7 @@ def execute_session(
         for o in out.orders
         if journal.state.orders[o.client_order_id].status in ("planned", "unknown")
         and journal.state.orders[o.client_order_id].is_open
+        and journal.state.orders[o.client_order_id].committed  # only intents of a committed (signed) plan
     ]
     for i, order in enumerate(to_send):
         if guard.engaged():
@@ -369,6 +376,35 @@ def execute_session(
         len(out.reconcile.mismatches),
     )
     return out
+
+
+def _abandon_uncommitted(journal: Journal, session: date, emit: Callable[[Event], None]) -> None:
+    """Intents of ``session`` without a valid ``plan_commit`` (a crash tore the batch, or someone
+    else wrote them) are recorded as abandoned and never sent; the session is then planned again."""
+    torn = journal.state.uncommitted(session)
+    if not torn:
+        return
+    bad = [c for c in journal.state.bad_commits if c.get("session") == session.isoformat()]
+    reason = (
+        f"plan_commit refused: {bad[-1]['problem']}"
+        if bad
+        else "no plan_commit record: the run that wrote them stopped before committing its plan"
+    )
+    coids = [v.client_order_id for v in torn]
+    journal.record("plan_abandoned", {"session": session.isoformat(), "intents": coids, "reason": reason})
+    level = Level.ERROR if bad else Level.RISK
+    log.risk(
+        "session %s: %d uncommitted intent(s) abandoned (%s); planning the session again", session, len(coids), reason
+    )
+    emit(
+        Event(
+            kind="plan_abandoned",
+            level=level,
+            title=f"Uncommitted plan abandoned: {len(coids)} intent(s) of {session} not sent",
+            body=f"{reason}; the session is planned again",
+            data={"session": session.isoformat(), "intents": coids, "count": len(coids)},
+        )
+    )
 
 
 def _record_kill(

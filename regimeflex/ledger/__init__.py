@@ -9,6 +9,7 @@ open intents, breaker state.
 from regimeflex.ledger.store import (
     GENESIS,
     LedgerWriter,
+    RepairResult,
     VerifyResult,
     canonical_json,
     entry_id,
@@ -16,6 +17,7 @@ from regimeflex.ledger.store import (
     read_entries,
     repair,
     verify_file,
+    verify_since_checkpoint,
 )
 from regimeflex.ledger.views import LedgerState, OrderView, load_state, positions_from_fills
 
@@ -23,6 +25,7 @@ __all__ = [
     "GENESIS",
     "LedgerState",
     "LedgerWriter",
+    "RepairResult",
     "OrderView",
     "VerifyResult",
     "canonical_json",
@@ -33,4 +36,5 @@ __all__ = [
     "read_entries",
     "repair",
     "verify_file",
+    "verify_since_checkpoint",
 ]

@@ -62,6 +62,16 @@ class Journal:
         self.commit()
         return digest
 
+    def checkpoint(self) -> dict[str, str | None]:
+        """End a run: a ``checkpoint`` entry anchoring the current head, signed with
+        ``REGIMEFLEX_LEDGER_KEY`` when set. Returns what to publish: the signed head, its
+        signature, and the checkpoint's own id (the ledger's new head)."""
+        self.commit()
+        data = self.writer.checkpoint_data()
+        checkpoint_id = self.record("checkpoint", data)
+        self.writer.note_checkpoint(data)
+        return {"head": data["head"], "sig": data["sig"], "checkpoint": checkpoint_id, "entries": data["entries"]}
+
     def close(self) -> None:
         self.commit()
         self.writer.close()
@@ -73,9 +83,11 @@ class Journal:
         self.close()
 
 
-def open_journal(path: str | Path) -> Journal:
-    """Lock the ledger at ``path`` (repairing a torn tail), replay it, and return the journal."""
-    writer = open_writer(Path(path))
+def open_journal(path: str | Path, *, verify: bool = True) -> Journal:
+    """Lock the ledger at ``path``, verify it from the last verified prefix (a broken chain raises
+    :class:`~regimeflex.errors.LedgerBroken` and nothing is written), repair a torn tail, replay
+    it, and return the journal."""
+    writer = open_writer(Path(path), verify=verify)
     try:
         state = load_state(writer.path)
     except BaseException:

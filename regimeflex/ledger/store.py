@@ -23,14 +23,22 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from regimeflex.errors import LedgerError, StorageError
+from regimeflex.errors import LedgerBroken, LedgerError, StorageError
 from regimeflex.fsio import LockHeld, exclusive_lock, writing
 from regimeflex.ledger import faults
+from regimeflex.ledger.anchor import (
+    Verified,
+    checkpoint_data,
+    checkpoint_problem,
+    ledger_key,
+    load_verified,
+    save_verified,
+)
 from regimeflex.log import get_logger
 from regimeflex.secrets import redact_obj, secret_values
 
@@ -53,7 +61,10 @@ KINDS: tuple[str, ...] = (
     "reconcile",
     "recovery",
     "torn_tail",
+    "plan_commit",
+    "plan_abandoned",
     "run_end",
+    "checkpoint",
 )
 
 _ID_SUFFIX_LEN = len(',"id":"') + 64 + len('"}')
@@ -108,13 +119,25 @@ class TornTail:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of :func:`verify_file`: ``ok``, entries checked, and the first problem."""
+    """Outcome of :func:`verify_file`: ``ok``, entries checked, and the first problem.
+
+    ``hashed`` counts the lines hashed by this call (an incremental check hashes only what was
+    appended since the verified prefix, plus the prefix's last line); ``prefix`` is the verified
+    prefix after this call (up to the last complete good line); ``checkpoints``/``signed``/
+    ``unsigned`` count the checkpoint entries seen and how their signatures were judged.
+    """
 
     ok: bool
     entries: int
     bad_line: int | None = None
     problem: str = ""
     torn: bool = False
+    hashed: int = 0
+    prefix: Verified | None = None
+    checkpoints: int = 0
+    signed: int = 0
+    unsigned: int = 0
+    keyed: bool = False
 
     def message(self, path: Path) -> str:
         if self.ok:
@@ -214,20 +237,43 @@ _SECRETISH = re.compile(
 )
 
 
-def verify_file(path: Path) -> VerifyResult:
-    """Check every line: hash, chain link, sequence, height order, JSON shape.
+_FROM_ENV: Any = object()
+_CHECKPOINT = b'"kind":"checkpoint","prev":"'
+
+
+def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None = _FROM_ENV) -> VerifyResult:
+    """Check every line: hash, chain link, sequence, height order, JSON shape, checkpoints.
 
     Stops at the first bad line and says what is wrong with it. Works on blocks
     of lines: one regex pass picks each line's height/prev/seq/id, one
     comprehension hashes the lines, and whole lists are compared at C speed;
     only a block that fails is walked line by line to name the first bad line.
+
+    ``since`` (a verified prefix, see :mod:`regimeflex.ledger.anchor`) starts the check at the
+    end of that prefix, after making sure the prefix's last line is still the one verified: the
+    cost is then proportional to what was appended. ``key`` (default: ``REGIMEFLEX_LEDGER_KEY``)
+    checks each checkpoint's HMAC signature; without a key only their links are checked.
     """
+    if key is _FROM_ENV:
+        key = ledger_key()
+    start = since or Verified()
+    keyed = key is not None
     if not path.exists():
-        return VerifyResult(ok=True, entries=0)
-    prev = GENESIS.encode("ascii")
-    seq = 0
-    height = 0
+        if start.offset:
+            return VerifyResult(
+                False, 0, 1, f"the ledger is gone but {start.entries} entries were verified before", keyed=keyed
+            )
+        return VerifyResult(ok=True, entries=0, prefix=Verified(), keyed=keyed)
+    prev = start.last_id.encode("ascii")
+    seq, height, offset, signed_at = start.entries, start.height, start.offset, start.signed_checkpoint
+    hashed = checkpoints = signed = unsigned = 0
     with path.open("rb") as fh:
+        if start.offset:
+            hashed = 1
+            problem = _boundary_problem(fh, path, start)
+            if problem:
+                return VerifyResult(False, start.entries, start.entries, problem, hashed=hashed, keyed=keyed)
+            fh.seek(start.offset)
         while True:
             lines = fh.readlines(_BLOCK)  # whole lines, about _BLOCK bytes
             if not lines:
@@ -235,12 +281,90 @@ def verify_file(path: Path) -> VerifyResult:
             torn = not lines[-1].endswith(b"\n")  # only the file's last line can lack it
             if torn:
                 lines.pop()
+            first_seq = seq
             ok, bad, (prev, seq, height) = _check_lines(lines, path, prev, seq, height)
             if bad is not None:
-                return bad
+                return replace(bad, hashed=hashed + (bad.entries - first_seq) + 1, keyed=keyed)
+            hashed += len(lines)
+            if lines and _CHECKPOINT in b"".join(lines):
+                for i, line in enumerate(lines):
+                    if _CHECKPOINT not in line:
+                        continue
+                    entry = json.loads(line)
+                    if entry.get("kind") != "checkpoint":
+                        continue
+                    problem = checkpoint_problem(entry, key)
+                    checkpoints += 1
+                    if problem is not None and keyed and signed_at is None and entry["data"].get("sig") is None:
+                        unsigned += 1  # written before the key was set: tolerated until the first signed one
+                    elif problem is not None:
+                        return VerifyResult(
+                            False, first_seq + i, first_seq + i + 1, problem, hashed=hashed, keyed=keyed
+                        )
+                    elif keyed:
+                        signed += 1
+                        signed_at = first_seq + i
+            offset += sum(map(len, lines))
             if torn:
-                return VerifyResult(False, seq, seq + 1, "torn last line (no newline): " + torn_remedy(path), torn=True)
-    return VerifyResult(ok=True, entries=seq)
+                return VerifyResult(
+                    False,
+                    seq,
+                    seq + 1,
+                    "torn last line (no newline): " + torn_remedy(path),
+                    torn=True,
+                    hashed=hashed,
+                    prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at),
+                    checkpoints=checkpoints,
+                    signed=signed,
+                    unsigned=unsigned,
+                    keyed=keyed,
+                )
+    return VerifyResult(
+        ok=True,
+        entries=seq,
+        hashed=hashed,
+        prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at),
+        checkpoints=checkpoints,
+        signed=signed,
+        unsigned=unsigned,
+        keyed=keyed,
+    )
+
+
+def verify_since_checkpoint(path: Path) -> VerifyResult:
+    """:func:`verify_file` from the stored verified prefix (``<ledger>.verified``) when there is a
+    usable one, else from the first line; what every command that acts on the ledger calls."""
+    since, _why = load_verified(path)
+    return verify_file(path, since=since)
+
+
+def _boundary_problem(fh: Any, path: Path, start: Verified) -> str | None:
+    """Is the verified prefix's last line still there, unchanged, ending at the verified offset?"""
+    remedy = (
+        f"(if you replaced the ledger on purpose, delete {path.name}.verified; otherwise restore the ledger "
+        "from a backup and compare its head with the last published head: `regimeflex ledger verify --head HASH`)"
+    )
+    size = os.fstat(fh.fileno()).st_size
+    if size < start.offset:
+        return (
+            f"the ledger is shorter ({size} bytes) than its verified prefix ({start.offset} bytes, "
+            f"{start.entries} entries): lines were deleted or the file was replaced {remedy}"
+        )
+    back = min(start.offset, 1 << 16)
+    fh.seek(start.offset - back)
+    chunk = fh.read(back)
+    body = chunk[:-1]
+    line = body[body.rfind(b"\n") + 1 :] + b"\n"
+    if (
+        not chunk.endswith(b"\n")
+        or line[-67:-3] != start.last_id.encode("ascii")
+        or hashlib.sha256(line[:-74] + b"}").hexdigest() != start.last_id
+    ):
+        return (
+            f"the last verified entry (line {start.entries}, id {start.last_id[:12]}…) is no longer at the "
+            f"verified position: the ledger was edited or rewritten after it was verified {remedy}"
+        )
+    return None
 
 
 def _body_digest(line: bytes) -> bytes:
@@ -383,9 +507,14 @@ def _shape_problem(raw: bytes) -> str:
 class LedgerWriter:
     """The single writer of a ledger file. Use :func:`open_writer` (a context manager)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, verify: bool = False) -> None:
         self.path = path
         self._lock: Any = None
+        self._verify = verify
+        #: the verification done on open (``verify=True``); its prefix is advanced on close
+        self.verified: VerifyResult | None = None
+        self._signed_checkpoint: int | None = None
+        self._good_size = -1  # the file's size after our last successful write
         self._fh: Any = None
         self._pending: list[bytes] = []
         self._pending_kinds: list[str] = []
@@ -418,6 +547,8 @@ class LedgerWriter:
                 self._lock = None
                 raise
         try:
+            if self._verify:
+                self._verify_before_acting()
             with writing(self.path, "ledger"):
                 torn = find_torn_tail(self.path)
                 # unbuffered: every byte is written by os.write in commit(), so a failed write
@@ -426,6 +557,7 @@ class LedgerWriter:
                 if torn is not None:
                     self._quarantine(torn)
             self._load_tail()
+            self._good_size = os.fstat(self._fh.fileno()).st_size
             if torn is not None:
                 self.append(
                     "torn_tail",
@@ -444,17 +576,51 @@ class LedgerWriter:
             raise
         return self
 
+    def _verify_before_acting(self) -> None:
+        """Verify from the stored verified prefix; a broken chain (other than a torn tail, which
+        the writer then moves aside) releases the lock and raises :class:`LedgerBroken`."""
+        since, why = load_verified(self.path)
+        result = verify_file(self.path, since=since)
+        if since is None and self.path.exists() and self.path.stat().st_size:
+            log.info("ledger %s: verified from the first line (%s)", self.path, why)
+        if not result.ok and not result.torn:
+            self._release_lock()
+            raise LedgerBroken(
+                f"{result.message(self.path)} — the ledger does not verify, so nothing was done; "
+                "run `regimeflex ledger verify` and restore the file from a backup"
+            )
+        self.verified = result
+        self._signed_checkpoint = result.prefix.signed_checkpoint if result.prefix else None
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+
     def close(self) -> None:
         try:
             if self._fh is not None:
                 if self._pending:
                     self.commit()
+                size = os.fstat(self._fh.fileno()).st_size
+                # everything after the verified prefix was written (and fsynced) by us: store the new prefix,
+                # unless a failed write left the file other than we know it (then the next open re-verifies)
+                if self.verified is not None and size == self._good_size:
+                    prev, seq, height = self._durable
+                    save_verified(
+                        self.path,
+                        Verified(
+                            offset=size,
+                            entries=seq,
+                            last_id=prev,
+                            height=height,
+                            signed_checkpoint=self._signed_checkpoint,
+                        ),
+                    )
                 self._fh.close()
         finally:
             self._fh = None
-            if self._lock is not None:
-                self._lock.__exit__(None, None, None)
-                self._lock = None
+            self._release_lock()
 
     def __enter__(self) -> LedgerWriter:
         return self
@@ -555,6 +721,7 @@ class LedgerWriter:
             self._roll_back(fd, size)
             raise
         self._durable = (self._prev, self._next_seq, self._height)
+        self._good_size = size + sum(map(len, lines))
 
     def _roll_back(self, fd: int, size: int) -> None:
         """A commit failed (disk full, read-only, no permission): cut any part of it off the file,
@@ -577,6 +744,17 @@ class LedgerWriter:
         self.commit()
         return digest
 
+    def checkpoint_data(self) -> dict[str, Any]:
+        """A ``checkpoint`` entry's data anchoring the current head (signed when the key is set)."""
+        if self._pending:
+            self.commit()
+        return checkpoint_data(self._prev, self._next_seq, self._height, ledger_key())
+
+    def note_checkpoint(self, data: Mapping[str, Any]) -> None:
+        """Remember the seq of a signed checkpoint just appended (kept in the verified prefix)."""
+        if data.get("sig"):
+            self._signed_checkpoint = self._next_seq - 1
+
 
 def _write_all(fd: int, data: bytes) -> None:
     """``os.write`` until every byte is written (a write may be short on a filling disk)."""
@@ -586,12 +764,59 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def open_writer(path: Path) -> LedgerWriter:
-    """Lock ``path`` for writing, repair a torn tail, and return the writer (use as ``with``)."""
-    return LedgerWriter(Path(path)).open()
+def open_writer(path: Path, *, verify: bool = False) -> LedgerWriter:
+    """Lock ``path`` for writing, repair a torn tail, and return the writer (use as ``with``).
+
+    ``verify=True``: first verify the chain from the last verified prefix (raises
+    :class:`~regimeflex.errors.LedgerBroken` when it is broken), and on close store the new
+    verified prefix. Every command that acts on the ledger opens it this way.
+    """
+    return LedgerWriter(Path(path), verify=verify).open()
 
 
-def repair(path: Path) -> TornTail | None:
-    """Move a torn last line to ``<ledger>.torn`` and record it (what the next run would do)."""
-    with open_writer(path) as writer:
-        return writer.quarantined
+@dataclass(frozen=True)
+class RepairResult:
+    """What :func:`repair` did: the torn line moved aside (if any), and the ledger after it."""
+
+    torn: TornTail | None
+    entries: int
+    recorded_seq: int | None = None
+
+    @property
+    def line_no(self) -> int | None:
+        return None if self.torn is None else self.torn.line_no
+
+
+def repair(path: Path) -> RepairResult:
+    """Move a torn last line to ``<ledger>.torn`` and record it (what the next run would do).
+
+    Only a torn *tail* is repaired: the whole chain is verified first, and a chain broken
+    anywhere else raises :class:`~regimeflex.errors.LedgerBroken` naming the first bad line,
+    with nothing changed.
+    """
+    path = Path(path)
+    result = verify_file(path)
+    if not result.ok and not result.torn:
+        raise LedgerBroken(
+            f"{result.message(path)} — the chain is broken before its last line, which `ledger repair` "
+            "does not fix (it only moves a torn last line aside); nothing was changed: restore the ledger "
+            "from a backup"
+        )
+    with open_writer(path, verify=True) as writer:
+        torn = writer.quarantined
+        recorded = writer._next_seq - 1 if torn is not None else None
+        return RepairResult(torn=torn, entries=writer._next_seq, recorded_seq=recorded)
+
+
+def find_heads(path: Path, heads: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, int | None]:
+    """For each hash, the line number of the entry with that id (None: not in the ledger)."""
+    wanted = {h.strip().lower(): h for h in heads}
+    found: dict[str, int | None] = {h: None for h in wanted.values()}
+    if not path.exists():
+        return found
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            key = raw[-67:-3].decode("ascii", "replace")
+            if key in wanted:
+                found[wanted[key]] = line_no
+    return found

@@ -18,8 +18,9 @@ from typing import Any
 from regimeflex.ledger.store import read_entries
 from regimeflex.types import Fill, Position
 
-#: Order statuses after which nothing more can happen to an order.
-TERMINAL_STATUSES = frozenset({"filled", "canceled", "rejected", "expired"})
+#: Order statuses after which nothing more can happen to an order (``abandoned``: an intent of a
+#: plan that was never committed — it was never sent, and its session is planned again).
+TERMINAL_STATUSES = frozenset({"filled", "canceled", "rejected", "expired", "abandoned"})
 
 
 @dataclass
@@ -35,6 +36,9 @@ class OrderView:
     filled_qty: float = 0.0
     broker_filled_qty: float = 0.0
     message: str = ""
+    #: covered by a ``plan_commit`` whose digest (and, with the key set, signature) matches:
+    #: only committed intents are ever sent
+    committed: bool = False
 
     @property
     def session(self) -> str:
@@ -70,6 +74,9 @@ class LedgerState:
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)
     breakers: dict[str, dict[str, Any]] = field(default_factory=dict)
     kills: list[dict[str, Any]] = field(default_factory=list)
+    #: plan_commit entries that commit nothing, with the reason (edited intents, bad signature)
+    bad_commits: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------- replay
     def apply(self, kind: str, data: Mapping[str, Any], height: int) -> None:
@@ -87,8 +94,33 @@ class LedgerState:
         coid = str(data["client_order_id"])
         known = self.orders.get(coid)
         # a dry-run intent never reached a broker; a later real intent with the same id supersedes it
-        if known is None or (known.mode == "dry_run" and data.get("mode") != "dry_run"):
+        # an abandoned intent (uncommitted plan) is planned again with the same id
+        if known is None or known.status == "abandoned" or (known.mode == "dry_run" and data.get("mode") != "dry_run"):
             self.orders[coid] = OrderView(coid, dict(data), height)
+
+    def _on_plan_commit(self, data: Mapping[str, Any], height: int) -> None:
+        from regimeflex.ledger.anchor import plan_commit_problem
+
+        coids = [str(c) for c in data.get("intents") or []]
+        views = [self.orders.get(c) for c in coids]
+        intents = None if any(v is None for v in views) else [v.intent for v in views if v is not None]
+        problem = plan_commit_problem(data, intents)
+        if problem is not None:
+            self.bad_commits.append({"session": data.get("session"), "intents": coids, "problem": problem})
+            return
+        for view in views:
+            if view is not None and view.status == "planned" and not view.sent:
+                view.committed = True
+
+    def _on_plan_abandoned(self, data: Mapping[str, Any], height: int) -> None:
+        for coid in data.get("intents") or []:
+            view = self.orders.get(str(coid))
+            if view is not None and not view.committed and not view.sent:
+                view.status = "abandoned"
+                view.message = str(data.get("reason") or "")
+
+    def _on_checkpoint(self, data: Mapping[str, Any], height: int) -> None:
+        self.checkpoints.append({**data, "height": height})
 
     def _on_order_sent(self, data: Mapping[str, Any], height: int) -> None:
         view = self.orders.get(str(data.get("client_order_id")))
@@ -139,6 +171,16 @@ class LedgerState:
             return max(self.sessions)
         return self.height + 1
 
+    def uncommitted(self, session: date | str) -> list[OrderView]:
+        """Intents of ``session`` never sent and not covered by a valid ``plan_commit``: a plan torn
+        by a crash, or intents added by someone else. They are never sent."""
+        key = str(session)
+        return [
+            v
+            for v in self.orders.values()
+            if v.session == key and not v.committed and not v.sent and v.status == "planned"
+        ]
+
     def open_orders(self) -> list[OrderView]:
         """Intents that were (or may have been) sent and have not reached a final status."""
         return [v for v in self.orders.values() if v.is_open]
@@ -148,7 +190,9 @@ class LedgerState:
         return [
             v
             for v in self.orders.values()
-            if v.session == key and (strategy is None or v.intent.get("strategy", "") == strategy)
+            if v.session == key
+            and v.status != "abandoned"
+            and (strategy is None or v.intent.get("strategy", "") == strategy)
         ]
 
     def fill_list(self) -> list[Fill]:

@@ -42,6 +42,9 @@ class DailyReportData:
     ``equity_curve`` is the account's equity by session date (from the ledger),
     used for the equity and drawdown charts; it may be empty on the first run.
     ``reconciliation_ok`` is None when reconciliation did not run (dry run).
+    ``ledger_anchor`` is the run's ledger checkpoint (``head``, ``sig``, ``checkpoint``,
+    ``entries``): published here so a later rewrite of the ledger file can be detected
+    with ``regimeflex ledger verify --head HASH``.
     """
 
     session: date
@@ -64,6 +67,7 @@ class DailyReportData:
     equity_curve: pd.Series | None = None
     pnl_day: float | None = None
     notes: Sequence[str] = ()
+    ledger_anchor: Mapping[str, Any] | None = None
     generated_at: datetime | None = None
     title: str = "RegimeFlex daily report"
 

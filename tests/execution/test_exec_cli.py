@@ -34,7 +34,8 @@ def set_mode(project: Path, mode: str, extra: str = "") -> None:
 def test_verify_reports_an_intact_ledger(run_cli, project: Path, ledger: Path) -> None:
     code, out, _ = run_cli("--config", str(project), "ledger", "verify")
     assert code == 0
-    assert out.strip() == f"{ledger}: OK, 4 entries, hash chain intact"
+    assert out.splitlines()[0] == f"{ledger}: OK, 4 entries, hash chain intact"
+    assert "signatures: not checked (REGIMEFLEX_LEDGER_KEY is not set)" in out
 
 
 def test_verify_exits_1_naming_the_first_bad_line(run_cli, project: Path, ledger: Path) -> None:
@@ -99,8 +100,25 @@ def test_repair_moves_a_torn_line_aside(run_cli, project: Path, ledger: Path) ->
     with ledger.open("ab") as fh:
         fh.write(b'{"data":')
     code, out, _ = run_cli("--config", str(project), "ledger", "repair")
-    assert code == 0 and out.strip() == f"{ledger}: moved torn line 5 (8 bytes) to ledger.jsonl.torn"
+    assert code == 0 and out.strip() == (
+        f"{ledger}: moved torn line 5 (8 bytes) to ledger.jsonl.torn; recorded a torn_tail entry (line 5); "
+        "chain verifies, 5 entries"
+    )
     assert run_cli("--config", str(project), "ledger", "verify")[0] == 0
+
+
+def test_repair_refuses_a_chain_broken_in_the_middle_naming_the_first_bad_line(
+    run_cli, project: Path, ledger: Path
+) -> None:
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"seq":1', b'"seq":7')
+    ledger.write_bytes(b"".join(lines) + b'{"torn')
+    before = ledger.read_bytes()
+    code, out, err = run_cli("--config", str(project), "ledger", "repair")
+    assert code == 1
+    assert f"{ledger}: line 2: content does not match its id" in err
+    assert "nothing to repair" not in out + err and "nothing was changed" in err
+    assert ledger.read_bytes() == before
 
 
 def test_kill_on_status_off(run_cli, project: Path) -> None:

@@ -24,7 +24,7 @@ def kinds(journal) -> list[str]:
 def test_dry_run_records_intents_and_calls_no_broker(journal, run_day, workdir: Path) -> None:
     out = run_day(journal, DEC1, mode="dry_run")
     assert [(o.symbol, o.side, o.qty) for o in out.orders] == [("SPY", "buy", 227.0)]
-    assert kinds(journal) == ["run_start", "intent"]
+    assert kinds(journal) == ["run_start", "intent", "plan_commit"]
     assert out.sent == [] and not (workdir / "state").exists()
 
 
@@ -40,7 +40,7 @@ def test_intents_are_on_disk_before_the_first_broker_call(journal, run_day, host
             return host.execute_orders(plugin, orders=orders, context=context)
 
     run_day(journal, DEC1, host=Spy())
-    assert seen[0][-2:] == ["intent", "order_sent"]
+    assert seen[0][-3:] == ["intent", "plan_commit", "order_sent"]
 
 
 def test_orders_fill_at_the_next_sessions_open(journal, run_day) -> None:

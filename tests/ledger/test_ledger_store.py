@@ -141,7 +141,7 @@ def test_next_writer_moves_a_torn_tail_aside_and_records_it(ledger: Path) -> Non
 def test_repair_quarantines_the_torn_tail(ledger: Path) -> None:
     with ledger.open("ab") as fh:
         fh.write(b"{")
-    assert repair(ledger).raw == b"{"
+    assert repair(ledger).torn.raw == b"{"
     assert verify_file(ledger).ok
 
 
