@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from regimeflex.fsio import atomic_write_text
+
 KEY_ENV = "REGIMEFLEX_LEDGER_KEY"
 GENESIS = "0" * 64
 _VERSION = 1
@@ -157,12 +159,7 @@ def save_verified(ledger: Path, v: Verified) -> None:
     path = state_path(ledger)
     key = ledger_key()
     body = {**asdict(v), "mac": sign(key, "verified", _mac_fields(v)) if key else None}
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps(body, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(body, sort_keys=True) + "\n")
     except OSError:  # only an optimisation: the next command verifies from further back
-        tmp.unlink(missing_ok=True)
+        pass

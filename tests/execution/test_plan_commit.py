@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from regimeflex.execution import paper
+from regimeflex.builtins import paper
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.session import execute_session, intent_data
 from regimeflex.ledger import load_state, open_writer, read_entries, verify_file

@@ -6,8 +6,8 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from regimeflex.builtins import paper
 from regimeflex.data.calendar import ny_today
-from regimeflex.execution import paper
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.session import execute_session, intent_data
 from regimeflex.ledger import load_state
