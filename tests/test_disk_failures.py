@@ -100,8 +100,10 @@ def test_folder_failure_is_one_line_naming_path_cause_and_fix_exit_1_and_the_led
     monkeypatch.undo()
     entries = ledger_entries(root)
     if role != "ledger":  # the run is closed in the ledger with the reason
-        assert entries[-2]["kind"] == "run_end" and entries[-2]["data"]["status"] == "failed"
-        assert "cannot write" in entries[-2]["data"]["error"]
+        run_end = [e for e in entries if e["kind"] == "run_end"][-1]  # then notify and the closing checkpoint
+        assert run_end["data"]["status"] == "failed" and run_end["height"] == entries[-1]["height"]
+        assert "cannot write" in run_end["data"]["error"]
+        assert entries[-1]["kind"] == "checkpoint"
 
 
 def test_report_folder_full_after_fills_still_records_run_end_and_alerts_every_channel(
