@@ -141,7 +141,8 @@ def current_session(session: date | None, today: date | None = None) -> date:
         return today
     from regimeflex.data.calendar import ny_today
 
-    return ny_today().date()
+    today_ny: date = ny_today().date()
+    return today_ny
 
 
 def sync_with_broker(
