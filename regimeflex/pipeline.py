@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from regimeflex.config import Settings
     from regimeflex.plugins import PluginHost, Selection
     from regimeflex.types import Bars
 
@@ -66,7 +67,7 @@ def universe_bars(bars: Bars, universe: Sequence[str]) -> Bars:
     return bars.loc[:, pd.IndexSlice[:, keep]]
 
 
-def reference_symbols(settings: Any) -> list[str]:
+def reference_symbols(settings: Settings) -> list[str]:
     """Every symbol a run must load: the universe, then the benchmark and VIX series."""
     regime = settings.risk.regime
     extra = [settings.run.benchmark, regime.detect.benchmark, regime.vix_symbol]
@@ -74,7 +75,7 @@ def reference_symbols(settings: Any) -> list[str]:
 
 
 def compute_targets(
-    bars: Bars, selection: Selection, host: PluginHost, settings: Any, universe: Sequence[str] | None = None
+    bars: Bars, selection: Selection, host: PluginHost, settings: Settings, universe: Sequence[str] | None = None
 ) -> TargetPanel:
     """Signals → budgets → sizer → regime scaling → calendar guard, over the whole panel.
 

@@ -248,7 +248,8 @@ class BrokerContext:
     the YAML and ``--live``). ``settings`` is the broker's own validated
     section of broker.yaml. ``state_dir`` is where a simulated broker may keep
     its files. ``prices`` is the Bars panel of the current run (the paper
-    broker fills from it). ``kill_switch`` is the run's
+    broker fills from it). ``ledger_path`` and ``initial_equity`` are the
+    run's ledger file and configured starting equity. ``kill_switch`` is the run's
     :class:`~regimeflex.killguard.KillGuard`: call ``kill_switch.check()``
     before every request (first send, each retry, each lookup) and wait
     between attempts only with ``kill_switch.wait(seconds)``; both raise
@@ -264,7 +265,10 @@ class BrokerContext:
     state_dir: Path | None = None
     prices: Bars | None = None
     kill_switch: KillGuard = field(default_factory=KillGuard.never)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the run's audit ledger (a simulated broker rebuilds its book from it when its state file is lost)
+    ledger_path: Path | None = None
+    #: run.yaml ``initial_equity``: a simulated account's starting cash unless its settings say otherwise
+    initial_equity: float | None = None
 
     @property
     def is_killed(self) -> KillGuard:

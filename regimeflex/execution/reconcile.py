@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regimeflex.ledger import faults
 from regimeflex.ledger.journal import Journal
 from regimeflex.ledger.views import TERMINAL_STATUSES, OrderView
 from regimeflex.log import get_logger
 from regimeflex.types import BrokerContext, Event, Fill, Level, OrderResult
+
+if TYPE_CHECKING:
+    from regimeflex.plugins.protocols import BrokerHost
+
 
 log = get_logger("reconcile")
 
@@ -147,7 +151,7 @@ def current_session(session: date | None, today: date | None = None) -> date:
 
 def sync_with_broker(
     journal: Journal,
-    host: Any,
+    host: BrokerHost,
     broker: str,
     context: BrokerContext,
     *,
@@ -238,7 +242,7 @@ def _changed(view: OrderView, result: OrderResult) -> bool:
 
 def reconcile(
     journal: Journal,
-    host: Any,
+    host: BrokerHost,
     broker: str,
     context: BrokerContext,
     *,

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -49,6 +49,11 @@ from regimeflex.ledger.anchor import ledger_key, plan_commit_data
 from regimeflex.ledger.journal import Journal
 from regimeflex.log import get_logger
 from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+    from regimeflex.plugins.protocols import BrokerHost
+
 
 log = get_logger("execution")
 
@@ -172,14 +177,15 @@ def make_context(
         state_dir=state_dir,
         prices=bars,
         kill_switch=guard,
-        extra={"ledger_path": str(journal_path) if journal_path else None, "initial_equity": float(initial_equity)},
+        ledger_path=Path(journal_path) if journal_path else None,
+        initial_equity=float(initial_equity),
     )
 
 
 def execute_session(
     *,
     journal: Journal,
-    host: Any,
+    host: BrokerHost,
     broker: str,
     mode: BrokerMode,
     session: date,
@@ -435,8 +441,8 @@ def _broker_failed(
 
 
 def execute_from_settings(
-    settings: Any,
-    host: Any,
+    settings: Settings,
+    host: BrokerHost,
     *,
     session: date,
     targets: Mapping[str, float] | pd.Series,
@@ -465,7 +471,7 @@ def execute_from_settings(
         broker_settings = host.validate_settings(
             name, settings.broker.brokers.get(name), where=f"broker.yaml: brokers.{name}"
         )
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         host=host,
         broker=name,
         mode=mode,

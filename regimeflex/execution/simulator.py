@@ -290,9 +290,8 @@ class PaperBook:
 def _state_path(context: BrokerContext) -> Path:
     if context.state_dir is not None:
         return Path(context.state_dir) / STATE_FILE
-    ledger = context.extra.get("ledger_path") if context.extra else None
-    if ledger:
-        return Path(ledger).with_name(STATE_FILE)
+    if context.ledger_path is not None:
+        return Path(context.ledger_path).with_name(STATE_FILE)
     raise ValueError("paper broker needs context.state_dir (run.yaml paths.state_dir)")
 
 
@@ -300,12 +299,11 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
     """A fresh account, or the one the ledger describes when the state file was lost."""
     from regimeflex.ledger.views import load_state
 
-    extra = context.extra or {}
-    cash = float(settings.initial_cash or extra.get("initial_equity") or 100_000.0)
+    cash = float(settings.initial_cash or context.initial_equity or 100_000.0)
     orders: dict[str, dict[str, Any]] = {}
     fills: list[dict[str, Any]] = []
-    ledger = extra.get("ledger_path")
-    if ledger and Path(ledger).exists():
+    ledger = context.ledger_path
+    if ledger is not None and Path(ledger).exists():
         state = load_state(Path(ledger))
         for f in state.fills.values():
             fills.append(

@@ -35,12 +35,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from regimeflex.log import get_logger
 from regimeflex.notify.message import redact_event
 from regimeflex.secrets import redact
 from regimeflex.types import Event, Level, NotifyContext
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+    from regimeflex.plugins.protocols import NotifierHost
+
 
 log = get_logger("notify")
 
@@ -234,7 +239,7 @@ class Dispatcher:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def from_settings(cls, settings: Any, host: Any, *, clock: Clock = time.monotonic) -> Dispatcher:
+    def from_settings(cls, settings: Settings, host: NotifierHost, *, clock: Clock = time.monotonic) -> Dispatcher:
         """Build the run's dispatcher from loaded settings (``settings.run.notify.channels``).
 
         Each channel's plugin must be an installed notifier (``host.require``)

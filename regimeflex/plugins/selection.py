@@ -16,6 +16,8 @@ from regimeflex.log import get_logger
 from regimeflex.secrets import get_secret
 
 if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
     pass
 
 from regimeflex.plugins.host import PluginHost
@@ -55,7 +57,7 @@ HISTORY_ROLES: tuple[str, ...] = ("data", "strategy", "sizer")
 
 
 def resolve(
-    settings: Any, host: PluginHost, roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")
+    settings: Settings, host: PluginHost, roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")
 ) -> Selection:
     """Check that every plugin the YAML names for ``roles`` is installed, loads, can play its
     role, and accepts its settings; return them validated. Raises the first problem found."""

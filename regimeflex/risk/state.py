@@ -15,11 +15,15 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regimeflex.errors import RegimeFlexError
 from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.risk.breakers import BreakerState
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
 
 STATE_VERSION = 1
 
@@ -59,7 +63,7 @@ class RiskState:
         )
 
 
-def risk_state_path(settings: Any) -> Path:
+def risk_state_path(settings: Settings) -> Path:
     """``<paths.state_dir>/<risk.state_file>`` resolved against the project root."""
     return settings.path(settings.run.paths.state_dir) / settings.risk.state_file
 

@@ -19,7 +19,7 @@ NaN until the SMA has warmed up. Uses data up to each date only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,10 @@ import pandas as pd
 from regimeflex.config.risk import RegimeSettings
 from regimeflex.signals.indicators import sma
 from regimeflex.signals.params import read_params
+
+if TYPE_CHECKING:
+    from regimeflex.config.risk import RegimeRiskSettings
+
 
 #: The regime labels, weakest first.
 REGIMES: tuple[str, ...] = ("bear", "neutral", "bull")
@@ -84,7 +88,7 @@ def regime_changes(regime: pd.Series) -> pd.Series:
     return known[changed]
 
 
-def detect_regime_from_bars(bars: pd.DataFrame, settings: Any) -> pd.Series:
+def detect_regime_from_bars(bars: pd.DataFrame, settings: RegimeRiskSettings) -> pd.Series:
     """:func:`detect_regime` on a Bars panel, as risk.yaml's ``regime`` section describes it.
 
     :param bars: the Bars panel; must hold the benchmark (and ``vix_symbol`` when set).
