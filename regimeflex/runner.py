@@ -57,6 +57,7 @@ class RunSummary:
     ledger_anchor: dict[str, Any] | None = None
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)  # what is off in the data: one summary line, then one per rule
     exit_code: int = EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,6 +105,14 @@ def load_history(settings: Settings, host: PluginHost, session: pd.Timestamp, *,
             f"check data.yaml and `regimeflex data info`"
         )
     return bars, report
+
+
+def data_summary(settings: Settings, report: Any, session: pd.Timestamp) -> str | None:
+    """The one line saying what is off in the run's data (None when nothing is)."""
+    from regimeflex.data.coverage import roles_of, summary_line
+
+    # the newest bar a run can have is the last *completed* session (report.end), not today mid-session
+    return summary_line(report, roles_of(settings), min(session.date(), report.end))
 
 
 def stale_symbols(settings: Settings, report: Any, session: pd.Timestamp) -> dict[str, int | None]:
@@ -281,6 +290,12 @@ def _locked_cycle(
     for event in data_report.events:
         dispatcher.send(event)
         summary.messages.append(event.title)
+    data_line = data_summary(settings, data_report, session)
+    if data_line:
+        from regimeflex.data.coverage import findings_by_rule
+
+        log.risk("%s", data_line)
+        summary.data = [data_line, *findings_by_rule(data_report.validation.findings)]
     stale = stale_symbols(settings, data_report, session)
     if stale:
         described = ", ".join(f"{s} ({'no bars' if n is None else f'{n} session(s) behind'})" for s, n in stale.items())
@@ -536,6 +551,7 @@ def _write_report(
         pnl_day=None if previous.empty else float(summary.equity - previous.iloc[-1]),
         notes=list(summary.messages),
         ledger_anchor=summary.ledger_anchor,
+        data_notes=list(summary.data),
     )
     return write_daily_report(data, settings.path(settings.run.paths.reports_dir))
 

@@ -103,8 +103,17 @@ def load_bars(
     """Every symbol a run needs (universe, benchmark, regime series) from ``warmup_sessions``
     before ``start`` to ``end``, cache first (:func:`regimeflex.data.service.load_bars`);
     ``refresh`` re-fetches the whole range from the provider."""
+    return load_bars_noted(settings, host, start, end, refresh=refresh)[0]
+
+
+def load_bars_noted(
+    settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd.Timestamp, *, refresh: bool = False
+) -> tuple[Bars, str | None]:
+    """:func:`load_bars` and the one data summary line when anything is off (logged as RISK), else None."""
     from regimeflex.data import calendar
+    from regimeflex.data.coverage import roles_of, summary_line
     from regimeflex.data.service import load_bars as cached_bars
+    from regimeflex.log import get_logger
     from regimeflex.pipeline import reference_symbols
 
     warm = settings.run.backtest.warmup_sessions
@@ -113,7 +122,10 @@ def load_bars(
         back = calendar.sessions(start - pd.Timedelta(days=int(warm * 1.6) + 10), start)
         first = back[-warm - 1] if len(back) > warm else (back[0] if len(back) else start)
     symbols = reference_symbols(settings)
-    bars, _report = cached_bars(settings, host, symbols, first.date(), end.date(), refresh=refresh)
+    bars, report = cached_bars(settings, host, symbols, first.date(), end.date(), refresh=refresh)
+    line = summary_line(report, roles_of(settings), report.end)
+    if line:
+        get_logger("backtest").risk("%s", line)
     bars = check_bars(bars, where=f"data provider '{settings.data.provider}'")
     empty = bars["close"].reindex(columns=list(settings.run.universe)).isna().all(axis=0)
     missing = [str(s) for s in empty.index[empty.to_numpy()]]
@@ -123,7 +135,7 @@ def load_bars(
             f"(data.yaml provider '{settings.data.provider}'); check the universe in run.yaml "
             f"or the provider's coverage"
         )
-    return bars
+    return bars, line
 
 
 def assemble(
@@ -225,9 +237,10 @@ def run(
     cfg = config or sim_config(settings)
     host = host or PluginHost.load()
     selection = resolve_for_backtest(settings, host)
+    data_note = None
     if bars is None:
         lo, hi = period(settings, start, end)
-        bars = load_bars(settings, host, lo, hi, refresh=refresh)
+        bars, data_note = load_bars_noted(settings, host, lo, hi, refresh=refresh)
     else:
         lo = pd.Timestamp(start).normalize() if start else bars.index[0]
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
@@ -235,7 +248,11 @@ def run(
         weights = compute_targets(bars, selection, host, settings).weights
     replay = planner_replay(settings, host, cfg)
     result = assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
-    notes = [*calendar_notes(settings, result.equity.index), *breaker_notes(settings)]
+    notes = [
+        *([data_note] if data_note else []),
+        *calendar_notes(settings, result.equity.index),
+        *breaker_notes(settings),
+    ]
     return replace(result, notes=(*result.notes, *notes)) if notes else result
 
 

@@ -1,12 +1,14 @@
-"""``regimeflex data fetch|import|validate|info``: the user's handle on the bar cache.
+"""``regimeflex data fetch|import|validate|info|coverage``: the user's handle on the bar cache.
 
 Owns the data commands: ``fetch`` fills the cache from the configured
 provider (cache first, only missing sessions; a progress bar on a terminal
 for many symbols), ``import`` turns the user's CSV files into a validated
 cache, ``validate`` re-checks cached bars or files against every rule (exit 1
 and a findings table when a rule rejects rows), ``info`` shows each cached
-symbol's first/last date, rows and staleness in sessions. Each takes
-``--json``.
+symbol's first/last date, rows and staleness in sessions, ``coverage`` each
+symbol's role, holes, rejected rows by rule and distance from the run's
+session. Findings are summarised one line per rule (``--verbose`` lists
+them all). Each takes ``--json``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import click
 from regimeflex.cli.common import echo_json, is_tty, load_settings_for
 from regimeflex.errors import EXIT_ERROR
 
+VERBOSE_HELP = "List every finding (default: one line per rule with its count)."
 PRICES_HELP = (
     "What the files' Open/High/Low/Close are when they have no Adj Close column "
     "(overrides data.yaml providers.csv.prices)."
@@ -55,10 +58,17 @@ def data_group() -> None:
 @click.option("--start", help="First session (YYYY-MM-DD); default: run.yaml history_sessions back from --end.")
 @click.option("--end", help="Last session (YYYY-MM-DD); default: the last completed session.")
 @click.option("--refresh", is_flag=True, help="Ignore what the cache covers and fetch the whole range again.")
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the data report as JSON.")
 @click.pass_context
 def fetch_cmd(
-    ctx: click.Context, symbols: tuple[str, ...], start: str | None, end: str | None, refresh: bool, as_json: bool
+    ctx: click.Context,
+    symbols: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    refresh: bool,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
     """Fill the cache for SYMBOLS (default: the universe and benchmark) from the configured provider."""
     from regimeflex.data import calendar
@@ -107,6 +117,7 @@ def fetch_cmd(
                 f"{event.level.name}: {event.title}\n  " + event.body.replace("\n", "\n  "),
                 err=event.level.name in ("RISK", "ERROR"),
             )
+        _print_findings(report.validation, verbose)
     if failed:
         ctx.exit(EXIT_ERROR)
 
@@ -116,10 +127,17 @@ def fetch_cmd(
 @click.option("--provider", help="Whose cache receives the bars (default: data.yaml provider).")
 @click.option("--symbol", "symbols", multiple=True, help="Import only this symbol (repeatable).")
 @click.option("--prices", type=click.Choice(["adjusted", "raw"]), help=PRICES_HELP)
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def import_cmd(
-    ctx: click.Context, path: Path, provider: str | None, symbols: tuple[str, ...], prices: str | None, as_json: bool
+    ctx: click.Context,
+    path: Path,
+    provider: str | None,
+    symbols: tuple[str, ...],
+    prices: str | None,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
     """Validate CSV files at PATH (a file or a folder) and store them in the cache.
 
@@ -145,7 +163,7 @@ def import_cmd(
         f"imported {report.rows_out} of {report.rows_in} rows for {len(stored)} symbol(s) into the "
         f"{target} cache; {len(report.rejected)} row(s) rejected"
     )
-    _print_findings(report)
+    _print_findings(report, verbose)
 
 
 @data_group.command("validate")
@@ -157,6 +175,7 @@ def import_cmd(
 )
 @click.option("--provider", help="Whose cache to check (default: data.yaml provider).")
 @click.option("--prices", type=click.Choice(["adjusted", "raw"]), help=PRICES_HELP)
+@click.option("--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.pass_context
@@ -166,6 +185,7 @@ def validate_cmd(
     path: Path | None,
     provider: str | None,
     prices: str | None,
+    verbose: bool,
     strict: bool,
     as_json: bool,
 ) -> None:
@@ -193,7 +213,7 @@ def validate_cmd(
             f"validated {report.rows_in} rows from {where}: "
             f"{len(report.rejected)} rejected, {len(report.findings) - len(report.rejected)} other finding(s)"
         )
-        _print_findings(report)
+        _print_findings(report, verbose)
     if failed:
         ctx.exit(EXIT_ERROR)
 
@@ -227,11 +247,74 @@ def info_cmd(ctx: click.Context, symbols: tuple[str, ...], provider: str | None,
     )
 
 
-def _print_findings(report: Any) -> None:
-    if report.findings:
+def _print_findings(report: Any, verbose: bool = False) -> None:
+    """One line per rule with its count and examples; ``--verbose``: every finding as a table."""
+    from regimeflex.data.coverage import findings_by_rule
+
+    if not report.findings:
+        return
+    if verbose:
         click.echo(
             _table(
                 [(f.symbol, f.date, f.rule, f.action, f.detail) for f in report.findings],
                 ["symbol", "date", "rule", "action", "detail"],
             )
         )
+        return
+    for line in findings_by_rule(report.findings):
+        click.echo(line)
+    click.echo("(--verbose lists every finding)")
+
+
+@data_group.command("coverage")
+@click.argument("symbols", nargs=-1)
+@click.option("--provider", help="Whose cache to read (default: data.yaml provider).")
+@click.option("--as-of", "as_of", help="The run's session (YYYY-MM-DD); default: the last completed session.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def coverage_cmd(
+    ctx: click.Context, symbols: tuple[str, ...], provider: str | None, as_of: str | None, as_json: bool
+) -> None:
+    """Per symbol: role, first/last session, sessions missing inside its history, rejected rows by rule,
+    and how far its last bar is behind the run's session. Reads the cache only (no network)."""
+    from regimeflex.data import calendar
+    from regimeflex.data.coverage import roles_of, symbol_coverage
+    from regimeflex.data.service import open_cache
+
+    settings = load_settings_for(ctx)
+    cache = open_cache(settings, provider)
+    session = _date(as_of) or calendar.last_completed_session().date()
+    rows = symbol_coverage(cache, roles_of(settings), session)
+    if symbols:
+        wanted = {s.upper() for s in symbols}
+        rows = [r for r in rows if r.symbol in wanted]
+    if as_json:
+        echo_json(
+            {
+                "provider": cache.provider,
+                "dir": str(cache.dir),
+                "session": session.isoformat(),
+                "symbols": [r.as_dict() for r in rows],
+            }
+        )
+        return
+    click.echo(
+        _table(
+            [
+                (
+                    r.symbol,
+                    r.role,
+                    r.first or "-",
+                    r.last or "-",
+                    r.rows,
+                    len(r.missing),
+                    ", ".join(f"{k} {v}" for k, v in r.rejected.items()) or "-",
+                    "no bars" if r.behind is None else r.behind,
+                    r.damaged or "",
+                )
+                for r in rows
+            ],
+            ["symbol", "role", "first", "last", "rows", "missing", "rejected", "behind", "damaged"],
+        )
+    )
+    click.echo(f"{cache.provider} cache {cache.dir}; behind = sessions after the last bar up to {session}")

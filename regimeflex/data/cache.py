@@ -61,6 +61,7 @@ class Coverage:
     source: Mapping[str, Any] | None = None
     checksum: str | None = None
     rows: int | None = None
+    findings: Mapping[str, Mapping[str, int]] | None = None  # {"rejected": {rule: n}, "warned": {rule: n}}
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Coverage:
             "source": dict(self.source) if self.source is not None else None,
             "checksum": self.checksum,
             "rows": self.rows,
+            "findings": {k: dict(v) for k, v in self.findings.items()} if self.findings else None,
         }
 
     @classmethod
@@ -84,6 +86,7 @@ class Coverage:
             raw.get("source"),
             raw.get("checksum"),
             raw.get("rows"),
+            raw.get("findings"),
         )
 
     def replace(self, **changes: Any) -> Coverage:

@@ -92,11 +92,23 @@ def describe_change(old: Mapping[str, Any] | None, new: Mapping[str, Any], *, pr
         return f"data.yaml adjusted changed ({old.get('adjusted')} → {new.get('adjusted')})"
     old_settings, new_settings = old.get("settings") or {}, new.get("settings") or {}
     if old_settings != new_settings:
-        keys = sorted(k for k in set(old_settings) | set(new_settings) if old_settings.get(k) != new_settings.get(k))
+        keys = sorted(
+            k
+            for k in set(old_settings) | set(new_settings)
+            if old_settings.get(k) != new_settings.get(k)
+            # a key a newer version added, at a default that changes nothing, is not a change
+            and not (k not in old_settings and new_settings.get(k) in (None, False, [], {}))
+        )
+        if not keys:
+            return None if "files" not in new else _file_changes(old, new)
         parts = [f"{k}: {old_settings.get(k)!r} → {new_settings.get(k)!r}" for k in keys]
         return f"providers.{provider} settings changed ({'; '.join(parts)})"
     if "files" not in new:
         return None
+    return _file_changes(old, new)
+
+
+def _file_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     old_files = {f["path"]: f for f in old.get("files", []) if isinstance(f, Mapping)}
     new_files = {f["path"]: f for f in new.get("files", [])}
     added = sorted(set(new_files) - set(old_files))

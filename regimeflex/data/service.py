@@ -27,6 +27,7 @@ import pandas as pd
 
 from regimeflex.data import calendar
 from regimeflex.data.cache import BarCache, Coverage
+from regimeflex.data.coverage import holes
 from regimeflex.data.normalize import LONG_COLUMNS, bars_to_long, normalize_bars
 from regimeflex.data.provenance import SourceScanner, describe_change, same_stats
 from regimeflex.data.validate import ValidationReport, validate_long
@@ -53,6 +54,7 @@ class SymbolStatus:
     reimported: str | None = None  # why its cached rows were replaced (source changed)
     damaged: str | None = None  # why its cache file was not used
     held: bool = False  # damaged and could not be fetched again: no bars used
+    holes: int = 0  # sessions without a bar inside the symbol's own first..last bar in the range
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class SymbolStatus:
             "reimported": self.reimported,
             "damaged": self.damaged,
             "held": self.held,
+            "holes": self.holes,
         }
 
 
@@ -302,6 +305,8 @@ def load_bars(
             st.source = "provider"
         elif st.last_bar is None:
             st.source = "none"
+    for sym, missing in holes(bars["close"].reindex(columns=wanted), first_day, last_day).items():
+        report.symbols[sym].holes = len(missing)
     if failed:
         _fallback_event(report, provider, failed, last_day)
     if report.validation.findings:
@@ -419,6 +424,9 @@ def _fetch_piece(
             if end_cov is not None:
                 coverage[sym] = Coverage(start_cov, max(end_cov, start_cov), adjusted, now, source)
         report.symbols[sym].rows_fetched += int((clean["symbol"] == sym).sum())
+        if sym in coverage:
+            keep = None if replace[sym] is None or old is None else old.findings
+            coverage[sym] = coverage[sym].replace(findings=_finding_counts(findings.findings, sym, keep))
     with cache.lock():
         dropped = cache.store(clean, coverage, replace=replace)
     return {sym: "its rows could not be merged: the cached file was damaged" for sym in dropped}
@@ -502,6 +510,18 @@ def _damaged_event(
         body="\n".join(lines),
         data={"provider": provider, "damaged": dict(damaged), "held": held, "refetched": fixed},
     )
+
+
+def _finding_counts(
+    findings: Iterable[Any], symbol: str, previous: Mapping[str, Mapping[str, int]] | None = None
+) -> dict[str, dict[str, int]]:
+    """{"rejected": {rule: n}, "warned": {rule: n}} of ``symbol``, added to ``previous`` counts."""
+    out: dict[str, dict[str, int]] = {k: dict(v) for k, v in (previous or {}).items()}
+    for f in findings:
+        if f.symbol == symbol and f.action in ("rejected", "warned"):
+            bucket = out.setdefault(f.action, {})
+            bucket[f.rule] = bucket.get(f.rule, 0) + 1
+    return out
 
 
 def _rows_of(raw: Bars, provider: str, group: Iterable[str], a: date, b: date) -> tuple[pd.DataFrame, list[Any]]:
@@ -630,7 +650,12 @@ def import_source(
         scanner = SourceScanner("import", settings.data.adjusted, reader, files)
         coverage = {
             str(s): Coverage(
-                _day(r["min"]), _day(r["max"]), settings.data.adjusted, now, {**scanner.record(str(s)), "import": True}
+                _day(r["min"]),
+                _day(r["max"]),
+                settings.data.adjusted,
+                now,
+                {**scanner.record(str(s)), "import": True},
+                findings=_finding_counts(report.findings, str(s)),
             )
             for s, r in spans.iterrows()
         }

@@ -68,6 +68,7 @@ class DailyReportData:
     pnl_day: float | None = None
     notes: Sequence[str] = ()
     ledger_anchor: Mapping[str, Any] | None = None
+    data_notes: Sequence[str] = ()  # what is off in the run's data (summary line, then one line per rule)
     generated_at: datetime | None = None
     title: str = "RegimeFlex daily report"
 
