@@ -305,8 +305,8 @@ def load_bars(
             st.source = "provider"
         elif st.last_bar is None:
             st.source = "none"
-    for sym, missing in holes(bars["close"].reindex(columns=wanted), first_day, last_day).items():
-        report.symbols[sym].holes = len(missing)
+    for sym, gaps in holes(bars["close"].reindex(columns=wanted), first_day, last_day).items():
+        report.symbols[sym].holes = len(gaps)
     if failed:
         _fallback_event(report, provider, failed, last_day)
     if report.validation.findings:
