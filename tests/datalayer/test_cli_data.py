@@ -54,6 +54,7 @@ def test_fetch_json_is_the_data_report(capsys, project: Path) -> None:
             "reimported": None,
             "damaged": None,
             "held": False,
+            "holes": 0,
         }
     ]
 
@@ -91,11 +92,13 @@ def test_import_reports_rows_kept_and_rejected(capsys, project: Path) -> None:
     assert out.splitlines()[0] == (
         "imported 29450 of 29473 rows for 28 symbol(s) into the synthetic cache; 23 row(s) rejected"
     )
-    assert "LNT     2016-05-19  ohlc_inconsistent  rejected" in out
+    assert "ohlc_inconsistent: 12 row(s) rejected — e.g. AOS 2014-05-19 " in out
 
 
 def test_validate_files_with_rejections_exits_1_with_a_findings_table(capsys, project: Path) -> None:
-    code, out, _ = run(capsys, project, "data", "validate", "--path", str(SUBSET), "LNT", "--prices", "adjusted")
+    code, out, _ = run(
+        capsys, project, "data", "validate", "--path", str(SUBSET), "LNT", "--prices", "adjusted", "--verbose"
+    )
     assert code == 1
     assert out.splitlines() == [
         f"validated 1259 rows from {SUBSET}: 1 rejected, 0 other finding(s)",
