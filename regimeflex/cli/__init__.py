@@ -114,9 +114,20 @@ class LazyGroup(click.Group):
     default=None,
     help="Lowest level shown (default from run.yaml, else INFO).",
 )
+@click.option(
+    "--now",
+    "now_text",
+    envvar="REGIMEFLEX_NOW",
+    default=None,
+    metavar="TIME",
+    help="Act as if it were TIME (YYYY-MM-DD = that session's close in New York, or an ISO date-time) — "
+    "for replays, drills and tests; every command reads this one clock. Default: the system clock.",
+)
 @click.version_option(package_name="regimeflex")
 @click.pass_context
-def cli(ctx: click.Context, config_dir: Path, log_format: str | None, log_level: str | None) -> None:
+def cli(
+    ctx: click.Context, config_dir: Path, log_format: str | None, log_level: str | None, now_text: str | None
+) -> None:
     """RegimeFlex: run a systematic US-equity strategy every trading day, safely,
     and backtest the very same code.
 
@@ -127,8 +138,10 @@ def cli(ctx: click.Context, config_dir: Path, log_format: str | None, log_level:
       regimeflex --config mybot/config run          # dry-run: plans, sends nothing
     """
     from regimeflex import log
+    from regimeflex.cli.common import parse_now
 
-    ctx.obj = CliState(config_dir=config_dir, log_format=log_format, log_level=log_level)
+    now = parse_now(now_text) if now_text else None
+    ctx.obj = CliState(config_dir=config_dir, log_format=log_format, log_level=log_level, now=now)
     log.configure(level=log_level or "INFO", fmt=log_format or "text")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,30 @@ class CliState:
     config_dir: Path
     log_format: str | None = None
     log_level: str | None = None
+    #: ``--now`` / REGIMEFLEX_NOW: the one clock every command reads (None: the system clock)
+    now: datetime | None = None
+
+
+def parse_now(text: str) -> datetime:
+    """``--now``: an ISO date (that session's close, 16:30 New York) or date-time (naive = UTC)."""
+    from zoneinfo import ZoneInfo
+
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time(16, 30), tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date or date-time; use e.g. 2024-03-15 or 2024-03-15T21:00:00Z", param_hint="--now"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def now_of(ctx: click.Context) -> datetime:
+    """The command's notion of now: ``--now`` when given, else the system clock (UTC)."""
+    return state(ctx).now or datetime.now(UTC)
 
 
 def state(ctx: click.Context) -> CliState:

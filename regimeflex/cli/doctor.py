@@ -269,7 +269,10 @@ def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Each line is OK, WARN, FAIL or SKIP with the fix. Exit 1 when anything FAILs.
     """
-    checks = run_checks(state(ctx).config_dir)
+    from regimeflex.data.calendar import ny_today
+
+    now = state(ctx).now
+    checks = run_checks(state(ctx).config_dir, None if now is None else ny_today(now).date())
     failed = any(c.status == "FAIL" for c in checks)
     if as_json:
         echo_json({"ok": not failed, "checks": [asdict(c) for c in checks]})

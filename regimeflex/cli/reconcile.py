@@ -100,13 +100,18 @@ def reconcile_cmd(ctx: click.Context, live: bool, as_json: bool) -> None:
         else:
             click.echo(message)
         return
+    from regimeflex.cli.common import now_of
+    from regimeflex.data.calendar import ny_today
     from regimeflex.errors import LedgerBroken
     from regimeflex.notify.dispatch import Dispatcher
 
     dispatcher = Dispatcher.from_settings(settings, setup.host)
     try:
         with open_journal(setup.ledger) as journal:
-            report = reconcile(journal, setup.host, setup.broker, context_for(setup), notify=dispatcher.send)
+            today = ny_today(now_of(ctx)).date()
+            report = reconcile(
+                journal, setup.host, setup.broker, context_for(setup, today), today=today, notify=dispatcher.send
+            )
     except LedgerBroken as exc:
         dispatcher.send(ledger_broken_event(str(exc)))
         raise

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from regimeflex.cli.common import echo_json, load_settings_for
+from regimeflex.cli.common import echo_json, load_settings_for, state
 from regimeflex.config.risk import BREAKERS
 from regimeflex.errors import RegimeFlexError
 
@@ -149,7 +149,7 @@ def status_cmd(ctx: click.Context, as_json: bool, as_of: dt.datetime | None) -> 
     from regimeflex.data.calendar import ny_today
 
     settings = load_settings_for(ctx)
-    today = as_of.date() if as_of else ny_today().date()
+    today = as_of.date() if as_of else ny_today(state(ctx).now).date()
     data = status_data(settings, today)
     if as_json:
         echo_json(data)

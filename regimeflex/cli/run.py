@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import click
 
-from regimeflex.cli.common import echo_json, load_settings_for
+from regimeflex.cli.common import echo_json, load_settings_for, state
 
 
 class SessionDate(click.ParamType):
@@ -20,9 +20,10 @@ class SessionDate(click.ParamType):
             return value
         text = str(value).strip().lower()
         if text in ("last", "previous"):
+            from regimeflex.cli.common import state
             from regimeflex.data import calendar
 
-            last = calendar.last_completed_session()
+            last = calendar.last_completed_session(state(ctx).now if ctx is not None else None)
             if text == "last":
                 return last.date()
             return calendar.previous_session(last).date()
@@ -55,7 +56,7 @@ def run_cmd(ctx: click.Context, as_of: date | None, live: bool, refresh: bool, a
     from regimeflex.runner import RunOptions, run_cycle
 
     settings = load_settings_for(ctx)
-    summary = run_cycle(settings, RunOptions(as_of=as_of, live=live, refresh=refresh))
+    summary = run_cycle(settings, RunOptions(as_of=as_of, live=live, refresh=refresh, now=state(ctx).now))
     if as_json:
         echo_json(summary.as_dict())
     else:
