@@ -268,15 +268,11 @@ def breaker_notes(settings: Settings) -> list[str]:
 
 
 def calendar_notes(settings: Settings, index: pd.DatetimeIndex) -> list[str]:
-    """One RISK line per run of sessions the calendar guard could not see (outside the FOMC table)."""
-    from regimeflex.log import get_logger
+    """One line per run of sessions the calendar guard could not see (outside the FOMC table)."""
     from regimeflex.risk.calendar import fomc_unknown_message, fomc_unknown_spans
 
     cal = settings.risk.calendar
-    notes = [fomc_unknown_message(a, b, n, cal) for a, b, n in fomc_unknown_spans(index, cal)]
-    for note in notes:
-        get_logger("backtest").risk("%s", note)
-    return notes
+    return [fomc_unknown_message(a, b, n, cal) for a, b, n in fomc_unknown_spans(index, cal)]
 
 
 def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> ReplayConfig | None:

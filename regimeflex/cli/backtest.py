@@ -87,6 +87,8 @@ def backtest_cmd(
         f"CAGR {_pct(m.get('cagr'))}  Sharpe {_num(m.get('sharpe'))}  "
         f"max drawdown {_pct(m.get('max_drawdown'))}"
     )
+    for note in info.get("notes", []):
+        click.echo(f"note: {note}")
     for p in files:
         click.echo(f"wrote {p}")
 

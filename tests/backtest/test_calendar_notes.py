@@ -36,7 +36,9 @@ def test_backtest_lists_the_span_before_the_fomc_table_as_unknown(run_cli, tmp_p
     assert len(notes) == 1
     assert notes[0].startswith("calendar guard: FOMC state unknown for 1993-06-01..1993-12-31 (150 sessions)")
     assert "1994-01-01..2027-12-31" in notes[0]
-    assert "FOMC state unknown for 1993-06-01..1993-12-31" in err  # the RISK line
+    code, out, _ = run_cli("--config", config, "backtest", "--start", "1993-06-01", "--end", "1994-06-30")
+    assert code == 0
+    assert "note: calendar guard: FOMC state unknown for 1993-06-01..1993-12-31 (150 sessions)" in out
 
 
 def test_backtest_inside_the_fomc_table_has_no_calendar_note(run_cli, tmp_path):
