@@ -170,10 +170,10 @@ def bad_secret_reason(value: str, *, allow_space: bool = False) -> str | None:
     for ch in value:
         if ch == " " and allow_space:
             continue
-        if ch.isspace():
-            return "contains whitespace inside it"
         if not ch.isprintable():
             return f"contains a control character (U+{ord(ch):04X}) inside it"
+        if ch.isspace():
+            return "contains whitespace inside it"
     return None
 
 
@@ -187,7 +187,7 @@ def check_secret(name: str, value: str, *, needed_by: str = "", allow_space: boo
 
         who = f" (needed by {needed_by})" if needed_by else ""
         raise SecretError(
-            f"{name}{who}: the value {reason}; a secret is one token — set {name} again without it "
+            f"{name}{who}: the value {reason}; set {name} again without it "
             f"(check the file or command it was copied from)"
         )
     return stripped

@@ -317,3 +317,22 @@ def test_trace_logs_each_call_with_secrets_redacted(monkeypatch, caplog) -> None
     assert "trace generate_signal → s(bars=DataFrame[5×10], params={'note': '***'})" in text
     assert "trace generate_signal ← s returned DataFrame[5×2]" in text
     assert "pk-test-not-real-123" not in text
+
+
+def test_hook_hitting_a_full_disk_names_the_file_cause_and_fix_instead_of_blaming_the_plugin() -> None:
+    import errno
+
+    from regimeflex.errors import StorageError
+
+    def full(bars, params):
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/bot/state/model.bin")
+
+    host = PluginHost.from_plugins({"bad": plugin("bad", generate_signal=full)})
+    with pytest.raises(StorageError) as err:
+        host.generate_signal("bad", bars=tiny_bars(), params={})
+    message = str(err.value)
+    assert message.startswith(
+        "plugin 'bad' (not from a distribution) in generate_signal: file /srv/bot/state/model.bin: cannot write: "
+        "no space left on that filesystem (ENOSPC"
+    )
+    assert "free space there" in message and "report it" not in message and err.value.exit_code == 1

@@ -201,3 +201,19 @@ def test_requests_really_quotes_the_header_value_with_repr() -> None:
     with pytest.raises(requests.exceptions.InvalidHeader) as err:
         requests.Request("GET", "http://127.0.0.1/", headers={"X": SECRET + "\r"}).prepare()
     assert SECRET in str(err.value)
+
+
+def test_smtp_password_may_hold_a_space_but_not_a_control_character(monkeypatch: pytest.MonkeyPatch) -> None:
+    # app passwords are often shown in groups ("abcd efgh ijkl mnop"); a stray \r inside is still refused
+    from regimeflex.builtins.mail import EmailSettings, send_message
+
+    monkeypatch.setenv("REGIMEFLEX_SMTP_PASSWORD", "abcd efgh\rijkl mnop")
+    settings = EmailSettings.model_validate(
+        {"host": "127.0.0.1", "port": 1, "username": "bot", "sender": "a@example.com", "to": ["b@example.com"]}
+    )
+    with pytest.raises(
+        SecretError, match=r"^REGIMEFLEX_SMTP_PASSWORD \(needed by email\): the value contains a control"
+    ):
+        send_message(None, settings)  # type: ignore[arg-type]
+    monkeypatch.setenv("REGIMEFLEX_SMTP_PASSWORD", " abcd efgh ijkl mnop\n")
+    assert get_secret("REGIMEFLEX_SMTP_PASSWORD", allow_space=True) == "abcd efgh ijkl mnop"

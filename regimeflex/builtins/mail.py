@@ -157,7 +157,7 @@ def send_message(message: EmailMessage, settings: EmailSettings) -> None:
     where = f"email via {host}:{port}"
     password = None
     if settings.username:
-        password = get_secret(settings.password_env, needed_by="email")
+        password = get_secret(settings.password_env, needed_by="email", allow_space=True)
         if not password:
             raise DeliveryError(
                 f"{where}: username is set but {settings.password_env} is not; export the SMTP "

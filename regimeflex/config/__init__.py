@@ -57,7 +57,7 @@ def _secret_hint(path: tuple[str, ...]) -> str:
     for words, env in _SECRET_HINTS:
         if all(w in joined for w in words):
             return env
-    return f"an environment variable (e.g. REGIMEFLEX_{path[-1].upper().replace('-', '_')})"
+    return "the variable the plugin reads (its README or `regimeflex plugins list` names it)"
 
 
 class Settings(FrozenModel):

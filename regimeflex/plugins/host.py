@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -279,15 +280,30 @@ class PluginHost:
             result = caller(**kwargs)
         except RegimeFlexError:
             raise
+        except OSError as exc:
+            from regimeflex.fsio import DISK_ERRNOS, storage_error
+
+            if exc.errno not in DISK_ERRNOS:
+                raise self._raised(info, hook, exc) from exc
+            # a full disk or a missing permission is the machine's, not a bug to report to the author
+            where = Path(exc.filename) if exc.filename else Path("(a file it writes)")
+            raise storage_error(exc, where, f"{info.label} in {hook}: file") from exc
         except Exception as exc:
-            raise PluginCallError(
-                f"{info.label} raised in {hook}: {type(exc).__name__}: {redact(exc)}. "
-                f"Run with REGIMEFLEX_DEBUG=1 for the traceback, and report it to the plugin's author."
-            ) from exc
+            raise self._raised(info, hook, exc) from exc
         finally:
             if self._trace:
                 elapsed = time.perf_counter() - start
                 log.info("trace %s → %s(%s) in %.4fs", hook, plugin, _describe_kwargs(kwargs), elapsed)
+        return self._finish(hook, plugin, result)
+
+    @staticmethod
+    def _raised(info: Any, hook: str, exc: BaseException) -> PluginCallError:
+        return PluginCallError(
+            f"{info.label} raised in {hook}: {type(exc).__name__}: {redact(exc)}. "
+            f"Run with REGIMEFLEX_DEBUG=1 for the traceback, and report it to the plugin's author."
+        )
+
+    def _finish(self, hook: str, plugin: str, result: Any) -> Any:
         if not hookspecs_firstresult(hook):
             result = result[0] if result else None
         if self._trace:
