@@ -122,6 +122,9 @@ class Verified:
     height: int = 0
     #: seq of the last signed checkpoint in the prefix (None: none seen)
     signed_checkpoint: int | None = None
+    #: CRC-32 of the prefix's bytes: a cheap fingerprint (not a hash of each line) that catches an
+    #: edit, deletion or swap anywhere in the prefix before acting (None: unknown, not checked)
+    crc: int | None = None
 
 
 def state_path(ledger: Path) -> Path:
@@ -143,6 +146,7 @@ def load_verified(ledger: Path) -> tuple[Verified | None, str]:
             last_id=str(raw["last_id"]),
             height=int(raw["height"]),
             signed_checkpoint=None if raw.get("signed_checkpoint") is None else int(raw["signed_checkpoint"]),
+            crc=None if raw.get("crc") is None else int(raw["crc"]),
         )
     except FileNotFoundError:
         return None, f"{path.name} not found"

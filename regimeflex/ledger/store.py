@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -261,16 +262,23 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
     if not path.exists():
         if start.offset:
             return VerifyResult(
-                False, 0, 1, f"the ledger is gone but {start.entries} entries were verified before", keyed=keyed
+                False,
+                0,
+                1,
+                f"the ledger is gone but {start.entries} entries were verified before (a run without it would "
+                f"not know its open orders; restore it from a backup, or delete {path.name}.verified to start a "
+                "new ledger on purpose)",
+                keyed=keyed,
             )
-        return VerifyResult(ok=True, entries=0, prefix=Verified(), keyed=keyed)
+        return VerifyResult(ok=True, entries=0, prefix=Verified(crc=0), keyed=keyed)
     prev = start.last_id.encode("ascii")
     seq, height, offset, signed_at = start.entries, start.height, start.offset, start.signed_checkpoint
+    crc = start.crc if start.offset else 0
     hashed = checkpoints = signed = unsigned = 0
     with path.open("rb") as fh:
         if start.offset:
             hashed = 1
-            problem = _boundary_problem(fh, path, start)
+            problem = _boundary_problem(fh, path, start) or _prefix_crc_problem(fh, path, start)
             if problem:
                 return VerifyResult(False, start.entries, start.entries, problem, hashed=hashed, keyed=keyed)
             fh.seek(start.offset)
@@ -305,6 +313,8 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
                         signed += 1
                         signed_at = first_seq + i
             offset += sum(map(len, lines))
+            if crc is not None:
+                crc = zlib.crc32(b"".join(lines), crc)
             if torn:
                 return VerifyResult(
                     False,
@@ -313,7 +323,7 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
                     "torn last line (no newline): " + torn_remedy(path),
                     torn=True,
                     hashed=hashed,
-                    prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at),
+                    prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at, crc),
                     checkpoints=checkpoints,
                     signed=signed,
                     unsigned=unsigned,
@@ -323,7 +333,7 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
         ok=True,
         entries=seq,
         hashed=hashed,
-        prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at),
+        prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at, crc),
         checkpoints=checkpoints,
         signed=signed,
         unsigned=unsigned,
@@ -336,6 +346,27 @@ def verify_since_checkpoint(path: Path) -> VerifyResult:
     usable one, else from the first line; what every command that acts on the ledger calls."""
     since, _why = load_verified(path)
     return verify_file(path, since=since)
+
+
+def _prefix_crc_problem(fh: Any, path: Path, start: Verified) -> str | None:
+    """Is the verified prefix byte for byte what was verified? (CRC-32 over it: reading, not hashing.)"""
+    if start.crc is None:
+        return None
+    fh.seek(0)
+    crc, left = 0, start.offset
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        crc = zlib.crc32(chunk, crc)
+        left -= len(chunk)
+    if crc == start.crc:
+        return None
+    return (
+        f"the verified part of the ledger (its first {start.entries} entries) changed since it was verified "
+        "(its CRC-32 differs): a line was edited, deleted, swapped or inserted — run `regimeflex ledger verify` "
+        "to find it, and restore the file from a backup"
+    )
 
 
 def _boundary_problem(fh: Any, path: Path, start: Verified) -> str | None:
@@ -514,6 +545,7 @@ class LedgerWriter:
         #: the verification done on open (``verify=True``); its prefix is advanced on close
         self.verified: VerifyResult | None = None
         self._signed_checkpoint: int | None = None
+        self._crc: int | None = None  # CRC-32 of the file as verified and written by us
         self._good_size = -1  # the file's size after our last successful write
         self._fh: Any = None
         self._pending: list[bytes] = []
@@ -591,6 +623,7 @@ class LedgerWriter:
             )
         self.verified = result
         self._signed_checkpoint = result.prefix.signed_checkpoint if result.prefix else None
+        self._crc = result.prefix.crc if result.prefix else None
 
     def _release_lock(self) -> None:
         if self._lock is not None:
@@ -615,6 +648,7 @@ class LedgerWriter:
                             last_id=prev,
                             height=height,
                             signed_checkpoint=self._signed_checkpoint,
+                            crc=self._crc,
                         ),
                     )
                 self._fh.close()
@@ -722,6 +756,8 @@ class LedgerWriter:
             raise
         self._durable = (self._prev, self._next_seq, self._height)
         self._good_size = size + sum(map(len, lines))
+        if self._crc is not None:
+            self._crc = zlib.crc32(b"".join(lines), self._crc)
 
     def _roll_back(self, fd: int, size: int) -> None:
         """A commit failed (disk full, read-only, no permission): cut any part of it off the file,

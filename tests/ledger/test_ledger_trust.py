@@ -88,6 +88,27 @@ def test_deleting_the_last_verified_line_is_detected_at_the_verified_boundary(tm
     assert not result.ok and "shorter" in result.problem and "lines were deleted" in result.problem
 
 
+@pytest.mark.parametrize("damage", ["swap", "edit", "delete_and_append"])
+def test_damage_inside_the_verified_prefix_is_refused_before_acting_without_rehashing_it(
+    tmp_path: Path, damage: str
+) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    write_run(ledger, 50, session="2024-03-05")
+    write_run(ledger, 5, session="2024-03-06")
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    if damage == "swap":  # two fills of equal length, deep inside the prefix
+        lines[10], lines[11] = lines[11], lines[10]
+    elif damage == "edit":
+        lines[10] = lines[10].replace(b'"price":1.0', b'"price":9.0')
+    else:  # one line gone, one line's worth of bytes appended so the length still fits
+        lines.append(lines.pop(10))
+    ledger.write_bytes(b"".join(lines))
+    result = verify_since_checkpoint(ledger)
+    assert not result.ok and result.hashed <= 1
+    with pytest.raises(LedgerBroken):
+        open_journal(ledger)
+
+
 def test_swapped_lines_after_the_checkpoint_are_refused(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
     write_run(ledger, 2)
