@@ -258,7 +258,7 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
             journal.record(
                 "kill", {"flag": str(kill.path), "reason": reason, "session": summary.session, "not_sent": []}
             )
-    except LedgerError as exc:  # the switch wins: still stop with exit 3, and say why nothing was recorded
+    except (LedgerError, StorageError) as exc:  # the switch wins: still exit 3, and say why nothing was recorded
         log.error("kill not recorded in the ledger: %s", exc)
         summary.messages.append(f"kill not recorded in the ledger: {exc}")
     dispatcher.send(

@@ -244,3 +244,14 @@ def test_a_disk_failure_no_command_names_is_still_one_line_not_an_internal_error
     assert "internal error" not in err and "Traceback" not in err
     assert err.startswith(f"error: file {out_dir}/") and "cannot write: no space left on that filesystem (ENOSPC" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_kill_switch_still_exits_3_when_the_ledger_disk_is_full(
+    run_cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "kill_switch.flag").write_text("stop")
+    fail_writes(monkeypatch, project.parent / "logs/audit", errno.ENOSPC)
+    code, out, err = run_cli("--config", project, "run", "--as-of", SESSION)
+    assert code == 3
+    assert "kill not recorded in the ledger: ledger" in out + err and "(ENOSPC" in out + err
+    assert "internal error" not in out + err
