@@ -457,28 +457,6 @@ def account_now(
     return ledger_account(journal, prices, settings.run.initial_equity)
 
 
-def previous_session_equity(journal: Any, session: pd.Timestamp) -> float | None:
-    """Equity at the end of the last run of an earlier session: the daily-loss base (a rerun of
-    the same session must not become its own base)."""
-    curve = equity_curve(journal)
-    earlier = curve[curve.index < session]
-    return None if earlier.empty else float(earlier.iloc[-1])
-
-
-def equity_curve(journal: Any) -> pd.Series:
-    """Equity at the end of each session's run, from the ledger's ``run_end`` entries (last run wins)."""
-    from regimeflex.ledger.store import read_entries
-
-    points: dict[str, float] = {}
-    for entry in read_entries(journal.path):
-        data = entry.get("data") or {}
-        if entry.get("kind") == "run_end" and data.get("equity") is not None and data.get("session"):
-            points[data["session"]] = float(data["equity"])
-    series = pd.Series(points, dtype="float64")
-    series.index = pd.to_datetime(series.index)
-    return series.sort_index()
-
-
 def _write_report(
     settings: Settings,
     session: pd.Timestamp,
@@ -490,68 +468,30 @@ def _write_report(
     journal: Any,
     risk_scale: float | None,
 ) -> Any:
-    from regimeflex.report.daily import BreakerState, DailyReportData, write_daily_report
-    from regimeflex.types import Fill
+    from regimeflex.report.daily import assemble_daily_report, write_daily_report
 
-    curve = equity_curve(journal)
-    curve.loc[session] = summary.equity
-    todays = {x.get("client_order_id") for x in summary.fills}
-    fills = [
-        Fill(
-            fill_id=fid,
-            client_order_id=f.get("client_order_id", ""),
-            symbol=f["symbol"],
-            side=f["side"],
-            qty=float(f["qty"]),
-            price=float(f["price"]),
-            commission=float(f.get("commission") or 0.0),
-        )
-        for fid, f in journal.state.fills.items()
-        if f.get("client_order_id") in todays
-    ]
-    previous = curve[curve.index < session]
-    data = DailyReportData(
+    data = assemble_daily_report(
         session=session.date(),
         mode=summary.mode,
-        equity=account.equity,
+        equity=summary.equity,
+        account_equity=account.equity,
         cash=account.cash,
-        regime=summary.regime or "unknown",
-        breakers=[
-            BreakerState(
-                name=b["name"],
-                state=b["state"],
-                detail=(
-                    f"value {b.get('value')} ≥ threshold {b.get('threshold')}, action {b.get('action')}"
-                    if b["state"] == "tripped"
-                    else f"input missing: cannot trip (threshold {b.get('threshold')}, action {b.get('action')})"
-                    if b["state"] == "no data"
-                    else f"value {b.get('value'):.4g} < threshold {b.get('threshold')}, action {b.get('action')}"
-                ),
-            )
-            for b in summary.breakers
-        ],
-        risk_scale=risk_scale,
-        calendar_events=[
-            f"{c['event']}: unknown (outside its table; rule {c['rule']} not applied)"
-            if c.get("state") == "unknown"
-            else f"{c['event']}: {c['rule']}"
-            for c in summary.calendar
-        ],
-        targets={s: float(w) for s, w in targets.items()},
         positions=account.positions,
-        prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
+        regime=summary.regime,
+        breakers=summary.breakers,
+        risk_scale=risk_scale,
+        calendar=summary.calendar,
+        targets={s: float(w) for s, w in targets.items()},
+        prices={s: float(p) for s, p in prices.items()},
         orders=list(outcome.orders),
         order_results=list(outcome.results),
-        fills=fills,
-        reconciliation_ok=None if outcome.reconcile is None else outcome.reconcile.ok,
-        reconciliation_notes=[]
-        if outcome.reconcile is None
-        else [str(m.as_dict()) for m in outcome.reconcile.mismatches],
-        equity_curve=curve.sort_index(),
-        pnl_day=None if previous.empty else float(summary.equity - previous.iloc[-1]),
-        notes=list(summary.messages),
+        ledger_fills=journal.state.fills,
+        todays_orders={str(x.get("client_order_id")) for x in summary.fills},
+        reconcile=outcome.reconcile,
+        equity_by_session=journal.state.equity,
+        notes=summary.messages,
         ledger_anchor=summary.ledger_anchor,
-        data_notes=list(summary.data),
+        data_notes=summary.data,
     )
     return write_daily_report(data, settings.path(settings.run.paths.reports_dir))
 
@@ -611,7 +551,7 @@ def _apply_breakers(
     inputs = BreakerInputs(
         session=session.date(),
         equity=account.equity,
-        previous_close_equity=previous_session_equity(journal, session),
+        previous_close_equity=journal.state.equity_before(session.date().isoformat()),
         vix=vix,
         stale_sessions=stale_sessions,
         rejected_orders=sum(1 for v in journal.state.orders_for(session.date()) if v.status == "rejected"),

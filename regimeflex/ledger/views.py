@@ -77,6 +77,8 @@ class LedgerState:
     #: plan_commit entries that commit nothing, with the reason (edited intents, bad signature)
     bad_commits: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    #: equity at the end of each session's run, from ``run_end`` entries (a rerun replaces its session's)
+    equity: dict[str, float] = field(default_factory=dict)
 
     # ------------------------------------------------------------- replay
     def apply(self, kind: str, data: Mapping[str, Any], height: int) -> None:
@@ -155,6 +157,16 @@ class LedgerState:
     def _on_breaker(self, data: Mapping[str, Any], height: int) -> None:
         name = str(data.get("name", "breaker"))
         self.breakers[name] = {**data, "height": height}
+
+    def _on_run_end(self, data: Mapping[str, Any], height: int) -> None:
+        if data.get("equity") is not None and data.get("session"):
+            self.equity[str(data["session"])] = float(data["equity"])
+
+    def equity_before(self, session: date | str) -> float | None:
+        """Equity at the end of the last run of an earlier session: the daily-loss base (a rerun of
+        the same session must not become its own base)."""
+        earlier = [s for s in self.equity if s < str(session)]
+        return self.equity[max(earlier)] if earlier else None
 
     def _on_kill(self, data: Mapping[str, Any], height: int) -> None:
         self.kills.append({**data, "height": height})

@@ -73,6 +73,96 @@ class DailyReportData:
     title: str = "RegimeFlex daily report"
 
 
+def breaker_detail(breaker: Mapping[str, Any]) -> str:
+    """A breaker's input beside its threshold, as the report prints it (``no data`` says it cannot trip)."""
+    threshold, action = breaker.get("threshold"), breaker.get("action")
+    if breaker["state"] == "tripped":
+        return f"value {breaker.get('value')} ≥ threshold {threshold}, action {action}"
+    if breaker["state"] == "no data":
+        return f"input missing: cannot trip (threshold {threshold}, action {action})"
+    return f"value {breaker.get('value'):.4g} < threshold {threshold}, action {action}"
+
+
+def calendar_line(event: Mapping[str, Any]) -> str:
+    """One calendar-guard event; a guard outside its table says ``unknown``, never its rule."""
+    if event.get("state") == "unknown":
+        return f"{event['event']}: unknown (outside its table; rule {event['rule']} not applied)"
+    return f"{event['event']}: {event['rule']}"
+
+
+def assemble_daily_report(
+    *,
+    session: date,
+    mode: str,
+    equity: float | None,
+    account_equity: float,
+    cash: float,
+    positions: Mapping[str, Position],
+    regime: str | None,
+    breakers: Sequence[Mapping[str, Any]],
+    risk_scale: float | None,
+    calendar: Sequence[Mapping[str, Any]],
+    targets: Mapping[str, float],
+    prices: Mapping[str, float],
+    orders: Sequence[Order],
+    order_results: Sequence[OrderResult],
+    ledger_fills: Mapping[str, Mapping[str, Any]],
+    todays_orders: set[str],
+    reconcile: Any,
+    equity_by_session: Mapping[str, float],
+    notes: Sequence[str],
+    ledger_anchor: Mapping[str, Any] | None,
+    data_notes: Sequence[str],
+) -> DailyReportData:
+    """The daily report's record from what a run produced (the runner's whole interface to this page).
+
+    ``equity_by_session`` is the ledger's view of earlier runs' closing equity
+    (this session's ``equity`` is added here); ``ledger_fills`` are the
+    ledger's fills, of which those of ``todays_orders`` are shown.
+    """
+    curve = pd.Series({pd.Timestamp(s): v for s, v in equity_by_session.items()}, dtype="float64")
+    if equity is not None:
+        curve.loc[pd.Timestamp(session)] = equity
+    curve = curve.sort_index()
+    previous = curve[curve.index < pd.Timestamp(session)]
+    fills = [
+        Fill(
+            fill_id=fid,
+            client_order_id=str(f.get("client_order_id", "")),
+            symbol=str(f["symbol"]),
+            side=f["side"],
+            qty=float(f["qty"]),
+            price=float(f["price"]),
+            commission=float(f.get("commission") or 0.0),
+        )
+        for fid, f in ledger_fills.items()
+        if f.get("client_order_id") in todays_orders
+    ]
+    return DailyReportData(
+        session=session,
+        mode=mode,
+        equity=account_equity,
+        cash=cash,
+        regime=regime or "unknown",
+        breakers=[BreakerState(name=b["name"], state=b["state"], detail=breaker_detail(b)) for b in breakers],
+        risk_scale=risk_scale,
+        calendar_events=[calendar_line(c) for c in calendar],
+        targets={s: float(w) for s, w in targets.items()},
+        positions=positions,
+        prices={s: float(p) for s, p in prices.items() if pd.notna(p)},
+        orders=list(orders),
+        order_results=list(order_results),
+        fills=fills,
+        reconciliation_ok=None if reconcile is None else reconcile.ok,
+        reconciliation_notes=[] if reconcile is None else [str(m.as_dict()) for m in reconcile.mismatches],
+        equity_curve=curve,
+        pnl_day=None if previous.empty or equity is None else float(equity - previous.iloc[-1]),
+        notes=list(notes),
+        ledger_anchor=ledger_anchor,
+        data_notes=list(data_notes),
+    )
+
+
 def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
     symbols = sorted(set(data.targets) | {s for s, p in data.positions.items() if p.qty})
     rows = []
