@@ -20,8 +20,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python $(DEPS)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,sweep]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install --quiet --quiet --upgrade pip
+	@# -qq and PYTHONWARNINGS: pip errors still print; setuptools' editable-install banners and this machine's
+	@# find-links notices do not (they drowned the demo's own output)
+	PYTHONWARNINGS=ignore $(PIP) install --quiet --quiet -e '.[test,sweep]' $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 install: $(STAMP)
