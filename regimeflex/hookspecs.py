@@ -205,6 +205,22 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
     """
 
 
+@hookspec(firstresult=True)
+def indicator_lines(bars: Bars, params: Mapping[str, Any]) -> Mapping[str, pd.DataFrame] | None:
+    """Return the lines the strategy's rule reads, for drawing on a price chart.
+
+    Role: **strategy** (optional). Called by ``regimeflex report symbol`` and
+    the tear sheet's symbol pages, once per strategy instance, with the same
+    ``bars`` and ``params`` as :func:`generate_signal`. ``firstresult``.
+
+    :returns: a mapping of line name (e.g. ``"SMA 50"``) → dates × symbols
+        float64 DataFrame on the index of ``bars``, in price units (lines
+        that are not prices, such as a z-score, belong in their thresholds
+        turned into prices, e.g. ``mean ± 2σ``). Return None (or do not
+        implement the hook) and the page says the strategy draws no lines.
+    """
+
+
 # -------------------------------------------------------------------- sizer
 
 

@@ -107,6 +107,25 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
     return mean_reversion_signal(bars, params)
 
 
+def mean_reversion_lines(
+    bars: Bars, params: Mapping[str, Any] | MeanReversionParams | None = None
+) -> dict[str, pd.DataFrame]:
+    """The z-score thresholds as prices: the rolling mean and ``mean − entry_z·σ`` (``+`` too when shorting)."""
+    p = read_params(MeanReversionParams, params, "strategies.yaml: mean_reversion params")
+    close = bar_field(bars, "close")
+    rolling = close.rolling(p.window, min_periods=p.window)
+    mean, std = rolling.mean(), rolling.std(ddof=0)
+    lines = {f"mean {p.window}": mean, f"entry −{p.entry_z:g}σ": mean - p.entry_z * std}
+    if p.allow_short:
+        lines[f"entry +{p.entry_z:g}σ"] = mean + p.entry_z * std
+    return lines
+
+
+@hookimpl
+def indicator_lines(bars: Bars, params: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    return mean_reversion_lines(bars, params)
+
+
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return MeanReversionParams

@@ -67,6 +67,20 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
     return trend_signal(bars, params)
 
 
+def trend_lines(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> dict[str, pd.DataFrame]:
+    """The averages the rule compares the price with: SMA(fast) and SMA(slow) for ``crossover``, SMA(slow) else."""
+    p = read_params(TrendParams, params, "strategies.yaml: trend params")
+    close = bar_field(bars, "close")
+    lines = {f"SMA {p.fast}": sma(close, p.fast)} if p.rule == "crossover" else {}
+    lines[f"SMA {p.slow}"] = sma(close, p.slow)
+    return lines
+
+
+@hookimpl
+def indicator_lines(bars: Bars, params: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    return trend_lines(bars, params)
+
+
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return TrendParams

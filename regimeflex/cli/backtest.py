@@ -6,6 +6,7 @@ import resource
 import time
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -65,11 +66,19 @@ def backtest_cmd(
     if out_dir is not None:
         from concurrent.futures import ThreadPoolExecutor
 
+        pages = _top_contributor_pages(settings, result, out_dir)
         # the tear sheet is mostly Python, the files mostly pyarrow outside the GIL: overlap them
         with ThreadPoolExecutor(max_workers=1) as pool:
-            sheet = pool.submit(write_tearsheet, result, out_dir / "tearsheet.html", benchmark=settings.run.benchmark)
+            sheet = pool.submit(
+                write_tearsheet,
+                result,
+                out_dir / "tearsheet.html",
+                benchmark=settings.run.benchmark,
+                symbol_pages={s: f"symbols/{p.name}" for s, p in pages.items()},
+            )
             files = write_outputs(result, out_dir)
             files.append(sheet.result())
+        files.extend(pages.values())
     info = summary(result)
     if as_json:
         info["files"] = [str(p) for p in files]
@@ -91,6 +100,43 @@ def backtest_cmd(
         click.echo(f"note: {note}")
     for p in files:
         click.echo(f"wrote {p}")
+
+
+def _top_contributors_of(result: Any) -> list[str]:
+    from regimeflex.report.tearsheet import TearSheetData, top_contributors
+
+    eq = result.equity["equity"]
+    if len(eq) < 2 or result.trades.empty:
+        return []
+    return top_contributors(TearSheetData(equity=eq, weights=result.weights, trades=result.trades))
+
+
+def _top_contributor_pages(settings: Any, result: Any, out_dir: Path) -> dict[str, Path]:
+    """Trades-on-prices pages (``out_dir/symbols/``) for the tear sheet's top contributors.
+
+    A page that cannot be drawn (e.g. its data went missing) is reported on stderr and left out;
+    the backtest's files are still written.
+    """
+    from regimeflex.cli.report import symbol_pages
+    from regimeflex.errors import RegimeFlexError
+
+    symbols = _top_contributors_of(result)
+    if not symbols:
+        return {}
+    try:
+        return symbol_pages(
+            settings,
+            symbols,
+            out_dir=out_dir,
+            trades=result.trades,
+            positions=result.positions,
+            start=result.equity.index[0],
+            end=result.equity.index[-1],
+            back_link="../tearsheet.html",
+        )
+    except RegimeFlexError as exc:
+        click.echo(f"symbol pages not written: {exc}", err=True)
+        return {}
 
 
 def _pct(v: float | None) -> str:

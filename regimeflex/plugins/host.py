@@ -402,6 +402,17 @@ class PluginHost:
         """Deliver one event; raises PluginCallError on failure (the dispatcher isolates it)."""
         self._call("notify", plugin, event=event, context=context)
 
+    def indicator_lines(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+        """The strategy's indicator lines (name → dates × symbols frame); empty when it draws none."""
+        import pandas as pd
+
+        result = self._call("indicator_lines", plugin, bars=bars, params=readonly(params))
+        if result is _NOT_IMPLEMENTED or result is None:
+            return {}
+        if not isinstance(result, Mapping) or not all(isinstance(v, pd.DataFrame) for v in result.values()):
+            raise self._wrong_type(plugin, "indicator_lines", result, "a mapping of name → DataFrame")
+        return {str(k): v for k, v in result.items()}
+
     def settings_model(self, plugin: str) -> Any:
         result = self._call("settings_model", plugin)
         return None if result is _NOT_IMPLEMENTED else result

@@ -413,7 +413,7 @@ def _markers(frame: _Frame, markers: Sequence[Mapping[str, Any]]) -> list[dict[s
         colour, up = _MARKER_STYLE.get(str(m["kind"]), (PALETTE[2], 1))
         x = float(frame.px(np.asarray(_to_ns(m["date"]))))
         y = float(frame.py(float(m["value"])))
-        size = 7.0 if m["kind"] in ("entry", "exit") else 4.5
+        size = 7.0 if m["kind"] in ("entry", "exit") else 3.0
         # tip on the price, body away from it
         d = (
             f"M{x:.1f},{y:.1f}L{x - size:.1f},{y + up * size * 1.6:.1f}L{x + size:.1f},{y + up * size * 1.6:.1f}Z"

@@ -491,7 +491,7 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         raise ReportError(f"{path}: cannot read it as CSV: {exc}") from None
 
 
-def _read_frame(folder: Path, name: str) -> pd.DataFrame | None:
+def read_frame(folder: Path, name: str) -> pd.DataFrame | None:
     """``name.parquet`` (what ``regimeflex backtest --out`` writes) or ``name.csv``, whichever exists."""
     parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
     if parquet.is_file():
@@ -545,13 +545,13 @@ def load_backtest_dir(
         benchmark_name=benchmark_name
         if benchmark_name != "benchmark"
         else str(summary.get("benchmark") or "benchmark"),
-        weights=_read_frame(folder, "weights"),
-        trades=_read_frame(folder, "trades"),
+        weights=read_frame(folder, "weights"),
+        trades=read_frame(folder, "trades"),
         title=title,
         generated_at=stamp,
         rules=tuple(str(r) for r in as_lines(summary.get("rules"))),
         notes=tuple(str(n) for n in as_lines(summary.get("notes"))),
-        attribution=_read_frame(folder, "attribution"),
+        attribution=read_frame(folder, "attribution"),
         data_info=dict(summary["data"]) if isinstance(summary.get("data"), dict) else {},
         symbol_pages=pages,
     )

@@ -49,8 +49,9 @@ def test_out_dir_holds_a_tear_sheet_with_the_final_equity(run_cli, etf_project, 
 def test_same_inputs_write_the_same_bytes(run_cli, etf_project, tmp_path):
     run_cli("--config", str(etf_project), "backtest", "--out", str(tmp_path / "a"))
     run_cli("--config", str(etf_project), "backtest", "--out", str(tmp_path / "b"))
-    files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files == sorted(p.name for p in (tmp_path / "b").iterdir())
+    files = sorted(str(p.relative_to(tmp_path / "a")) for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(tmp_path / "b")) for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert any(name.startswith("symbols/") for name in files)
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
