@@ -77,6 +77,7 @@ HOOK_ROLES: dict[str, str] = {
     "provide_bars": "data",
     "bars_source": "data",
     "generate_signal": "strategy",
+    "indicator_lines": "strategy",
     "size_position": "sizer",
     "execute_orders": "broker",
     "broker_account": "broker",
@@ -218,6 +219,16 @@ def indicator_lines(bars: Bars, params: Mapping[str, Any]) -> Mapping[str, pd.Da
         that are not prices, such as a z-score, belong in their thresholds
         turned into prices, e.g. ``mean ± 2σ``). Return None (or do not
         implement the hook) and the page says the strategy draws no lines.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def indicator_lines(bars, params):
+            window = params["window"]
+            return {f"SMA {window}": bars["close"].rolling(window).mean()}
     """
 
 

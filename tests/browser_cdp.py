@@ -68,17 +68,35 @@ def require_browser() -> str:
 
 @dataclass
 class PageVisit:
-    """What loading one page produced."""
+    """What loading one page produced.
+
+    ``layout``: ``viewport`` (innerWidth), ``scroll_width`` (the page's, > viewport means the body
+    overflows sideways), ``chart_texts`` (SVG text elements) and ``min_chart_font`` (the smallest
+    rendered size of chart text in CSS px: computed font size × the SVG's scale on screen).
+    """
 
     errors: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     screenshot: bytes = b""
+    layout: dict[str, Any] = field(default_factory=dict)
+
+
+LAYOUT_JS = """JSON.stringify({
+  viewport: window.innerWidth,
+  scroll_width: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+  chart_texts: document.querySelectorAll('svg text').length,
+  min_chart_font: [...document.querySelectorAll('svg text')]
+    .filter(t => t.getClientRects().length > 0)
+    .map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)
+    .reduce((a, b) => Math.min(a, b), Infinity)
+})"""
 
 
 class Chromium:
     """One headless browser with one page; :meth:`visit` loads a file and inspects it."""
 
     def __init__(self, binary: str, width: int = 412, height: int = 915, timeout: float = 60.0) -> None:
+        """A viewport of ``width`` × ``height`` CSS px; below 800 px wide it is a phone (touch, mobile viewport)."""
         self.timeout = timeout
         self.width, self.height = width, height
         self.profile = tempfile.mkdtemp(prefix="regimeflex-chromium-")
@@ -105,7 +123,7 @@ class Chromium:
             self.call("Log.enable")
             self.call(
                 "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 800},
             )
         except BaseException:
             self.close()
@@ -167,11 +185,18 @@ class Chromium:
             "[e.dataset.key || 'metric:' + e.dataset.metric, e.textContent.trim()])))"
         ).format(json.dumps(", ".join(selectors)))
         result = self.call("Runtime.evaluate", {"expression": query, "returnByValue": True}, events)
-        shot = self.call("Page.captureScreenshot", {"format": "png"}, events)
+        layout = self.call("Runtime.evaluate", {"expression": LAYOUT_JS, "returnByValue": True}, events)
+        # the whole page (up to 8,000 px tall), at the viewport's width
+        size = self.call("Page.getLayoutMetrics", {}, events)["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": self.width, "height": min(float(size["height"]), 8000.0), "scale": 1}
+        shot = self.call(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, events
+        )
         return PageVisit(
             errors=_errors(events),
             texts=json.loads(result["result"]["value"]),
             screenshot=base64.b64decode(shot["data"]),
+            layout=json.loads(layout["result"]["value"]),
         )
 
     def close(self) -> None:

@@ -15,6 +15,13 @@ from regimeflex.report.tearsheet import TearSheetData
 from regimeflex.types import Fill, Order, OrderResult, Position
 
 DATA = Path(__file__).parent / "data" / "report"
+#: a checkpoint as the ledger publishes it (SHA-256 head, HMAC signature)
+LEDGER_ANCHOR = {
+    "head": "9f2c1e7a5b3d4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8",
+    "sig": "hmac-sha256:4be1c0d2e3f405162738495a6b7c8d9eafb0c1d2e3f405162738495a6b7c8d9e",
+    "checkpoint": "c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc",
+    "entries": 42,
+}
 SYMBOLS = ("SPY", "TLT", "GLD")
 
 
@@ -72,8 +79,9 @@ def daily_data(**overrides: object) -> DailyReportData:
         regime_detail="SPY above its 200-session average",
         risk_scale=1.0,
         breakers=[
-            BreakerState("max_drawdown", "ok", "drawdown 2.1% of 15% limit"),
-            BreakerState("daily_loss", "warning", "loss 1.4% of 2% limit"),
+            BreakerState("max_drawdown", "ok", "drawdown 2.1% of 15% limit", value=0.021, threshold=0.15),
+            BreakerState("daily_loss", "warning", "loss 1.4% of 2% limit", value=0.014, threshold=0.02),
+            BreakerState("vix", "no data", "no VIX close for 2019-12-31", value=None, threshold=35.0),
         ],
         calendar_events=["FOMC meeting on 2020-01-29: rule reduce"],
         targets={s: float(w) for s, w in weights.iloc[-1].items()},
@@ -89,6 +97,7 @@ def daily_data(**overrides: object) -> DailyReportData:
         equity_curve=equity,
         pnl_day=float(equity.iloc[-1] - equity.iloc[-2]),
         generated_at=datetime(2019, 12, 31, 22, 0, tzinfo=UTC),
+        ledger_anchor=LEDGER_ANCHOR,
     )
     fields.update(overrides)
     return DailyReportData(**fields)  # type: ignore[arg-type]

@@ -66,7 +66,7 @@ def backtest_cmd(
     if out_dir is not None:
         from concurrent.futures import ThreadPoolExecutor
 
-        pages = _top_contributor_pages(settings, result, out_dir)
+        pages = _top_contributor_pages(settings, result, out_dir)  # rendered now, written after the files
         # the tear sheet is mostly Python, the files mostly pyarrow outside the GIL: overlap them
         with ThreadPoolExecutor(max_workers=1) as pool:
             sheet = pool.submit(
@@ -74,11 +74,13 @@ def backtest_cmd(
                 result,
                 out_dir / "tearsheet.html",
                 benchmark=settings.run.benchmark,
-                symbol_pages={s: f"symbols/{p.name}" for s, p in pages.items()},
+                symbol_pages={s: f"symbols/{p.name}" for s, (p, _) in pages.items()},
             )
             files = write_outputs(result, out_dir)
             files.append(sheet.result())
-        files.extend(pages.values())
+        from regimeflex.report.render import write_atomic
+
+        files.extend(write_atomic(path, html) for path, html in pages.values())
     info = summary(result)
     if as_json:
         info["files"] = [str(p) for p in files]
@@ -111,20 +113,21 @@ def _top_contributors_of(result: Any) -> list[str]:
     return top_contributors(TearSheetData(equity=eq, weights=result.weights, trades=result.trades))
 
 
-def _top_contributor_pages(settings: Any, result: Any, out_dir: Path) -> dict[str, Path]:
+def _top_contributor_pages(settings: Any, result: Any, out_dir: Path) -> dict[str, tuple[Path, str]]:
     """Trades-on-prices pages (``out_dir/symbols/``) for the tear sheet's top contributors.
 
-    A page that cannot be drawn (e.g. its data went missing) is reported on stderr and left out;
-    the backtest's files are still written.
+    Pages whose prices cannot be loaded are reported on stderr and left out (the backtest's files
+    are still written); a page that cannot be written fails the command like any other output file.
     """
     from regimeflex.cli.report import symbol_pages
-    from regimeflex.errors import RegimeFlexError
+    from regimeflex.errors import DataError
 
     symbols = _top_contributors_of(result)
     if not symbols:
         return {}
+    rendered: dict[str, tuple[Path, str]] = {}
     try:
-        return symbol_pages(
+        symbol_pages(
             settings,
             symbols,
             out_dir=out_dir,
@@ -133,10 +136,12 @@ def _top_contributor_pages(settings: Any, result: Any, out_dir: Path) -> dict[st
             start=result.equity.index[0],
             end=result.equity.index[-1],
             back_link="../tearsheet.html",
+            rendered=rendered,
         )
-    except RegimeFlexError as exc:
+    except DataError as exc:  # the prices went missing; a file that cannot be written is an error, not this
         click.echo(f"symbol pages not written: {exc}", err=True)
         return {}
+    return rendered
 
 
 def _pct(v: float | None) -> str:

@@ -124,6 +124,7 @@ def symbol_pages(
     source: str = "",
     host: Any = None,
     back_link: str | None = None,
+    rendered: dict[str, tuple[Path, str]] | None = None,
 ) -> dict[str, Path]:
     """Write one trades-on-prices page per symbol; returns symbol → path.
 
@@ -131,7 +132,8 @@ def symbol_pages(
     of strategies.yaml through its ``indicator_lines`` hook (with its own params), fills and shares
     held from ``trades``/``positions`` (a backtest's) when given. The page covers ``start`` … ``end``
     (default: run.yaml's backtest period), with warm-up history loaded before it so the lines exist
-    from the start.
+    from the start. With ``rendered`` (a dict) the pages are rendered into it as ``symbol → (path,
+    html)`` and not written, for a caller that writes them after its other files.
     """
     import pandas as pd
 
@@ -139,7 +141,7 @@ def symbol_pages(
     from regimeflex.data.service import load_bars
     from regimeflex.errors import DataError
     from regimeflex.plugins import PluginHost
-    from regimeflex.report.symbol import SymbolPageData, symbol_page_path, write_symbol_page
+    from regimeflex.report.symbol import SymbolPageData, render_symbol_page, symbol_page_path, write_symbol_page
 
     host = host or PluginHost.load()
     selection = resolve_for_backtest(settings, host)
@@ -180,7 +182,12 @@ def symbol_pages(
             back_link=back_link,
             generated_at=datetime.combine(end.date(), datetime.min.time(), tzinfo=UTC),
         )
-        written[symbol] = write_symbol_page(data, symbol_page_path(out_dir, symbol))
+        target = symbol_page_path(out_dir, symbol)
+        if rendered is not None:
+            rendered[symbol] = (target, render_symbol_page(data))
+            written[symbol] = target
+        else:
+            written[symbol] = write_symbol_page(data, target)
     return written
 
 

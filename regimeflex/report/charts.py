@@ -227,7 +227,15 @@ class _Frame:
     """Maps dates and values onto a plot box and builds the shared axis markup."""
 
     def __init__(
-        self, box: Box, xs: Sequence[np.ndarray], lo: float, hi: float, *, labels: str, with_zero: bool
+        self,
+        box: Box,
+        xs: Sequence[np.ndarray],
+        lo: float,
+        hi: float,
+        *,
+        labels: str,
+        with_zero: bool,
+        sessions: bool = False,
     ) -> None:
         self.box = box
         xs = [x for x in xs if len(x)]
@@ -235,28 +243,41 @@ class _Frame:
         self.x1 = max(float(x[-1]) for x in xs) if xs else 0.0
         if self.x1 <= self.x0:  # one date (or none): centre it in a two-day window
             self.x0, self.x1 = self.x0 - _NS_PER_DAY, self.x1 + _NS_PER_DAY
+        # on a session axis every session gets the same width: no weekend or holiday gaps drawn as time
+        self.days = np.unique(np.concatenate(xs)) if sessions and xs else None
+        if self.days is not None and len(self.days) < 2:
+            self.days = None
         if with_zero:
             lo, hi = min(lo, 0.0), max(hi, 0.0)
-        self.ticks = nice_ticks(lo, hi)
+        if labels == "percent" and lo == hi == 0.0:
+            lo, hi = -0.01, 0.01  # a flat 0% line on a ±1% axis, not ±100%
+        # as many value labels as fit the plot's height at the largest (phone) font size
+        self.ticks = nice_ticks(lo, hi, most=max(3, min(6, int(box.height // (MAX_FONT * 1.4)))))
         self.lo, self.hi = float(self.ticks[0]), float(self.ticks[-1])
         self.labels = {"money": money_labels, "percent": percent_labels}.get(labels, plain_labels)(self.ticks)
         self.has_dates = bool(xs)
 
+    def _position(self, x: np.ndarray) -> np.ndarray:
+        """0..1 along the x axis: by time, or by session ordinal on a session axis."""
+        if self.days is None:
+            return (x - self.x0) / (self.x1 - self.x0)
+        return np.interp(x, self.days, np.arange(len(self.days), dtype="float64")) / (len(self.days) - 1)
+
     def px(self, x: np.ndarray) -> np.ndarray:
-        return self.box.left + (x - self.x0) / (self.x1 - self.x0) * self.box.width
+        return self.box.left + self._position(x) * self.box.width
 
     def py(self, y: np.ndarray | float) -> np.ndarray:
         return self.box.bottom - (np.asarray(y, dtype="float64") - self.lo) / (self.hi - self.lo) * self.box.height
 
     def line(self, x: np.ndarray, y: np.ndarray) -> str:
-        keep = envelope(x, y)
+        keep = envelope(self._position(x), y)
         return _fmt_points(self.px(x[keep]), self.py(y[keep]))
 
     def area(self, x: np.ndarray, y: np.ndarray) -> str:
         """The region between the values and zero (clipped to the axis)."""
         if len(x) == 0:
             return ""
-        keep = envelope(x, y)
+        keep = envelope(self._position(x), y)
         px, py = self.px(x[keep]), self.py(y[keep])
         base = float(np.clip(self.py(0.0), self.box.top, self.box.bottom))
         return _fmt_points(np.r_[px[0], px, px[-1]], np.r_[base, py, base]) + "Z"
@@ -340,6 +361,7 @@ def line_chart(
     markers: Sequence[Mapping[str, Any]] = (),
     dashed: Sequence[str] = (),
     height: float = 260.0,
+    sessions: bool = False,
 ) -> str:
     """One line per named series over dates (the first series is drawn strongest).
 
@@ -347,7 +369,8 @@ def line_chart(
     ``spans`` are ``(start, end, title)`` date ranges shaded behind the lines (e.g. drawdown periods,
     named ``span_name`` in the legend); ``markers`` are points drawn on top, each a mapping with
     ``date``, ``value``, ``kind`` (``entry`` ▲ or ``exit`` ▼, or ``add``/``trim``), ``title`` and ``qty``.
-    Series named in ``dashed`` are drawn dashed.
+    Series named in ``dashed`` are drawn dashed. ``sessions`` spaces the dates evenly (one step per
+    session given) instead of by calendar time.
     """
     data = [(str(name), *_finite(values)) for name, values in series.items()]
     legend_on = len(data) > 1 or bool(spans)
@@ -359,6 +382,7 @@ def line_chart(
         *_range([y for _, _, y in data]),
         labels="money" if money else "percent" if percent else "plain",
         with_zero=percent,
+        sessions=sessions,
     )
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(data))]
     lines = [
@@ -434,7 +458,7 @@ def _markers(frame: _Frame, markers: Sequence[Mapping[str, Any]]) -> list[dict[s
     return out
 
 
-def step_chart(series: pd.Series, *, label: str, height: float = 150.0) -> str:
+def step_chart(series: pd.Series, *, label: str, height: float = 170.0) -> str:
     """A quantity held over dates (e.g. shares of one symbol) drawn as a filled step: it changes only at trades."""
     x, y = _finite(series)
     box = _box(height, legend=False)
@@ -510,12 +534,17 @@ def bar_chart(table: pd.DataFrame, *, label: str, height: float = 240.0) -> str:
     return _render("chart_bars.svg.j2", context)
 
 
-def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown") -> str:
-    """Area below zero showing the distance from the running peak."""
+def drawdown_chart(drawdown: pd.Series, *, label: str = "Drawdown", sessions: bool = False) -> str:
+    """Area below zero showing the distance from the running peak.
+
+    The axis runs from 0 down to the deepest drawdown (at least to −1%, so no drawdown is a flat
+    line at the top of a small axis, never a line in the middle of ±100%).
+    """
     height = 200.0
     x, y = _finite(drawdown)
     box = _box(height, legend=False)
-    frame = _Frame(box, [x], *_range([y]), labels="percent", with_zero=True)
+    lo = min(float(y.min()) if len(y) else 0.0, -0.01)
+    frame = _Frame(box, [x], lo, 0.0, labels="percent", with_zero=False, sessions=sessions)
     areas = [{"d": frame.area(x, y), "colour": RED, "opacity": "0.35"}] if len(x) else []
     lines = [{"d": frame.line(x, y), "colour": RED, "width": "0.8"}] if len(x) else []
     return _render(

@@ -25,11 +25,17 @@ from regimeflex.types import Fill, Order, OrderResult, Position
 @dataclass(frozen=True)
 class BreakerState:
     """One circuit breaker as the risk layer left it: ``state`` is ``ok`` (measured, below its
-    threshold), ``no data`` (its input was missing), ``warning`` or ``tripped``."""
+    threshold), ``no data`` (its input was missing), ``warning`` or ``tripped``.
+
+    ``value`` is the input the breaker measured (None: not measured) and ``threshold`` what it is
+    compared with; the report shows them side by side, and ``no data`` where the value is missing.
+    """
 
     name: str
     state: str = "ok"
     detail: str = ""
+    value: float | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +150,16 @@ def assemble_daily_report(
         equity=account_equity,
         cash=cash,
         regime=regime or "unknown",
-        breakers=[BreakerState(name=b["name"], state=b["state"], detail=breaker_detail(b)) for b in breakers],
+        breakers=[
+            BreakerState(
+                name=b["name"],
+                state=b["state"],
+                detail=breaker_detail(b),
+                value=b.get("value"),
+                threshold=b.get("threshold"),
+            )
+            for b in breakers
+        ],
         risk_scale=risk_scale,
         calendar_events=[calendar_line(c) for c in calendar],
         targets={s: float(w) for s, w in targets.items()},
@@ -187,23 +202,46 @@ def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
     return rows
 
 
+def _session_dates(curve: pd.Series) -> tuple[pd.Series, int]:
+    """The curve on XNYS session dates only (a weekend or holiday point is not a trading day), and
+    how many points were dropped."""
+    from regimeflex.data import calendar
+
+    try:
+        days = calendar.sessions(curve.index[0], curve.index[-1])
+    except Exception:  # noqa: BLE001 - a calendar that cannot answer leaves the curve as given
+        return curve, 0
+    keep = curve.index.isin(days)
+    return curve[keep], int((~keep).sum())
+
+
 def _equity_section(curve: pd.Series | None, session: date) -> dict[str, Any]:
-    none = {"equity_svg": "", "drawdown_svg": "", "max_drawdown": None, "total_return": None}
+    none = {"equity_svg": "", "drawdown_svg": "", "max_drawdown": None, "total_return": None, "off_session": 0}
     if curve is None:
         return none
     curve = curve.dropna().astype("float64")
     curve.index = pd.DatetimeIndex(curve.index)
     # a report shows history up to its own session, even when replayed after later sessions
-    curve = curve[curve.index <= pd.Timestamp(session)]
+    curve = curve[curve.index <= pd.Timestamp(session)].sort_index()
+    if len(curve) < 2:
+        return none
+    curve, dropped = _session_dates(curve)
     if len(curve) < 2:
         return none
     dd = metrics.drawdown(curve)
     return {
-        "equity_svg": charts.line_chart({"equity": curve}, label="Equity curve", money=True),
-        "drawdown_svg": charts.drawdown_chart(dd),
+        "equity_svg": charts.line_chart({"equity": curve}, label="Equity curve", money=True, sessions=True),
+        "drawdown_svg": charts.drawdown_chart(dd, sessions=True),
         "max_drawdown": float(dd.min()),
         "total_return": float(curve.iloc[-1] / curve.iloc[0] - 1.0),
+        "off_session": dropped,
     }
+
+
+def _fmt_input(value: float | None) -> str:
+    if value is None or not isinstance(value, int | float) or value != value:
+        return "no data"
+    return f"{value:.4g}"
 
 
 def render_daily(data: DailyReportData) -> str:
@@ -221,6 +259,15 @@ def render_daily(data: DailyReportData) -> str:
         "orders": orders,
         "tripped": tripped,
         "fill_notional": sum(f.qty * f.price for f in data.fills),
+        "breaker_rows": [
+            {
+                "b": b,
+                "css": b.state.replace(" ", "-"),
+                "input": _fmt_input(b.value) if b.state != "no data" else "no data",
+                "threshold": "–" if b.threshold is None else f"{b.threshold:.4g}",
+            }
+            for b in data.breakers
+        ],
         **_equity_section(data.equity_curve, data.session),
     }
     return render_template("daily.html.j2", context)

@@ -94,7 +94,7 @@ def render_symbol_page(data: SymbolPageData) -> str:
     close = _close(data)
     fills = data.fills if data.fills is not None else pd.DataFrame(columns=["date", "symbol", "side", "qty", "price"])
     if len(fills):
-        fills = fills.assign(symbol=data.symbol)
+        fills = trade_tables.fill_kinds(fills.assign(symbol=data.symbol))  # prepared once for every use below
     window = (close.index[0], close.index[-1])
     series: dict[str, pd.Series] = {data.symbol: close}
     for name, line in data.lines.items():

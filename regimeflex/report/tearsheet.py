@@ -297,6 +297,8 @@ def trade_sections(data: TearSheetData, equity: pd.Series, trades: pd.DataFrame 
     }
     if trades is None or trades.empty:
         return empty
+    raw_count = len(trades)
+    trades = trade_tables.fill_kinds(trades)  # prepared once, reused by every table below
     pnl = trade_tables.symbol_pnl(trades, _final_values(data, equity))
     trips = trade_tables.round_trips(trades, pd.DatetimeIndex(equity.index), _final_prices(data, equity, trades))
     summary = trade_tables.symbol_summary(trips, pnl, trades)
@@ -308,7 +310,7 @@ def trade_sections(data: TearSheetData, equity: pd.Series, trades: pd.DataFrame 
         "symbols": summary.to_dict("records"),
         "fills": fills,
         "fill_rows": fill_rows,
-        "trade_count": len(trades),
+        "trade_count": raw_count,
         "trip_count": len(trips),
         "contributors": list(order),
         "pnl_total": float(pnl.sum()),

@@ -22,31 +22,47 @@ import pandas as pd
 FLAT = 1e-9
 
 
-def signed_fills(trades: pd.DataFrame) -> pd.DataFrame:
-    """The fills with ``date`` as Timestamp, a signed quantity ``dq`` (+ buy, − sell) and ``cash`` flow.
+_SELL = {"sell", "s", "short", "sell_short", "sellshort"}
 
-    ``cash`` is what the fill did to cash: ``-dq × price - commission``. Rows keep their input order
-    within a date.
+
+def signed_fills(trades: pd.DataFrame) -> pd.DataFrame:
+    """The fills with ``date`` as Timestamp, a signed quantity ``dq`` (+ buy, − sell) and ``cash`` flow,
+    sorted by symbol then date (input order kept within a date).
+
+    ``cash`` is what the fill did to cash: ``-dq × price - commission``. A frame that is already
+    prepared (has ``dq`` and ``cash``) is returned as it is, so callers can prepare once.
     """
-    out = pd.DataFrame(
-        {
-            "date": pd.to_datetime(trades["date"]),
-            "symbol": trades["symbol"].astype(str),
-            "side": trades["side"].astype(str),
-            "qty": pd.to_numeric(trades["qty"], errors="coerce").astype("float64"),
-            "price": pd.to_numeric(trades["price"], errors="coerce").astype("float64"),
-        }
-    )
-    sign = np.where(out["side"].str.lower().str.startswith("s"), -1.0, 1.0)
-    out["dq"] = sign * out["qty"].abs()
+    if "dq" in trades.columns and "cash" in trades.columns:
+        return trades
+    n = len(trades)
+    symbols = pd.Categorical(trades["symbol"].to_numpy(dtype=object).astype(str))
+    dates = pd.to_datetime(trades["date"]).to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((np.arange(n), dates.astype("int64"), symbols.codes))
+    sides = trades["side"].to_numpy(dtype=object)
+    kinds, inverse = np.unique(sides.astype(str), return_inverse=True)
+    sell = np.array([k.strip().lower() in _SELL for k in kinds.tolist()], dtype=bool)
+    sign = np.where(sell[inverse], -1.0, 1.0)
+    qty = pd.to_numeric(trades["qty"], errors="coerce").to_numpy(dtype="float64")
+    price = pd.to_numeric(trades["price"], errors="coerce").to_numpy(dtype="float64")
     commission = (
         pd.to_numeric(trades["commission"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
         if "commission" in trades.columns
-        else np.zeros(len(out))
+        else np.zeros(n)
     )
-    out["commission"] = commission
-    out["cash"] = -out["dq"] * out["price"] - commission
-    return out.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+    dq = sign * np.abs(qty)
+    out = pd.DataFrame(
+        {
+            "date": dates[order],
+            "symbol": pd.Categorical.from_codes(symbols.codes[order], symbols.categories),
+            "side": np.where(sell[inverse], "sell", "buy")[order],
+            "qty": np.abs(qty)[order],
+            "price": price[order],
+            "dq": dq[order],
+            "commission": commission[order],
+            "cash": (-dq * price - commission)[order],
+        }
+    )
+    return out
 
 
 def round_trips(
@@ -186,16 +202,25 @@ def symbol_summary(trips: pd.DataFrame, pnl: pd.Series, fills: pd.DataFrame) -> 
 
 
 def fill_kinds(trades: pd.DataFrame) -> pd.DataFrame:
-    """The signed fills with ``kind``: ``entry`` (from flat), ``exit`` (to flat), ``flip``, or ``rebalance``."""
-    fills = signed_fills(trades)
-    after = fills.groupby("symbol")["dq"].cumsum()
-    before = after - fills["dq"]
-    flat_before = before.abs() <= FLAT
-    flat_after = after.abs() <= FLAT
+    """The signed fills with ``kind``: ``entry`` (from flat), ``exit`` (to flat), ``flip``, or ``rebalance``,
+    and ``position`` (shares held after the fill). A frame that already has ``kind`` is returned as it is."""
+    if "kind" in trades.columns and "position" in trades.columns:
+        return trades
+    fills = signed_fills(trades).copy()
+    codes = fills["symbol"].cat.codes.to_numpy() if len(fills) else np.zeros(0, dtype="int64")
+    dq = fills["dq"].to_numpy()
+    total = np.cumsum(dq)
+    # position after each fill = running sum within the symbol (fills are sorted by symbol)
+    starts = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.zeros(0, dtype=bool)
+    offset = np.where(starts, total - dq, np.nan)
+    offset = pd.Series(offset).ffill().to_numpy() if len(offset) else offset
+    after = total - offset
+    before = after - dq
+    flat_before = np.abs(before) <= FLAT
+    flat_after = np.abs(after) <= FLAT
     flip = ~flat_before & ~flat_after & (np.sign(before) != np.sign(after))
-    kind = np.select([flat_before, flat_after, flip], ["entry", "exit", "flip"], "rebalance")
-    fills["kind"] = kind
-    fills["position"] = after
+    fills["kind"] = np.select([flat_before, flat_after, flip], ["entry", "exit", "flip"], "rebalance")
+    fills["position"] = np.where(flat_after, 0.0, after)
     return fills
 
 
