@@ -253,3 +253,35 @@ def test_attribution_per_sleeve_adds_up_and_shows_only_with_two_sleeves(data: Te
 def test_real_backtest_is_long_enough_to_exercise_every_section() -> None:
     result = real_backtest()
     assert len(result.positions.columns) == 100 and len(result.equity) > 1000
+
+
+def test_a_fill_that_closed_a_symbol_whose_data_ended_says_so(data: TearSheetData) -> None:
+    trades = data.trades.copy()
+    trades["event"] = ""
+    last_exit = trade_tables.fill_kinds(trades)
+    last_exit = last_exit[last_exit["kind"] == "exit"].iloc[-1]
+    hit = (trades["symbol"] == str(last_exit["symbol"])) & (trades["date"] == last_exit["date"])
+    trades.loc[hit, "event"] = "data ended"
+    rows, _ = trade_tables.grouped_fills(trades, 10**9)
+    ended = [r for r in rows if r["kind"] == "exit (data ended)"]
+    assert [(r["symbol"], r["sort"]) for r in ended] == [(str(last_exit["symbol"]), last_exit["date"])]
+
+
+def test_backtest_folder_summary_gives_rules_banner_and_notes(tmp_path, data: TearSheetData) -> None:
+    import json
+
+    from regimeflex.report.tearsheet import load_backtest_dir
+
+    data.equity.to_frame("equity").to_csv(tmp_path / "equity.csv")
+    summary = {
+        "rules_text": "research rules (idealised): fractional shares",
+        "rules": {"mode": "research"},
+        "banner": "LOOKAHEAD: run with --allow-lookahead",
+        "notes": ["AAPL data ended on 2017-06-01"],
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    loaded = load_backtest_dir(tmp_path)
+    assert loaded.rules == ("research rules (idealised): fractional shares",)
+    assert loaded.notes == ("LOOKAHEAD: run with --allow-lookahead", "AAPL data ended on 2017-06-01")
+    html = render_tearsheet(loaded)
+    assert '<p class="banner danger" data-note="1">LOOKAHEAD: run with --allow-lookahead</p>' in html

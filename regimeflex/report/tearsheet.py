@@ -528,8 +528,9 @@ def load_backtest_dir(
 
     Needs ``equity.csv`` (date index, an ``equity`` column, optionally
     ``benchmark``); uses ``weights`` and ``trades`` (parquet or CSV) and
-    ``attribution`` when present, and from ``summary.json`` the ``rules``,
-    ``notes`` and ``data`` entries when the backtest recorded them.
+    ``attribution`` when present, and from ``summary.json`` the rules
+    (``rules_text``, else ``rules``), the lookahead ``banner``, ``notes`` and
+    ``data`` entries when the backtest recorded them.
     """
     folder = Path(folder)
     equity_path = folder / "equity.csv"
@@ -551,8 +552,9 @@ def load_backtest_dir(
         trades=read_frame(folder, "trades"),
         title=title,
         generated_at=stamp,
-        rules=tuple(str(r) for r in as_lines(summary.get("rules"))),
-        notes=tuple(str(n) for n in as_lines(summary.get("notes"))),
+        rules=tuple(str(r) for r in as_lines(summary.get("rules_text") or summary.get("rules"))),
+        notes=tuple(str(n) for n in as_lines([summary["banner"]] if summary.get("banner") else []))
+        + tuple(str(n) for n in as_lines(summary.get("notes"))),
         attribution=read_frame(folder, "attribution"),
         data_info=dict(summary["data"]) if isinstance(summary.get("data"), dict) else {},
         symbol_pages=pages,

@@ -62,6 +62,8 @@ def signed_fills(trades: pd.DataFrame) -> pd.DataFrame:
             "cash": (-dq * price - commission)[order],
         }
     )
+    if "event" in trades.columns:  # e.g. "data ended": the fill that closed a symbol whose data stopped
+        out["event"] = trades["event"].fillna("").astype(str).to_numpy(dtype=object)[order]
     return out
 
 
@@ -237,6 +239,9 @@ def grouped_fills(trades: pd.DataFrame, max_rows: int = 500) -> tuple[list[dict[
     dust_mask = (fills["kind"] == "rebalance").to_numpy()
     single = fills.loc[~dust_mask, ["date", "symbol", "kind", "side", "qty", "price", "notional", "commission"]]
     single = single.assign(label=single["date"].dt.strftime("%Y-%m-%d"), count=1)
+    if "event" in fills.columns:
+        event = fills.loc[~dust_mask, "event"].astype(str)
+        single["kind"] = np.where(event != "", single["kind"].astype(str) + " (" + event + ")", single["kind"])
     parts = [single]
     dust = fills[dust_mask]
     if len(dust):
