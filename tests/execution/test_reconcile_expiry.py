@@ -78,3 +78,17 @@ def test_reconcile_with_nothing_to_expire_raises_no_expiry_alert(run_cli, projec
     code, out, err = run_cli("--config", str(project), "reconcile", "--json")
     assert json.loads(out)["intents_expired"] == []
     assert "expired" not in err
+
+
+def test_reconcile_refuses_a_ledger_that_does_not_verify_with_an_error_alert(run_cli, project: Path) -> None:
+    (project / "broker.yaml").write_text("broker: paper\nmode: paper\n")
+    ledger = project.parent / "logs" / "audit" / "ledger.jsonl"
+    commit_plan(ledger, ny_today().date(), "today")
+    raw = ledger.read_bytes()
+    ledger.write_bytes(raw.replace(b'"qty":3,', b'"qty":9,', 1))
+    before = ledger.read_bytes()
+    code, out, err = run_cli("--config", str(project), "reconcile")
+    assert code == 1
+    assert "changed since it was verified" in err  # caught inside the verified prefix (CRC-32)
+    assert "ledger does not verify" in err  # the ERROR alert through the console notifier
+    assert ledger.read_bytes() == before  # nothing recorded, nothing expired
