@@ -199,6 +199,7 @@ def write_tearsheet(
     benchmark: str | None = None,
     title: str = "RegimeFlex backtest",
     symbol_pages: Mapping[str, str] | None = None,
+    data_info: Mapping[str, Any] | None = None,
 ) -> Path:
     """The HTML tear sheet (:mod:`regimeflex.report.tearsheet`), stamped with the last session so
     the same inputs give the same bytes."""
@@ -211,7 +212,7 @@ def write_tearsheet(
     stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=UTC)
     # fields a newer BacktestResult may carry (rules used, per-sleeve P&L, data description): shown when present
     attribution = getattr(result, "attribution", None)
-    data_info = getattr(result, "data_info", None)
+    data_info = data_info if data_info is not None else getattr(result, "data_info", None)
     data = TearSheetData(
         equity=eq["equity"],
         benchmark=eq["benchmark"] if "benchmark" in eq else None,

@@ -75,6 +75,7 @@ def backtest_cmd(
                 out_dir / "tearsheet.html",
                 benchmark=settings.run.benchmark,
                 symbol_pages={s: f"symbols/{p.name}" for s, (p, _) in pages.items()},
+                data_info=data_description(settings, result),
             )
             files = write_outputs(result, out_dir)
             files.append(sheet.result())
@@ -102,6 +103,38 @@ def backtest_cmd(
         click.echo(f"note: {note}")
     for p in files:
         click.echo(f"wrote {p}")
+
+
+def data_description(settings: Any, result: Any) -> dict[str, Any]:
+    """The tear sheet's Data section for a backtest run from the configuration: provider, price basis,
+    coverage, rows rejected by validation (from the cache manifest) and whether the prices are synthetic."""
+    from regimeflex.data.service import open_cache
+
+    provider = str(settings.data.provider)
+    eq = result.equity
+    universe = [str(s) for s in result.positions.columns]
+    info: dict[str, Any] = {
+        "source": f"data provider '{provider}' (data.yaml), cache first",
+        "price_basis": ("split/dividend-adjusted" if getattr(settings.data, "adjusted", True) else "raw (unadjusted)")
+        + " prices, as data.yaml asks",
+        "coverage": f"{len(universe)} symbols, {len(eq)} sessions, {eq.index[0]:%Y-%m-%d} → {eq.index[-1]:%Y-%m-%d}",
+    }
+    try:
+        manifest = open_cache(settings).manifest()
+    except Exception:  # noqa: BLE001 - the section then says it cannot tell, never 0
+        info["rejected_rows"] = "unknown (no cache manifest)"
+    else:
+        counts: dict[str, int] = {}
+        for symbol in universe:
+            cov = manifest.get(symbol)
+            for rule, n in ((cov.findings or {}).get("rejected", {}) if cov is not None else {}).items():
+                counts[rule] = counts.get(rule, 0) + int(n)
+        total = sum(counts.values())
+        info["rejected_rows"] = (
+            f"{total} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})" if total else "0"
+        )
+    info["synthetic"] = provider == "synthetic"
+    return info
 
 
 def _top_contributors_of(result: Any) -> list[str]:

@@ -128,3 +128,23 @@ def test_mean_reversion_lines_are_its_entry_threshold_in_prices(etf_bars) -> Non
     z = (band - close.rolling(20).mean()) / close.rolling(20).std(ddof=0)
     assert np.nanmax(np.abs(z.to_numpy() + 2.0)) < 1e-9
     assert zscore(close, 20).shape == band.shape
+
+
+def test_backtest_tear_sheet_has_a_data_section_from_the_configuration(backtest_dir) -> None:
+    html = (backtest_dir / "tearsheet.html").read_text(encoding="utf-8")
+    assert "data provider &#39;csv&#39; (data.yaml), cache first" in html
+    assert 'data-data="price_basis">split/dividend-adjusted prices, as data.yaml asks<' in html
+    assert 'data-data="coverage">3 symbols, ' in html
+    assert 'data-data="rejected_rows">' in html
+    assert 'data-data="synthetic">no<' in html
+    assert "synthetic data</span>" not in html
+
+
+def test_backtest_on_synthetic_data_says_so_in_the_header(run_cli, etf_project, tmp_path) -> None:
+    (etf_project / "data.yaml").write_text("provider: synthetic\n")
+    out = tmp_path / "synthetic"
+    code, _, err = run_cli("--config", str(etf_project), "backtest", "--out", str(out))
+    assert code == 0, err
+    html = (out / "tearsheet.html").read_text(encoding="utf-8")
+    assert html.index("synthetic data</span>") < html.index("</h1>")
+    assert 'data-data="synthetic">yes — generated prices, not market data<' in html
