@@ -162,8 +162,24 @@ TimeInForce = Literal["day", "opg", "cls", "gtc"]
 
 
 @dataclass(frozen=True)
+class ProtectiveStop:
+    """A protective stop attached to a buy (risk.yaml ``stops:``): placed once the entry fills.
+
+    ``distance`` is how far below the entry's fill price the stop sits (price units);
+    ``trailing`` ratchets it up to ``close − distance`` on each close; ``take_profit``,
+    when set, is a distance above the fill price at which the position is sold.
+    """
+
+    distance: float
+    trailing: bool = False
+    take_profit: float | None = None
+
+
+@dataclass(frozen=True)
 class Order:
-    """One order the planner wants placed. ``client_order_id`` is deterministic (≤ 48 chars)."""
+    """One order the planner wants placed. ``client_order_id`` is deterministic (≤ 48 chars).
+
+    ``protect``: the protective stop to place once this buy fills (``None``: none)."""
 
     symbol: str
     side: Side
@@ -175,6 +191,7 @@ class Order:
     reference_price: float | None = None
     strategy: str = ""
     session: date | None = None
+    protect: ProtectiveStop | None = None
 
 
 OrderStatus = Literal[

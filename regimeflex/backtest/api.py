@@ -278,6 +278,11 @@ def calendar_notes(settings: Settings, index: pd.DatetimeIndex) -> list[str]:
 def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> ReplayConfig | None:
     """The replay configuration when run.yaml says ``backtest.execution: planner``, else ``None``."""
     if settings.run.backtest.execution != "planner":
+        if settings.risk.stops.kind != "none":
+            raise ConfigError(
+                f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only by the planner replay; "
+                "set run.yaml backtest.execution: planner (or stops.kind: none)"
+            )
         return None
     if config.breakers.rules:
         names = ", ".join(r.measure for r in config.breakers.rules)

@@ -26,6 +26,7 @@ import pandas as pd
 from regimeflex.backtest.engine import SimResult
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
+from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, stop_rule
 from regimeflex.types import Bars
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class ReplayConfig:
     rules: PlanRules = PlanRules()
     capabilities: Mapping[str, bool] = field(default_factory=dict)
     paper: PaperSettings = PaperSettings()
+    #: risk.yaml ``stops:``: the protective stop each buy carries (filled by the paper book's stop logic)
+    stops: StopRule = StopRule()
 
 
 def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
@@ -56,6 +59,7 @@ def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
         rules=rules_from_settings(settings.broker.orders),
         capabilities=host.capabilities(settings.broker.broker),
         paper=paper,
+        stops=stop_rule(settings.risk.stops),
     )
 
 
@@ -81,6 +85,7 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
     trades: list[tuple[int, int, float, float, float, float]] = []
     orders: list[tuple] = []
     open_ids: set[str] = set()  # orders waiting for a fill (the book keeps every order ever placed)
+    atr = atr_panel(bars, config.stops)
 
     def record_fills(first: int, day: int, raw: Mapping[str, float]) -> None:
         for f in book.fills[first:]:
@@ -106,7 +111,10 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
             capabilities=config.capabilities,
         )
         first = len(book.fills)
-        for order in plan.orders:
+        planned = list(plan.orders)
+        if config.stops.active:  # as the daily run does (execute_session): stops ride on the buys
+            planned, _ = attach_stops(planned, config.stops, None if atr is None else atr.iloc[i])
+        for order in planned:
             result = book.submit(order)
             if result.status in OPEN_STATUSES:
                 open_ids.add(order.client_order_id)
@@ -114,7 +122,7 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
                 (day, order.symbol, order.side, order.qty, order.reference_price, result.status, order.client_order_id)
             )
         record_fills(
-            first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0) for o in plan.orders}
+            first, i, {o.client_order_id: float(o.limit_price or o.reference_price or 0.0) for o in planned}
         )  # fill_at: reference fills at once
         after = book.account()
         equity[i], cash[i] = after.equity, after.cash

@@ -220,8 +220,21 @@ class SizerSettings(FrozenModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class StopSettings(FrozenModel):
+    """``stops:`` in risk.yaml: the protective stop attached to every long entry (docs/risk.md)."""
+
+    kind: Literal["none", "fixed", "atr", "trailing"] = Field(
+        "none", description="none | fixed (pct below entry) | atr (atr_multiple × ATR) | trailing (pct, ratchets)"
+    )
+    pct: float = Field(0.08, gt=0, lt=1, description="fixed/trailing: stop distance as a fraction of the entry price")
+    atr_multiple: float = Field(3.0, gt=0, description="atr: stop distance in ATRs")
+    atr_window: int = Field(14, ge=2, le=250, description="atr: Wilder ATR window in sessions")
+    take_profit_pct: float | None = Field(None, gt=0, description="sell when price rises this fraction above entry")
+
+
 class RiskSettings(FrozenModel):
     sizer: SizerSettings = SizerSettings()
+    stops: StopSettings = StopSettings()
     regime: RegimeRiskSettings = RegimeRiskSettings()
     circuit_breakers: CircuitBreakerSettings = CircuitBreakerSettings()
     calendar: CalendarSettings = CalendarSettings()

@@ -43,12 +43,13 @@ from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError, Kil
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
+from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, stop_rule
 from regimeflex.killguard import KillGuard
 from regimeflex.ledger import faults
 from regimeflex.ledger.anchor import ledger_key, plan_commit_data
 from regimeflex.ledger.journal import Journal
 from regimeflex.log import get_logger
-from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult
+from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult, ProtectiveStop
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -115,6 +116,14 @@ def intent_data(order: Order, mode: str) -> dict[str, Any]:
         "strategy": order.strategy,
         "session": order.session.isoformat() if order.session else None,
         "mode": mode,
+        # the protective stop the broker places once this buy fills (the ledger's record of the stop)
+        "protect": None
+        if order.protect is None
+        else {
+            "distance": order.protect.distance,
+            "trailing": order.protect.trailing,
+            "take_profit": order.protect.take_profit,
+        },
     }
 
 
@@ -130,6 +139,11 @@ def order_from_intent(data: Mapping[str, Any]) -> Order:
         reference_price=data.get("reference_price"),
         strategy=str(data.get("strategy") or ""),
         session=date.fromisoformat(data["session"]) if data.get("session") else None,
+        protect=ProtectiveStop(
+            distance=float(p["distance"]), trailing=bool(p.get("trailing")), take_profit=p.get("take_profit")
+        )
+        if (p := data.get("protect"))
+        else None,
     )
 
 
@@ -199,6 +213,7 @@ def execute_session(
     state_dir: Path | None = None,
     initial_equity: float = 100_000.0,
     notify: Callable[[Event], None] | None = None,
+    stops: StopRule = StopRule(),
 ) -> ExecutionOutcome:
     """Plan, record, send, and reconcile one session's orders; safe to rerun after any crash.
 
@@ -214,6 +229,8 @@ def execute_session(
     :param bars: the run's Bars panel (the paper broker fills from it).
     :param initial_equity: the simulated account's start (dry runs; paper broker).
     :param notify: called with each RISK/ERROR event (the runner's notifier dispatch).
+    :param stops: risk.yaml ``stops:`` (:func:`~regimeflex.execution.stops.stop_rule`): each buy
+        carries a protective stop, recorded in its intent.
     """
     if journal.state.last_session != session.isoformat():
         journal.begin_session(session, mode=mode, broker=broker)
@@ -283,7 +300,12 @@ def execute_session(
             targets, prices, account, session=session, strategy=strategy, rules=rules, capabilities=capabilities
         )
         out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
-        intents = [intent_data(order, mode) for order in plan.orders]
+        if stops.active:
+            panel = atr_panel(bars, stops) if bars is not None else None
+            orders, stop_notes = attach_stops(out.orders, stops, None if panel is None else panel.iloc[-1])
+            out.orders = tuple(orders)
+            out.notes = (*out.notes, *stop_notes)
+        intents = [intent_data(order, mode) for order in out.orders]
         for data in intents:
             journal.append("intent", data)
         # all or nothing: the plan_commit (signed when REGIMEFLEX_LEDGER_KEY is set) goes in the same
@@ -291,7 +313,7 @@ def execute_session(
         journal.append("plan_commit", plan_commit_data(session.isoformat(), strategy, mode, intents, ledger_key()))
         journal.commit()  # every intent is durable before the first broker call
         faults.hit("after_intents")
-        for note in plan.notes:
+        for note in out.notes:
             log.risk("planner: %s", note)
     for order in out.orders:
         log.info("order %s %s %g %s %s", order.side, order.symbol, order.qty, order.type, order.client_order_id)
@@ -486,6 +508,7 @@ def execute_from_settings(
         state_dir=settings.path(settings.run.paths.state_dir),
         initial_equity=float(settings.run.initial_equity),
         notify=notify,
+        stops=stop_rule(settings.risk.stops),
     )
     if journal is not None:
         return execute_session(journal=journal, **kwargs)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.execution.stops import ratchet, stop_fill_price, take_profit_fill_price
 from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
 
@@ -60,6 +61,8 @@ class PaperBook:
         self.cash: float = float(state["cash"])
         self.orders: dict[str, dict[str, Any]] = state.get("orders", {})
         self.fills: list[dict[str, Any]] = state.get("fills", [])
+        #: symbol → the protective stop working on the position (see :mod:`regimeflex.execution.stops`)
+        self.stops: dict[str, dict[str, Any]] = state.get("stops", {})
         # positions folded from the first ``_folded_count`` fills (fills are only ever appended)
         self._folded: dict[str, tuple[float, float]] = {}
         self._folded_count = 0
@@ -80,12 +83,13 @@ class PaperBook:
     def in_memory(cls, settings: PaperSettings, cash: float, prices: pd.DataFrame | None = None) -> PaperBook:
         """A fresh account that lives only in memory (no state file): the backtest's planner mode
         (:mod:`regimeflex.backtest.replay`) trades through it so both use one fill arithmetic."""
-        return cls(None, settings, prices, {"cash": float(cash), "orders": {}, "fills": []})
+        return cls(None, settings, prices, {"cash": float(cash), "orders": {}, "fills": [], "stops": {}})
 
     def save(self) -> None:
         if self.path is None:
             raise ValueError("an in-memory paper book has no state file to save")
-        text = json.dumps({"cash": self.cash, "orders": self.orders, "fills": self.fills}, indent=1)
+        state = {"cash": self.cash, "orders": self.orders, "fills": self.fills, "stops": self.stops}
+        text = json.dumps(state, indent=1)
         with writing(self.path.parent, "state"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path, text)
@@ -120,7 +124,15 @@ class PaperBook:
             "message": "",
             "last_fill": None,
         }
+        if order.protect is not None and order.side == "buy":
+            record["protect"] = {
+                "distance": order.protect.distance,
+                "trailing": order.protect.trailing,
+                "take_profit": order.protect.take_profit,
+            }
         reason = self._reject_reason(order)
+        if not reason and order.side == "sell":
+            self.stops.pop(order.symbol, None)  # a planned exit cancels the protective stop first
         if reason:
             record.update(status="rejected", message=reason)
         self.orders[order.client_order_id] = record
@@ -203,6 +215,89 @@ class PaperBook:
         order["status"] = "filled" if order["filled_qty"] >= order["qty"] - 1e-9 else "partially_filled"
         order["last_fill"] = on
         self.cash += (-1 if order["side"] == "buy" else 1) * qty * px - commission
+        protect = order.get("protect")
+        if protect and order["side"] == "buy":  # the entry filled: the stop goes on (the latest entry's levels)
+            tp = protect.get("take_profit")
+            self.stops[order["symbol"]] = {
+                "stop": round(px - float(protect["distance"]), 6),
+                "distance": float(protect["distance"]),
+                "trailing": bool(protect.get("trailing")),
+                "take_profit": round(px + float(tp), 6) if tp else None,
+                "entry": order["client_order_id"],
+                "placed": on,
+                "checked": on,  # checked from the session after the entry's fill
+            }
+
+    def _process_stops(self) -> None:
+        """Trigger, fill or ratchet every working stop over the sessions after it was last checked."""
+        if self.prices is None or not self.stops:
+            return
+        held = self.positions()
+        opens, lows, highs, closes = (self.prices[f] for f in ("open", "low", "high", "close"))
+        for sym in list(self.stops):
+            stop = self.stops[sym]
+            pos = held.get(sym)
+            if pos is None or pos.qty <= 0:
+                del self.stops[sym]
+                continue
+            if sym not in opens.columns:
+                continue
+            start = int(opens.index.searchsorted(pd.Timestamp(stop["checked"]), side="right"))
+            for day in opens.index[start:]:
+                o, lo, hi, c = (float(f.at[day, sym]) for f in (opens, lows, highs, closes))
+                if not math.isfinite(o):
+                    continue  # no bar for the symbol that session: nothing can trigger
+                on = day.date().isoformat()
+                px = stop_fill_price(float(stop["stop"]), o, lo)
+                reason = "stop"
+                if px is None and stop.get("take_profit"):
+                    px, reason = take_profit_fill_price(float(stop["take_profit"]), o, hi), "take_profit"
+                if px is not None:
+                    self._stop_out(sym, pos.qty, px, on, reason)
+                    break
+                stop["checked"] = on
+                if stop["trailing"]:
+                    stop["stop"] = round(ratchet(float(stop["stop"]), c, float(stop["distance"])), 6)
+
+    def _stop_out(self, sym: str, qty: float, price: float, on: str, reason: str) -> None:
+        """Sell the whole position at ``price`` (no slippage: a daily-bar stop fills at its level or
+        the gap open) as a broker-originated order the ledger learns about from the fill."""
+        stop = self.stops.pop(sym)
+        broker_id = f"paper-{len(self.orders) + 1:06d}"
+        coid = f"{reason.replace('_', '')}-{broker_id}"  # e.g. stop-paper-000012: unique, ≤ 48 chars
+        record = {
+            "client_order_id": coid,
+            "broker_order_id": broker_id,
+            "symbol": sym,
+            "side": "sell",
+            "qty": float(qty),
+            "type": "stop" if reason == "stop" else "limit",
+            "limit_price": None,
+            "reference_price": price,
+            "session": on,
+            "status": "accepted",
+            "filled_qty": 0.0,
+            "filled_avg_price": None,
+            "message": f"{reason} at {price:g} (level {stop['stop'] if reason == 'stop' else stop['take_profit']:g})",
+            "last_fill": None,
+            "stop_of": stop["entry"],
+        }
+        self.orders[coid] = record
+        commission = self._commission(qty)
+        self.fills.append(
+            {
+                "fill_id": f"{record['broker_order_id']}-1",
+                "client_order_id": coid,
+                "symbol": sym,
+                "side": "sell",
+                "qty": float(qty),
+                "price": round(price, 6),
+                "commission": commission,
+                "ts": datetime.combine(date.fromisoformat(on), time(14, 30), tzinfo=UTC).isoformat(),
+            }
+        )
+        record.update(status="filled", filled_qty=float(qty), filled_avg_price=round(price, 6), last_fill=on)
+        self.cash += qty * price - commission
 
     def process(self) -> None:
         """Fill open orders at the open of every later session the price panel holds."""
@@ -232,6 +327,7 @@ class PaperBook:
                 else:  # a day limit order that never traded through expires
                     order["status"] = "expired"
                     order["message"] = f"limit {limit:g} not reached on {day.date()}"
+        self._process_stops()
 
     # ------------------------------------------------------------ reports
     def account(self) -> Account:

@@ -64,3 +64,29 @@ def test_an_in_memory_paper_book_refuses_to_save():
     with pytest.raises(ValueError) as err:
         PaperBook.in_memory(PaperSettings(), 1_000.0).save()
     assert str(err.value) == "an in-memory paper book has no state file to save"
+
+
+def with_stops(config, kind: str = "trailing"):
+    risk = config / "risk.yaml"
+    risk.write_text(risk.read_text() + f"\nstops: {{kind: {kind}, pct: 0.02}}\n")
+    return config
+
+
+def test_planner_backtest_with_stops_sells_on_stop_fills(make_project):
+    config = with_stops(make_project(run_extra=PLANNER))
+    (config / "broker.yaml").write_text("broker: paper\nbrokers:\n  paper: {slippage_bps: 0}\n")
+    result = run(load_settings(config))
+    plain = make_project(run_extra=PLANNER)
+    (plain / "broker.yaml").write_text("broker: paper\nbrokers:\n  paper: {slippage_bps: 0}\n")
+    unprotected = run(load_settings(plain)).trades
+    # the stopped-out positions are sold (and bought back) where the unprotected book just holds
+    assert (result.trades["side"] == "sell").sum() > (unprotected["side"] == "sell").sum()
+
+
+def test_engine_backtest_refuses_stops_it_does_not_simulate(make_project):
+    from regimeflex.errors import ConfigError
+
+    config = with_stops(make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n"))
+    with pytest.raises(ConfigError) as err:
+        run(load_settings(config))
+    assert "risk.yaml: stops.kind: trailing is simulated only by the planner replay" in str(err.value)

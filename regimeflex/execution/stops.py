@@ -1,0 +1,134 @@
+"""Protective stops on long positions, simulated on daily bars (paper broker and backtest alike).
+
+Owns the stop arithmetic shared by the paper broker's account
+(:class:`regimeflex.execution.simulator.PaperBook`) and therefore the
+backtest's planner replay, which trades through the same book:
+
+* :func:`attach_stops` gives each planned buy a :class:`~regimeflex.types.ProtectiveStop`
+  from risk.yaml's ``stops:`` (fixed %, ATR multiple or trailing; optional take-profit),
+  as an absolute distance below (and above) the order's reference price;
+* when the buy fills, the book places the stop at ``fill price − distance``;
+* on each later session: a long stop triggers when the session's low ≤ stop and
+  fills at the stop, or at the open when the open gaps through it
+  (:func:`stop_fill_price`); a take-profit fills at its level or at an open above
+  it (:func:`take_profit_fill_price`; the stop is checked first, the conservative
+  reading of a bar that touched both); a trailing stop ratchets up on each close
+  (:func:`ratchet`) and never moves down.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from regimeflex.types import Bars, Order, ProtectiveStop
+
+if TYPE_CHECKING:
+    from regimeflex.config.risk import StopSettings
+
+StopKind = Literal["none", "fixed", "atr", "trailing"]
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """risk.yaml ``stops:`` as the planner uses it (see :class:`regimeflex.config.risk.StopSettings`)."""
+
+    kind: StopKind = "none"
+    pct: float = 0.08
+    atr_multiple: float = 3.0
+    atr_window: int = 14
+    take_profit_pct: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.kind != "none"
+
+
+def stop_distance(rule: StopRule, reference: float, atr: float | None) -> float | None:
+    """The stop's distance below the entry in price units; ``None`` when it cannot be measured
+    (no ATR yet for an ``atr`` stop, or no reference price)."""
+    if not rule.active or not (reference and math.isfinite(reference) and reference > 0):
+        return None
+    if rule.kind == "atr":
+        if atr is None or not math.isfinite(atr) or atr <= 0:
+            return None
+        return rule.atr_multiple * atr
+    return rule.pct * reference
+
+
+def attach_stops(
+    orders: Iterable[Order], rule: StopRule, atr: Mapping[str, float] | pd.Series | None = None
+) -> tuple[list[Order], list[str]]:
+    """Each buy with a :class:`ProtectiveStop` per ``rule``; ``(orders, notes)``, a note for each
+    buy left unprotected because its distance could not be measured (say so, never guess)."""
+    out: list[Order] = []
+    notes: list[str] = []
+    for order in orders:
+        if not rule.active or order.side != "buy":
+            out.append(order)
+            continue
+        ref = float(order.limit_price or order.reference_price or 0.0)
+        a = None if atr is None else atr.get(order.symbol)
+        distance = stop_distance(rule, ref, None if a is None else float(a))
+        if distance is None:
+            notes.append(f"stops: no {rule.kind} stop for {order.symbol} (no ATR or reference price yet)")
+            out.append(order)
+            continue
+        tp = rule.take_profit_pct * ref if rule.take_profit_pct else None
+        out.append(
+            replace(
+                order,
+                protect=ProtectiveStop(distance=round(distance, 6), trailing=rule.kind == "trailing", take_profit=tp),
+            )
+        )
+    return out, notes
+
+
+def stop_fill_price(stop: float, open_: float, low: float) -> float | None:
+    """Where a long stop at ``stop`` fills on a session with this open and low, or ``None``."""
+    if open_ <= stop:
+        return open_
+    if low <= stop:
+        return stop
+    return None
+
+
+def take_profit_fill_price(level: float, open_: float, high: float) -> float | None:
+    """Where a long take-profit at ``level`` fills on a session with this open and high, or ``None``."""
+    if open_ >= level:
+        return open_
+    if high >= level:
+        return level
+    return None
+
+
+def ratchet(stop: float, close: float, distance: float) -> float:
+    """A trailing stop after a close: ``close − distance`` if that is higher, else unchanged."""
+    if not math.isfinite(close):
+        return stop
+    return max(stop, close - distance)
+
+
+def stop_rule(settings: StopSettings) -> StopRule:
+    """The planner's rule from risk.yaml's validated ``stops:`` section."""
+    return StopRule(
+        kind=settings.kind,
+        pct=settings.pct,
+        atr_multiple=settings.atr_multiple,
+        atr_window=settings.atr_window,
+        take_profit_pct=settings.take_profit_pct,
+    )
+
+
+def atr_panel(bars: Bars, rule: StopRule) -> pd.DataFrame | None:
+    """The dates × symbols Wilder ATR an ``atr`` stop measures from (``None`` for other kinds)."""
+    if rule.kind != "atr":
+        return None
+    from regimeflex.signals.indicators import atr
+
+    out: pd.DataFrame = atr(bars["high"], bars["low"], bars["close"], rule.atr_window)
+    return out
