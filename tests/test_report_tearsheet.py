@@ -285,3 +285,49 @@ def test_backtest_folder_summary_gives_rules_banner_and_notes(tmp_path, data: Te
     assert loaded.notes == ("LOOKAHEAD: run with --allow-lookahead", "AAPL data ended on 2017-06-01")
     html = render_tearsheet(loaded)
     assert '<p class="banner danger" data-note="1">LOOKAHEAD: run with --allow-lookahead</p>' in html
+
+
+def test_ten_year_real_backtest_tear_sheet_matches_empyrical() -> None:
+    """ORCL and NVDA (2004-2014, real adjusted closes) traded by the trend rule against SPY: ten years."""
+    from report_inputs import DATA
+
+    from regimeflex.backtest.api import assemble
+    from regimeflex.backtest.engine import Costs, SimConfig
+    from regimeflex.builtins.trend import trend_signal
+    from regimeflex.types import make_bars
+
+    px = pd.read_csv(DATA / "orcl-nvda-spy-2004-2014-adjclose.csv", index_col="date", parse_dates=True)
+    close = px[["ORCL", "NVDA"]]
+    bars = make_bars({f: close for f in ("open", "high", "low", "close")} | {"volume": close * 0 + 1e6})
+    longs = trend_signal(bars, {"rule": "crossover", "fast": 50, "slow": 200}).fillna(0.0).clip(lower=0.0)
+    weights = longs / 2
+    result = assemble(
+        weights, bars, SimConfig(costs=Costs(commission_bps=5.0), fill="next_close"), start=close.index[200]
+    )
+    data = TearSheetData(
+        equity=result.equity["equity"],
+        benchmark=px["SPY"],
+        benchmark_name="SPY",
+        weights=result.weights,
+        trades=result.trades,
+    )
+    ours, theirs = computed_metrics(data)
+    r = data.equity.pct_change().iloc[1:]
+    b = px["SPY"].reindex(data.equity.index).pct_change().iloc[1:]
+    assert (data.equity.index[-1] - data.equity.index[0]).days > 365 * 10 - 200
+    for key, value in {
+        "cagr": empyrical.annual_return(r),
+        "sharpe": empyrical.sharpe_ratio(r),
+        "sortino": empyrical.sortino_ratio(r),
+        "max_drawdown": empyrical.max_drawdown(r),
+        "alpha": empyrical.alpha(r, b),
+        "beta": empyrical.beta(r, b),
+        "up_capture": empyrical.up_capture(r, b),
+        "down_capture": empyrical.down_capture(r, b),
+        "var_95": empyrical.value_at_risk(r),
+        "cvar_95": empyrical.conditional_value_at_risk(r),
+    }.items():
+        assert ours[key] == pytest.approx(value, rel=TOL, abs=TOL), key
+    assert theirs["sharpe"] == pytest.approx(empyrical.sharpe_ratio(b), rel=TOL, abs=TOL)
+    html = render_tearsheet(data)
+    assert html.count('<tr data-drawdown="') == 5 and html.count('<tr data-year="') == 11  # 2004 (from October) … 2014
