@@ -15,19 +15,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from regimeflex.killguard import KillGuard
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The five fields every Bars panel carries, in this order.
 BAR_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 
-#: A Bars panel: index = session dates (tz-naive ``datetime64[ns]``, ascending,
-#: unique), columns = MultiIndex ``(field, symbol)``, float64 values.
-Bars: TypeAlias = pd.DataFrame
+if TYPE_CHECKING:
+    #: A Bars panel: index = session dates (tz-naive ``datetime64[ns]``, ascending,
+    #: unique), columns = MultiIndex ``(field, symbol)``, float64 values.
+    Bars: TypeAlias = pd.DataFrame
+
+
+def __getattr__(name: str) -> Any:
+    """``Bars`` is ``pandas.DataFrame``, imported on first use.
+
+    pandas is imported only by the code that touches a panel, so the commands that
+    never do (``ledger verify``, ``kill``, ``--help``) start without it: the
+    dataclasses below (``Fill``, ``Position``, ``Order``...) are plain Python.
+    """
+    if name == "Bars":
+        import pandas as pd
+
+        globals()["Bars"] = pd.DataFrame  # later lookups skip __getattr__
+        return pd.DataFrame
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BarsShapeError(ValueError):
@@ -42,6 +58,8 @@ def make_bars(fields: Mapping[str, pd.DataFrame]) -> Bars:
     Symbols are upper-cased and sorted; the index is normalised to tz-naive
     session dates.
     """
+    import pandas as pd
+
     missing = [f for f in BAR_FIELDS if f not in fields]
     if missing:
         raise BarsShapeError(f"make_bars: missing field(s) {missing}; need {list(BAR_FIELDS)}")
@@ -60,11 +78,15 @@ def make_bars(fields: Mapping[str, pd.DataFrame]) -> Bars:
 
 def empty_bars(symbols: tuple[str, ...] = ()) -> Bars:
     """A Bars panel with no rows (and the given symbols as columns)."""
+    import pandas as pd
+
     cols = pd.MultiIndex.from_product([list(BAR_FIELDS), sorted(symbols)], names=["field", "symbol"])
     return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"), columns=cols, dtype="float64")
 
 
 def _session_index(index: pd.Index) -> pd.DatetimeIndex:
+    import pandas as pd
+
     idx = pd.DatetimeIndex(index)
     if idx.tz is not None:
         idx = idx.tz_convert("America/New_York").tz_localize(None)
@@ -75,6 +97,8 @@ def _session_index(index: pd.Index) -> pd.DatetimeIndex:
 
 def bars_symbols(bars: Bars) -> list[str]:
     """The symbols of a Bars panel, in column order."""
+    import pandas as pd
+
     columns = bars.columns
     if isinstance(columns, pd.MultiIndex):
         level = columns.names.index("symbol")
@@ -86,6 +110,9 @@ def bars_symbols(bars: Bars) -> list[str]:
 
 def check_bars(bars: object, *, where: str = "bars") -> Bars:
     """Raise :class:`BarsShapeError` naming the first contract breach, else return ``bars``."""
+    import numpy as np
+    import pandas as pd
+
     if not isinstance(bars, pd.DataFrame):
         raise BarsShapeError(f"{where}: expected a pandas DataFrame, got {type(bars).__name__}")
     if not isinstance(bars.index, pd.DatetimeIndex):
