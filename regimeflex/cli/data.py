@@ -147,7 +147,28 @@ def import_cmd(
 
     settings = load_settings_for(ctx)
     target = provider or settings.data.provider
-    stored, report = import_source(settings, path, provider=target, symbols=symbols or None, prices=prices)
+    if is_tty() and not as_json and path.is_dir():
+        # a progress bar over the files of a folder; it appears once the folder is listed
+        state: dict[str, Any] = {}
+
+        def step(total: int, file: Path) -> None:
+            if "bar" not in state:
+                state["bar"] = click.progressbar(length=total, label=f"importing {total} files", show_pos=True)
+                state["bar"].__enter__()
+            else:
+                state["bar"].update(1)
+            state["bar"].label = f"importing {file.name}"
+
+        try:
+            stored, report = import_source(
+                settings, path, provider=target, symbols=symbols or None, prices=prices, progress=step
+            )
+        finally:
+            if "bar" in state:
+                state["bar"].update(1)
+                state["bar"].__exit__(None, None, None)
+    else:
+        stored, report = import_source(settings, path, provider=target, symbols=symbols or None, prices=prices)
     if as_json:
         echo_json(
             {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -245,16 +246,21 @@ def read_source(
     adjusted: bool = True,
     settings: CsvSourceSettings | None = None,
     symbols: tuple[str, ...] | None = None,
+    progress: Callable[[int, Path], None] | None = None,
 ) -> pd.DataFrame:
     """Every requested symbol's rows from a file or folder, as one canonical long frame.
 
     Rows that could not be read are in ``frame.attrs["findings"]`` (``unreadable_row``, rejected).
+    ``progress(n_files, file)`` is called before each file is read (for a progress bar).
     """
     settings = settings or CsvSourceSettings()
     wanted = {s.upper() for s in symbols} if symbols is not None else None
     parts = []
     findings: list[Any] = []
-    for file in _files(Path(path), settings.pattern):
+    files = _files(Path(path), settings.pattern)
+    for file in files:
+        if progress is not None:
+            progress(len(files), file)
         options = settings.options_for(file)
         if wanted is not None and file.parent != file and Path(path).is_dir():
             header = pd.read_csv(file, nrows=0).columns.astype(str).tolist()

@@ -16,7 +16,7 @@ saying how many sessions stale each symbol is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -623,20 +623,26 @@ def import_source(
     now: datetime | None = None,
     symbols: Iterable[str] | None = None,
     prices: str | None = None,
+    progress: Callable[[int, Path], None] | None = None,
 ) -> tuple[list[str], ValidationReport]:
     """Read user CSV files (a file or a folder), validate them and store them in a provider's cache.
 
     The cache of ``provider`` (default: ``data.yaml: provider``) then serves
     those sessions without asking the vendor. Rows the policy rejects stay
     out; warnings are kept and reported. Returns the symbols stored and the report.
-    ``prices`` ("adjusted"/"raw") declares the files' basis, overriding ``providers.csv.prices``.
+    ``prices`` ("adjusted"/"raw") declares the files' basis, overriding ``providers.csv.prices``;
+    ``progress(n_files, file)`` is called before each file is read.
     """
     from regimeflex.data.csvread import read_source, source_files
 
     now = now or datetime.now(UTC)
     options = csv_options(settings, prices)
     long = read_source(
-        Path(path), adjusted=settings.data.adjusted, settings=options, symbols=tuple(symbols) if symbols else None
+        Path(path),
+        adjusted=settings.data.adjusted,
+        settings=options,
+        symbols=tuple(symbols) if symbols else None,
+        progress=progress,
     )
     if long.empty:
         raise DataError(f"{path}: no rows to import" + (f" for {', '.join(symbols)}" if symbols else ""))

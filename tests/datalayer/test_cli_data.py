@@ -146,3 +146,16 @@ def test_info_on_an_empty_cache_says_how_to_fill_it(capsys, project: Path) -> No
         f"the synthetic cache ({project.parent / 'data' / 'cache' / 'synthetic'}) is empty; "
         f"fill it with `regimeflex data fetch`"
     )
+
+
+def test_importing_a_folder_on_a_terminal_shows_a_progress_bar(capsys, project: Path, monkeypatch) -> None:
+    import shutil
+
+    folder = project.parent / "files"
+    folder.mkdir()
+    for name in ("orcl-1995-2001.csv", "SPY-2019-lumibot.csv", "GLD-2019-lumibot.csv"):
+        shutil.copy(SUBSET.parent / name, folder)
+    monkeypatch.setattr("regimeflex.cli.data.is_tty", lambda: True)
+    code, out, _ = run(capsys, project, "data", "import", str(folder), "--prices", "adjusted")
+    assert code == 0 and "importing 3 files" in out and "importing orcl-1995-2001.csv" in out
+    assert "for 3 symbol(s)" in out

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from regimeflex import hookimpl
+from regimeflex.builtins import synthetic
 from regimeflex.config import load_settings
 from regimeflex.data.service import load_bars
 from regimeflex.plugins import PluginHost
@@ -169,3 +171,54 @@ def test_the_manifest_records_source_files_and_cache_checksums(csv_project: Path
     source = orcl["source"]["files"][0]
     assert source["path"].endswith("orcl-1995-2001.csv") and len(source["sha256"]) == 64
     assert orcl["rows"] == 752 and len(orcl["checksum"]) == 64
+
+
+class _FeedVendor:
+    """A data plugin whose values depend on its feed but not its timeout (answers bars_source)."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    @hookimpl
+    def provide_bars(self, request):
+        self.requests.append(request)
+        return synthetic.generate(tuple(request.symbols), request.start, request.end, synthetic.SyntheticSettings())
+
+    @hookimpl
+    def bars_source(self, request):
+        return {"settings": {"feed": request.settings.get("feed")}}
+
+
+def _vendor_settings(project: Path, **values) -> object:
+    body = "".join(f"    {k}: {v}\n" for k, v in values.items())
+    (project / "data.yaml").write_text(f"provider: feedy\nadjusted: true\nproviders:\n  feedy:\n{body}")
+    return load_settings(project)
+
+
+def test_only_the_settings_a_provider_names_re_fetch(project: Path, caplog) -> None:
+    vendor = _FeedVendor()
+    host = PluginHost.from_plugins({"feedy": vendor})
+    span = (["SPY"], date(2024, 1, 2), date(2024, 3, 28))
+    load_bars(_vendor_settings(project, feed="iex", timeout=10), host, *span, now=NOW)
+    load_bars(_vendor_settings(project, feed="iex", timeout=30), host, *span, now=NOW)
+    assert len(vendor.requests) == 1  # a longer timeout changes no value
+    with caplog.at_level("INFO"):
+        load_bars(_vendor_settings(project, feed="sip", timeout=30), host, *span, now=NOW)
+    assert len(vendor.requests) == 2
+    assert "feedy: re-importing SPY: providers.feedy settings changed (feed: 'iex' → 'sip')" in caplog.text
+
+
+def test_the_printed_refresh_remedy_repairs_a_damaged_cache_file(run_cli, csv_project: Path) -> None:
+    first, _ = backtest(run_cli, csv_project)
+    path = csv_project.parent / "data" / "cache" / "csv" / "ORCL.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[10].split(",")
+    cells[4] = f"{float(cells[4]) * 10:.6f}"
+    lines[10] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli("--config", csv_project, "data", "validate", "ORCL")
+    assert code == 1 and f"cache file {path} is damaged (its bytes differ from the checksum in the manifest)" in err
+    assert "`regimeflex backtest --refresh`" in err
+    again, _ = backtest(run_cli, csv_project, "--refresh")
+    code, _, _ = run_cli("--config", csv_project, "data", "validate", "ORCL")
+    assert code == 0 and again["final_equity"] == first["final_equity"]

@@ -30,6 +30,14 @@ def provide_bars(request: BarsRequest) -> Bars:
 
 
 @hookimpl
+def bars_source(request: BarsRequest) -> dict[str, object]:
+    """The feed, the adjustment mode and the data endpoint change the bars served; timeouts, retries and
+    paging do not, so changing them re-fetches nothing."""
+    settings = AlpacaDataSettings.model_validate(dict(request.settings or {}))
+    return {"settings": {"feed": settings.feed, "adjustment": settings.adjustment, "data_url": settings.data_url}}
+
+
+@hookimpl
 def settings_model() -> type[BaseModel]:
     return AlpacaDataSettings
 

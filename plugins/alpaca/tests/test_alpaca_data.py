@@ -235,3 +235,15 @@ def test_doctor_learns_both_key_variable_names() -> None:
         "APCA_API_KEY_ID",
         "APCA_API_SECRET_KEY",
     ]
+
+
+def test_bars_source_names_only_the_settings_that_change_the_bars() -> None:
+    from regimeflex_alpaca import hooks as alpaca_hooks
+
+    def answer(**settings):
+        request = BarsRequest(("SPY",), date(2024, 1, 2), date(2024, 1, 5), settings=settings)
+        return alpaca_hooks.bars_source(request)["settings"]
+
+    assert set(answer()) == {"feed", "adjustment", "data_url"}
+    assert answer(timeout=30.0, page_limit=500) == answer()  # a changed timeout re-fetches nothing
+    assert answer(feed="sip") != answer()

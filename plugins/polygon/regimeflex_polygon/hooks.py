@@ -21,6 +21,14 @@ def provide_bars(request: BarsRequest) -> Bars:
 
 
 @hookimpl
+def bars_source(request: BarsRequest) -> dict[str, object]:
+    """Only the endpoint changes the bars served (adjusted is the core's own setting); timeouts, retries and
+    paging do not, so changing them re-fetches nothing."""
+    settings = PolygonSettings.model_validate(dict(request.settings or {}))
+    return {"settings": {"base_url": settings.base_url}}
+
+
+@hookimpl
 def settings_model() -> type[BaseModel]:
     return PolygonSettings
 

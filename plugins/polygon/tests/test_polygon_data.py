@@ -235,3 +235,12 @@ class TestPolygonConformance(DataProviderContract):
 
 def test_doctor_learns_the_key_variable_name() -> None:
     assert PluginHost.from_plugins({"polygon": hooks}).required_env("polygon") == ["POLYGON_API_KEY"]
+
+
+def test_bars_source_names_only_the_settings_that_change_the_bars() -> None:
+    def answer(**settings):
+        return hooks.bars_source(BarsRequest(("SPY",), date(2024, 1, 2), date(2024, 1, 5), settings=settings))
+
+    assert answer() == {"settings": {"base_url": "https://api.polygon.io"}}
+    assert answer(timeout=30.0, max_retries=5) == answer()  # a changed timeout re-fetches nothing
+    assert answer(base_url="http://127.0.0.1:9") != answer()
