@@ -58,6 +58,9 @@ class RunSummary:
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)  # what is off in the data: one summary line, then one per rule
+    #: how the orders relate to today's targets: check same|changed|unknown when resumed, the plan
+    #: attempt (0, then +1 per --replan), the ids a replan canceled
+    plan: dict[str, Any] = field(default_factory=dict)
     exit_code: int = EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
@@ -70,6 +73,8 @@ class RunOptions:
     live: bool = False
     refresh: bool = False
     now: datetime | None = None
+    #: cancel the session's unsent/open intents and plan it anew (``run --replan``)
+    replan: bool = False
 
 
 def resolve_session(as_of: date | None, now: datetime | None = None) -> tuple[pd.Timestamp, bool]:
@@ -346,6 +351,7 @@ def _locked_cycle(
             broker_settings=selection.broker.settings if selection.broker is not None else {},
             journal=journal,
             notify=dispatcher.send,
+            replan=options.replan,
         )
     summary.steps["execution"] = figures
     status = {r.client_order_id: r.status for r in outcome.results}
@@ -365,8 +371,14 @@ def _locked_cycle(
         for fid, fill in journal.state.fills.items()
         if fid not in fills_before
     ]
+    summary.plan = {"attempt": outcome.attempt, "resumed": outcome.resumed}
     if outcome.resumed:
+        summary.plan["check"] = outcome.plan_check
         summary.messages.append(f"orders for {summary.session} were already intended; resumed, not re-planned")
+    if outcome.replanned or options.replan:
+        summary.plan["replanned"] = list(outcome.replanned)
+    if outcome.plan_note and outcome.plan_check != "same":
+        summary.messages.append(outcome.plan_note)
     summary.messages.extend(outcome.notes)
     summary.messages.extend(f"skipped {s.symbol}: {s.reason}" for s in outcome.skipped)
     summary.messages.extend(outcome.errors)
@@ -492,6 +504,8 @@ def _write_report(
         notes=summary.messages,
         ledger_anchor=summary.ledger_anchor,
         data_notes=summary.data,
+        plan_note=outcome.plan_note,
+        plan_changed=outcome.plan_check in ("changed", "unknown"),
     )
     return write_daily_report(data, settings.path(settings.run.paths.reports_dir))
 

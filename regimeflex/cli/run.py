@@ -42,21 +42,31 @@ class SessionDate(click.ParamType):
 )
 @click.option("--live", is_flag=True, help="Allow live trading (broker.yaml must also say mode: live).")
 @click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
+@click.option(
+    "--replan",
+    is_flag=True,
+    help="The session already has orders and the targets changed: cancel its unsent/open orders "
+    "(recorded in the ledger) and plan it anew with new client order ids.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.pass_context
-def run_cmd(ctx: click.Context, as_of: date | None, live: bool, refresh: bool, as_json: bool) -> None:
+def run_cmd(ctx: click.Context, as_of: date | None, live: bool, refresh: bool, replan: bool, as_json: bool) -> None:
     """Run the daily cycle once: kill switch → calendar → data → signals → sizing →
     circuit breakers → orders → ledger → broker → reconcile → report → alerts.
 
     Dry-run unless broker.yaml says `mode: paper` or `mode: live` (live also needs
     --live). Not a trading session → exit 0 with one line. Kill switch engaged →
     exit 3 and nothing sent. Safe to rerun: orders already intended for the session
-    are not planned again. Meant for cron/systemd: no TTY needed, absolute paths.
+    are not planned again (a rerun says so when today's targets differ from the ones
+    they were planned for; --replan then cancels them and plans anew). Meant for
+    cron/systemd: no TTY needed, absolute paths.
     """
     from regimeflex.runner import RunOptions, run_cycle
 
     settings = load_settings_for(ctx)
-    summary = run_cycle(settings, RunOptions(as_of=as_of, live=live, refresh=refresh, now=state(ctx).now))
+    summary = run_cycle(
+        settings, RunOptions(as_of=as_of, live=live, refresh=refresh, now=state(ctx).now, replan=replan)
+    )
     if as_json:
         echo_json(summary.as_dict())
     else:

@@ -48,6 +48,7 @@ from regimeflex.killguard import KillGuard
 from regimeflex.ledger import faults
 from regimeflex.ledger.anchor import ledger_key, plan_commit_data
 from regimeflex.ledger.journal import Journal
+from regimeflex.ledger.views import TERMINAL_STATUSES
 from regimeflex.log import get_logger
 from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult, ProtectiveStop
 
@@ -80,6 +81,13 @@ class ExecutionOutcome:
     killed: bool = False
     errors: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    #: resumed orders vs today's targets: "same", "changed", "unknown" (not recorded), "" (not resumed)
+    plan_check: str = ""
+    #: the plain sentence saying how today's targets relate to the orders resumed or replanned
+    plan_note: str = ""
+    #: client order ids canceled by ``replan``, and the plan attempt the orders belong to
+    replanned: list[str] = field(default_factory=list)
+    attempt: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -103,8 +111,19 @@ def rules_from_settings(orders: OrderSettings) -> PlanRules:
     )
 
 
-def intent_data(order: Order, mode: str) -> dict[str, Any]:
+def intent_data(
+    order: Order, mode: str, *, attempt: int = 0, target_weight: float | None = None, targets_digest: str | None = None
+) -> dict[str, Any]:
+    """The ``intent`` entry of one order. ``attempt`` (0, then 1, 2 … after each ``--replan``),
+    the symbol's target weight and a digest of the plan's whole target vector are recorded so
+    a rerun can tell whether today's targets still match the orders it resumes."""
+    extra: dict[str, Any] = {"attempt": attempt}
+    if target_weight is not None:
+        extra["target_weight"] = round(float(target_weight), TARGET_DECIMALS)
+    if targets_digest is not None:
+        extra["targets_digest"] = targets_digest
     return {
+        **extra,
         "client_order_id": order.client_order_id,
         "symbol": order.symbol,
         "side": order.side,
@@ -125,6 +144,57 @@ def intent_data(order: Order, mode: str) -> dict[str, Any]:
             "take_profit": order.protect.take_profit,
         },
     }
+
+
+#: target weights are compared (and digested) rounded to this many decimals
+TARGET_DECIMALS = 6
+
+
+def rounded_targets(targets: Mapping[str, float] | pd.Series) -> dict[str, float]:
+    """The non-zero target weights, rounded: what a plan is for."""
+    items = targets.items()
+    out = {str(s): round(float(w), TARGET_DECIMALS) for s, w in items if pd.notna(w)}
+    return {s: w for s, w in sorted(out.items()) if w != 0.0}
+
+
+def targets_digest(targets: Mapping[str, float]) -> str:
+    """16 hex of SHA-256 over the rounded target vector: equal digests, equal targets."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(targets, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def intent_attempt(view: Any) -> int:
+    return int(view.intent.get("attempt", 0) or 0)
+
+
+def compare_with_intended(views: list[Any], now: Mapping[str, float], session: date) -> tuple[str, str]:
+    """("same" | "changed" | "unknown", a plain sentence) for resumed intents vs today's targets."""
+    recorded = {v.intent.get("targets_digest") for v in views}
+    n = len(views)
+    if None in recorded or not recorded:
+        return "unknown", (
+            f"the {n} order(s) for {session} were resumed as intended earlier; the targets they were planned "
+            "for were not recorded, so whether today's targets still match them is unknown"
+        )
+    if targets_digest(dict(now)) in recorded:
+        return "same", f"the {n} order(s) for {session} were resumed as intended earlier; targets unchanged since"
+    diffs = []
+    for v in views:
+        sym = str(v.intent.get("symbol"))
+        then = float(v.intent.get("target_weight", 0.0) or 0.0)
+        today = float(now.get(sym, 0.0))
+        if abs(today - then) > 10**-TARGET_DECIMALS:
+            diffs.append(f"{sym} {today:.2%} now vs {then:.2%} when intended")
+    intended_syms = {str(v.intent.get("symbol")) for v in views}
+    new = [f"{s} {w:.2%} now (no order intended)" for s, w in now.items() if s not in intended_syms]
+    detail = "; ".join((diffs + new)[:12]) or "the target vector differs"
+    return "changed", (
+        f"targets changed since the orders for {session} were intended ({detail}); the {n} intended "
+        "order(s) were resumed unchanged — run `regimeflex run --replan` to cancel the unsent and open ones "
+        "and plan anew"
+    )
 
 
 def order_from_intent(data: Mapping[str, Any]) -> Order:
@@ -214,6 +284,7 @@ def execute_session(
     initial_equity: float = 100_000.0,
     notify: Callable[[Event], None] | None = None,
     stops: StopRule = StopRule(),
+    replan: bool = False,
 ) -> ExecutionOutcome:
     """Plan, record, send, and reconcile one session's orders; safe to rerun after any crash.
 
@@ -231,6 +302,10 @@ def execute_session(
     :param notify: called with each RISK/ERROR event (the runner's notifier dispatch).
     :param stops: risk.yaml ``stops:`` (:func:`~regimeflex.execution.stops.stop_rule`): each buy
         carries a protective stop, recorded in its intent.
+    :param replan: when the session already has intents, cancel the unsent and open ones (at the
+        broker with ``cancel_open_orders``, and in the ledger) and plan anew with new client order
+        ids (the next plan attempt). Without it, existing intents are resumed and a change of
+        targets since they were planned is reported (``plan_check``/``plan_note``, a RISK event).
     """
     if journal.state.last_session != session.isoformat():
         journal.begin_session(session, mode=mode, broker=broker)
@@ -276,16 +351,51 @@ def execute_session(
             )
 
     _abandon_uncommitted(journal, session, emit)
-    existing = [v for v in journal.state.orders_for(session, strategy) if v.mode == mode]
+    now = rounded_targets(targets)
+    digest = targets_digest(now)
+    earlier = [v for v in journal.state.orders_for(session, strategy) if v.mode == mode]
+    latest = max((intent_attempt(v) for v in earlier), default=-1)
+    existing = [v for v in earlier if intent_attempt(v) == latest]
+    attempt = latest + 1 if earlier else 0
+    if existing and replan:
+        try:
+            out.replanned = _cancel_for_replan(journal, host, broker, context, existing, live, attempt, session)
+        except KillSwitchEngaged:
+            _record_kill(journal, kill, out, emit, remaining=[])
+            return out
+        except BrokerError as exc:
+            return _broker_failed(journal, out, emit, f"replan: cancel: {exc}")
+        out.plan_note = (
+            f"replanned {session}: {len(out.replanned)} unsent/open order(s) of the earlier plan canceled, "
+            f"orders planned anew for today's targets (plan attempt {attempt})"
+        )
+        log.risk("%s", out.plan_note)
+        existing = []
+    elif replan:
+        log.info("--replan: no orders were intended for %s yet; planning as usual", session)
     if existing:
         out.resumed = True
+        out.attempt = latest
         out.orders = tuple(order_from_intent(v.intent) for v in existing)
+        out.plan_check, out.plan_note = compare_with_intended(existing, now, session)
         log.info(
             "orders for session %s already intended (%d); resuming them instead of planning again",
             session,
             len(existing),
         )
+        if out.plan_check == "changed":
+            log.risk("%s", out.plan_note)
+            emit(
+                Event(
+                    kind="plan_changed",
+                    level=Level.RISK,
+                    title="Targets changed since the orders were intended",
+                    body=out.plan_note,
+                    data={"session": session.isoformat(), "targets_now": now},
+                )
+            )
     else:
+        out.attempt = attempt
         try:
             account = host.broker_account(broker, context=context) if live else None
         except KillSwitchEngaged:
@@ -297,7 +407,14 @@ def execute_session(
             account = ledger_account(journal, prices, initial_equity)
         capabilities = host.capabilities(broker) if host is not None else {}
         plan: Plan = plan_orders(
-            targets, prices, account, session=session, strategy=strategy, rules=rules, capabilities=capabilities
+            targets,
+            prices,
+            account,
+            session=session,
+            strategy=strategy,
+            rules=rules,
+            capabilities=capabilities,
+            attempt=attempt,
         )
         out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
         if stops.active:
@@ -305,7 +422,10 @@ def execute_session(
             orders, stop_notes = attach_stops(out.orders, stops, None if panel is None else panel.iloc[-1])
             out.orders = tuple(orders)
             out.notes = (*out.notes, *stop_notes)
-        intents = [intent_data(order, mode) for order in out.orders]
+        intents = [
+            intent_data(order, mode, attempt=attempt, target_weight=now.get(order.symbol, 0.0), targets_digest=digest)
+            for order in out.orders
+        ]
         for data in intents:
             journal.append("intent", data)
         # all or nothing: the plan_commit (signed when REGIMEFLEX_LEDGER_KEY is set) goes in the same
@@ -435,6 +555,60 @@ def _abandon_uncommitted(journal: Journal, session: date, emit: Callable[[Event]
     )
 
 
+def _cancel_for_replan(
+    journal: Journal,
+    host: Any,
+    broker: str,
+    context: BrokerContext,
+    views: list[Any],
+    live: bool,
+    attempt: int,
+    session: date,
+) -> list[str]:
+    """Cancel what is left of the session's earlier plan before planning it anew.
+
+    Open orders at the broker are canceled (``cancel_open_orders``; each result is a ``cancel``
+    entry); intents never sent, or sent but unknown to the broker, are marked ``canceled`` in the
+    ledger; filled quantities stay (the new plan starts from the account they produced). One
+    ``replan`` entry records what was canceled. Returns the canceled client order ids.
+    """
+    canceled: list[str] = []
+    if live:
+        context.kill_switch.check("replan cancel")
+        for result in host.cancel_open_orders(broker, context=context):
+            journal.append("cancel", {**result_data(result), "source": "replan"})
+            if result.status == "canceled":
+                canceled.append(result.client_order_id)
+    for view in views:
+        current = journal.state.orders.get(view.client_order_id, view)
+        if current.client_order_id in canceled or current.status in TERMINAL_STATUSES:
+            continue
+        if current.sent and current.broker_order_id:
+            continue  # known to the broker and not canceled there (e.g. filled meanwhile): reconcile settles it
+        journal.append(
+            "order_update",
+            {
+                "client_order_id": current.client_order_id,
+                "status": "canceled",
+                "source": "replan",
+                "message": "canceled by run --replan before it reached the broker",
+            },
+        )
+        canceled.append(current.client_order_id)
+    journal.append(
+        "replan",
+        {
+            "session": session.isoformat(),
+            "strategy": str(views[0].intent.get("strategy", "")) if views else "",
+            "mode": str(views[0].intent.get("mode", "")) if views else "",
+            "attempt": attempt,
+            "canceled": canceled,
+        },
+    )
+    journal.commit()
+    return canceled
+
+
 def _record_kill(
     journal: Journal, kill: KillSwitch, out: ExecutionOutcome, emit: Callable[[Event], None], remaining: list[str]
 ) -> None:
@@ -475,6 +649,7 @@ def execute_from_settings(
     strategy: str = "portfolio",
     journal: Journal | None = None,
     notify: Callable[[Event], None] | None = None,
+    replan: bool = False,
 ) -> ExecutionOutcome:
     """:func:`execute_session` with everything taken from the loaded :class:`~regimeflex.config.Settings`.
 
@@ -509,6 +684,7 @@ def execute_from_settings(
         initial_equity=float(settings.run.initial_equity),
         notify=notify,
         stops=stop_rule(settings.risk.stops),
+        replan=replan,
     )
     if journal is not None:
         return execute_session(journal=journal, **kwargs)

@@ -75,6 +75,10 @@ class DailyReportData:
     notes: Sequence[str] = ()
     ledger_anchor: Mapping[str, Any] | None = None
     data_notes: Sequence[str] = ()  # what is off in the run's data (summary line, then one line per rule)
+    #: how the orders shown relate to the targets shown (resumed from an earlier plan, replanned);
+    #: ``plan_changed`` when they may contradict each other, shown as a warning above both tables
+    plan_note: str = ""
+    plan_changed: bool = False
     generated_at: datetime | None = None
     title: str = "RegimeFlex daily report"
 
@@ -119,6 +123,8 @@ def assemble_daily_report(
     notes: Sequence[str],
     ledger_anchor: Mapping[str, Any] | None,
     data_notes: Sequence[str],
+    plan_note: str = "",
+    plan_changed: bool = False,
 ) -> DailyReportData:
     """The daily report's record from what a run produced (the runner's whole interface to this page).
 
@@ -175,6 +181,8 @@ def assemble_daily_report(
         notes=list(notes),
         ledger_anchor=ledger_anchor,
         data_notes=list(data_notes),
+        plan_note=plan_note,
+        plan_changed=plan_changed,
     )
 
 
