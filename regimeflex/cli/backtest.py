@@ -6,11 +6,14 @@ import resource
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from regimeflex.cli.common import echo_json, load_settings_for
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -105,7 +108,7 @@ def backtest_cmd(
         click.echo(f"wrote {p}")
 
 
-def data_description(settings: Any, result: Any) -> dict[str, Any]:
+def data_description(settings: Settings, result: Any) -> dict[str, Any]:
     """The tear sheet's Data section for a backtest run from the configuration: provider, price basis,
     coverage, rows rejected by validation (from the cache manifest) and whether the prices are synthetic."""
     from regimeflex.data.service import open_cache
@@ -146,7 +149,7 @@ def _top_contributors_of(result: Any) -> list[str]:
     return top_contributors(TearSheetData(equity=eq, weights=result.weights, trades=result.trades))
 
 
-def _top_contributor_pages(settings: Any, result: Any, out_dir: Path) -> dict[str, tuple[Path, str]]:
+def _top_contributor_pages(settings: Settings, result: Any, out_dir: Path) -> dict[str, tuple[Path, str]]:
     """Trades-on-prices pages (``out_dir/symbols/``) for the tear sheet's top contributors.
 
     Pages whose prices cannot be loaded are reported on stderr and left out (the backtest's files

@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from regimeflex.cli.common import echo_json, is_tty, load_settings_for
 from regimeflex.errors import EXIT_ERROR
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
 
 VERBOSE_HELP = "List every finding (default: one line per rule with its count)."
 PRICES_HELP = (
@@ -43,7 +47,7 @@ def _date(value: str | None) -> date | None:
     return datetime.strptime(value, "%Y-%m-%d").date() if value else None
 
 
-def _symbols(settings: Any, given: Iterable[str]) -> list[str]:
+def _symbols(settings: Settings, given: Iterable[str]) -> list[str]:
     chosen = [s.upper() for s in given]
     return chosen or list(dict.fromkeys([*settings.run.universe, settings.run.benchmark]))
 

@@ -11,7 +11,7 @@ tripped breaker by hand and saves the state atomically.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,13 +19,16 @@ from regimeflex.cli.common import echo_json, load_settings_for, state
 from regimeflex.config.risk import BREAKERS
 from regimeflex.errors import RegimeFlexError
 
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
 
 @click.group("risk")
 def risk_group() -> None:
     """Show the regime, circuit breakers and calendar events; reset a breaker."""
 
 
-def status_data(settings: Any, today: dt.date) -> dict[str, Any]:
+def status_data(settings: Settings, today: dt.date) -> dict[str, Any]:
     """Everything ``risk status`` shows, as plain data."""
     from regimeflex.risk.calendar import calendar_guard, fomc_table, upcoming_events
     from regimeflex.risk.state import load_risk_state, risk_state_path

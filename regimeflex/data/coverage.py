@@ -16,18 +16,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from regimeflex.data import calendar
 
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+
+
 #: how many symbols a summary names before "and N more"
 NAMED = 3
 
 
-def roles_of(settings: Any) -> dict[str, str]:
+def roles_of(settings: Settings) -> dict[str, str]:
     """symbol → role (universe, benchmark, regime benchmark, vix) for the symbols a run loads."""
     roles: dict[str, str] = {}
     regime = settings.risk.regime

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,11 @@ from regimeflex.data.validate import ValidationReport, validate_long
 from regimeflex.errors import ConfigError, DataError, HttpError, PluginCallError
 from regimeflex.log import get_logger
 from regimeflex.types import Bars, BarsRequest, Event, Level
+
+if TYPE_CHECKING:
+    from regimeflex.config import Settings
+    from regimeflex.plugins.protocols import DataHost
+
 
 log = get_logger("data")
 
@@ -111,7 +116,7 @@ class DataReport:
 # --------------------------------------------------------------- helpers
 
 
-def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, Any]:
+def provider_settings(settings: Settings, host: DataHost, provider: str) -> Mapping[str, Any]:
     """The provider's validated ``providers.<name>`` section, relative paths resolved against the root."""
     validated = host.validate_settings(
         provider, settings.data.providers.get(provider), where=f"data.yaml: providers.{provider}"
@@ -125,7 +130,7 @@ def provider_settings(settings: Any, host: Any, provider: str) -> Mapping[str, A
     return resolved
 
 
-def csv_options(settings: Any, prices: str | None = None) -> Any:
+def csv_options(settings: Settings, prices: str | None = None) -> Any:
     """``data.yaml: providers.csv`` as the file reader's validated options (used by ``data import|validate``);
     ``prices`` overrides ``providers.csv.prices``."""
     from pydantic import ValidationError
@@ -142,7 +147,7 @@ def csv_options(settings: Any, prices: str | None = None) -> Any:
         raise ConfigError(format_validation_error("data.yaml", exc, prefix="providers.csv")) from None
 
 
-def open_cache(settings: Any, provider: str | None = None) -> BarCache:
+def open_cache(settings: Settings, provider: str | None = None) -> BarCache:
     cfg = settings.data.cache
     return BarCache(
         settings.path(settings.run.paths.cache_dir),
@@ -152,7 +157,7 @@ def open_cache(settings: Any, provider: str | None = None) -> BarCache:
     )
 
 
-def _validate(settings: Any, long: pd.DataFrame, start: date, end: date, now: datetime | None):
+def _validate(settings: Settings, long: pd.DataFrame, start: date, end: date, now: datetime | None):
     val = settings.data.validation
     return validate_long(
         long, policies=val.policy.model_dump(), outlier_factor=val.outlier_factor, start=start, end=end, now=now
@@ -183,8 +188,8 @@ def _bar_span(bars: Bars, symbols: list[str]) -> tuple[pd.DatetimeIndex, pd.Date
 
 
 def load_bars(
-    settings: Any,
-    host: Any,
+    settings: Settings,
+    host: DataHost,
     symbols: Iterable[str],
     start: date,
     end: date,
@@ -195,7 +200,7 @@ def load_bars(
     """Bars for ``symbols`` on the XNYS sessions in ``[start, end]``, cache first.
 
     :param settings: the loaded :class:`regimeflex.config.Settings`.
-    :param host: the :class:`regimeflex.plugins.PluginHost`; the provider is ``data.yaml: provider``.
+    :param host: the plugin host (:class:`~regimeflex.plugins.protocols.DataHost`); the provider is ``data.yaml: provider``.
     :param end: sessions after the last *completed* one (at ``now``) are never requested.
     :param refresh: ignore what the cache covers and re-fetch the whole range.
     :param now: the current instant (tests pin it); default: now.
@@ -359,8 +364,8 @@ def _missing_pieces(
 
 
 def _fetch_piece(
-    settings: Any,
-    host: Any,
+    settings: Settings,
+    host: DataHost,
     cache: BarCache,
     provider: str,
     provider_cfg: Mapping[str, Any],
@@ -433,7 +438,7 @@ def _fetch_piece(
 
 
 def _source_scanner(
-    host: Any, provider: str, provider_cfg: Mapping[str, Any], wanted: list[str], a: date, b: date, adjusted: bool
+    host: DataHost, provider: str, provider_cfg: Mapping[str, Any], wanted: list[str], a: date, b: date, adjusted: bool
 ) -> SourceScanner:
     """What each symbol's rows depend on now, from the provider's ``bars_source`` hook."""
     request = BarsRequest(symbols=tuple(wanted), start=a, end=b, adjusted=adjusted, settings=provider_cfg)
@@ -470,7 +475,12 @@ def _changed_sources(
 
 
 def _reimport_changed_imports(
-    settings: Any, manifest: Mapping[str, Coverage], wanted: list[str], provider: str, now: datetime, report: DataReport
+    settings: Settings,
+    manifest: Mapping[str, Coverage],
+    wanted: list[str],
+    provider: str,
+    now: datetime,
+    report: DataReport,
 ) -> None:
     """Symbols put in the cache by ``data import`` whose file changed since: import that file again."""
     again: dict[str, list[str]] = {}
@@ -616,7 +626,7 @@ def _findings_event(provider: str, validation: ValidationReport) -> Event:
 
 
 def import_source(
-    settings: Any,
+    settings: Settings,
     path: Path,
     *,
     provider: str | None = None,
@@ -671,7 +681,11 @@ def import_source(
 
 
 def validate_cache(
-    settings: Any, symbols: Iterable[str] | None = None, *, provider: str | None = None, now: datetime | None = None
+    settings: Settings,
+    symbols: Iterable[str] | None = None,
+    *,
+    provider: str | None = None,
+    now: datetime | None = None,
 ) -> ValidationReport:
     """Re-run every rule over what the cache holds (``regimeflex data validate``)."""
     cache = open_cache(settings, provider)
@@ -686,7 +700,7 @@ def validate_cache(
 
 
 def validate_files(
-    settings: Any,
+    settings: Settings,
     path: Path,
     *,
     symbols: Iterable[str] | None = None,
