@@ -131,8 +131,10 @@ class PaperBook:
                 "take_profit": order.protect.take_profit,
             }
         reason = self._reject_reason(order)
-        if not reason and order.side == "sell":
-            self.stops.pop(order.symbol, None)  # a planned exit cancels the protective stop first
+        if not reason and order.side == "sell" and order.symbol in self.stops:
+            held = self.positions().get(order.symbol)
+            if held is None or order.qty >= held.qty - 1e-9:  # a planned exit cancels the stop first
+                self.stops.pop(order.symbol)  # (a partial sell leaves it on the rest)
         if reason:
             record.update(status="rejected", message=reason)
         self.orders[order.client_order_id] = record

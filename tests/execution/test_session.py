@@ -248,3 +248,17 @@ def test_execute_from_settings_refuses_live_without_the_flag(project: Path) -> N
         "broker.yaml: mode: live also needs --live on the command line (two explicit "
         "opt-ins before real money moves); add --live or set mode: paper"
     )
+
+
+def test_a_paper_stop_fill_between_runs_is_a_ledger_fill_and_reconcile_stays_matched(journal, run_day, spy_bars):
+    from regimeflex.execution.stops import StopRule
+
+    rule = StopRule(kind="trailing", pct=0.003)
+    days = [d.date() for d in spy_bars.index]
+    outs = [run_day(journal, day, stops=rule) for day in days]
+    intents = [e["data"] for e in read_entries(journal.path) if e["kind"] == "intent"]
+    assert intents[0]["protect"]["trailing"] is True  # the stop's placement is on record with the entry
+    stop_fills = [f for f in journal.state.fills.values() if f["client_order_id"].startswith("stop-paper-")]
+    assert stop_fills and all(f["side"] == "sell" for f in stop_fills)
+    assert all(out.reconcile.ok for out in outs[1:])  # the stop fill is a fill, never a mismatch
+    assert all(p["ledger"] == p["broker"] for out in outs for p in out.reconcile.positions.values())

@@ -227,3 +227,14 @@ def test_daily_paper_runs_and_the_backtest_replay_fill_the_same_stops_over_60_re
     assert replay_fills == paper_fills
     assert sim.equity[-1] == pytest.approx(paper.account().equity)
     assert np.isfinite(sim.equity).all()
+
+
+def test_a_partial_planned_sell_leaves_the_stop_on_the_rest():
+    bars = bars_of([(100, 101, 99, 100), (100, 101, 99, 100), (100, 101, 99, 100), (99, 99, 90, 92)])
+    book = PaperBook.in_memory(NO_SLIP, 10_000.0, bars.iloc[:2])
+    book.submit(entry(ProtectiveStop(distance=5.0)))
+    book.process()
+    book.submit(Order("AAA", "sell", 4, "trim-1", reference_price=100.0, session=date(2024, 1, 3)))
+    book.prices = bars
+    book.process()
+    assert stop_fills(book) == [("trim-1", "2024-01-04", 4.0, 100.0), ("stop-paper-000003", "2024-01-05", 6.0, 95.0)]
