@@ -27,6 +27,7 @@ _SURFACE: dict[str, str] = {
     "Bars": "regimeflex.types",
     "BarsRequest": "regimeflex.types",
     "BrokerContext": "regimeflex.types",
+    "CorporateAction": "regimeflex.types",
     "Event": "regimeflex.types",
     "Fill": "regimeflex.types",
     "Level": "regimeflex.types",

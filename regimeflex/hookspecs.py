@@ -31,7 +31,7 @@ is the API version plugins declare against.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Bars,
         BarsRequest,
         BrokerContext,
+        CorporateAction,
         Event,
         Fill,
         NotifyContext,
@@ -76,6 +77,7 @@ RENAMED_HOOKS: dict[str, tuple[str, str]] = {}
 HOOK_ROLES: dict[str, str] = {
     "provide_bars": "data",
     "bars_source": "data",
+    "provide_corporate_actions": "data",
     "generate_signal": "strategy",
     "indicator_lines": "strategy",
     "size_position": "sizer",
@@ -133,6 +135,41 @@ def provide_bars(request: BarsRequest) -> Bars | None:
                 return empty_bars(tuple(request.symbols))
             wide = table.pivot(index="date", columns="symbol")
             return make_bars({f: wide[f] for f in BAR_FIELDS})
+    """
+
+
+@hookspec(firstresult=True)
+def provide_corporate_actions(
+    symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+) -> list[CorporateAction] | None:
+    """Return the splits and cash dividends of ``symbols`` with an ex-date from ``start`` to ``end``.
+
+    Role: **data** (optional). Called on the selected provider for the symbols the
+    ledger holds; the core records each action once, on its ex-date, as a ``split`` or
+    ``dividend`` ledger entry (:mod:`regimeflex.ledger.corporate`), and the positions,
+    cost-basis and cash views apply them, so reconcile expects the broker's post-split
+    quantity. ``firstresult``: one plugin answers.
+
+    :param symbols: upper-case symbols.
+    :param start: first ex-date wanted (inclusive).
+    :param end: last ex-date wanted (inclusive).
+    :param settings: the provider's validated ``providers.<name>`` section of data.yaml,
+        read-only.
+
+    :returns: a list of :class:`~regimeflex.types.CorporateAction` — ``kind="split"`` with
+        ``ratio`` = new shares per old share (2.0 for a 2-for-1, 0.02 for a 1-for-50 reverse
+        split) or ``kind="dividend"`` with ``cash`` per share; an empty list when there are
+        none; None (or no implementation) when the provider has no such data.
+
+    Example::
+
+        from regimeflex.api import CorporateAction, hookimpl
+
+
+        @hookimpl
+        def provide_corporate_actions(symbols, start, end, settings):
+            rows = my_vendor.splits(symbols, start, end)  # [{"ticker", "date", "ratio"}]
+            return [CorporateAction(r["ticker"], r["date"], "split", ratio=r["ratio"]) for r in rows]
     """
 
 

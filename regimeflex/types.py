@@ -189,6 +189,23 @@ TimeInForce = Literal["day", "opg", "cls", "gtc"]
 
 
 @dataclass(frozen=True)
+class CorporateAction:
+    """A split or cash dividend of one symbol, effective on ``ex_date``.
+
+    ``kind="split"``: ``ratio`` new shares per old share (2.0 = 2-for-1; 0.02 = 1-for-50).
+    ``kind="dividend"``: ``cash`` per share, earned by the shares held before ``ex_date``.
+    ``source``: where it came from (e.g. ``polygon``), kept in the ledger entry.
+    """
+
+    symbol: str
+    ex_date: date
+    kind: Literal["split", "dividend"]
+    ratio: float | None = None
+    cash: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ProtectiveStop:
     """A protective stop attached to a buy (risk.yaml ``stops:``): placed once the entry fills.
 

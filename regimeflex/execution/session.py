@@ -219,8 +219,9 @@ def order_from_intent(data: Mapping[str, Any]) -> Order:
 
 def ledger_account(journal: Journal, prices: Mapping[str, float] | pd.Series, initial_equity: float) -> Account:
     """The account as the ledger alone sees it (dry runs, brokers without an account hook):
-    configured starting equity, cash moved by every recorded fill, positions from fills."""
-    cash = float(initial_equity)
+    configured starting equity, cash moved by every recorded fill and dividend, positions from
+    fills and splits."""
+    cash = float(initial_equity) + journal.state.dividend_cash
     for f in journal.state.fills.values():
         notional = float(f["qty"]) * float(f["price"])
         cash += -notional if f["side"] == "buy" else notional

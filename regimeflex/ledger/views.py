@@ -79,6 +79,12 @@ class LedgerState:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     #: equity at the end of each session's run, from ``run_end`` entries (a rerun replaces its session's)
     equity: dict[str, float] = field(default_factory=dict)
+    #: ``split``/``dividend`` entries by action id (:mod:`regimeflex.ledger.corporate`)
+    corporate_actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: fills and splits in ledger order: what positions are folded from
+    book_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: cash from recorded dividends
+    dividend_cash: float = 0.0
 
     # ------------------------------------------------------------- replay
     def apply(self, kind: str, data: Mapping[str, Any], height: int) -> None:
@@ -150,9 +156,22 @@ class LedgerState:
         if fid in self.fills:
             return
         self.fills[fid] = dict(data)
+        self.book_events.append(("fill", self.fills[fid]))
         view = self.orders.get(str(data.get("client_order_id")))
         if view is not None:
             view.filled_qty += float(data["qty"])
+
+    def _on_split(self, data: Mapping[str, Any], height: int) -> None:
+        key = str(data["action_id"])
+        if key not in self.corporate_actions:
+            self.corporate_actions[key] = {**data, "kind": "split"}
+            self.book_events.append(("split", dict(data)))
+
+    def _on_dividend(self, data: Mapping[str, Any], height: int) -> None:
+        key = str(data["action_id"])
+        if key not in self.corporate_actions:
+            self.corporate_actions[key] = {**data, "kind": "dividend"}
+            self.dividend_cash += float(data.get("amount") or 0.0)
 
     def _on_breaker(self, data: Mapping[str, Any], height: int) -> None:
         name = str(data.get("name", "breaker"))
@@ -222,8 +241,15 @@ class LedgerState:
         ]
 
     def positions(self) -> dict[str, Position]:
-        """Net quantity and average cost per symbol, from the ledger's fills alone."""
-        return positions_from_fills(self.fills.values())
+        """Net quantity and average cost per symbol, from the ledger's fills and splits in order
+        (a split multiplies the quantity by its ratio and divides the average cost by it)."""
+        book: FoldedBook = {}
+        for kind, data in self.book_events:
+            if kind == "fill":
+                fold_fills(book, (data,))
+            else:
+                apply_split(book, str(data["symbol"]), float(data["ratio"]))
+        return positions_of(book)
 
     def tripped_breakers(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.breakers.items() if v.get("state", "tripped") == "tripped"}
@@ -251,6 +277,14 @@ def fold_fills(book: FoldedBook, fills: Iterable[Mapping[str, Any]]) -> FoldedBo
         elif (held > 0) == (qty > 0):
             avg = (held * avg + qty * price) / new
         book[f["symbol"]] = (_clean(new), avg if new != 0 else 0.0)
+    return book
+
+
+def apply_split(book: FoldedBook, symbol: str, ratio: float) -> FoldedBook:
+    """A ``ratio``-for-1 split of ``symbol`` in ``book`` (in place): same cost basis, more shares."""
+    if symbol in book and ratio > 0:
+        qty, avg = book[symbol]
+        book[symbol] = (_clean(qty * ratio), avg / ratio)
     return book
 
 

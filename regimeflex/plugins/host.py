@@ -17,7 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Bars,
         BarsRequest,
         BrokerContext,
+        CorporateAction,
         Event,
         Fill,
         NotifyContext,
@@ -335,6 +336,26 @@ class PluginHost:
         if not isinstance(result, Mapping):
             raise self._wrong_type(plugin, "bars_source", result, 'a mapping with "settings" and/or "files"')
         return dict(result)
+
+    def provide_corporate_actions(
+        self, plugin: str, *, symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+    ) -> list[CorporateAction] | None:
+        """The provider's splits and dividends, or None when it does not implement the hook."""
+        from regimeflex.types import CorporateAction
+
+        result = self._call(
+            "provide_corporate_actions",
+            plugin,
+            symbols=list(symbols),
+            start=start,
+            end=end,
+            settings=readonly(settings),
+        )
+        if result is _NOT_IMPLEMENTED or result is None:
+            return None
+        if not isinstance(result, list) or not all(isinstance(r, CorporateAction) for r in result):
+            raise self._wrong_type(plugin, "provide_corporate_actions", result, "a list of CorporateAction")
+        return result
 
     def generate_signal(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
         result = self._call("generate_signal", plugin, bars=bars, params=readonly(params))

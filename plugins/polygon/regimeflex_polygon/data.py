@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from regimeflex.api import Bars, ProviderError, empty_bars, long_to_bars, normalize_frame, sessions
+from regimeflex.api import Bars, CorporateAction, ProviderError, empty_bars, long_to_bars, normalize_frame, sessions
 from regimeflex_polygon.client import PolygonClient
 
 AGG_KEYS = ("t", "o", "h", "l", "c", "v")
@@ -83,3 +83,50 @@ def provide(client: PolygonClient, symbols: Sequence[str], start: date, end: dat
     long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
     long = long.drop_duplicates(subset=["symbol", "date"], keep="last")
     return long_to_bars(long, symbols)
+
+
+def _rows(body: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
+    results = body.get("results") if isinstance(body, Mapping) else None
+    if results is None:
+        return []
+    if not isinstance(results, list) or any(not isinstance(r, Mapping) for r in results):
+        raise ProviderError(f"polygon: {where}: 'results' is not a list of objects")
+    return results
+
+
+def corporate_actions(client: PolygonClient, symbols: Sequence[str], start: date, end: date) -> list[CorporateAction]:
+    """Splits (``/v3/reference/splits``) and cash dividends (``/v3/reference/dividends``, type ``CD``)
+    of ``symbols`` with an ex-date in ``[start, end]`` (one page of up to 1,000 each per symbol)."""
+    out: list[CorporateAction] = []
+    for symbol in symbols:
+        window = {"ticker": symbol, "limit": "1000"}
+        splits = client.get(
+            "/v3/reference/splits",
+            {**window, "execution_date.gte": start.isoformat(), "execution_date.lte": end.isoformat()},
+        )
+        for row in _rows(splits, f"splits of {symbol}"):
+            if row.get("ticker") != symbol or not row.get("split_from") or not row.get("split_to"):
+                continue
+            ratio = float(row["split_to"]) / float(row["split_from"])
+            out.append(
+                CorporateAction(
+                    symbol, date.fromisoformat(row["execution_date"]), "split", ratio=ratio, source="polygon"
+                )
+            )
+        dividends = client.get(
+            "/v3/reference/dividends",
+            {**window, "ex_dividend_date.gte": start.isoformat(), "ex_dividend_date.lte": end.isoformat()},
+        )
+        for row in _rows(dividends, f"dividends of {symbol}"):
+            if row.get("ticker") != symbol or row.get("dividend_type") not in ("CD", None):
+                continue
+            out.append(
+                CorporateAction(
+                    symbol,
+                    date.fromisoformat(row["ex_dividend_date"]),
+                    "dividend",
+                    cash=float(row["cash_amount"]),
+                    source="polygon",
+                )
+            )
+    return [a for a in out if start <= a.ex_date <= end]

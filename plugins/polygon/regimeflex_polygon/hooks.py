@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
 from pydantic import BaseModel
 
-from regimeflex.api import Bars, BarsRequest, hookimpl
+from regimeflex.api import Bars, BarsRequest, CorporateAction, hookimpl
 from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
-from regimeflex_polygon.data import provide
+from regimeflex_polygon.data import corporate_actions, provide
 
 #: The hook API this plugin is written for (docs/hooks.md).
 REGIMEFLEX_HOOK_API = "1.0"
@@ -26,6 +30,14 @@ def bars_source(request: BarsRequest) -> dict[str, object]:
     paging do not, so changing them re-fetches nothing."""
     settings = PolygonSettings.model_validate(dict(request.settings or {}))
     return {"settings": {"base_url": settings.base_url}}
+
+
+@hookimpl
+def provide_corporate_actions(
+    symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+) -> list[CorporateAction]:
+    client = PolygonClient(PolygonSettings.model_validate(dict(settings or {})))
+    return corporate_actions(client, symbols, start, end)
 
 
 @hookimpl
