@@ -17,7 +17,7 @@ sizer         :func:`size_position`
 broker        :func:`execute_orders`, :func:`broker_account`,
               :func:`broker_orders`, :func:`broker_fills`,
               :func:`cancel_open_orders`
-notifier      :func:`notify`
+notifier      :func:`notify`, :func:`serve_commands` (optional: chat control)
 (any)         :func:`settings_model`, :func:`capabilities`,
               :func:`required_env`
 ============  =====================================================
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Bars,
         BarsRequest,
         BrokerContext,
+        CommandContext,
         CorporateAction,
         Event,
         Fill,
@@ -483,6 +484,37 @@ def notify(event: Event, context: NotifyContext) -> None:
         @hookimpl
         def notify(event, context):
             my_chat.send(channel=context.settings["room"], text=f"[{event.level.name}] {event.title}\\n{event.body}")
+    """
+
+
+@hookspec(firstresult=True)
+def serve_commands(context: CommandContext) -> None:
+    """Serve chat commands on this notifier's channel until ``context.should_stop()``.
+
+    Role: **notifier** (optional: only chat plugins that can receive messages
+    implement it). Called by ``regimeflex bot`` on the channel named by
+    ``bot.channel`` in run.yaml, once, in a long-running process (a systemd
+    service). ``firstresult``: one plugin answers.
+
+    The plugin owns the transport: receive messages (long polling or a
+    socket), remember where it is across restarts in ``context.state_dir``,
+    and send replies. The core owns everything else: pass every received
+    message to ``context.handle(request)`` as a
+    :class:`~regimeflex.types.CommandRequest` and send back the
+    :class:`~regimeflex.types.CommandReply` it returns (its ``text``, and
+    ``document`` as a file when set) to the same chat; ``None`` means ignore
+    the message (an unknown sender gets no answer). The core checks the
+    allow-lists, runs the command, engages the kill switch and records the
+    ledger entry. Call ``context.idle()`` between polls. Return when
+    ``context.should_stop()`` is True. Network errors and rate limits are
+    the plugin's to ride out (back off and retry); raise
+    :class:`regimeflex.errors.ConfigError` only for what a retry cannot fix
+    (a missing or revoked token).
+
+    :param context: a :class:`~regimeflex.types.CommandContext` with the
+        channel's validated settings, a state directory, the commands the
+        core answers (``context.commands``, for a help menu) and the three
+        callables above.
     """
 
 

@@ -11,7 +11,7 @@ from RegimeFlex but the kill-switch guard every broker context carries.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -344,3 +344,67 @@ class NotifyContext:
     channel: str
     settings: Any = None
     state_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One message a chat plugin received, as the core's command handler sees it.
+
+    ``chat_id`` and ``user_id`` are the chat the message was sent in and its
+    sender, as text (Telegram's are integers, Slack's are strings); the core
+    checks *both* against run.yaml's ``bot`` allow-lists. ``sent_at`` is when
+    the chat service says it was sent (UTC), so a command queued while the bot
+    was down can be refused as stale.
+    """
+
+    channel: str
+    chat_id: str
+    user_id: str
+    text: str
+    user_name: str = ""
+    message_id: str = ""
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CommandReply:
+    """What to send back to the chat: plain text (the plugin formats and escapes it) and,
+    optionally, a file to upload (``/report`` sends the latest daily report)."""
+
+    text: str
+    document: Path | None = None
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command the core answers: its name (without ``/``), one line of help, and
+    whether it changes anything (``writes``; e.g. ``kill``)."""
+
+    name: str
+    help: str
+    writes: bool = False
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What :func:`regimeflex.hookspecs.serve_commands` receives: the core's command service.
+
+    The plugin owns the transport (polling, offsets, sending); the core owns
+    everything else — who may command, what each command does, the ledger
+    record of every accepted command, the kill switch. ``handle`` answers one
+    request (``None`` means *ignore it*: an unknown sender gets no reply);
+    ``idle`` is called by the plugin between polls (the core flushes pending
+    ledger records then, never blocking a running cycle); ``should_stop``
+    turns True when the process is asked to exit (SIGTERM from systemd).
+    ``settings`` is the channel's validated settings (``notify.channels.<name>.settings``),
+    ``state_dir`` a directory the plugin may keep its own state in (e.g. a poll offset).
+    """
+
+    channel: str
+    settings: Any
+    state_dir: Path
+    commands: tuple[CommandSpec, ...]
+    handle: Callable[[CommandRequest], CommandReply | None]
+    idle: Callable[[], None]
+    should_stop: Callable[[], bool]

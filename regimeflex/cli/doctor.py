@@ -28,9 +28,12 @@ class Check:
     fix: str = ""
 
 
-def run_checks(config_dir: Any, today: date | None = None) -> list[Check]:
+def run_checks(config_dir: Any, today: date | None = None, *, query_broker: bool = True) -> list[Check]:
     """Every check, in order; a failure early on marks the checks that need it as SKIP.
-    ``today`` (default: today in New York) dates the calendar check."""
+    ``today`` (default: today in New York) dates the calendar check. ``query_broker=False``
+    (chat ``/doctor``) leaves the broker's account alone: the simulated paper broker rewrites
+    its book when asked, which must not race a running cycle.
+    """
     from regimeflex.config import load_settings
     from regimeflex.errors import RegimeFlexError
     from regimeflex.plugins import PluginHost, resolve
@@ -78,7 +81,10 @@ def run_checks(config_dir: Any, today: date | None = None) -> list[Check]:
         else:
             present = ", ".join(var for var, _ in needed) or "none needed"
             checks.append(Check("environment", "OK", f"required variables present: {present}"))
-        checks.extend(_endpoint_checks(settings, host, selection))
+        if query_broker:
+            checks.extend(_endpoint_checks(settings, host, selection))
+        else:
+            checks.append(Check("broker", "SKIP", "account not queried from chat (`regimeflex doctor` on the host does)"))
         checks.append(symbols_check(settings, host))
 
     checks.append(_cache_check(settings))

@@ -44,6 +44,43 @@ class NotifySettings(FrozenModel):
     channels: dict[str, ChannelSettings] = Field(default_factory=lambda: {"console": ChannelSettings()})
 
 
+def _ids(values: Any) -> Any:
+    if not isinstance(values, list):
+        return values  # pydantic reports the wrong type
+    if any(isinstance(v, (bool, float)) or not isinstance(v, (int, str)) for v in values):
+        raise ValueError("ids must be whole numbers (Telegram) or strings")
+    cleaned = [str(v).strip() for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("an empty id; list chat and user ids as numbers (Telegram) or strings")
+    return cleaned
+
+
+class BotSettings(FrozenModel):
+    """``regimeflex bot``: chat control through a notifier plugin that serves commands.
+
+    Only a message whose chat id is in ``allowed_chat_ids`` *and* whose sender's
+    user id is in ``allowed_user_ids`` is a command; everything else is ignored,
+    rate-limited and recorded. Empty lists (the default) mean nobody may command,
+    and ``regimeflex bot`` refuses to start.
+    """
+
+    #: the notify channel (``notify.channels.<name>``) whose plugin serves commands
+    channel: str | None = None
+    allowed_chat_ids: list[str] = Field(default_factory=list)
+    allowed_user_ids: list[str] = Field(default_factory=list)
+    #: how long the one-time code of ``/resume`` stays valid
+    resume_code_seconds: Positive = 60.0
+    #: commands older than this (queued while the bot was down) are refused, not run
+    max_command_age_seconds: Positive = 300.0
+    #: at most this many ignored messages are logged and recorded per minute (the rest are counted)
+    rejected_records_per_minute: int = Field(default=6, ge=1)
+
+    @field_validator("allowed_chat_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _text_ids(cls, values: Any) -> Any:
+        return _ids(values)
+
+
 class RunSettings(FrozenModel):
     universe: list[Symbol] = Field(min_length=1)
     benchmark: Symbol = "SPY"
@@ -53,6 +90,7 @@ class RunSettings(FrozenModel):
     log: LogSettings = LogSettings()
     notify: NotifySettings = NotifySettings()
     backtest: BacktestSettings = BacktestSettings()
+    bot: BotSettings = BotSettings()
 
     @field_validator("universe")
     @classmethod

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Bars,
         BarsRequest,
         BrokerContext,
+        CommandContext,
         CorporateAction,
         Event,
         Fill,
@@ -433,6 +434,20 @@ class PluginHost:
         if not isinstance(result, Mapping) or not all(isinstance(v, pd.DataFrame) for v in result.values()):
             raise self._wrong_type(plugin, "indicator_lines", result, "a mapping of name → DataFrame")
         return {str(k): v for k, v in result.items()}
+
+    def serves_commands(self, plugin: str) -> bool:
+        """Whether ``plugin`` is loaded and implements :func:`~regimeflex.hookspecs.serve_commands`."""
+        info = self.get(plugin)
+        return info is not None and info.state == "active" and "serve_commands" in info.hooks
+
+    def serve_commands(self, plugin: str, *, context: CommandContext) -> None:
+        """Run ``plugin``'s command loop (returns when ``context.should_stop()`` turns True)."""
+        if self._call("serve_commands", plugin, context=context) is _NOT_IMPLEMENTED:
+            info = self._reg.infos[plugin]
+            raise PluginError(
+                f"{info.label} cannot serve chat commands: it does not implement serve_commands. "
+                f"Point run.yaml bot.channel at a channel whose plugin does (e.g. telegram)."
+            )
 
     def settings_model(self, plugin: str) -> Any:
         result = self._call("settings_model", plugin)

@@ -32,6 +32,20 @@ from regimeflex.api import (
 
 RETRY_AFTER_TEXT = re.compile(r"retry after (\d+(?:\.\d+)?)", re.I)
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
+#: getUpdates answers these only when a retry cannot help (token wrong or revoked).
+POLL_PERMANENT_STATUSES = frozenset({401, 403, 404})
+
+
+class PollConflict(DeliveryError):
+    """Telegram answered getUpdates with 409: another poller (or a webhook) uses this bot token."""
+
+
+class RateLimited(DeliveryError):
+    """Telegram asked us to wait ``retry_after`` seconds before the next call."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 _HINTS = {
     401: "the bot token is wrong or revoked; check {token_env}",
@@ -117,6 +131,58 @@ class TelegramClient:
         }
         with Path(path).open("rb") as handle:
             return self._call("sendDocument", data=data, files={"document": (Path(path).name, handle, "text/html")})
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's numeric id: the public part of the token before the colon."""
+        return self._token.split(":", 1)[0]
+
+    def get_updates(self, offset: int | None, *, timeout: int) -> list[Mapping[str, Any]]:
+        """One long poll: the updates after ``offset`` (waits up to ``timeout`` s for one to arrive).
+
+        Raises :class:`PollConflict` on 409, :class:`RateLimited` on 429 (or any answer
+        with ``retry_after``), a permanent :class:`DeliveryError` when the token is
+        refused, and a transient one for network errors and server errors. Nothing
+        is retried here: the poll loop owns the backoff.
+        """
+        payload: dict[str, Any] = {"timeout": int(timeout), "allowed_updates": ["message"]}
+        if offset is not None:
+            payload["offset"] = int(offset)
+        url = f"{self.api_url}/bot{self._token}/getUpdates"
+        try:
+            _, body = request_json(
+                self.session,
+                "POST",
+                url,
+                json=payload,
+                timeout=self.timeout + timeout,
+                service="telegram",
+                ok=(200,),
+            )
+        except HttpError as exc:
+            description = redact(vendor_message(exc.body), [self._token]) if exc.status else ""
+            if exc.status == 409:
+                hint = (
+                    "a webhook is set for this bot; remove it (deleteWebhook) to poll"
+                    if "webhook" in description.lower()
+                    else "another process polls this bot token; stop the other `regimeflex bot` (or any other "
+                    "program using the token)"
+                )
+                raise PollConflict(f"telegram getUpdates: HTTP 409 {description}: {hint}") from None
+            if _asks_to_wait(exc.status, exc.body):
+                wait = retry_after_seconds(exc.body, self.default_retry_after)
+                raise RateLimited(f"telegram getUpdates: rate limited, retry after {wait:g}s", wait) from None
+            if exc.status in POLL_PERMANENT_STATUSES:
+                hint = _HINTS[exc.status].format(token_env=self.token_env, chat_env=self.chat_env)
+                raise DeliveryError(
+                    f"telegram getUpdates: HTTP {exc.status} {description}: {hint}", permanent=True
+                ) from None
+            if exc.status is None:  # network error or timeout: the message names the redacted URL
+                raise DeliveryError(redact(str(exc), [self._token])) from None
+            raise DeliveryError(f"telegram getUpdates: HTTP {exc.status} {description}") from None
+        if not isinstance(body, Mapping) or body.get("ok") is not True or not isinstance(body.get("result"), list):
+            raise DeliveryError(f"telegram getUpdates: unexpected answer: {redact(str(body)[:200], [self._token])}")
+        return [u for u in body["result"] if isinstance(u, Mapping)]
 
     def _call(self, method: str, **kwargs: Any) -> Mapping[str, Any]:
         url = f"{self.api_url}/bot{self._token}/{method}"

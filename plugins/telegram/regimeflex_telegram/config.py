@@ -29,6 +29,14 @@ class TelegramSettings(BaseModel):
     #: deliver events below RISK without a sound (Telegram ``disable_notification``)
     quiet_below_risk: bool = True
 
+    # ---- `regimeflex bot` (two-way control; see regimeflex_telegram/bot.py)
+    #: long-poll wait of one getUpdates call (Telegram holds the request open until a message arrives)
+    poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    #: wait after a 409 Conflict (another poller uses this token) before polling again
+    conflict_backoff_seconds: float = Field(default=15.0, ge=0)
+    #: longest wait between polls after network errors (the wait doubles from 1 s up to this)
+    max_backoff_seconds: float = Field(default=60.0, gt=0)
+
     @field_validator("api_url")
     @classmethod
     def _http(cls, value: str) -> str:

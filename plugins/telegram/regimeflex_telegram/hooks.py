@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from regimeflex.api import DeliveryError, Event, Level, NotifyContext, get_secret, hookimpl
+from regimeflex.api import (
+    CommandContext,
+    ConfigError,
+    DeliveryError,
+    Event,
+    Level,
+    NotifyContext,
+    get_secret,
+    hookimpl,
+)
 from regimeflex_telegram.client import TelegramClient
 from regimeflex_telegram.config import TelegramSettings
 from regimeflex_telegram.notifier import caption, format_messages
@@ -82,5 +91,23 @@ def notify(event: Event, context: NotifyContext) -> None:
     client = client_for(settings)
     try:
         deliver(event, settings, client)
+    finally:
+        client.close()
+
+
+@hookimpl
+def serve_commands(context: CommandContext) -> None:
+    """``regimeflex bot``: long-poll getUpdates and answer the core's commands (see bot.py)."""
+    from regimeflex_telegram.bot import TelegramBot
+
+    raw: Mapping[str, Any] = context.settings or {}
+    settings = raw if isinstance(raw, TelegramSettings) else TelegramSettings.model_validate(dict(raw))
+    if get_secret(settings.token_env, needed_by="telegram bot") is None:
+        raise ConfigError(
+            f"telegram: {settings.token_env} is not set; export the bot token from @BotFather (or put it in .env)"
+        )
+    client = client_for(settings)
+    try:
+        TelegramBot(client, context, settings).serve()
     finally:
         client.close()
