@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regimeflex.errors import LedgerError
+from regimeflex.errors import LedgerError, StorageError
 from regimeflex.log import get_logger
 from regimeflex.types import CommandReply, CommandRequest, CommandSpec
 
@@ -260,7 +260,7 @@ class CommandCenter:
         assert self.audit is not None
         try:
             self.audit.flush()
-        except (OSError, LedgerError) as exc:
+        except (OSError, LedgerError, StorageError) as exc:  # a full disk must not stop the bot answering
             log.error("command records not written to the ledger yet: %s", _first_line(exc))
 
     # ------------------------------------------------------------ audit
@@ -341,7 +341,10 @@ class CommandCenter:
         positions = state.positions()
         if not positions:
             return CommandReply(f"no open positions ({len(state.fills)} fills in the ledger)"), "ok"
-        lines = [f"{p.symbol:<6} {p.qty:>10g} @ {p.avg_price:,.2f}  cost {p.qty * p.avg_price:,.2f}" for p in positions.values()]
+        lines = [
+            f"{p.symbol:<6} {p.qty:>10g} @ {p.avg_price:,.2f}  cost {p.qty * p.avg_price:,.2f}"
+            for p in positions.values()
+        ]
         return CommandReply("positions (ledger fills, average cost):\n" + "\n".join(lines)), "ok"
 
     def _cmd_pnl(self, request: CommandRequest, args: list[str]) -> tuple[CommandReply, str]:
@@ -421,7 +424,9 @@ class CommandCenter:
         was = switch.release()
         log.risk("kill switch released from chat by user %s", request.user_id)
         return (
-            CommandReply("kill switch released: the next run trades again." if was else "the kill switch was not engaged"),
+            CommandReply(
+                "kill switch released: the next run trades again." if was else "the kill switch was not engaged"
+            ),
             "released" if was else "not engaged",
         )
 
@@ -491,7 +496,9 @@ def status_text(settings: Settings, entries: list[dict[str, Any]], now: datetime
     except ValueError:
         upcoming = []
     nxt = next((s for s in upcoming if last_session is None or f"{s:%Y-%m-%d}" > last_session), None)
-    lines.append(f"next session: {nxt:%a %Y-%m-%d}" if nxt is not None else "next session: unknown (outside the calendar)")
+    lines.append(
+        f"next session: {nxt:%a %Y-%m-%d}" if nxt is not None else "next session: unknown (outside the calendar)"
+    )
     return "RegimeFlex status\n" + "\n".join(lines)
 
 

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 log = get_logger("runner")
 
+#: How long a run waits for the ledger lock before deciding another run is writing. Short-lived
+#: writers (`regimeflex bot` moving a chat command's record into the ledger, `kill on --cancel-open`)
+#: hold it for milliseconds; an overlapping run holds it for minutes and is still refused.
+LEDGER_LOCK_WAIT_SECONDS = 2.0
+
 
 @dataclass
 class RunSummary:
@@ -178,7 +183,7 @@ def _record_delivery(settings: Settings, delivery: Any) -> None:
     from regimeflex.ledger.journal import open_journal
 
     try:
-        with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+        with open_journal(settings.path(settings.run.paths.ledger), wait=LEDGER_LOCK_WAIT_SECONDS) as journal:
             journal.record("notify", delivery.to_dict())
             journal.checkpoint()  # the ledger always ends a run with a checkpoint
     except (LedgerError, StorageError) as exc:  # another run holds the lock, or the disk is full: say so
@@ -224,8 +229,9 @@ def _cycle(
         selection = resolve(settings, host)
     summary.steps["plugins"] = figures
     # One writer at a time: the journal holds the ledger lock for the whole run, so an
-    # overlapping cron run stops here with a clear message instead of trading twice.
-    with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+    # overlapping cron run stops here with a clear message instead of trading twice
+    # (after riding out a short-lived writer such as the chat bot's command records).
+    with open_journal(settings.path(settings.run.paths.ledger), wait=LEDGER_LOCK_WAIT_SECONDS) as journal:
         try:
             _locked_cycle(settings, options, host, selection, session, summary, dispatcher, journal)
         except StorageError as exc:
@@ -259,7 +265,7 @@ def _stop_for_kill(settings: Settings, kill: Any, summary: RunSummary, dispatche
     from regimeflex.errors import LedgerError
 
     try:
-        with open_journal(settings.path(settings.run.paths.ledger)) as journal:
+        with open_journal(settings.path(settings.run.paths.ledger), wait=LEDGER_LOCK_WAIT_SECONDS) as journal:
             journal.record(
                 "kill", {"flag": str(kill.path), "reason": reason, "session": summary.session, "not_sent": []}
             )

@@ -53,7 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("regimeflex.cli.data:data_group", "Fetch, import, validate and inspect cached daily bars (--json)."),
     "report": ("regimeflex.cli.report:report_group", "List daily reports, print one's path, re-render a tear sheet."),
     "notify": ("regimeflex.cli.notify:notify_group", "Send a test message to each notification channel."),
-    "bot": ("regimeflex.cli.bot:bot_cmd", "Answer chat commands (/status, /kill, ...) from allowed users until stopped."),
+    "bot": (
+        "regimeflex.cli.bot:bot_cmd",
+        "Answer chat commands (/status, /kill, ...) from allowed users until stopped.",
+    ),
 }
 
 EPILOG = """\b

@@ -11,10 +11,10 @@ stop after its current poll; pending command records are flushed on the way out.
 
 from __future__ import annotations
 
-import fcntl
-import os
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,25 +72,23 @@ def check_allow_lists(settings: Any) -> None:
             )
 
 
-def acquire_lock(path: Path) -> Any:
-    """Hold ``path`` exclusively for the life of the process (released by the kernel on exit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("a+")
+@contextlib.contextmanager
+def single_bot(path: Path) -> Iterator[None]:
+    """Hold the project's bot lock for the life of the process; a second bot exits with the holder's pid."""
+    from regimeflex.fsio import LockHeld, exclusive_lock
+
     try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "unknown"
-        fh.close()
+        lock = exclusive_lock(path, timeout=0)
+        lock.__enter__()
+    except LockHeld as held:
         raise BotAlreadyRunning(
-            f"another `regimeflex bot` already serves this project (pid {holder}, lock {path}); "
+            f"another `regimeflex bot` already serves this project ({held.holder}, lock {path}); "
             "stop it first — two pollers on one bot token make Telegram answer 409 Conflict"
         ) from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
-    return fh
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 @click.command("bot")
@@ -102,12 +100,8 @@ def bot_cmd(ctx: click.Context) -> None:
     AND bot.allowed_user_ids are answered; everything else is ignored and recorded.
     Every accepted command is a ledger entry. Meant for a systemd service (see README).
     """
-    from regimeflex.control import CommandCenter
-    from regimeflex.log import get_logger
     from regimeflex.plugins import PluginHost
-    from regimeflex.types import CommandContext
 
-    log = get_logger("bot")
     settings = load_settings_for(ctx)
     check_allow_lists(settings)
     host = PluginHost.load()
@@ -115,8 +109,18 @@ def bot_cmd(ctx: click.Context) -> None:
     spec = settings.run.notify.channels[channel]
     validated = host.validate_settings(plugin, spec.settings, where=f"run.yaml: notify.channels.{channel}.settings")
     bot_dir = settings.path(settings.run.paths.state_dir) / "bot"
-    lock = acquire_lock(bot_dir / "bot.lock")
+    with single_bot(bot_dir / "bot.lock"):
+        _serve(settings, host, channel, plugin, validated, bot_dir, state(ctx).config_dir)
 
+
+def _serve(
+    settings: Any, host: Any, channel: str, plugin: str, validated: Any, bot_dir: Path, config_dir: Path
+) -> None:
+    from regimeflex.control import CommandCenter
+    from regimeflex.log import get_logger
+    from regimeflex.types import CommandContext
+
+    log = get_logger("bot")
     stop = threading.Event()
 
     def ask_to_stop(signum: int, frame: Any) -> None:
@@ -124,7 +128,6 @@ def bot_cmd(ctx: click.Context) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    config_dir = state(ctx).config_dir
 
     def doctor() -> list[tuple[str, str, str]]:
         from regimeflex.cli.doctor import run_checks
@@ -156,7 +159,6 @@ def bot_cmd(ctx: click.Context) -> None:
         center.idle()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        lock.close()
     assert center.audit is not None
     pending = center.audit.pending()
     if pending:

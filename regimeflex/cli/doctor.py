@@ -84,7 +84,9 @@ def run_checks(config_dir: Any, today: date | None = None, *, query_broker: bool
         if query_broker:
             checks.extend(_endpoint_checks(settings, host, selection))
         else:
-            checks.append(Check("broker", "SKIP", "account not queried from chat (`regimeflex doctor` on the host does)"))
+            checks.append(
+                Check("broker", "SKIP", "account not queried from chat (`regimeflex doctor` on the host does)")
+            )
         checks.append(symbols_check(settings, host))
 
     checks.append(_cache_check(settings))

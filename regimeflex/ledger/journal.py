@@ -83,11 +83,12 @@ class Journal:
         self.close()
 
 
-def open_journal(path: str | Path, *, verify: bool = True) -> Journal:
+def open_journal(path: str | Path, *, verify: bool = True, wait: float = 0.0) -> Journal:
     """Lock the ledger at ``path``, verify it from the last verified prefix (a broken chain raises
     :class:`~regimeflex.errors.LedgerBroken` and nothing is written), repair a torn tail, replay
-    it, and return the journal."""
-    writer = open_writer(Path(path), verify=verify)
+    it, and return the journal. ``wait``: seconds to wait for a short-lived holder of the lock
+    (see :func:`~regimeflex.ledger.store.open_writer`)."""
+    writer = open_writer(Path(path), verify=verify, wait=wait)
     try:
         state = load_state(writer.path)
     except BaseException:

@@ -560,13 +560,14 @@ class LedgerWriter:
         self._durable: tuple[str, int, int] = (GENESIS, 0, 0)
 
     # ------------------------------------------------------------ lifecycle
-    def open(self) -> LedgerWriter:
-        """Lock, repair a torn tail, load the chain head. A disk or permission failure is a
-        :class:`~regimeflex.errors.StorageError` naming the ledger, the cause and the fix."""
+    def open(self, *, wait: float = 0.0) -> LedgerWriter:
+        """Lock (waiting up to ``wait`` seconds for a short-lived holder), repair a torn tail, load
+        the chain head. A disk or permission failure is a :class:`~regimeflex.errors.StorageError`
+        naming the ledger, the cause and the fix."""
         with writing(self.path, "ledger"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock_path = self.path.with_name(self.path.name + ".lock")
-            self._lock = exclusive_lock(lock_path, timeout=0)
+            self._lock = exclusive_lock(lock_path, timeout=wait)
             try:
                 self._lock.__enter__()
             except LockHeld as held:
@@ -800,14 +801,16 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def open_writer(path: Path, *, verify: bool = False) -> LedgerWriter:
+def open_writer(path: Path, *, verify: bool = False, wait: float = 0.0) -> LedgerWriter:
     """Lock ``path`` for writing, repair a torn tail, and return the writer (use as ``with``).
 
     ``verify=True``: first verify the chain from the last verified prefix (raises
     :class:`~regimeflex.errors.LedgerBroken` when it is broken), and on close store the new
-    verified prefix. Every command that acts on the ledger opens it this way.
+    verified prefix. Every command that acts on the ledger opens it this way. ``wait``
+    (seconds) rides out a short-lived writer, e.g. ``regimeflex bot`` moving a command record
+    into the ledger; 0 fails at once when another process holds the lock.
     """
-    return LedgerWriter(Path(path), verify=verify).open()
+    return LedgerWriter(Path(path), verify=verify).open(wait=wait)
 
 
 @dataclass(frozen=True)

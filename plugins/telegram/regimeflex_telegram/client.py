@@ -47,6 +47,7 @@ class RateLimited(DeliveryError):
         super().__init__(message)
         self.retry_after = retry_after
 
+
 _HINTS = {
     401: "the bot token is wrong or revoked; check {token_env}",
     403: "the bot was blocked or removed from the chat; add it back or check {chat_env}",

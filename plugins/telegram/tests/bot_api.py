@@ -101,7 +101,11 @@ class BotApi:
         upload = request.files.get("document")
         with self._lock:
             self.documents.append(
-                {**request.form.to_dict(), "file_name": upload.filename if upload else None, "bytes": len(upload.read()) if upload else 0}
+                {
+                    **request.form.to_dict(),
+                    "file_name": upload.filename if upload else None,
+                    "bytes": len(upload.read()) if upload else 0,
+                }
             )
         return Response(fixture("sendDocument_ok.json"), status=200, content_type="application/json")
 

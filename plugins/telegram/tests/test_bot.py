@@ -299,12 +299,21 @@ def test_read_only_commands_never_take_the_ledger_write_lock(config: Path, api: 
     (config.parent / "reports" / "daily" / "2024-03-13.html").write_text("<html></html>")
     with open_writer(h.ledger) as writer:  # another process (a run) holds the lock throughout
         writer.record("run_start", {"session": "2024-03-13"})
-        api.then(*[update(i, f"/{c}") for i, c in enumerate(["status", "positions", "pnl", "orders", "report", "help"], 1)])
+        api.then(
+            *[update(i, f"/{c}") for i, c in enumerate(["status", "positions", "pnl", "orders", "report", "help"], 1)]
+        )
         h.serve()
         assert len(api.messages) == 5 and len(api.documents) == 1
         assert h.center.audit is not None and h.center.audit.pending() == 6  # recorded, waiting for the lock
     h.center.idle()
-    assert [e["data"]["command"] for e in h.entries("command")] == ["status", "positions", "pnl", "orders", "report", "help"]
+    assert [e["data"]["command"] for e in h.entries("command")] == [
+        "status",
+        "positions",
+        "pnl",
+        "orders",
+        "report",
+        "help",
+    ]
     assert verify_file(h.ledger).ok
 
 
@@ -314,3 +323,91 @@ def test_sent_at_is_the_message_date(config: Path, api: BotApi) -> None:
     h = Harness(config, api, now=lambda: moment)
     h.serve()
     assert h.entries("command")[0]["data"]["sent_at"] == "2026-12-01T05:00:00Z"
+
+
+# ------------------------------------------------------- the whole command line
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def readme_bot_unit() -> dict[str, str]:
+    """The README's regimeflex-bot.service: WorkingDirectory, ExecStart, Environment."""
+    import re
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```ini\n(.*?)```", text, re.S) if " bot\n" in b]
+    assert len(blocks) == 1, "README.md must show one systemd unit whose ExecStart runs `regimeflex ... bot`"
+    unit: dict[str, str] = {}
+    for line in blocks[0].splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("WorkingDirectory", "ExecStart"):
+            unit[key] = value
+        elif sep and key == "Environment":
+            name, _, val = value.partition("=")
+            unit[f"env:{name}"] = val
+    return unit
+
+
+def test_fresh_init_bot_answers_status_and_kill_and_ignores_a_stranger(tmp_path: Path) -> None:
+    """Done-when of issue 16 part 1: `regimeflex init`, then the README's systemd service runs
+    `regimeflex bot` against the local Bot API; SIGTERM (systemctl stop) ends it cleanly."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    installed = Path(sys.executable).parent / "regimeflex"  # the installed console script
+    mybot = tmp_path / "mybot"  # the README's /opt/mybot
+    (mybot / ".venv" / "bin").mkdir(parents=True)
+    (mybot / ".venv" / "bin" / "regimeflex").symlink_to(installed)
+    server = HTTPServer(port=0)
+    server.start()
+    try:
+        api = BotApi(server, idle_wait=0.05)
+        subprocess.run([str(installed), "init", str(mybot)], check=True, capture_output=True)
+        config = write_project(mybot, api.url)
+        (mybot / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\n")  # secrets in .env, read by regimeflex itself
+        api.then(update(1, "/status"), update(2, "/kill going on holiday"))
+        api.then(update(3, "/resume", chat=STRANGER, user=STRANGER))
+        unit = readme_bot_unit()
+        command = [a.replace("/opt/mybot", str(mybot)) for a in shlex.split(unit["ExecStart"])]
+        env = {k[4:]: v for k, v in unit.items() if k.startswith("env:")}
+        env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # systemd's default
+        if "REGIMEFLEX_CACHE_HOME" in os.environ:  # this test run's session-table cache
+            env["REGIMEFLEX_CACHE_HOME"] = os.environ["REGIMEFLEX_CACHE_HOME"]
+        bot = subprocess.Popen(
+            command,
+            cwd=unit["WorkingDirectory"].replace("/opt/mybot", str(mybot)),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            drained = api.drained.wait(timeout=120)
+        finally:
+            bot.send_signal(signal.SIGTERM)  # what `systemctl stop` sends
+            out, err = bot.communicate(timeout=60)
+        assert drained, f"the bot never polled past the scripted updates: {err[-2000:]}"
+        assert bot.returncode == 0, err[-2000:]
+        status, kill = api.texts()
+        assert "RegimeFlex status" in status and "kill switch: off" in status
+        assert "kill switch ENGAGED" in kill
+        assert "going on holiday" in json.loads((config / "kill_switch.flag").read_text())["reason"]
+        entries = list(read_entries(mybot / "logs/audit/ledger.jsonl"))
+        assert [(e["kind"], e["data"].get("command")) for e in entries] == [
+            ("command", "status"),
+            ("command", "kill"),
+            ("command_rejected", None),
+        ]
+        assert "\x1b[" not in err, "no colour codes under systemd"
+        assert TOKEN not in out + err and "test-token-not-real" not in out + err
+        verify = subprocess.run(
+            [str(installed), "--config", str(config), "ledger", "verify"], capture_output=True, text=True
+        )
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        server.stop()
