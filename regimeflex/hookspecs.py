@@ -66,7 +66,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 #: when the majors are equal and its minor is not newer than the core's. The minor grows with
 #: an added hook or an added optional argument; the major with a removal or a changed meaning
 #: (after a deprecation period, see :data:`RENAMED_HOOKS`).
-HOOK_API_VERSION = "1.0"
+HOOK_API_VERSION = "1.1"  # 1.1: serve_commands (chat control)
 
 #: Hooks renamed in this major: old name → (new name, the hook API major that drops the old
 #: name). A plugin implementing the old name still loads, is called under the new name, and
@@ -88,6 +88,7 @@ HOOK_ROLES: dict[str, str] = {
     "broker_fills": "broker",
     "cancel_open_orders": "broker",
     "notify": "notifier",
+    "serve_commands": "notifier",
     "settings_model": "any",
     "capabilities": "any",
     "required_env": "any",
@@ -491,30 +492,60 @@ def notify(event: Event, context: NotifyContext) -> None:
 def serve_commands(context: CommandContext) -> None:
     """Serve chat commands on this notifier's channel until ``context.should_stop()``.
 
-    Role: **notifier** (optional: only chat plugins that can receive messages
-    implement it). Called by ``regimeflex bot`` on the channel named by
-    ``bot.channel`` in run.yaml, once, in a long-running process (a systemd
-    service). ``firstresult``: one plugin answers.
+    Role: **notifier** (optional: chat control). Called by ``regimeflex bot``
+    on the channel named by ``bot.channel`` in run.yaml, once, in a long-running process (a systemd service). Only chat
+    plugins that can *receive* messages implement it (telegram does; a Discord
+    or Slack plugin could). ``firstresult``: one plugin answers. Added in hook
+    API 1.1.
 
     The plugin owns the transport: receive messages (long polling or a
     socket), remember where it is across restarts in ``context.state_dir``,
-    and send replies. The core owns everything else: pass every received
+    send replies, and ride out the service's rate limits and network drops
+    (back off, retry). The core owns everything else. Pass every received
     message to ``context.handle(request)`` as a
-    :class:`~regimeflex.types.CommandRequest` and send back the
-    :class:`~regimeflex.types.CommandReply` it returns (its ``text``, and
-    ``document`` as a file when set) to the same chat; ``None`` means ignore
-    the message (an unknown sender gets no answer). The core checks the
-    allow-lists, runs the command, engages the kill switch and records the
-    ledger entry. Call ``context.idle()`` between polls. Return when
-    ``context.should_stop()`` is True. Network errors and rate limits are
-    the plugin's to ride out (back off and retry); raise
-    :class:`regimeflex.errors.ConfigError` only for what a retry cannot fix
-    (a missing or revoked token).
+    :class:`~regimeflex.types.CommandRequest` (``channel``, ``chat_id``,
+    ``user_id``, ``text``, ``user_name``, ``message_id``, ``sent_at``) and send
+    the :class:`~regimeflex.types.CommandReply` it returns (``text``, or
+    ``document`` as a file with ``caption``) back to the same chat; ``None``
+    means ignore the message — an unknown sender gets no answer. The core
+    checks the allow-lists (chat id *and* user id), runs the command, engages
+    the kill switch and records the ledger entry. Call ``context.idle()``
+    between polls (the core writes pending ledger records then, never waiting
+    for a running cycle). Return when ``context.should_stop()`` is True.
+    Raise :class:`regimeflex.errors.ConfigError` only for what a retry cannot
+    fix (a missing or revoked token).
 
-    :param context: a :class:`~regimeflex.types.CommandContext` with the
-        channel's validated settings, a state directory, the commands the
-        core answers (``context.commands``, for a help menu) and the three
-        callables above.
+    :param context: a :class:`~regimeflex.types.CommandContext`: ``channel``,
+        the channel's validated ``settings``, a ``state_dir``, the
+        ``commands`` the core answers (:class:`~regimeflex.types.CommandSpec`:
+        ``name``, ``help``, ``writes``; e.g. for a menu) and the callables
+        ``handle``, ``idle`` and ``should_stop``.
+
+    Example::
+
+        from regimeflex.api import CommandRequest, hookimpl
+
+
+        @hookimpl
+        def serve_commands(context):
+            client = MyChat(token=os.environ["MYCHAT_TOKEN"])
+            cursor = load_cursor(context.state_dir)
+            while not context.should_stop():
+                context.idle()
+                for msg in client.poll(after=cursor, wait=30):
+                    reply = context.handle(
+                        CommandRequest(
+                            channel=context.channel,
+                            chat_id=str(msg.room),
+                            user_id=str(msg.author),
+                            text=msg.text,
+                            sent_at=msg.time,
+                        )
+                    )
+                    if reply is not None:
+                        client.send(msg.room, reply.text, file=reply.document)
+                    cursor = msg.id
+                    save_cursor(context.state_dir, cursor)
     """
 
 

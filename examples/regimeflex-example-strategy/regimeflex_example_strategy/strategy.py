@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from regimeflex.api import hookimpl
 
 #: The hook API this plugin is written for (docs/hooks.md).
-REGIMEFLEX_HOOK_API = "1.0"
+REGIMEFLEX_HOOK_API = "1.1"
 
 VOL_WINDOW = 20
 

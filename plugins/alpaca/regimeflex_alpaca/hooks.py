@@ -19,7 +19,7 @@ from regimeflex_alpaca.config import AlpacaDataSettings
 from regimeflex_alpaca.data import provide
 
 #: The hook API this plugin is written for (docs/hooks.md).
-REGIMEFLEX_HOOK_API = "1.0"
+REGIMEFLEX_HOOK_API = "1.1"
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from regimeflex_polygon.config import PolygonSettings
 from regimeflex_polygon.data import corporate_actions, provide
 
 #: The hook API this plugin is written for (docs/hooks.md).
-REGIMEFLEX_HOOK_API = "1.0"
+REGIMEFLEX_HOOK_API = "1.1"
 
 
 @hookimpl

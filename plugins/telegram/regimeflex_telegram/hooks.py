@@ -28,7 +28,7 @@ from regimeflex_telegram.config import TelegramSettings
 from regimeflex_telegram.notifier import caption, format_messages
 
 #: The hook API this plugin is written for (docs/hooks.md).
-REGIMEFLEX_HOOK_API = "1.0"
+REGIMEFLEX_HOOK_API = "1.1"
 
 #: Bot API upload limit for sendDocument.
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
