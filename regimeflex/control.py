@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regimeflex.errors import LedgerError, StorageError
+from regimeflex.errors import LedgerBroken, LedgerError, StorageError
 from regimeflex.log import get_logger
 from regimeflex.types import CommandReply, CommandRequest, CommandSpec
 
@@ -145,7 +145,10 @@ class CommandAudit:
             os.replace(self.pending_path, self.flushing_path)
         records = self._read(self.flushing_path)
         try:
-            writer = open_writer(self.ledger)
+            writer = open_writer(self.ledger, verify=True)  # never append to a chain that does not verify
+        except LedgerBroken as exc:
+            log.error("command records stay pending: %s", _first_line(exc))
+            return 0
         except LedgerError as exc:
             log.info("command records stay pending (%s)", _first_line(exc))
             return 0
