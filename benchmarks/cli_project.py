@@ -38,7 +38,7 @@ def main(data_dir: Path, project: Path, fmt: str = "arrow") -> None:
     (config / "run.yaml").write_text(
         f"universe: [{', '.join(symbols)}]\nbenchmark: {symbols[0]}\ninitial_equity: 100000\n"
         f"backtest:\n  start: {first:%Y-%m-%d}\n  end: {last:%Y-%m-%d}\n  warmup_sessions: 0\n"
-        f"  rebalance: on_change\n"
+        f"  mode: research\n  rebalance: on_change\n"
     )
     (config / "data.yaml").write_text(
         f"provider: csv\nproviders:\n  csv:\n    path: {files}\n    prices: adjusted\ncache:\n  format: {fmt}\n"

@@ -1,18 +1,22 @@
 """``regimeflex.backtest.run``: the configured strategies and sizer over history, through the fill simulation.
 
 This module owns the wiring of a backtest: read the ``backtest:`` section of
-run.yaml into a :class:`~regimeflex.backtest.engine.SimConfig`, load bars for
-the universe and benchmark (with warm-up history before ``start``), compute
-targets with :func:`regimeflex.pipeline.compute_targets` — the very function
-the daily runner calls, so a backtest row *t* and a daily run on *t* see the
-same targets — simulate them, and assemble a
-:class:`~regimeflex.backtest.results.BacktestResult` with metrics from
-:mod:`regimeflex.report.metrics` and the benchmark series.
+run.yaml, load bars for the universe and benchmark (with warm-up history
+before ``start``), check that the benchmark and regime inputs cover the
+period (pre-flight), compute targets with
+:func:`regimeflex.pipeline.compute_targets` — the very function the daily
+runner calls, so a backtest row *t* and a daily run on *t* see the same
+targets — run the lookahead guard (:mod:`.lookahead`), execute them with the
+daily run's rules (``mode: daily``, the default: :mod:`.replay`) or the
+idealised engine (``mode: research``: :mod:`.engine`), close symbols whose
+data ends, and assemble a :class:`~regimeflex.backtest.results.BacktestResult`
+with metrics from :mod:`regimeflex.report.metrics`, the benchmark series and
+the rules used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -21,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
-from regimeflex.backtest.results import BacktestResult, book_frames
+from regimeflex.backtest.results import BacktestResult, book_frames, rules_line  # noqa: F401 (re-exported)
 from regimeflex.errors import ConfigError, DataError
 from regimeflex.types import Bars, bars_symbols, check_bars
 
@@ -41,7 +45,7 @@ def resolve_for_backtest(settings: Settings, host: PluginHost) -> Any:
 
 
 def sim_config(settings: Settings) -> SimConfig:
-    """The engine configuration the ``backtest:`` section of run.yaml describes."""
+    """The engine configuration (``mode: research``) the ``backtest:`` section of run.yaml describes."""
     bt = settings.run.backtest
     return SimConfig(
         initial_cash=float(bt.initial_cash or settings.run.initial_equity),
@@ -138,6 +142,66 @@ def load_bars_noted(
     return bars, line
 
 
+def ended_symbols(bars: Bars, universe: list[str], hi: pd.Timestamp) -> dict[str, pd.Timestamp]:
+    """Universe symbols whose data ends before ``hi`` (delisting, merger, a file that stops): symbol → last bar."""
+    close = bars["close"].reindex(columns=universe)
+    close = close.loc[close.index <= hi]
+    if close.empty:
+        return {}
+    last = close.apply(pd.Series.last_valid_index)
+    return {str(s): pd.Timestamp(d) for s, d in last.items() if d is not None and pd.Timestamp(d) < close.index[-1]}
+
+
+def _exit_ended(weights: pd.DataFrame, bars: Bars, ended: Mapping[str, pd.Timestamp]) -> pd.DataFrame:
+    """Targets with each ended symbol at 0 from the session before its last bar, so the position
+    is closed at the open of its last bar (the decision of the previous close fills then)."""
+    if not ended:
+        return weights
+    w = weights.copy()
+    index = w.index
+    for sym, last in ended.items():
+        if sym not in w.columns:
+            continue
+        pos = int(index.searchsorted(last))
+        w.iloc[max(pos - 1, 0) :, w.columns.get_loc(sym)] = 0.0
+    return w
+
+
+def _exit_events(trades: pd.DataFrame, ended: Mapping[str, pd.Timestamp]) -> tuple[pd.DataFrame, list[str]]:
+    """Mark the closing fills of ended symbols in the trades table (``event``) and say so, one line each."""
+    if not ended:
+        return trades, []
+    trades = trades.copy()
+    notes = []
+    for sym, last in sorted(ended.items()):
+        hit = (trades["symbol"] == sym) & (trades["date"] == last) & (trades["side"] == "sell")
+        if hit.any():
+            trades.loc[hit, "event"] = "data ended"
+            row = trades.loc[hit].iloc[-1]
+            notes.append(
+                f"{sym}: data ends {last:%Y-%m-%d}; position closed on its last bar "
+                f"({float(trades.loc[hit, 'qty'].sum()):g} shares at {float(row['price']):.4f})"
+            )
+        else:
+            notes.append(f"{sym}: data ends {last:%Y-%m-%d}; no position held then, none taken after")
+    return trades, notes
+
+
+def research_rules(config: SimConfig) -> dict[str, Any]:
+    """The idealised rules of ``mode: research`` (the engine), for the summary and the tear sheet."""
+    return {
+        "mode": "research",
+        "shares": "fractional" if config.fractional else "whole",
+        "fill": config.fill,
+        "rebalance": config.rebalance,
+        "min_trade_weight": config.min_trade_weight,
+        "commission_per_share": config.costs.commission_per_share,
+        "commission_bps": config.costs.commission_bps,
+        "slippage_bps": config.costs.slippage_bps,
+        "breakers": sorted(r.measure for r in config.breakers.rules),
+    }
+
+
 def assemble(
     weights: pd.DataFrame,
     bars: Bars,
@@ -148,6 +212,7 @@ def assemble(
     benchmark: str | None = None,
     params: Mapping[str, Any] | None = None,
     replay: ReplayConfig | None = None,
+    on_session: Callable[[int], None] | None = None,
 ) -> BacktestResult:
     """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
 
@@ -155,6 +220,8 @@ def assemble(
     ``start`` and executes from the decision of ``start``'s close onwards.
     With ``replay`` the orders go through the daily run's planner and paper
     broker (:func:`regimeflex.backtest.replay.replay`) instead of the engine.
+    A symbol whose data ends before ``end`` is closed at the open of its last
+    bar (an ``event`` in the trades table and a line in ``notes``).
     """
     from regimeflex.report import metrics as m
 
@@ -168,27 +235,40 @@ def assemble(
         )
     b = bars.loc[window]
     w = weights.loc[window]
+    ended = ended_symbols(b, [str(c) for c in w.columns], hi)
+    w = _exit_ended(w, b, ended)
     orders = None
     if replay is None:
-        sim = simulate(w, b, config)
+        force = None
+        if ended:
+            # the exit must trade on the last bar whatever the rebalance schedule
+            force = np.zeros(b["close"].shape, dtype=bool)
+            cols = {str(c): j for j, c in enumerate(b["close"].columns)}
+            for sym, last in ended.items():
+                force[int(b.index.searchsorted(last)), cols[sym]] = True
+        sim = simulate(w, b, config, force=force)
+        rules = research_rules(config)
     else:
         from regimeflex.backtest.replay import replay as replay_orders
 
-        sim, orders = replay_orders(w, b, replay)
+        sim, orders = replay_orders(w, b, replay, on_session=on_session)
+        rules = replay.describe()
     equity, positions, pos_weights, trades = book_frames(sim, b["close"])
+    trades, exit_notes = _exit_events(trades, ended)
+    initial = replay.initial_cash if replay is not None else config.initial_cash
     if benchmark and benchmark in bars_symbols(b):
         bench = b["close"][benchmark].ffill()
         first = bench.first_valid_index()
-        equity["benchmark"] = (bench / bench.loc[first] * config.initial_cash) if first is not None else np.nan
+        equity["benchmark"] = (bench / bench.loc[first] * initial) if first is not None else np.nan
     metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))
     metrics.update(
-        total_return=float(equity["equity"].iloc[-1] / config.initial_cash - 1.0),
+        total_return=float(equity["equity"].iloc[-1] / initial - 1.0),
         final_equity=float(equity["equity"].iloc[-1]),
         trades=float(len(trades)),
         exposure=float((equity["gross_exposure"] > 1e-12).mean()),
     )
     if "benchmark" in equity:
-        metrics["benchmark_return"] = float(equity["benchmark"].iloc[-1] / config.initial_cash - 1.0)
+        metrics["benchmark_return"] = float(equity["benchmark"].iloc[-1] / initial - 1.0)
     return BacktestResult(
         equity=equity,
         positions=positions,
@@ -198,7 +278,64 @@ def assemble(
         metrics=metrics,
         params=dict(params or {}),
         orders=orders,
+        notes=tuple(exit_notes),
+        rules=rules,
+        ended={s: d.date().isoformat() for s, d in sorted(ended.items())},
     )
+
+
+def coverage(
+    settings: Settings, bars: Bars, lo: pd.Timestamp, hi: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp, list[str]]:
+    """Pre-flight: the benchmark and the regime inputs must cover the backtest's sessions.
+
+    A series that starts after the first session or ends before the last one is a
+    :class:`DataError` naming the symbol, the YAML key and the gap; with run.yaml
+    ``backtest.shorten_to_coverage: true`` the period is shortened to the sessions every
+    input covers instead (returned, with a note saying so). Never a flat-filled line.
+    """
+    window = bars.index[(bars.index >= lo) & (bars.index <= hi)]
+    if not len(window):
+        return lo, hi, []
+    regime = settings.risk.regime
+    keys: dict[str, list[str]] = {}
+    for sym, key in (
+        (settings.run.benchmark, "run.yaml benchmark"),
+        (regime.detect.benchmark, "risk.yaml regime.detect.benchmark"),
+        (regime.vix_symbol if regime.detect.vix_bear is not None else None, "risk.yaml regime.vix_symbol"),
+    ):
+        if sym:
+            keys.setdefault(sym, []).append(key)
+    inputs = {sym: ", ".join(k) for sym, k in keys.items()}
+    present = set(bars_symbols(bars))
+    new_lo, new_hi = window[0], window[-1]
+    gaps: list[str] = []
+    for sym, key in inputs.items():
+        if not sym:
+            continue
+        series = bars["close"][sym] if sym in present else pd.Series(dtype="float64")
+        series = series.loc[(series.index >= window[0]) & (series.index <= window[-1])].dropna()
+        if series.empty:
+            gaps.append(f"{sym} ({key}) has no bars between {window[0]:%Y-%m-%d} and {window[-1]:%Y-%m-%d}")
+            continue
+        first, last = series.index[0], series.index[-1]
+        if first > window[0]:
+            gaps.append(f"{sym} ({key}) starts {first:%Y-%m-%d}, after the first session {window[0]:%Y-%m-%d}")
+            new_lo = max(new_lo, first)
+        if last < window[-1]:
+            gaps.append(f"{sym} ({key}) ends {last:%Y-%m-%d}, before the last session {window[-1]:%Y-%m-%d}")
+            new_hi = min(new_hi, last)
+    if not gaps:
+        return lo, hi, []
+    if not settings.run.backtest.shorten_to_coverage or new_lo > new_hi:
+        raise DataError(
+            "backtest pre-flight: " + "; ".join(gaps) + ". Fetch the missing history (regimeflex data fetch), "
+            "pick a period it covers (--start/--end), or set run.yaml backtest.shorten_to_coverage: true"
+        )
+    note = f"period shortened to {new_lo:%Y-%m-%d}..{new_hi:%Y-%m-%d} (backtest.shorten_to_coverage): " + "; ".join(
+        gaps
+    )
+    return new_lo, new_hi, [note]
 
 
 def run(
@@ -211,6 +348,8 @@ def run(
     weights: pd.DataFrame | None = None,
     config: SimConfig | None = None,
     refresh: bool = False,
+    allow_lookahead: bool = False,
+    on_session: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest the configured strategies and sizer (or given ``weights``) and return every output.
 
@@ -222,8 +361,14 @@ def run(
     :param start: first session traded (default run.yaml ``backtest.start``, else ten years back).
     :param end: last session (default run.yaml ``backtest.end``, else the last completed session).
     :param weights: target weights to simulate directly (skips the strategy and sizer hooks).
-    :param config: engine configuration (default: from run.yaml ``backtest:``).
     :param refresh: re-fetch the bars from the provider even where the cache has them.
+    :param config: engine configuration; given, the idealised engine runs (``mode: research``)
+        with it whatever run.yaml says.
+    :param allow_lookahead: a strategy or sizer the lookahead guard catches is backtested anyway
+        (the result's ``lookahead`` says so, and the summary and tear sheet carry a warning)
+        instead of raising :class:`~regimeflex.backtest.lookahead.LookaheadError`.
+    :param on_session: ``on_session(done, total)`` after each simulated session of the daily
+        rules' replay (a progress bar).
     """
     if settings is None:
         if bars is None or weights is None:
@@ -231,9 +376,11 @@ def run(
         s = pd.Timestamp(start) if start else None
         e = pd.Timestamp(end) if end else None
         return assemble(weights, bars, config or SimConfig(), start=s, end=e)
+    from regimeflex.backtest.lookahead import guard
     from regimeflex.pipeline import compute_targets
     from regimeflex.plugins import PluginHost
 
+    research = config is not None or settings.run.backtest.mode == "research"
     cfg = config or sim_config(settings)
     host = host or PluginHost.load()
     selection = resolve_for_backtest(settings, host)
@@ -244,23 +391,50 @@ def run(
     else:
         lo = pd.Timestamp(start).normalize() if start else bars.index[0]
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
+    lo, hi, cover_notes = coverage(settings, bars, lo, hi)
+    lookahead = None
     if weights is None:
-        weights = compute_targets(bars, selection, host, settings).weights
-    replay = planner_replay(settings, host, cfg)
-    result = assemble(weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay)
+        panel = compute_targets(bars, selection, host, settings)
+        weights = panel.weights
+        lookahead = guard(bars, panel, selection, host, allow=allow_lookahead)
+    if research and settings.risk.stops.kind != "none":
+        raise ConfigError(
+            f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only with the daily run's rules; "
+            "remove run.yaml backtest.mode: research (or set stops.kind: none)"
+        )
+    replay = None if research else replay_config(settings, host)
+    progress = None
+    if on_session is not None and replay is not None:
+        total = int(((bars.index >= lo) & (bars.index <= hi)).sum())
+
+        def progress(i: int) -> None:
+            on_session(i + 1, total)
+
+    result = assemble(
+        weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay, on_session=progress
+    )
     notes = [
+        *cover_notes,
         *([data_note] if data_note else []),
         *calendar_notes(settings, result.equity.index),
         *breaker_notes(settings),
     ]
-    return replace(result, notes=(*result.notes, *notes)) if notes else result
+    if lookahead is not None and lookahead.leaks:
+        notes = [*(f"LOOKAHEAD (--allow-lookahead): {leak}" for leak in lookahead.leaks), *notes]
+    return replace(result, notes=(*notes, *result.notes), lookahead=lookahead.as_dict() if lookahead else None)
 
 
 def breaker_notes(settings: Settings) -> list[str]:
     """The enabled breakers a backtest does not simulate (they watch the live account and feed):
     said once, so a backtest's silence about them is never read as ``ok``."""
     cb = settings.risk.circuit_breakers
-    simulated = {"max_drawdown", "daily_loss"} if settings.run.backtest.breakers else set()
+    bt = settings.run.backtest
+    if not bt.breakers:
+        simulated: set[str] = set()
+    elif bt.mode == "daily":  # the replay evaluates every breaker on the simulated account, as the runner does
+        simulated = set(cb.enabled())
+    else:
+        simulated = {"max_drawdown", "daily_loss"}
     blind = [name for name in cb.enabled() if name not in simulated]
     if not blind:
         return []
@@ -275,21 +449,9 @@ def calendar_notes(settings: Settings, index: pd.DatetimeIndex) -> list[str]:
     return [fomc_unknown_message(a, b, n, cal) for a, b, n in fomc_unknown_spans(index, cal)]
 
 
-def planner_replay(settings: Settings, host: PluginHost, config: SimConfig) -> ReplayConfig | None:
-    """The replay configuration when run.yaml says ``backtest.execution: planner``, else ``None``."""
-    if settings.run.backtest.execution != "planner":
-        if settings.risk.stops.kind != "none":
-            raise ConfigError(
-                f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only by the planner replay; "
-                "set run.yaml backtest.execution: planner (or stops.kind: none)"
-            )
-        return None
-    if config.breakers.rules:
-        names = ", ".join(r.measure for r in config.breakers.rules)
-        raise ConfigError(
-            f"run.yaml: backtest.execution: planner does not apply risk.yaml's equity breakers "
-            f"({names}); set backtest.breakers: false, or use backtest.execution: engine"
-        )
-    from regimeflex.backtest.replay import replay_config
+def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
+    """The daily rules' replay configuration (``mode: daily``): broker.yaml's order rules and paper
+    costs, the configured broker's capabilities, risk.yaml's breakers."""
+    from regimeflex.backtest.replay import replay_config as _config
 
-    return replay_config(settings, host)
+    return _config(settings, host)

@@ -233,7 +233,9 @@ def _rebalance_rows(dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray
     return first
 
 
-def _trade_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray:
+def _trade_mask(
+    w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebalance: Rebalance, force: np.ndarray | None = None
+) -> np.ndarray:
     """(T, N) bool: may symbol j trade on session t? Row t executes decision w[t-1].
 
     ``daily``/``weekly``/``monthly``: every symbol is reset to its target on
@@ -241,8 +243,17 @@ def _trade_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebal
     waits for the next rebalance session). ``on_change``: a symbol trades when
     its target differs from the one it was last given a chance to trade at
     (a change that meets a missing price waits for the next priced session),
-    and a position is otherwise left to drift.
+    and a position is otherwise left to drift. ``force`` marks cells that may trade whatever the
+    schedule (a symbol's last bar, where its position is closed).
     """
+    mask = _schedule_mask(w, px_ok, dates, rebalance)
+    if force is not None:
+        mask = mask | (force & px_ok)
+        mask[0] = False
+    return mask
+
+
+def _schedule_mask(w: np.ndarray, px_ok: np.ndarray, dates: pd.DatetimeIndex, rebalance: Rebalance) -> np.ndarray:
     t, n = w.shape
     if rebalance == "on_change" and px_ok.all():
         # every price known: the last target given a chance to trade is simply the previous row's
@@ -290,6 +301,7 @@ def simulate(
     config: SimConfig | None = None,
     *,
     method: Literal["auto", "loop", "vectorised"] = "auto",
+    force: np.ndarray | None = None,
 ) -> SimResult:
     """Simulate trading ``weights`` over ``bars`` and return the book.
 
@@ -302,6 +314,8 @@ def simulate(
         configuration allows it (:attr:`SimConfig.loop_free`) and the date
         loop otherwise; ``loop`` forces the loop; ``vectorised`` raises
         ``ValueError`` when the configuration needs the loop.
+    :param force: optional dates × symbols bool array of cells that trade whatever the rebalance
+        schedule (the backtest closes a symbol whose data ends on its last bar this way).
     """
     cfg = config or SimConfig()
     symbols, w, c, px = _prepare(weights, bars, cfg)
@@ -313,9 +327,9 @@ def simulate(
         )
     if method != "loop" and cfg.loop_free:
         if cfg.sleeves:
-            return _simulate_sleeves(dates, symbols, w, c, px, cfg)
+            return _simulate_sleeves(dates, symbols, w, c, px, cfg, force)
         rw, rc, rpx = _row_major(w, c, px)
-        res = _simulate_vectorised(dates, symbols, rw, rc, rpx, cfg)
+        res = _simulate_vectorised(dates, symbols, rw, rc, rpx, cfg, force)
         if res is not None:
             return res
         if method == "vectorised":
@@ -324,7 +338,7 @@ def simulate(
                 "different sessions (on_change, or a missing price) needs the date loop"
             )
     rw, rc, rpx = _row_major(w, c, px)
-    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg)
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force)
 
 
 def _row_major(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -337,7 +351,7 @@ def _empty_trades():
     return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
-def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
+def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult:
     """One pass over the dates; every statement is an array operation across symbols."""
     t_n, n = c.shape
     costs = cfg.costs
@@ -352,7 +366,7 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     prev_val = np.zeros_like(c_val)
     prev_val[1:] = c_val[:-1]
     px_val = np.where(px_ok, px, prev_val)
-    may_trade = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    may_trade = _trade_mask(w, px_ok, dates, cfg.rebalance, force)
     # each session touches only the symbols that may trade in it (a few of hundreds on most days),
     # so the loop body works on those columns alone
     rows, cols = np.nonzero(may_trade)
@@ -460,7 +474,7 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     )
 
 
-def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult | None:
+def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult | None:
     """The same book with no Python loop, when costs are zero and nothing is path-dependent.
 
     A book's holdings change only on its trading sessions *k*. Right after
@@ -478,7 +492,7 @@ def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult 
     """
     t_n, n = c.shape
     c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
-    may = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    may = _trade_mask(w, px_ok, dates, cfg.rebalance, force)
     w_exec = np.zeros_like(w)
     w_exec[1:] = w[:-1]
     rows = np.arange(t_n)
@@ -535,7 +549,7 @@ def _before_each_trade(after: np.ndarray, first: np.ndarray, start: float) -> np
     return before
 
 
-def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
+def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult:
     """One book per symbol (``sleeves=True``), no Python loop, touching only the trading sessions.
 
     The algebra of :func:`_simulate_vectorised` column by column: a sleeve's
@@ -549,7 +563,7 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig) -> SimResult:
     """
     t_n, n = c.shape
     c_val, px_ok, px_safe = _valuation_and_exec_prices(c, px)
-    may = _trade_mask(w, px_ok, dates, cfg.rebalance)
+    may = _trade_mask(w, px_ok, dates, cfg.rebalance, force)
     sym, day = np.nonzero(may.T)  # trades sorted by sleeve, then date; day >= 1
     w_tr = w[day - 1, sym]  # the target executed: decided at the previous close
     p_tr = px_safe[day, sym]

@@ -1,4 +1,4 @@
-"""The backtest's ``execution: planner`` mode: the live order path, replayed session by session.
+"""The backtest's ``mode: daily`` (the default): the live order path, replayed session by session.
 
 Owns the replay of the daily run's execution over history: on each session
 *t* the target row *t* goes through the very planner the daily run uses
@@ -7,8 +7,14 @@ Owns the replay of the daily run's execution over history: on each session
 simulated account valued at *t*'s close, and the orders are sent to an
 in-memory :class:`regimeflex.execution.simulator.PaperBook` — the paper broker's
 own code, so acceptance, rejection, fills at the next session's open,
-slippage and commission are one piece of arithmetic for both. A daily paper
-run on *t* therefore sees the same orders and equity as row *t* here.
+slippage and commission are one piece of arithmetic for both. Before
+planning, risk.yaml's circuit breakers are evaluated on the simulated
+account exactly as the daily runner evaluates them
+(:func:`regimeflex.risk.breakers.check_circuit_breakers` and
+:func:`~regimeflex.risk.breakers.apply_breaker_action`), and a symbol with no
+bar on a session inside its listed life is held, not traded, as the runner
+holds stale symbols. A daily paper run on *t* therefore sees the same orders
+and equity as row *t* here.
 Unlike :mod:`.engine` this is a Python loop over sessions (each step
 vectorised across symbols by the planner): fine for 60–2,500 sessions, and
 the price of replaying the live path exactly.
@@ -16,7 +22,7 @@ the price of replaying the live path exactly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,6 +37,7 @@ from regimeflex.types import Bars
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
+    from regimeflex.config.risk import CircuitBreakerSettings
     from regimeflex.plugins import PluginHost
 
 ORDER_COLUMNS = ["date", "symbol", "side", "qty", "reference_price", "status", "client_order_id"]
@@ -46,10 +53,32 @@ class ReplayConfig:
     paper: PaperSettings = PaperSettings()
     #: risk.yaml ``stops:``: the protective stop each buy carries (filled by the paper book's stop logic)
     stops: StopRule = StopRule()
+    #: risk.yaml's circuit breakers, evaluated each session as the daily runner does (None = off)
+    breakers: CircuitBreakerSettings | None = None
+    #: the VIX series the vix breaker reads (risk.yaml regime.vix_symbol), when loaded
+    vix_symbol: str | None = None
+    #: sessions of history a daily run loads (the stale-data breaker's value for a symbol with no bar)
+    history_sessions: int = 300
+
+    def describe(self) -> dict[str, object]:
+        """The execution rules in force, for the summary and the tear sheet."""
+        fractional = self.rules.allow_fractional and bool(self.capabilities.get("supports_fractional"))
+        return {
+            "mode": "daily",
+            "shares": "fractional" if fractional else "whole",
+            "order_type": self.rules.order_type,
+            "min_weight_change": self.rules.min_weight_change,
+            "min_notional": self.rules.min_notional,
+            "fill": "next_open" if self.paper.fill_at == "next_open" else "reference",
+            "slippage_bps": self.paper.slippage_bps,
+            "commission_per_share": self.paper.commission_per_share,
+            "commission_min": self.paper.commission_min,
+            "breakers": sorted(self.breakers.enabled()) if self.breakers is not None else [],
+        }
 
 
 def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
-    """The replay configuration of the daily run's broker.yaml (starting cash as the paper broker's)."""
+    """The replay configuration of the daily run's broker.yaml and risk.yaml (starting cash as the paper broker's)."""
     from regimeflex.execution.session import rules_from_settings
 
     paper = PaperSettings.model_validate(dict(settings.broker.brokers.get("paper") or {}))
@@ -60,17 +89,29 @@ def replay_config(settings: Settings, host: PluginHost) -> ReplayConfig:
         capabilities=host.capabilities(settings.broker.broker),
         paper=paper,
         stops=stop_rule(settings.risk.stops),
+        breakers=settings.risk.circuit_breakers if settings.run.backtest.breakers else None,
+        vix_symbol=settings.risk.regime.vix_symbol,
+        history_sessions=settings.run.history_sessions,
     )
 
 
-def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[SimResult, pd.DataFrame]:
+def replay(
+    weights: pd.DataFrame,
+    bars: Bars,
+    config: ReplayConfig,
+    *,
+    on_session: Callable[[int], None] | None = None,
+) -> tuple[SimResult, pd.DataFrame]:
     """Plan and fill ``weights`` over ``bars`` as daily paper runs would; ``(book arrays, orders)``.
 
     The book starts flat in cash on the first session; row *t* of ``weights``
     is planned at *t*'s close and filled at the next session's open. Orders
     are one row per planned order, columns :data:`ORDER_COLUMNS` (``status``
     as the paper broker answered the submission: accepted, rejected or filled).
+    ``on_session(i)`` is called after each session (a progress bar).
     """
+    from regimeflex.risk.breakers import BreakerInputs, BreakerState, apply_breaker_action, check_circuit_breakers
+
     dates = bars.index
     close = bars["close"]
     symbols = [str(s) for s in close.columns]
@@ -86,6 +127,22 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
     orders: list[tuple] = []
     open_ids: set[str] = set()  # orders waiting for a fill (the book keeps every order ever placed)
     atr = atr_panel(bars, config.stops)
+    breaker_on = np.zeros(n, dtype=bool)
+    state = BreakerState()
+    previous_equity: float | None = None
+    universe = {str(c) for c in weights.columns}
+    traded = [s for s in symbols if s in universe]
+    closes = close.reindex(columns=traded).to_numpy(dtype="float64")
+    have = np.isfinite(closes)
+    # inside a symbol's listed life (first to last bar) a session without a bar is stale: held, as the runner does
+    started = np.maximum.accumulate(have, axis=0)
+    ended = np.maximum.accumulate(have[::-1], axis=0)[::-1]
+    gap = started & ended & ~have
+    last_seen = np.where(have, np.arange(n)[:, None], -1)
+    np.maximum.accumulate(last_seen, axis=0, out=last_seen)
+    vix = None
+    if config.vix_symbol and config.vix_symbol in close.columns:
+        vix = close[config.vix_symbol].to_numpy(dtype="float64")
 
     def record_fills(first: int, day: int, raw: Mapping[str, float]) -> None:
         for f in book.fills[first:]:
@@ -102,8 +159,40 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
         book.process()  # yesterday's orders fill at today's open
         open_ids = {c for c in open_ids if book.orders[c]["status"] in OPEN_STATUSES}
         record_fills(first, i, pending)
+        row = targets.iloc[i]
+        stale = gap[i]
+        if config.breakers is not None or stale.any():
+            account = book.account()
+            prices_now = reference.iloc[i]
+            current = pd.Series(
+                {
+                    s: p.qty * float(prices_now.get(s, p.avg_price)) / account.equity
+                    for s, p in account.positions.items()
+                },
+                dtype="float64",
+            )
+            if config.breakers is not None:
+                inputs = BreakerInputs(
+                    session=day.date(),
+                    equity=account.equity,
+                    previous_close_equity=previous_equity,
+                    vix=None if vix is None or not np.isfinite(vix[i]) else float(vix[i]),
+                    stale_sessions=int((i - last_seen[i][stale]).max()) if stale.any() else 0,
+                    rejected_orders=0,
+                    orders_today=0,
+                    weights=current.to_dict(),
+                )
+                decision = check_circuit_breakers(inputs, config.breakers, state)
+                state = decision.state
+                if decision.tripped:
+                    breaker_on[i] = True
+                    row = apply_breaker_action(row, current.reindex(row.index).fillna(0.0), decision)
+            if stale.any():  # never trade on stale data: the symbol keeps its current weight
+                row = row.copy()
+                for sym in np.asarray(traded, dtype=object)[stale]:
+                    row[sym] = float(current.get(sym, 0.0))
         plan = plan_orders(
-            targets.iloc[i],
+            row,
             reference.iloc[i],
             book.account(),
             session=day.date(),
@@ -126,8 +215,11 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
         )  # fill_at: reference fills at once
         after = book.account()
         equity[i], cash[i] = after.equity, after.cash
+        previous_equity = round(after.equity, 2)  # as the runner records it in the ledger's run_end
         for sym, pos in after.positions.items():
             shares[i, where[sym]] = pos.qty
+        if on_session is not None:
+            on_session(i)
 
     t = np.array(trades, dtype=np.float64).reshape(-1, 6)
     sim = SimResult(
@@ -142,7 +234,7 @@ def replay(weights: pd.DataFrame, bars: Bars, config: ReplayConfig) -> tuple[Sim
         trade_price=t[:, 3],
         trade_commission=t[:, 4],
         trade_slippage=t[:, 5],
-        breaker=np.zeros(n, dtype=bool),
+        breaker=breaker_on,
     )
     frame = pd.DataFrame(orders, columns=ORDER_COLUMNS)
     for col in ("symbol", "side", "status", "client_order_id"):

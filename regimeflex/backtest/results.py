@@ -25,7 +25,7 @@ import pandas as pd
 from regimeflex.backtest.engine import SimResult
 from regimeflex.fsio import atomic_path
 
-TRADE_COLUMNS = ["date", "symbol", "side", "qty", "price", "notional", "commission", "slippage"]
+TRADE_COLUMNS = ["date", "symbol", "side", "qty", "price", "notional", "commission", "slippage", "event"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,18 @@ class BacktestResult:
       returns, drawdown, breaker`` (and ``benchmark`` when one was given).
     * ``positions``: dates × symbols shares held at each close.
     * ``weights``: dates × symbols value of each position / equity at each close.
-    * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS`.
+    * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS` (``event`` is ``data ended`` on the
+      fill that closed a symbol whose data ended before the backtest did, else empty).
     * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
     * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
     * ``notes``: what the backtest could not see, one line each (sessions whose FOMC state
       is unknown because they lie outside the FOMC table).
-    * ``orders``: with ``execution: planner``, one row per planned order (the session it was
+    * ``rules``: the execution rules used (``mode`` daily or research, shares, costs, breakers, ...;
+      :func:`regimeflex.backtest.api.rules_line` says them in one line).
+    * ``lookahead``: what the lookahead guard did (``status`` passed / allowed, the cuts, the
+      checks run, any leak found); ``None`` when target weights were given directly.
+    * ``ended``: symbol → last bar, for symbols whose data ended before the backtest did.
+    * ``orders``: with ``mode: daily``, one row per planned order (the session it was
       planned on, symbol, side, qty, ...; see :data:`regimeflex.backtest.replay.ORDER_COLUMNS`);
       ``None`` for the vectorised engine, which trades weights, not orders.
     """
@@ -56,6 +62,12 @@ class BacktestResult:
     orders: pd.DataFrame | None = None
     #: what the backtest could not see, one line each (e.g. sessions outside the FOMC table)
     notes: tuple[str, ...] = ()
+    #: the execution rules used (see :func:`regimeflex.backtest.api.rules_line`)
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    #: the lookahead guard's report (None when weights were given directly)
+    lookahead: Mapping[str, Any] | None = None
+    #: symbol → last bar (ISO date) for symbols whose data ended before the backtest did
+    ended: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def final_equity(self) -> float:
@@ -100,6 +112,7 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             "notional": np.abs(qty[order]) * sim.trade_price[order],
             "commission": sim.trade_commission[order],
             "slippage": sim.trade_slippage[order],
+            "event": pd.array([""] * len(order), dtype="str"),
         },
         columns=TRADE_COLUMNS,
     )
@@ -178,10 +191,46 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "trades": len(result.trades),
         "entries": entries(result.positions),
         "notes": list(result.notes),
+        "mode": result.rules.get("mode"),
+        "rules": dict(result.rules),
+        "rules_text": rules_line(result.rules),
+        "lookahead": dict(result.lookahead) if result.lookahead is not None else None,
+        "banner": lookahead_banner(result),
+        "ended": dict(result.ended),
         "metrics": {
             k: (None if v is None or not np.isfinite(v) else round(float(v), 10)) for k, v in result.metrics.items()
         },
     }
+
+
+def rules_line(rules: Mapping[str, Any]) -> str:
+    """The execution rules in one line (summary, tear sheet)."""
+    if not rules:
+        return ""
+    breakers = ", ".join(rules.get("breakers") or []) or "none"
+    if rules.get("mode") == "daily":
+        return (
+            f"daily run's rules: {rules['shares']} shares, {rules['order_type']} orders filled at the next open, "
+            f"no-churn threshold {rules['min_weight_change']:g}, min order {rules['min_notional']:g}, "
+            f"slippage {rules['slippage_bps']:g} bps, commission {rules['commission_per_share']:g}/share "
+            f"(min {rules['commission_min']:g}), breakers: {breakers}"
+        )
+    return (
+        f"research rules (idealised): {rules['shares']} shares, fill {rules['fill']}, rebalance {rules['rebalance']}, "
+        f"min trade {rules['min_trade_weight']:g} of equity, commission {rules['commission_per_share']:g}/share + "
+        f"{rules['commission_bps']:g} bps, slippage {rules['slippage_bps']:g} bps, breakers: {breakers}"
+    )
+
+
+def lookahead_banner(result: BacktestResult) -> str | None:
+    """The warning a backtest run with ``--allow-lookahead`` carries when the guard found a leak."""
+    la = result.lookahead
+    if not la or la.get("status") != "allowed":
+        return None
+    return (
+        "LOOKAHEAD: run with --allow-lookahead although the lookahead guard found a strategy or sizer that "
+        "uses later bars; these results are not achievable. " + " | ".join(la.get("leaks") or [])
+    )
 
 
 def entries(positions: pd.DataFrame) -> int:
@@ -222,8 +271,8 @@ def write_tearsheet(
         title=title,
         params={k: v for k, v in result.params.items()},
         generated_at=stamp,
-        rules=tuple(str(r) for r in as_lines(getattr(result, "rules", None))),
-        notes=tuple(str(n) for n in as_lines(result.notes)),
+        rules=(rules_line(result.rules),) if result.rules else (),
+        notes=tuple(str(n) for n in as_lines([b for b in [lookahead_banner(result)] if b] + list(result.notes))),
         attribution=attribution if isinstance(attribution, pd.DataFrame) else None,
         data_info=data_info if isinstance(data_info, Mapping) else {},
         symbol_pages=dict(symbol_pages or {}),

@@ -44,27 +44,58 @@ def parse_day(value: str | None, option: str) -> date | None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write equity/positions/weights/trades/targets (parquet; equity and trades also CSV), "
-    "summary.json and tearsheet.html here.",
+    "summary.json and tearsheet.html here (default: <reports_dir>/backtests/<UTC timestamp>).",
 )
 @click.option("--refresh", is_flag=True, help="Refetch bars from the provider even when the cache has them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option(
+    "--allow-lookahead",
+    is_flag=True,
+    help="Backtest a strategy or sizer the lookahead guard catches anyway; the summary and the tear "
+    "sheet then carry a LOOKAHEAD warning.",
+)
 @click.pass_context
 def backtest_cmd(
-    ctx: click.Context, start: str | None, end: str | None, out_dir: Path | None, refresh: bool, as_json: bool
+    ctx: click.Context,
+    start: str | None,
+    end: str | None,
+    out_dir: Path | None,
+    refresh: bool,
+    as_json: bool,
+    allow_lookahead: bool,
 ) -> None:
     """Backtest the strategies, sizer and universe of the configuration over history.
 
     The same strategy and sizer hooks as the daily run, called once over the
-    whole history; each decision fills at the next session's open; costs,
-    rebalance rule and breakers from run.yaml `backtest:`. Same inputs, same bytes.
+    whole history. By default (run.yaml `backtest.mode: daily`) each session's
+    targets go through the daily run's order planner, the paper broker's fills
+    and costs (broker.yaml) and risk.yaml's circuit breakers, exactly as daily
+    runs would trade them; `backtest.mode: research` uses idealised fills
+    (fractional shares, `backtest.costs`, rebalance rule). Before simulating,
+    the lookahead guard re-runs the strategies and sizer on truncated history
+    and stops (exit 1) if a value depends on later bars. Same inputs, same bytes.
     """
     from regimeflex.backtest import run, write_outputs
-    from regimeflex.backtest.results import summary, write_tearsheet
+    from regimeflex.backtest.results import lookahead_banner, rules_line, summary, write_tearsheet
+    from regimeflex.cli.common import progress_bar
 
     t0 = time.perf_counter()
     settings = load_settings_for(ctx)
-    result = run(settings, start=parse_day(start, "--start"), end=parse_day(end, "--end"), refresh=refresh)
+    with progress_bar("backtest", enabled=not as_json) as on_session:
+        result = run(
+            settings,
+            start=parse_day(start, "--start"),
+            end=parse_day(end, "--end"),
+            refresh=refresh,
+            allow_lookahead=allow_lookahead,
+            on_session=on_session,
+        )
     elapsed = time.perf_counter() - t0
+    if out_dir is None:
+        from datetime import UTC
+
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out_dir = settings.path(settings.run.paths.reports_dir) / "backtests" / stamp
     files: list[Path] = []
     if out_dir is not None:
         from concurrent.futures import ThreadPoolExecutor
@@ -93,6 +124,9 @@ def backtest_cmd(
         echo_json(info)
         return
     m = info["metrics"]
+    banner = lookahead_banner(result)
+    if banner:
+        click.secho(banner, fg="red", bold=True)
     click.echo(
         f"backtest {info['start']} → {info['end']}: {info['sessions']} sessions, "
         f"{info['symbols']} symbols, {info['trades']} fills"
@@ -102,6 +136,7 @@ def backtest_cmd(
         f"CAGR {_pct(m.get('cagr'))}  Sharpe {_num(m.get('sharpe'))}  "
         f"max drawdown {_pct(m.get('max_drawdown'))}"
     )
+    click.echo(f"rules: {rules_line(result.rules)}")
     for note in info.get("notes", []):
         click.echo(f"note: {note}")
     for p in files:

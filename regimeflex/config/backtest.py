@@ -1,9 +1,18 @@
-"""run.yaml ``backtest:`` section: the period, starting cash, costs, fills and rebalance rule of a backtest.
+"""run.yaml ``backtest:`` section: the period, starting cash and execution rules of a backtest.
 
 Owned by the backtest layer (:mod:`regimeflex.backtest`). Everything else a
 backtest uses — universe, strategies, sizer, regime scaling, calendar guard,
-the equity circuit breakers of risk.yaml, data provider — is the same
-configuration the daily run reads, so the two cannot drift apart.
+the circuit breakers of risk.yaml, broker.yaml's order rules and costs, data
+provider — is the same configuration the daily run reads, so the two cannot
+drift apart.
+
+``mode: daily`` (the default) trades with the daily run's rules: the order
+planner (whole shares unless the broker declares fractional, the no-churn
+threshold, the minimum order value, buying power), the paper broker's fills
+and costs from broker.yaml, and every circuit breaker of risk.yaml.
+``mode: research`` keeps the idealised vectorised fills (fractional shares,
+the ``costs``/``fill``/``rebalance``/``min_trade_weight``/``fractional`` keys
+below) for fast research; those keys apply to research mode only.
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from regimeflex.config.base import Fraction, FrozenModel, NonNegative, Positive
+
+#: keys that describe the idealised fills of ``mode: research`` (the daily rules come from broker.yaml)
+RESEARCH_KEYS = ("fill", "rebalance", "min_trade_weight", "fractional", "costs")
 
 
 class CostSettings(FrozenModel):
@@ -29,25 +41,41 @@ class BacktestSettings(FrozenModel):
 
     start: date | None = None
     end: date | None = None
+    #: daily: the daily run's execution rules (planner, paper fills, broker.yaml costs, breakers);
+    #: research: idealised vectorised fills configured by the research keys below
+    mode: Literal["daily", "research"] = "daily"
     #: sessions of history loaded before ``start`` so indicators are warm on day one
     warmup_sessions: int = Field(default=300, ge=0)
-    #: starting cash; defaults to run.yaml ``initial_equity``
+    #: starting cash; defaults to run.yaml ``initial_equity`` (daily mode: broker.yaml brokers.paper.initial_cash first)
     initial_cash: Positive | None = None
+    #: research only: fill each decision at the next session's open or close
     fill: Literal["next_open", "next_close"] = "next_open"
+    #: research only: when the book is reset to its targets
     rebalance: Literal["daily", "weekly", "monthly", "on_change"] = "daily"
-    #: skip trades smaller than this fraction of equity (no churn), as the order planner does
+    #: research only: skip trades smaller than this fraction of equity
     min_trade_weight: Fraction = 0.0
+    #: research only: fractional shares
     fractional: bool = True
+    #: research only: commission and slippage (daily mode: broker.yaml brokers.paper)
     costs: CostSettings = CostSettings()
-    #: engine: the vectorised fill simulation; planner: replay the daily run's order path session by
-    #: session (broker.yaml's order rules, the paper broker's fills; fill, rebalance, min_trade_weight,
-    #: fractional and costs above then do not apply) — see regimeflex.backtest.replay
-    execution: Literal["engine", "planner"] = "engine"
-    #: apply risk.yaml's equity breakers (max_drawdown, daily_loss) as the daily run does
+    #: apply risk.yaml's circuit breakers (daily: all of them, as the daily run does;
+    #: research: the equity ones, max_drawdown and daily_loss)
     breakers: bool = True
+    #: when the benchmark or a regime input does not cover the period: false = pre-flight error,
+    #: true = shorten the backtest to the sessions every one of them covers (said in the notes)
+    shorten_to_coverage: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> BacktestSettings:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start must not be after end, got start={self.start} end={self.end}")
+        if self.mode == "daily":
+            fields = type(self).model_fields
+            given = [k for k in RESEARCH_KEYS if getattr(self, k) != fields[k].get_default(call_default_factory=True)]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} apply to mode: research only; mode: daily (the default) trades with "
+                    f"broker.yaml's order rules and brokers.paper costs — set mode: research or remove "
+                    f"{'them' if len(given) > 1 else 'it'}"
+                )
         return self

@@ -359,6 +359,11 @@ class PluginHost:
         return result
 
     def generate_signal(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+        """The strategy's signal frame. With zero symbols the plugin is not called: the answer is an
+        empty frame on the input's dates (so ``close = bars["close"]`` needs no guard in a plugin)."""
+        if not _symbols(bars):
+            self.require(plugin, "strategy")
+            return _empty_frame(bars.index)
         result = self._call("generate_signal", plugin, bars=bars, params=readonly(params))
         self._check_frame(plugin, "generate_signal", result, bars.index, _symbols(bars), bounded=True)
         return result
@@ -366,6 +371,11 @@ class PluginHost:
     def size_position(
         self, plugin: str, *, signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]
     ) -> pd.DataFrame:
+        """The sizer's weight frame. With zero symbols the plugin is not called: the answer is an
+        empty frame on the signals' dates."""
+        if len(signals.columns) == 0 or not _symbols(bars):
+            self.require(plugin, "sizer")
+            return _empty_frame(signals.index)
         result = self._call("size_position", plugin, signals=signals, bars=bars, params=readonly(params))
         self._check_frame(
             plugin, "size_position", result, signals.index, signals.columns, bounded=False, allow_nan=False
@@ -555,6 +565,12 @@ _NOT_IMPLEMENTED: Any = _NotImplementedType()
 def hookspecs_firstresult(hook: str) -> bool:
     spec = getattr(getattr(hookspecs, hook), "regimeflex_spec", {})
     return bool(spec.get("firstresult"))
+
+
+def _empty_frame(index: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(index=index, columns=pd.Index([], name="symbol"), dtype="float64")
 
 
 def _symbols(bars: Any) -> list[str]:

@@ -17,13 +17,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regimeflex.signals.lookahead import KIT_FRACTIONS
+from regimeflex.signals.lookahead import cut_points as _cut_points
 from regimeflex.types import BAR_FIELDS, Bars, make_bars
 
 #: The symbols of the shipped panel (DHR has missing sessions, FTV lists mid-sample, SPY is the benchmark).
 SAMPLE_SYMBOLS: tuple[str, ...] = ("AAPL", "DHR", "FTV", "JPM", "SPY", "XOM")
 
-#: Fractions of the panel's length at which the no-lookahead checks cut the history.
-CUT_FRACTIONS: tuple[float, ...] = (0.55, 0.75, 0.9, 0.98)
+#: Fractions of the panel's length at which the no-lookahead checks cut the history (plus seeded
+#: random cuts): early ones catch statistics of the first sessions, late ones a shift(-1).
+CUT_FRACTIONS: tuple[float, ...] = KIT_FRACTIONS
+#: Rows inside the first sessions at which the warm-up check cuts the history.
+WARMUP_ROWS: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 50, 100, 200)
 
 
 def sample_csv_path() -> Path:
@@ -65,7 +70,12 @@ def sample_signals(bars: Bars) -> pd.DataFrame:
 
 
 def cut_points(index: pd.DatetimeIndex) -> list[int]:
-    """Row positions (inclusive ends) at which the no-lookahead checks truncate history."""
+    """Row positions (inclusive ends) at which the no-lookahead checks truncate history: the fixed
+    :data:`CUT_FRACTIONS` and three seeded random ones (the same panel always gets the same cuts)."""
+    return _cut_points(len(index), CUT_FRACTIONS, random=3)
+
+
+def warmup_cut_points(index: pd.DatetimeIndex) -> list[int]:
+    """Row positions inside the first sessions (warm-up) at which the warm-up check truncates history."""
     n = len(index)
-    points = sorted({min(n - 2, max(1, int(n * f))) for f in CUT_FRACTIONS})
-    return [p for p in points if 0 < p < n - 1]
+    return [p for p in WARMUP_ROWS if 0 < p < n - 1]

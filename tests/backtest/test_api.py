@@ -63,8 +63,8 @@ def test_metrics_come_from_the_report_layer(settings):
     assert result.metrics["sharpe"] == pytest.approx(expected, rel=1e-12)
 
 
-def test_costs_from_run_yaml_are_charged(make_project):
-    period_yaml = "backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n  warmup_sessions: 40\n"
+def test_costs_from_run_yaml_are_charged_in_research_mode(make_project):
+    period_yaml = "backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n  warmup_sessions: 40\n  mode: research\n"
     free = run(load_settings(make_project(run_extra=period_yaml)))
     costly = run(
         load_settings(make_project(run_extra=period_yaml + "  costs: {commission_bps: 10, slippage_bps: 5}\n"))

@@ -48,11 +48,19 @@ def test_backtest_inside_the_fomc_table_has_no_calendar_note(run_cli, tmp_path):
     assert [n for n in json.loads(out)["notes"] if n.startswith("calendar guard")] == []
 
 
-def test_backtest_names_the_breakers_it_does_not_simulate_as_no_data(run_cli, tmp_path):
+def test_research_backtest_names_the_breakers_it_does_not_simulate_as_no_data(run_cli, tmp_path):
     config = spy_1993_project(tmp_path)
+    (config / "run.yaml").write_text((config / "run.yaml").read_text() + "  mode: research\n")
     code, out, err = run_cli("--config", config, "backtest", "--start", "1994-02-01", "--end", "1994-12-30", "--json")
     assert code == 0, err
     assert json.loads(out)["notes"] == [
         "circuit breakers not simulated in a backtest (no data): vix, stale_data, rejected_orders, "
         "max_orders_per_day, concentration"
     ]
+
+
+def test_daily_rules_backtest_simulates_every_breaker_so_names_none(run_cli, tmp_path):
+    config = spy_1993_project(tmp_path)  # mode: daily, the default: the runner's breakers on the simulated account
+    code, out, err = run_cli("--config", config, "backtest", "--start", "1994-02-01", "--end", "1994-12-30", "--json")
+    assert code == 0, err
+    assert [n for n in json.loads(out)["notes"] if n.startswith("circuit breakers")] == []

@@ -1,4 +1,4 @@
-"""``backtest.execution: planner``: the daily run's planner and the paper broker's fills over history."""
+"""``backtest.mode: daily`` (the default): the daily run's planner and the paper broker's fills over history."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import pytest
 from regimeflex.backtest import run
 from regimeflex.config import load_settings
 
-PLANNER = (
-    "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n"
-    "  execution: planner\n  breakers: false\n"
-)
+PLANNER = "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n"
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +50,10 @@ def test_planner_equity_is_cash_plus_positions_at_the_close(planned):
     assert (result.equity["cash"] + value - result.equity["equity"]).abs().max() < 1e-6
 
 
-def test_engine_execution_reports_no_orders(make_project):
-    config = make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n")
+def test_research_mode_reports_no_orders(make_project):
+    config = make_project(
+        run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n  mode: research\n"
+    )
     assert run(load_settings(config)).orders is None
 
 

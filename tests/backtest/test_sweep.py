@@ -20,7 +20,7 @@ from regimeflex.backtest.sweep import (
 from regimeflex.config import load_settings
 from regimeflex.errors import ConfigError
 
-PERIOD = "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 40\n"
+PERIOD = "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 40\n  mode: research\n"
 GRID = {
     "params": {"strategies.trend.params.fast": [5, 10], "strategies.trend.params.slow": [20, 40, 1]},
     "metric": "sharpe",

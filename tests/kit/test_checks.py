@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 
 import pandas as pd
@@ -57,20 +56,20 @@ def test_tomorrows_close_fails_no_lookahead_naming_symbol_and_first_date():
     part = toys.PeekingStrategy().generate_signal(bars.iloc[: cut + 1], {})
     symbol = next(s for s in full.columns if part.at[day, s] != full.at[day, s])
     expected = (
-        f"strategy.no_lookahead/v1: signal for {symbol} on {day:%Y-%m-%d} depends on later bars: "
+        f"strategy.no_lookahead/v2: signal for {symbol} on {day:%Y-%m-%d} depends on later bars: "
         f"it is {part.at[day, symbol]:.10g} with bars up to {day:%Y-%m-%d} but "
         f"{full.at[day, symbol]:.10g} with bars up to {bars.index[-1]:%Y-%m-%d} (cut 1); "
         f"the value on a date may use bars up to that date only"
     )
-    assert failing(toys.PeekingStrategy())["strategy.no_lookahead/v1"] == expected
+    assert failing(toys.PeekingStrategy())["strategy.no_lookahead/v2"] == expected
 
 
 def test_full_sample_statistic_fails_no_lookahead():
-    assert "strategy.no_lookahead/v1" in failing(toys.FullSampleStrategy())
+    assert "strategy.no_lookahead/v2" in failing(toys.FullSampleStrategy())
 
 
-def test_no_lookahead_is_the_only_failure_of_a_peeking_strategy():
-    assert list(failing(toys.PeekingStrategy())) == ["strategy.no_lookahead/v1"]
+def test_lookahead_clauses_are_the_only_failures_of_a_peeking_strategy():
+    assert list(failing(toys.PeekingStrategy())) == ["strategy.no_lookahead/v2", "strategy.warmup_not_backfilled/v1"]
 
 
 def test_mutating_the_bars_fails_input_not_mutated_naming_field_symbol_and_date():
@@ -87,15 +86,39 @@ def test_random_output_fails_deterministic():
     assert message.startswith("strategy.deterministic/v1: two calls on the same input differ: AAPL on 2015-01-02 is ")
 
 
-def test_missing_empty_universe_guard_fails_with_the_plugins_error_and_line():
-    lines, first = inspect.getsourcelines(toys.NoGuardStrategy.generate_signal)
-    line = first + next(i for i, text in enumerate(lines) if 'bars["close"]' in text)
-    message = failing(toys.NoGuardStrategy())["strategy.empty_universe/v1"]
-    assert message == (
-        "strategy.empty_universe/v1: plugin 'NoGuardStrategy' (not from a distribution) "
-        "raised in generate_signal: KeyError: 'close' "
-        f"(raised at toys.py:{line} in generate_signal)"
-    )
+def test_readme_strategy_idiom_passes_every_strategy_check():
+    assert failing(toys.ReadmeIdiomStrategy()) == {}
+
+
+def test_no_empty_universe_check_remains_since_the_host_never_calls_with_zero_symbols():
+    assert not [c.id for c in CHECKS if "empty_universe" in c.id and c.id.split(".")[0] in ("strategy", "sizer")]
+
+
+def test_strategy_calibrated_on_its_first_250_sessions_fails_no_lookahead_at_an_early_cut():
+    bars = sample_bars()
+    message = failing(toys.FirstYearCalibratedStrategy())["strategy.no_lookahead/v2"]
+    early = bars.index[cut_points(bars.index)[0]]
+    assert early < bars.index[250]  # the cut that catches it lies inside the calibration window
+    assert message.startswith("strategy.no_lookahead/v2: signal for ")
+    assert f"with bars up to {early:%Y-%m-%d} but " in message
+
+
+def test_cut_points_include_early_fractions_and_seeded_random_ones():
+    index = sample_bars().index
+    cuts = cut_points(index)
+    n = len(index)
+    assert {int(n * 0.1), int(n * 0.25), int(n * 0.55)} <= set(cuts)
+    assert len(cuts) == 9  # six fixed fractions, three random
+    assert cut_points(index) == cuts  # seeded: the same panel always gets the same cuts
+
+
+def test_back_filled_warm_up_fails_warmup_not_backfilled_naming_symbol_and_date():
+    message = failing(toys.BackfilledWarmupStrategy())["strategy.warmup_not_backfilled/v1"]
+    assert re.match(
+        r"strategy\.warmup_not_backfilled/v1: signal for [A-Z]+ on 2015-01-0\d depends on later bars: it is "
+        r"\S+ with bars up to 2015-01-0\d but \S+ with bars up to 2016-12-30 \(cut 1\)",
+        message,
+    ), message
 
 
 def test_nan_after_warm_up_on_a_complete_symbol_fails_naming_the_date():
@@ -136,8 +159,8 @@ def test_declared_short_sizer_runs_short_follows_signal():
 
 
 def test_full_sample_volatility_sizer_fails_no_lookahead():
-    assert failing(toys.FullSampleVolSizer())["sizer.no_lookahead/v1"].startswith(
-        "sizer.no_lookahead/v1: weight for AAPL on "
+    assert failing(toys.FullSampleVolSizer())["sizer.no_lookahead/v2"].startswith(
+        "sizer.no_lookahead/v2: weight for AAPL on "
     )
 
 

@@ -43,7 +43,7 @@ def test_subclassing_strategy_contract_runs_one_test_per_check(author: pytest.Py
 def test_contract_test_ids_are_the_check_ids(author: pytest.Pytester):
     author.makepyfile(test_good=GOOD)
     result = run(author, "--collect-only")
-    assert "test_good.py::TestGood::test_contract[strategy.no_lookahead/v1]" in result.outlines
+    assert "test_good.py::TestGood::test_contract[strategy.no_lookahead/v2]" in result.outlines
 
 
 def test_lookahead_plugin_fails_the_contract_naming_the_check(author: pytest.Pytester):
@@ -59,7 +59,7 @@ class TestPeek(StrategyContract):
     result = run(author)
     result.assert_outcomes(passed=len(checks_for("strategy")) - 1, failed=1)
     result.stdout.fnmatch_lines(
-        ["*CheckFailure: strategy.no_lookahead/v1: signal for AAPL on * depends on later bars*"]
+        ["*CheckFailure: strategy.no_lookahead/v2: signal for AAPL on * depends on later bars*"]
     )
 
 

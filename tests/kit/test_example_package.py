@@ -114,7 +114,7 @@ class CentredVolatility:
 
 
 NO_LOOKAHEAD = re.compile(
-    r"strategy\.no_lookahead/v1: signal for (?P<symbol>[A-Z]+) on (?P<day>\d{4}-\d\d-\d\d) depends on later "
+    r"strategy\.no_lookahead/v2: signal for (?P<symbol>[A-Z]+) on (?P<day>\d{4}-\d\d-\d\d) depends on later "
     r"bars: it is (?P<cut_value>\S+) with bars up to (?P<cut>\d{4}-\d\d-\d\d) but (?P<full_value>\S+) with "
     r"bars up to (?P<end>\d{4}-\d\d-\d\d) \(cut 1\); the value on a date may use bars up to that date only"
 )
@@ -122,9 +122,9 @@ NO_LOOKAHEAD = re.compile(
 
 def test_lookahead_variant_fails_the_kit_naming_check_symbol_and_first_date(with_site):
     found = {r.check: r for r in run_checks(load_subject(PluginUnderTest(CentredVolatility(), name="centred")))}
-    assert found["strategy.no_lookahead/v1"].status == "FAIL"
-    claim = NO_LOOKAHEAD.fullmatch(found["strategy.no_lookahead/v1"].message)
-    assert claim is not None, found["strategy.no_lookahead/v1"].message
+    assert found["strategy.no_lookahead/v2"].status == "FAIL"
+    claim = NO_LOOKAHEAD.fullmatch(found["strategy.no_lookahead/v2"].message)
+    assert claim is not None, found["strategy.no_lookahead/v2"].message
     bars = sample_bars()
     cut = cut_points(bars.index)[0]
     full = CentredVolatility().generate_signal(bars, {}).iloc[: cut + 1]

@@ -31,19 +31,22 @@ def test_passing_plugin_prints_pass_for_every_check_and_exits_0(run_cli, toy_ent
 def test_lookahead_plugin_fails_with_the_check_symbol_and_date_and_exits_1(run_cli, toy_entry_points):
     code, out, _ = run_cli("plugins", "check", "peek")
     assert code == 1
-    assert any(line.startswith("FAIL  strategy.no_lookahead/v1 ") for line in out.splitlines())
+    assert any(line.startswith("FAIL  strategy.no_lookahead/v2 ") for line in out.splitlines())
     bars = sample_bars()
     first_cut = bars.index[cut_points(bars.index)[0]]
-    assert f"↳ strategy.no_lookahead/v1: signal for AAPL on {first_cut:%Y-%m-%d} depends on later bars" in out
+    assert f"↳ strategy.no_lookahead/v2: signal for AAPL on {first_cut:%Y-%m-%d} depends on later bars" in out
 
 
 def test_json_lists_every_result_with_counts(run_cli, toy_entry_points):
     code, out, _ = run_cli("plugins", "check", "peek", "--json")
     doc = json.loads(out)
     assert code == 1
-    assert (doc["plugin"], doc["roles"], doc["failed"]) == ("peek", ["strategy"], 1)
+    assert (doc["plugin"], doc["roles"], doc["failed"]) == ("peek", ["strategy"], 2)
     assert [r["check"] for r in doc["results"]] == [c.id for c in checks_for("strategy")]
-    assert {r["check"] for r in doc["results"] if r["status"] == "FAIL"} == {"strategy.no_lookahead/v1"}
+    assert {r["check"] for r in doc["results"] if r["status"] == "FAIL"} == {
+        "strategy.no_lookahead/v2",
+        "strategy.warmup_not_backfilled/v1",
+    }
 
 
 def test_needs_network_plugin_is_skipped_without_params(run_cli, toy_entry_points):

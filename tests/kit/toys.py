@@ -63,12 +63,35 @@ class RandomStrategy:
         return pd.DataFrame(noise, index=bars.index, columns=momentum(bars).columns)
 
 
-class NoGuardStrategy:
-    """Reads ``bars["close"]`` without handling a universe with no symbols."""
+class ReadmeIdiomStrategy:
+    """The strategy the README shows, verbatim: ``bars["close"]`` with no empty-universe guard."""
 
     @hookimpl
     def generate_signal(self, bars, params):
-        return bars["close"].pct_change().clip(-1, 1)
+        close = bars["close"]  # dates × symbols
+        return (close > close.rolling(params.get("window", 100)).mean()).astype(float)
+
+
+class FirstYearCalibratedStrategy:
+    """Normalises returns with the mean and spread of the first 250 sessions: with a full history
+    those statistics come from sessions after the early dates they are applied to."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        ret = bars["close"].pct_change()
+        calib = ret.iloc[:250]
+        z = (ret - calib.mean()) / calib.std()
+        return (z / 3.0).clip(-1.0, 1.0).fillna(0.0).astype("float64")
+
+
+class BackfilledWarmupStrategy:
+    """Back-fills the moving average's warm-up NaN from the first full window (``bfill``)."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        close = bars["close"]
+        sma = close.rolling(60).mean().bfill()
+        return (close > sma).astype("float64").where(close.notna())
 
 
 class GappyStrategy:

@@ -3,7 +3,7 @@
 signal(t) = +1 if close(t) / close(t − lookback) − 1 > 0 and the 20-session
 volatility of daily returns at t is below ``max_vol``, else 0; NaN during
 warm-up. Every input is a trailing window, so the value on date t uses bars
-up to t only (the RegimeFlex conformance kit's ``strategy.no_lookahead/v1``
+up to t only (the RegimeFlex conformance kit's ``strategy.no_lookahead/v2``
 check proves it on real data).
 """
 

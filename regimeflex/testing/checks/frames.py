@@ -2,8 +2,10 @@
 
 Owns frame alignment/difference helpers and :func:`_register_frame_checks`,
 which registers the shared clauses (frame type, alignment, dtype, purity,
-determinism, empty and single-symbol universes, no lookahead) for one role
-around that role's own value checks.
+determinism, single-symbol universe, no lookahead, no back-filled warm-up)
+for one role around that role's own value checks. There is no empty-universe
+clause: the host never calls a strategy or sizer with zero symbols (it
+answers an empty frame itself), so ``close = bars["close"]`` needs no guard.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.testing.checks.registry import ATOL, RTOL, SINGLE_SYMBOL, _register
-from regimeflex.testing.sample import cut_points, sample_bars, sample_signals
+from regimeflex.signals.lookahead import find_leak, first_difference
+from regimeflex.testing.checks.registry import SINGLE_SYMBOL, _register
+from regimeflex.testing.sample import cut_points, sample_bars, sample_signals, warmup_cut_points
 from regimeflex.testing.subject import CheckFailure, Subject
 from regimeflex.types import (
     BAR_FIELDS,
@@ -64,20 +67,6 @@ def _aligned(out: Any, index: pd.Index, symbols: list[str], what: str) -> pd.Dat
     if problem:
         raise CheckFailure(f"{what} {problem}")
     return frame.loc[:, symbols] if symbols else frame
-
-
-def first_difference(left: pd.DataFrame, right: pd.DataFrame) -> tuple[Any, str, float, float] | None:
-    """The earliest (date, symbol, left value, right value) where two aligned frames differ.
-
-    NaN equals NaN; values within :data:`RTOL` / :data:`ATOL` are equal.
-    """
-    a = left.to_numpy(dtype="float64", na_value=np.nan)
-    b = right.loc[left.index, left.columns].to_numpy(dtype="float64", na_value=np.nan)
-    same = (np.isnan(a) & np.isnan(b)) | np.isclose(a, b, rtol=RTOL, atol=ATOL)
-    if same.all():
-        return None
-    row, col = np.argwhere(~same)[0]
-    return left.index[row], str(left.columns[col]), float(a[row, col]), float(b[row, col])
 
 
 def _bars_difference(before: Bars, after: Any) -> str | None:
@@ -208,16 +197,6 @@ def _input_not_mutated(role: str, subject: Subject) -> None:
         raise CheckFailure(f"{hook} mutated its bars input: {problem}; work on a copy")
 
 
-def _empty_universe(role: str, subject: Subject) -> None:
-    bars = _universe(sample_bars(), [])
-    out = _require_frame(_out(role, subject, bars), f"{_what(role)} for a universe with no symbols")
-    if not out.index.equals(bars.index) or len(out.columns) != 0:
-        raise CheckFailure(
-            f"with no symbols, expected a frame with the input's {len(bars.index)} dates "
-            f"and no columns, got {out.shape[0]} rows × {out.shape[1]} columns"
-        )
-
-
 def _single_symbol(role: str, subject: Subject) -> None:
     bars = _universe(sample_bars(), [SINGLE_SYMBOL])
     what = f"{_what(role)} for a one-symbol universe ({SINGLE_SYMBOL})"
@@ -226,25 +205,29 @@ def _single_symbol(role: str, subject: Subject) -> None:
         raise CheckFailure(f"{what} is NaN on every one of {len(out)} sessions")
 
 
-def _no_lookahead(role: str, subject: Subject) -> None:
+def _leak_check(role: str, subject: Subject, cuts: list[int]) -> None:
     bars = sample_bars()
     symbols = bars_symbols(bars)
     full = _numeric(_aligned(_memo_full(subject, role), bars.index, symbols, _what(role)))
-    end = _day(bars.index[-1])
-    for n, pos in enumerate(cut_points(bars.index), start=1):
+
+    def truncated(pos: int) -> pd.DataFrame:
         cut = bars.iloc[: pos + 1].copy()
-        cut_day = _day(cut.index[-1])
         part = _out(role, subject, cut)
-        part = _numeric(_aligned(part, cut.index, symbols, f"{_what(role)} for bars up to {cut_day}"))
-        diff = first_difference(part, full.iloc[: pos + 1])
-        if diff is not None:
-            day, sym, with_cut, with_full = diff
-            what = "signal" if role == "strategy" else "weight"
-            raise CheckFailure(
-                f"{what} for {sym} on {_day(day)} depends on later bars: it is {_fmt(with_cut)} "
-                f"with bars up to {cut_day} but {_fmt(with_full)} with bars up to {end} "
-                f"(cut {n}); the value on a date may use bars up to that date only"
-            )
+        return _numeric(_aligned(part, cut.index, symbols, f"{_what(role)} for bars up to {_day(cut.index[-1])}"))
+
+    leak = find_leak(truncated, full, cuts)
+    if leak is not None:
+        raise CheckFailure(leak.message("signal" if role == "strategy" else "weight"))
+
+
+def _no_lookahead(role: str, subject: Subject) -> None:
+    """Cuts at fixed fractions of the panel — early ones (10 %, 25 %) included — and seeded random ones."""
+    _leak_check(role, subject, cut_points(sample_bars().index))
+
+
+def _warmup_not_backfilled(role: str, subject: Subject) -> None:
+    """Cuts inside the first sessions: a warm-up NaN filled from later bars (``bfill``) changes there."""
+    _leak_check(role, subject, warmup_cut_points(sample_bars().index))
 
 
 def _frame_of(role: str, subject: Subject) -> pd.DataFrame:
@@ -270,15 +253,17 @@ def _register_frame_checks(
         f"{role}.deterministic/v1", partial(_deterministic, role), "two calls on the same input return the same frame"
     )
     _register(
-        f"{role}.empty_universe/v1",
-        partial(_empty_universe, role),
-        "no symbols in → a frame with the input's dates and no columns",
-    )
-    _register(
         f"{role}.single_symbol/v1", partial(_single_symbol, role), "a one-symbol universe works and yields values"
     )
     _register(
-        f"{role}.no_lookahead/v1",
+        f"{role}.no_lookahead/v2",
         partial(_no_lookahead, role),
-        f"the {noun} on date t is identical whether or not bars after t are present",
+        f"the {noun} on date t is identical whether or not bars after t are present "
+        f"(cuts at 10%, 25%, 55%, 75%, 90%, 98% of the panel and three seeded random ones)",
+    )
+    _register(
+        f"{role}.warmup_not_backfilled/v1",
+        partial(_warmup_not_backfilled, role),
+        f"the {noun} in the first sessions is identical whether or not later bars are present "
+        f"(warm-up NaN is not back-filled from the future)",
     )

@@ -1,0 +1,227 @@
+"""Honest backtests: the lookahead guard, symbols whose data ends, a benchmark that does not cover the
+period, the rules stated, the default output folder. Real SPY/GLD/TLT 2019 bars (tests/data/backtest)."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import metadata
+
+import pandas as pd
+import pytest
+
+from regimeflex.backtest import run
+from regimeflex.backtest.lookahead import LookaheadError, guard_cuts
+from regimeflex.config import load_settings
+from regimeflex.errors import DataError
+
+PERIOD = "backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n"
+LEAKY = "strategies:\n  peek:\n    plugin: leaky\n    budget: 1.0\n"
+README_IDIOM = "strategies:\n  idiom:\n    plugin: readme_idiom\n    budget: 1.0\n    params: {window: 20}\n"
+
+
+@pytest.fixture
+def test_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installed plugins plus the test strategies of tests/backtest/leaky.py, as entry points."""
+    real = list(metadata.entry_points(group="regimeflex"))
+    extra = [
+        metadata.EntryPoint("leaky", "tests.backtest.leaky:PEEKING", "regimeflex"),
+        metadata.EntryPoint("readme_idiom", "tests.backtest.leaky:README", "regimeflex"),
+    ]
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [*real, *extra])
+
+
+def _truncate(config, symbol: str, *, after: str | None = None, before: str | None = None) -> None:
+    """Cut a symbol's CSV file: keep rows up to ``after`` and/or from ``before``."""
+    path = config.parent / "data" / "csv" / f"{symbol}.csv"
+    frame = pd.read_csv(path, parse_dates=["Date"])
+    if after:
+        frame = frame[frame["Date"] <= pd.Timestamp(after)]
+    if before:
+        frame = frame[frame["Date"] >= pd.Timestamp(before)]
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+
+
+# ------------------------------------------------------------------ lookahead guard
+
+
+def test_lookahead_strategy_stops_backtest_naming_check_symbol_and_date(run_cli, make_project, test_plugins, tmp_path):
+    config = make_project(run_extra=PERIOD, strategies=LEAKY)
+    code, out, err = run_cli("--config", str(config), "backtest", "--out", str(tmp_path / "bt"))
+    assert code == 1
+    match = re.search(
+        r"error: lookahead guard: strategy\.no_lookahead/v2 failed for strategy 'peek' \(plugin 'leaky'\): "
+        r"signal for (SPY|GLD|TLT) on (\d{4}-\d\d-\d\d) depends on later bars",
+        err,
+    )
+    assert match, err
+    assert "--allow-lookahead" in err
+    assert not (tmp_path / "bt").exists()  # nothing simulated, nothing written
+
+
+def test_first_leaking_date_is_the_first_cut(make_project, test_plugins):
+    from regimeflex.backtest.api import load_bars, period
+    from regimeflex.plugins import PluginHost
+
+    settings = load_settings(make_project(run_extra=PERIOD, strategies=LEAKY))
+    bars = load_bars(settings, PluginHost.load(), *period(settings))
+    first_cut = bars.index[guard_cuts(len(bars.index))[0]]
+    with pytest.raises(LookaheadError) as err:
+        run(settings)
+    assert f"on {first_cut:%Y-%m-%d} depends on later bars" in str(err.value)
+    assert f"with bars up to {first_cut:%Y-%m-%d} but" in str(err.value)
+
+
+def test_allow_lookahead_runs_under_a_banner_on_summary_and_tear_sheet(run_cli, make_project, test_plugins, tmp_path):
+    config = make_project(run_extra=PERIOD, strategies=LEAKY)
+    out_dir = tmp_path / "bt"
+    code, out, _ = run_cli("--config", str(config), "backtest", "--allow-lookahead", "--out", str(out_dir))
+    assert code == 0
+    assert out.startswith("LOOKAHEAD: run with --allow-lookahead")
+    assert "strategy.no_lookahead/v2 failed for strategy 'peek'" in out
+    html = (out_dir / "tearsheet.html").read_text(encoding="utf-8")
+    assert 'data-key="banner"' in html and "LOOKAHEAD: run with --allow-lookahead" in html
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["lookahead"]["status"] == "allowed"
+    assert summary["banner"].startswith("LOOKAHEAD")
+
+
+def test_readme_idiom_strategy_passes_the_guard(make_project, test_plugins):
+    result = run(load_settings(make_project(run_extra=PERIOD, strategies=README_IDIOM)))
+    assert result.lookahead["status"] == "passed"
+    assert result.lookahead["checked"] == ["strategy 'idiom'", "sizer 'equal_weight'"]
+    assert len(result.lookahead["cuts"]) == 5
+    assert len(result.trades) > 0
+
+
+def test_builtin_strategy_passes_the_guard_and_the_summary_says_which_cuts(etf_project):
+    result = run(load_settings(etf_project))
+    assert result.lookahead["status"] == "passed" and result.lookahead["leaks"] == []
+
+
+# ------------------------------------------------------------------ rules stated
+
+
+def test_summary_and_tear_sheet_state_the_daily_rules_by_default(run_cli, etf_project, tmp_path):
+    code, out, _ = run_cli("--config", str(etf_project), "backtest", "--out", str(tmp_path / "bt"))
+    assert code == 0
+    assert (
+        "rules: daily run's rules: whole shares, market orders filled at the next open, no-churn threshold 0.005" in out
+    )
+    html = (tmp_path / "bt" / "tearsheet.html").read_text(encoding="utf-8")
+    assert (
+        "Execution: daily run&#39;s rules: whole shares" in html or "Execution: daily run's rules: whole shares" in html
+    )
+
+
+def test_research_mode_says_its_fills_are_idealised(run_cli, make_project):
+    config = make_project(run_extra=PERIOD + "  mode: research\n")
+    code, out, _ = run_cli("--config", str(config), "backtest", "--json")
+    info = json.loads(out[out.index("{") :])
+    assert info["mode"] == "research"
+    assert info["rules_text"].startswith("research rules (idealised): fractional shares, fill next_open")
+
+
+def test_research_key_in_daily_mode_is_a_config_error_naming_it(run_cli, make_project):
+    config = make_project(run_extra=PERIOD + "  costs: {slippage_bps: 5}\n")
+    code, _, err = run_cli("--config", str(config), "backtest")
+    assert code == 2
+    assert "run.yaml: backtest: costs apply to mode: research only" in err
+
+
+def test_daily_mode_trades_whole_shares(etf_project):
+    result = run(load_settings(etf_project))
+    assert (result.trades["qty"] == result.trades["qty"].round()).all()
+    assert len(result.trades) > 0
+
+
+# ------------------------------------------------------------------ default output
+
+
+def test_backtest_without_out_writes_under_the_reports_folder_and_prints_the_path(run_cli, etf_project):
+    code, out, _ = run_cli("--config", str(etf_project), "backtest")
+    assert code == 0
+    written = [line.removeprefix("wrote ") for line in out.splitlines() if line.startswith("wrote ")]
+    reports = etf_project.parent / "reports" / "backtests"
+    assert written and all(p.startswith(str(reports)) for p in written)
+    folder = {str(pd.io.common.Path(p).parent) for p in written}
+    assert len(folder) == 1 and re.fullmatch(r"\d{8}T\d{6}Z", pd.io.common.Path(folder.pop()).name)
+    assert any(p.endswith("tearsheet.html") for p in written)
+
+
+# ------------------------------------------------------------------ symbols that end or start late
+
+
+@pytest.mark.parametrize("mode", ["daily", "research"])
+def test_symbol_whose_file_ends_mid_range_is_closed_on_its_last_bar_and_reported(make_project, mode):
+    config = make_project(run_extra=PERIOD + f"  mode: {mode}\n")
+    _truncate(config, "TLT", after="2019-08-30")
+    result = run(load_settings(config))
+    assert result.ended == {"TLT": "2019-08-30"}
+    closing = result.trades[result.trades["event"] == "data ended"]
+    assert list(closing["symbol"]) == ["TLT"] and list(closing["date"]) == [pd.Timestamp("2019-08-30")]
+    assert closing["side"].iloc[0] == "sell"
+    assert (result.positions.loc["2019-08-30":, "TLT"] == 0).all()
+    assert result.positions.loc[:"2019-08-29", "TLT"].abs().sum() > 0  # it was held before: not vacuous
+    assert any(n.startswith("TLT: data ends 2019-08-30; position closed on its last bar") for n in result.notes)
+
+
+def test_ended_symbol_line_is_in_the_cli_summary(run_cli, make_project, tmp_path):
+    config = make_project(run_extra=PERIOD)
+    _truncate(config, "TLT", after="2019-08-30")
+    code, out, _ = run_cli("--config", str(config), "backtest", "--out", str(tmp_path / "bt"))
+    assert code == 0
+    assert "note: TLT: data ends 2019-08-30; position closed on its last bar" in out
+    trades = pd.read_csv(tmp_path / "bt" / "trades.csv")
+    assert trades.loc[trades["event"] == "data ended", "symbol"].tolist() == ["TLT"]
+
+
+@pytest.mark.parametrize("mode", ["daily", "research"])
+def test_symbol_that_starts_late_enters_once_its_history_allows(make_project, mode):
+    config = make_project(run_extra=PERIOD + f"  mode: {mode}\n")
+    _truncate(config, "GLD", before="2019-07-01")
+    result = run(load_settings(config))
+    assert (result.positions.loc[:"2019-07-01", "GLD"] == 0).all()
+    buys = result.trades[(result.trades["symbol"] == "GLD") & (result.trades["side"] == "buy")]
+    assert len(buys) > 0 and buys["date"].min() > pd.Timestamp("2019-07-01")
+
+
+# ------------------------------------------------------------------ benchmark coverage
+
+
+def _benchmark_ends_early(make_project, extra: str = ""):
+    config = make_project(run_extra=PERIOD + extra)
+    (config / "run.yaml").write_text(
+        (config / "run.yaml").read_text().replace("universe: [SPY, GLD, TLT]", "universe: [GLD, TLT]")
+    )
+    _truncate(config, "SPY", after="2019-11-29")
+    return config
+
+
+def test_benchmark_that_ends_early_is_a_pre_flight_error_naming_the_gap(run_cli, make_project):
+    config = _benchmark_ends_early(make_project)
+    code, _, err = run_cli("--config", str(config), "backtest")
+    assert code == 1
+    assert (
+        "error: backtest pre-flight: SPY (run.yaml benchmark, risk.yaml regime.detect.benchmark) ends 2019-11-29, before the last session 2019-12-31"
+        in err
+    )
+    assert "backtest.shorten_to_coverage: true" in err
+
+
+def test_benchmark_gap_can_shorten_the_period_when_asked(make_project):
+    config = _benchmark_ends_early(make_project, "  shorten_to_coverage: true\n")
+    result = run(load_settings(config))
+    assert result.equity.index[-1] == pd.Timestamp("2019-11-29")
+    assert result.notes[0].startswith("period shortened to 2019-06-03..2019-11-29 (backtest.shorten_to_coverage)")
+    assert result.equity["benchmark"].notna().all()
+
+
+def test_missing_benchmark_file_is_a_pre_flight_error(make_project):
+    config = _benchmark_ends_early(make_project)
+    (config.parent / "data" / "csv" / "SPY.csv").unlink()
+    with pytest.raises(
+        DataError,
+        match=r"SPY \(run\.yaml benchmark, risk\.yaml regime\.detect\.benchmark\) has no bars between 2019-06-03 and 2019-12-31",
+    ):
+        run(load_settings(config))
