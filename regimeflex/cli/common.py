@@ -95,17 +95,17 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    bar: Any = None
+    bars: list[Any] = []
 
     def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
-            bar.__enter__()
-        bar.update(done - bar.pos)
+        if not bars:
+            new: Any = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))  # type: ignore[operator]
+            new.__enter__()
+            bars.append(new)
+        bars[0].update(done - bars[0].pos)
 
     try:
         yield update
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.__exit__(None, None, None)
