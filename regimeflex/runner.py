@@ -67,6 +67,8 @@ class RunSummary:
     #: attempt (0, then +1 per --replan), the ids a replan canceled
     plan: dict[str, Any] = field(default_factory=dict)
     exit_code: int = EXIT_OK
+    #: the error that stopped the run, already logged once (with its traceback under REGIMEFLEX_DEBUG=1)
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,9 +166,12 @@ def run_cycle(settings: Settings, options: RunOptions = RunOptions(), host: Plug
             Event(kind="ledger_broken", level=Level.ERROR, title="RegimeFlex: ledger does not verify", body=str(exc))
         )
     except RegimeFlexError as exc:
-        log.error("%s", exc)
+        # the one place the error is printed; the log shows the traceback (the plugin's own, chained)
+        # when REGIMEFLEX_DEBUG=1. The summary and the console notifier do not repeat it.
+        log.error("%s", exc, exc_info=exc)
         summary.status, summary.exit_code = "failed", exc.exit_code
         summary.messages.append(str(exc))
+        summary.error = str(exc)
     if summary.status not in ("not_a_session",):
         dispatcher.send(summary_event(summary))
     delivery = dispatcher.close()

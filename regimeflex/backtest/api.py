@@ -213,6 +213,7 @@ def assemble(
     params: Mapping[str, Any] | None = None,
     replay: ReplayConfig | None = None,
     on_session: Callable[[int], None] | None = None,
+    sleeves: tuple[Mapping[str, pd.DataFrame], Mapping[str, float]] | None = None,
 ) -> BacktestResult:
     """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
 
@@ -221,7 +222,10 @@ def assemble(
     With ``replay`` the orders go through the daily run's planner and paper
     broker (:func:`regimeflex.backtest.replay.replay`) instead of the engine.
     A symbol whose data ends before ``end`` is closed at the open of its last
-    bar (an ``event`` in the trades table and a line in ``notes``).
+    bar (an ``event`` in the trades table and a line in ``notes``). With
+    ``sleeves`` (each strategy's signals and budget) every fill and order
+    carries the strategy that produced it and ``attribution`` holds each
+    strategy's contribution, exposure and metrics (:mod:`.attribution`).
     """
     from regimeflex.report import metrics as m
 
@@ -256,6 +260,21 @@ def assemble(
     equity, positions, pos_weights, trades = book_frames(sim, b["close"])
     trades, exit_notes = _exit_events(trades, ended)
     initial = replay.initial_cash if replay is not None else config.initial_cash
+    attribution: dict[str, dict[str, float]] = {}
+    sleeve_pnl = None
+    if sleeves is not None:
+        from regimeflex.backtest.attribution import attribute
+
+        attribution, trades, orders, sleeve_pnl = attribute(
+            signals={k: v.loc[window] for k, v in sleeves[0].items()},
+            budgets=sleeves[1],
+            equity=equity,
+            positions=positions,
+            trades=trades,
+            close=b["close"],
+            initial_cash=initial,
+            orders=orders,
+        )
     if benchmark and benchmark in bars_symbols(b):
         bench = b["close"][benchmark].ffill()
         first = bench.first_valid_index()
@@ -281,6 +300,8 @@ def assemble(
         notes=tuple(exit_notes),
         rules=rules,
         ended={s: d.date().isoformat() for s, d in sorted(ended.items())},
+        attribution=attribution,
+        sleeve_pnl=sleeve_pnl,
     )
 
 
@@ -393,10 +414,12 @@ def run(
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
     lo, hi, cover_notes = coverage(settings, bars, lo, hi)
     lookahead = None
+    sleeves = None
     if weights is None:
         panel = compute_targets(bars, selection, host, settings)
         weights = panel.weights
         lookahead = guard(bars, panel, selection, host, allow=allow_lookahead)
+        sleeves = (panel.signals, {name: float(sel.budget) for name, sel in selection.strategies.items()})
     if research and settings.risk.stops.kind != "none":
         raise ConfigError(
             f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only with the daily run's rules; "
@@ -411,7 +434,15 @@ def run(
             on_session(i + 1, total)
 
     result = assemble(
-        weights, bars, cfg, start=lo, end=hi, benchmark=settings.run.benchmark, replay=replay, on_session=progress
+        weights,
+        bars,
+        cfg,
+        start=lo,
+        end=hi,
+        benchmark=settings.run.benchmark,
+        replay=replay,
+        on_session=progress,
+        sleeves=sleeves,
     )
     notes = [
         *cover_notes,

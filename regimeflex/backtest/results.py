@@ -25,7 +25,18 @@ import pandas as pd
 from regimeflex.backtest.engine import SimResult
 from regimeflex.fsio import atomic_path
 
-TRADE_COLUMNS = ["date", "symbol", "side", "qty", "price", "notional", "commission", "slippage", "event"]
+TRADE_COLUMNS = [
+    "date",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "notional",
+    "commission",
+    "slippage",
+    "event",
+    "strategy",
+]
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,8 @@ class BacktestResult:
     * ``positions``: dates × symbols shares held at each close.
     * ``weights``: dates × symbols value of each position / equity at each close.
     * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS` (``event`` is ``data ended`` on the
-      fill that closed a symbol whose data ended before the backtest did, else empty).
+      fill that closed a symbol whose data ended before the backtest did, else empty; ``strategy`` is
+      the strategy sleeve with the largest share of the decision the fill executed).
     * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
     * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
     * ``notes``: what the backtest could not see, one line each (sessions whose FOMC state
@@ -47,6 +59,9 @@ class BacktestResult:
     * ``lookahead``: what the lookahead guard did (``status`` passed / allowed, the cuts, the
       checks run, any leak found); ``None`` when target weights were given directly.
     * ``ended``: symbol → last bar, for symbols whose data ended before the backtest did.
+    * ``attribution``: strategy instance → ``contribution`` (currency), ``contribution_pct``,
+      ``exposure``, ``total_return``, ``sharpe``, ``max_drawdown``, ``fills``
+      (:mod:`regimeflex.backtest.attribution`); ``unattributed`` holds what no signal touched.
     * ``orders``: with ``mode: daily``, one row per planned order (the session it was
       planned on, symbol, side, qty, ...; see :data:`regimeflex.backtest.replay.ORDER_COLUMNS`);
       ``None`` for the vectorised engine, which trades weights, not orders.
@@ -68,6 +83,11 @@ class BacktestResult:
     lookahead: Mapping[str, Any] | None = None
     #: symbol → last bar (ISO date) for symbols whose data ended before the backtest did
     ended: Mapping[str, str] = field(default_factory=dict)
+    #: strategy instance → contribution, exposure and metrics (see :mod:`regimeflex.backtest.attribution`)
+    attribution: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: dates × strategy sleeves: each sleeve's P&L per session (the tear sheet's attribution table); None
+    #: when target weights were given directly
+    sleeve_pnl: pd.DataFrame | None = None
 
     @property
     def final_equity(self) -> float:
@@ -113,6 +133,7 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             "commission": sim.trade_commission[order],
             "slippage": sim.trade_slippage[order],
             "event": pd.array([""] * len(order), dtype="str"),
+            "strategy": pd.array([""] * len(order), dtype="str"),
         },
         columns=TRADE_COLUMNS,
     )
@@ -197,6 +218,10 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "lookahead": dict(result.lookahead) if result.lookahead is not None else None,
         "banner": lookahead_banner(result),
         "ended": dict(result.ended),
+        "attribution": {
+            name: {k: (None if v is None or not np.isfinite(v) else round(float(v), 10)) for k, v in row.items()}
+            for name, row in result.attribution.items()
+        },
         "metrics": {
             k: (None if v is None or not np.isfinite(v) else round(float(v), 10)) for k, v in result.metrics.items()
         },
@@ -260,7 +285,6 @@ def write_tearsheet(
     eq = result.equity
     stamp = datetime.combine(eq.index[-1].date(), datetime.min.time(), tzinfo=UTC)
     # fields a newer BacktestResult may carry (rules used, per-sleeve P&L, data description): shown when present
-    attribution = getattr(result, "attribution", None)
     data_info = data_info if data_info is not None else getattr(result, "data_info", None)
     data = TearSheetData(
         equity=eq["equity"],
@@ -273,7 +297,7 @@ def write_tearsheet(
         generated_at=stamp,
         rules=(rules_line(result.rules),) if result.rules else (),
         notes=tuple(str(n) for n in as_lines([b for b in [lookahead_banner(result)] if b] + list(result.notes))),
-        attribution=attribution if isinstance(attribution, pd.DataFrame) else None,
+        attribution=result.sleeve_pnl,
         data_info=data_info if isinstance(data_info, Mapping) else {},
         symbol_pages=dict(symbol_pages or {}),
     )
@@ -301,6 +325,8 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> list[Path]:
         "trades": result.trades,
         "targets": result.targets,
     }
+    if result.sleeve_pnl is not None:
+        frames["attribution"] = result.sleeve_pnl
     jobs = [
         (frame, out_dir / f"{name}.{fmt}")
         for name, frame in frames.items()

@@ -35,7 +35,11 @@ def settings_model() -> type[BaseModel]:
 def notify(event: Event, context: NotifyContext) -> None:
     settings: Mapping[str, Any] = context.settings or {}
     stream = sys.stdout if settings.get("stream") == "stdout" else sys.stderr
-    head, _, body = event_text(event).partition("\n")
+    text = event_text(event)
+    error = (event.data or {}).get("error") if event.kind == "run_summary" else None
+    if error:  # the run's log printed this error once already (same terminal): not again here
+        text = text.replace(f"; {error}", "").replace(str(error), "see the error above")
+    head, _, body = text.partition("\n")
     lines = [head, *("    " + line for line in body.splitlines())]
     stream.write("\n".join(lines) + "\n")
     stream.flush()

@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(EXIT_CONFIG if exc.exit_code == 2 else exc.exit_code)
     except RegimeFlexError as exc:
+        if os.environ.get("REGIMEFLEX_DEBUG"):  # the traceback the message promises (the plugin's own, chained)
+            import traceback
+
+            click.echo(redact("".join(traceback.format_exception(exc)).rstrip()), err=True)
         click.echo(f"error: {redact(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -99,7 +99,7 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
 
     def update(done: int, total: int) -> None:
         if not bars:
-            new: Any = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))  # type: ignore[operator]
+            new: Any = click.progressbar(length=total, label=label, file=sys.stderr)
             new.__enter__()
             bars.append(new)
         bars[0].update(done - bars[0].pos)

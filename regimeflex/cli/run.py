@@ -113,4 +113,5 @@ def print_summary(summary) -> None:  # noqa: ANN001 - RunSummary, imported lazil
     if summary.report_path:
         click.echo(f"  report: {summary.report_path}")
     for message in summary.messages:
-        click.echo(f"  note: {message}")
+        if message != summary.error:  # logged once above already
+            click.echo(f"  note: {message}")

@@ -25,3 +25,18 @@ class ReadmeIdiom:
 
 PEEKING = Peeking()
 README = ReadmeIdiom()
+
+
+class Boom:
+    """Raises from a helper inside the plugin: the traceback must reach the user under REGIMEFLEX_DEBUG=1."""
+
+    @hookimpl
+    def generate_signal(self, bars, params):
+        return explode(bars)
+
+
+def explode(bars):
+    raise ZeroDivisionError("boom inside the strategy")
+
+
+BOOM = Boom()

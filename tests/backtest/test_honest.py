@@ -3,6 +3,7 @@ period, the rules stated, the default output folder. Real SPY/GLD/TLT 2019 bars 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from importlib import metadata
@@ -27,8 +28,16 @@ def test_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     extra = [
         metadata.EntryPoint("leaky", "tests.backtest.leaky:PEEKING", "regimeflex"),
         metadata.EntryPoint("readme_idiom", "tests.backtest.leaky:README", "regimeflex"),
+        metadata.EntryPoint("boom", "tests.backtest.leaky:BOOM", "regimeflex"),
     ]
-    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [*real, *extra])
+    original = metadata.entry_points
+
+    def entry_points(group=None, **kwargs):
+        if group == "regimeflex":
+            return [*real, *extra]
+        return original(group=group, **kwargs) if group else original(**kwargs)
+
+    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
 
 
 def _truncate(config, symbol: str, *, after: str | None = None, before: str | None = None) -> None:
@@ -80,7 +89,7 @@ def test_allow_lookahead_runs_under_a_banner_on_summary_and_tear_sheet(run_cli, 
     assert out.startswith("LOOKAHEAD: run with --allow-lookahead")
     assert "strategy.no_lookahead/v2 failed for strategy 'peek'" in out
     html = (out_dir / "tearsheet.html").read_text(encoding="utf-8")
-    assert 'data-key="banner"' in html and "LOOKAHEAD: run with --allow-lookahead" in html
+    assert 'class="banner danger"' in html and "LOOKAHEAD: run with --allow-lookahead" in html
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["lookahead"]["status"] == "allowed"
     assert summary["banner"].startswith("LOOKAHEAD")
@@ -225,3 +234,116 @@ def test_missing_benchmark_file_is_a_pre_flight_error(make_project):
         match=r"SPY \(run\.yaml benchmark, risk\.yaml regime\.detect\.benchmark\) has no bars between 2019-06-03 and 2019-12-31",
     ):
         run(load_settings(config))
+
+
+# ------------------------------------------------------------------ per-strategy attribution
+
+TWO_STRATEGIES = (
+    "strategies:\n  trend:\n    plugin: trend\n    budget: 0.6\n    params: {rule: crossover, fast: 10, slow: 40}\n"
+    "  mr:\n    plugin: mean_reversion\n    budget: 0.4\n"
+)
+
+
+@pytest.fixture(scope="module", params=["daily", "research"])
+def two_sleeves(make_shared_project, request):
+    config = make_shared_project(run_extra=PERIOD + f"  mode: {request.param}\n", strategies=TWO_STRATEGIES)
+    return run(load_settings(config))
+
+
+def test_every_fill_carries_the_strategy_sleeve_that_produced_it(two_sleeves):
+    tags = two_sleeves.trades["strategy"]
+    assert set(tags) == {"trend", "mr"}  # both sleeves trade in this period, none is left untagged
+    if two_sleeves.orders is not None:
+        assert set(two_sleeves.orders["strategy"]) == {"trend", "mr"}
+
+
+def test_strategy_contributions_add_up_to_the_backtests_pnl(two_sleeves):
+    pnl = two_sleeves.final_equity - float(two_sleeves.equity["equity"].iloc[0])
+    total = sum(row["contribution"] for row in two_sleeves.attribution.values())
+    assert total == pytest.approx(pnl, abs=1e-3)
+    assert set(two_sleeves.attribution) == {"trend", "mr"}
+    for row in two_sleeves.attribution.values():
+        assert {"contribution", "contribution_pct", "exposure", "sharpe", "max_drawdown", "fills"} <= set(row)
+    assert two_sleeves.attribution["trend"]["exposure"] > two_sleeves.attribution["mr"]["exposure"] > 0
+
+
+def test_json_and_tear_sheet_report_each_strategy(run_cli, make_project, tmp_path):
+    config = make_project(run_extra=PERIOD, strategies=TWO_STRATEGIES)
+    code, out, _ = run_cli("--config", str(config), "backtest", "--json", "--out", str(tmp_path / "bt"))
+    assert code == 0
+    info = json.loads(out)
+    assert set(info["attribution"]) == {"trend", "mr"}
+    html = (tmp_path / "bt" / "tearsheet.html").read_text(encoding="utf-8")
+    assert "Attribution by strategy sleeve" in html
+    assert 'data-sleeve="trend"' in html and 'data-sleeve="mr"' in html
+    sleeves = pd.read_parquet(tmp_path / "bt" / "attribution.parquet")
+    assert list(sleeves.columns) == ["trend", "mr"]
+    assert float(sleeves.to_numpy().sum()) == pytest.approx(info["final_equity"] - 100_000.0, abs=1e-3)
+
+
+# ------------------------------------------------------------------ debuggable plugin errors
+
+BOOM = "strategies:\n  b:\n    plugin: boom\n    budget: 1.0\n"
+MESSAGE = (
+    "plugin 'boom' (not from a distribution) raised in generate_signal: ZeroDivisionError: boom inside the strategy"
+)
+
+
+@pytest.mark.parametrize("command", [["backtest"], ["run", "--as-of", "2019-12-02"]])
+def test_plugin_error_is_printed_once_without_a_traceback(run_cli, make_project, test_plugins, monkeypatch, command):
+    monkeypatch.delenv("REGIMEFLEX_DEBUG", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    config = make_project(run_extra="history_sessions: 100\n" + PERIOD, strategies=BOOM)
+    code, out, err = run_cli("--config", str(config), *command)
+    assert code == 1
+    assert (out + err).count(MESSAGE) == 1, out + err
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("command", [["backtest"], ["run", "--as-of", "2019-12-02"]])
+def test_debug_prints_the_plugins_own_traceback(run_cli, make_project, test_plugins, monkeypatch, command):
+    monkeypatch.setenv("REGIMEFLEX_DEBUG", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    config = make_project(run_extra="history_sessions: 100\n" + PERIOD, strategies=BOOM)
+    code, out, err = run_cli("--config", str(config), *command)
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
+    assert 'leaky.py", line' in err and "in explode" in err  # the frame inside the plugin
+    assert (out + err).count(f"PluginCallError: {MESSAGE}") == 1
+
+
+# ------------------------------------------------------------------ progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    from regimeflex.cli.common import progress_bar
+
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    with progress_bar("backtest") as update:
+        assert update is not None
+        for i in range(1, 11):
+            update(i, 10)
+    assert "backtest" in term.getvalue() and "100%" in term.getvalue()
+
+
+def test_progress_bar_is_silent_when_piped(monkeypatch):
+    from regimeflex.cli.common import progress_bar
+
+    piped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", piped)
+    with progress_bar("backtest") as update:
+        assert update is None
+    assert piped.getvalue() == ""
+
+
+def test_backtest_reports_each_simulated_session_for_the_progress_bar(etf_project):
+    seen: list[tuple[int, int]] = []
+    result = run(load_settings(etf_project), on_session=lambda done, total: seen.append((done, total)))
+    n = len(result.equity)
+    assert seen == [(i, n) for i in range(1, n + 1)]
