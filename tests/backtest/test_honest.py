@@ -118,9 +118,7 @@ def test_summary_and_tear_sheet_state_the_daily_rules_by_default(run_cli, etf_pr
         "rules: daily run's rules: whole shares, market orders filled at the next open, no-churn threshold 0.005" in out
     )
     html = (tmp_path / "bt" / "tearsheet.html").read_text(encoding="utf-8")
-    assert (
-        "Execution: daily run&#39;s rules: whole shares" in html or "Execution: daily run's rules: whole shares" in html
-    )
+    assert "<li>daily run&#39;s rules: whole shares, market orders filled at the next open" in html
 
 
 def test_research_mode_says_its_fills_are_idealised(run_cli, make_project):
