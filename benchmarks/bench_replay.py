@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The planner replay (``backtest.execution: planner``) is a loop over sessions: show it stays linear.
+"""The daily rules' replay (``backtest.mode: daily``, the default) is a loop over sessions: show it stays linear.
 
 ``regimeflex.backtest.replay.replay`` plans every session's orders with the daily run's planner
 and fills them in the paper broker's book, one session at a time (the price of replaying the live

@@ -8,7 +8,8 @@ buys, buys scaled down to the buying power actually available, market or
 limit orders (limit = reference ± bps), the configured time in force, and a
 deterministic ``client_order_id`` so that planning the same session twice
 yields the same ids (the broker then recognises a resend as a duplicate).
-The arithmetic is vectorised over symbols with pandas; only the final
+The arithmetic is vectorised over symbols with numpy arrays (it runs once per session in the
+backtest's daily-rules replay); only the final
 :class:`~regimeflex.types.Order` objects are built one by one.
 """
 
@@ -91,11 +92,15 @@ def limit_price(reference: float, side: str, bps: float) -> float:
     return round(raw, 2 if raw >= 1 else 4)
 
 
-def _toward_zero(values: pd.Series, fractional: bool) -> pd.Series:
+def _toward_zero(values: np.ndarray, fractional: bool) -> np.ndarray:
     if fractional:
         scale = 10**FRACTION_DECIMALS
-        return np.trunc(values * scale + np.sign(values) * 1e-9) / scale
-    return np.trunc(values + np.sign(values) * 1e-9)
+        return np.asarray(np.trunc(values * scale + np.sign(values) * 1e-9) / scale)
+    return np.asarray(np.trunc(values + np.sign(values) * 1e-9))
+
+
+def _series(values: Mapping[str, float] | pd.Series) -> pd.Series:
+    return values if isinstance(values, pd.Series) else pd.Series(dict(values), dtype="float64")
 
 
 def plan_orders(
@@ -126,103 +131,107 @@ def plan_orders(
     fractional = rules.allow_fractional and bool(caps.get("supports_fractional"))
     short_ok = rules.allow_short and bool(caps.get("supports_short"))
 
-    weights = pd.Series(dict(targets) if not isinstance(targets, pd.Series) else targets, dtype="float64")
-    held = pd.Series({s: p.qty for s, p in account.positions.items() if p.qty}, dtype="float64")
-    symbols = weights.index.union(held.index)
-    frame = pd.DataFrame(
-        {
-            "weight": weights.reindex(symbols).fillna(0.0),
-            "held": held.reindex(symbols).fillna(0.0),
-            "price": pd.Series(dict(prices) if not isinstance(prices, pd.Series) else prices, dtype="float64").reindex(
-                symbols
-            ),
-        }
-    )
+    # one aligned array per column over the sorted union of targeted and held symbols (numpy, not a
+    # DataFrame: the planner runs once per session in the backtest's daily-rules replay)
+    w_s = _series(targets)
+    h_s = pd.Series({s: p.qty for s, p in account.positions.items() if p.qty}, dtype="float64")
+    symbols = w_s.index.union(h_s.index)
+    weight = np.nan_to_num(w_s.reindex(symbols).to_numpy(dtype="float64", na_value=np.nan), nan=0.0)
+    held = np.nan_to_num(h_s.reindex(symbols).to_numpy(dtype="float64", na_value=np.nan), nan=0.0)
+    price = _series(prices).astype("float64").reindex(symbols).to_numpy(dtype="float64", na_value=np.nan)
+    names = np.asarray([str(s) for s in symbols], dtype=object)
     skipped: list[Skipped] = []
 
     if not short_ok:
-        shorts = frame["weight"] < 0
+        shorts = weight < 0
         skipped += [
-            Skipped(s, "short target but shorting is not enabled for this broker; held flat")
-            for s in frame.index[shorts]
+            Skipped(s, "short target but shorting is not enabled for this broker; held flat") for s in names[shorts]
         ]
-        frame.loc[shorts, "weight"] = 0.0
+        weight = np.where(shorts, 0.0, weight)
 
-    no_price = ~(frame["price"] > 0)
-    moving = (frame["weight"] != 0) | (frame["held"] != 0)
-    skipped += [Skipped(s, "no reference price") for s in frame.index[no_price & moving]]
-    frame = frame[~no_price]
+    no_price = ~(price > 0)
+    moving = (weight != 0) | (held != 0)
+    skipped += [Skipped(s, "no reference price") for s in names[no_price & moving]]
+    keep = ~no_price
+    names, weight, held, price = names[keep], weight[keep], held[keep], price[keep]
 
     equity = float(account.equity)
-    frame["current_weight"] = frame["held"] * frame["price"] / equity
-    target_qty = _toward_zero(frame["weight"] * equity / frame["price"], fractional)
-    delta = target_qty - frame["held"]
-    closing = (frame["weight"] == 0) & (frame["held"] != 0)
+    current_weight = held * price / equity
+    target_qty = _toward_zero(weight * equity / price, fractional)
+    delta = target_qty - held
+    closing = (weight == 0) & (held != 0)
     if not fractional:  # a fractional holding is only ever closed in full
-        delta = delta.where(closing, _toward_zero(delta, False))
-    frame["delta"] = delta.where(~closing, -frame["held"])
+        delta = np.where(closing, delta, _toward_zero(delta, False))
+    delta = np.where(~closing, delta, -held)
 
-    churn = ((frame["weight"] - frame["current_weight"]).abs() < rules.min_weight_change) & ~closing
+    churn = (np.abs(weight - current_weight) < rules.min_weight_change) & ~closing
     skipped += [
         Skipped(s, f"weight change below the no-churn threshold {rules.min_weight_change:g}")
-        for s in frame.index[churn & (frame["delta"] != 0)]
+        for s in names[churn & (delta != 0)]
     ]
-    frame = frame[~churn & (frame["delta"] != 0)]
+    keep = ~churn & (delta != 0)
+    names, price, delta, closing = names[keep], price[keep], delta[keep], closing[keep]
 
-    frame["side"] = np.where(frame["delta"] > 0, "buy", "sell")
-    frame["qty"] = frame["delta"].abs()
-    small = (frame["qty"] * frame["price"] < rules.min_notional) & ~(
-        (frame["side"] == "sell") & closing.reindex(frame.index, fill_value=False)
-    )
-    skipped += [Skipped(s, f"order value below min_notional {rules.min_notional:g}") for s in frame.index[small]]
-    frame = frame[~small]
+    sell = delta < 0
+    qty = np.abs(delta)
+    small = (qty * price < rules.min_notional) & ~(sell & closing)
+    skipped += [Skipped(s, f"order value below min_notional {rules.min_notional:g}") for s in names[small]]
+    keep = ~small
+    names, price, qty, sell = names[keep], price[keep], qty[keep], sell[keep]
 
     if rules.order_type == "limit":
-        frame["limit"] = [
-            limit_price(p, side, rules.limit_offset_bps) for p, side in zip(frame["price"], frame["side"])
-        ]
-        frame["cost_price"] = frame["limit"]
+        limit = np.array(
+            [
+                limit_price(p, "sell" if s else "buy", rules.limit_offset_bps)
+                for p, s in zip(price.tolist(), sell.tolist())
+            ],
+            dtype="float64",
+        )
+        cost_price = limit
     else:
-        frame["limit"] = np.nan
-        frame["cost_price"] = frame["price"] * (1 + rules.buying_power_buffer_bps / 1e4)
+        limit = np.full(len(price), np.nan)
+        cost_price = price * (1 + rules.buying_power_buffer_bps / 1e4)
 
-    buys = frame["side"] == "buy"
+    buys = ~sell
     available = float(account.buying_power)
     if rules.use_sell_proceeds:
-        available += float((frame.loc[~buys, "qty"] * frame.loc[~buys, "price"]).sum())
+        available += float((qty[sell] * price[sell]).sum())
     available = max(available, 0.0)
-    buy_cost = float((frame.loc[buys, "qty"] * frame.loc[buys, "cost_price"]).sum())
+    buy_cost = float((qty[buys] * cost_price[buys]).sum())
     notes: list[str] = []
     if buy_cost > available:
         scale = available / buy_cost
-        frame.loc[buys, "qty"] = _toward_zero(frame.loc[buys, "qty"] * scale, fractional)
+        qty = np.where(buys, _toward_zero(qty * scale, fractional), qty)
         notes.append(f"buys scaled by {scale:.4f} to fit buying power {available:,.2f} (wanted {buy_cost:,.2f})")
-        too_small = buys & (frame["qty"] * frame["price"] < rules.min_notional)
-        skipped += [
-            Skipped(s, "buy scaled to fit buying power fell below min_notional") for s in frame.index[too_small]
-        ]
-        frame = frame[~too_small]
-        buys = frame["side"] == "buy"
-        buy_cost = float((frame.loc[buys, "qty"] * frame.loc[buys, "cost_price"]).sum())
+        too_small = buys & (qty * price < rules.min_notional)
+        skipped += [Skipped(s, "buy scaled to fit buying power fell below min_notional") for s in names[too_small]]
+        keep = ~too_small
+        names, price, qty, sell, limit = names[keep], price[keep], qty[keep], sell[keep], limit[keep]
+        cost_price = cost_price[keep]
+        buys = ~sell
+        buy_cost = float((qty[buys] * cost_price[buys]).sum())
 
-    frame = frame.assign(_order=np.where(frame["side"] == "sell", 0, 1)).sort_values(["_order"], kind="stable")
-    orders = tuple(
-        Order(
-            symbol=str(sym),
-            side=row.side,
-            qty=float(round(row.qty, FRACTION_DECIMALS)),
-            client_order_id=client_order_id(session, strategy, str(sym), row.side, float(row.qty), attempt),
-            type=rules.order_type,
-            limit_price=None if np.isnan(row.limit) else float(row.limit),
-            time_in_force=rules.time_in_force,
-            reference_price=float(row.price),
-            strategy=strategy,
-            session=session,
+    orders = []
+    for i in np.argsort(np.where(sell, 0, 1), kind="stable").tolist():  # sells first, then buys, each by symbol
+        side: Literal["buy", "sell"] = "sell" if sell[i] else "buy"
+        q = float(qty[i])
+        sym = str(names[i])
+        orders.append(
+            Order(
+                symbol=sym,
+                side=side,
+                qty=float(round(q, FRACTION_DECIMALS)),
+                client_order_id=client_order_id(session, strategy, sym, side, q, attempt),
+                type=rules.order_type,
+                limit_price=None if np.isnan(limit[i]) else float(limit[i]),
+                time_in_force=rules.time_in_force,
+                reference_price=float(price[i]),
+                strategy=strategy,
+                session=session,
+            )
         )
-        for sym, row in frame.iterrows()
-    )
     return Plan(
-        orders=orders,
+        orders=tuple(orders),
         skipped=tuple(sorted(skipped, key=lambda s: s.symbol)),
         equity=equity,
         buy_notional=round(buy_cost, 2),

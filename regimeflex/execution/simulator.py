@@ -305,8 +305,11 @@ class PaperBook:
         """Fill open orders at the open of every later session the price panel holds."""
         if self.prices is None or self.prices.empty:
             return
+        waiting = [o for o in self.orders.values() if o["status"] in OPEN_STATUSES]
+        if not waiting:  # nothing to fill: skip the price panels (the replay calls this every session)
+            return
         opens, lows, highs = self.prices["open"], self.prices["low"], self.prices["high"]
-        for order in self.orders.values():
+        for order in waiting:
             while order["status"] in OPEN_STATUSES:
                 after = order["last_fill"] or order["session"]
                 sym = order["symbol"]

@@ -88,12 +88,13 @@ def test_touching_a_source_file_without_changing_it_reimports_nothing(run_cli, c
 def test_a_benchmark_file_added_later_shows_up_in_the_next_backtest(run_cli, csv_project: Path) -> None:
     folder = csv_project.parent / "csv"
     (folder / "SPY-1993-2017.csv").unlink()
-    without, _ = backtest(run_cli, csv_project)
+    # without its file the benchmark does not cover the period: a pre-flight error, never a flat line
+    code, _, err = run_cli("--config", csv_project, "backtest", "--start", START, "--end", END, "--json")
+    assert code == 1 and "SPY (run.yaml benchmark, risk.yaml regime.detect.benchmark) has no bars" in err
     shutil.copy(DATA / "SPY-1993-2017.csv", folder)
     added, _ = backtest(run_cli, csv_project)
     shutil.rmtree(csv_project.parent / "data" / "cache")
     from_scratch, _ = backtest(run_cli, csv_project)
-    assert without["metrics"]["benchmark_return"] is None
     assert added["metrics"]["benchmark_return"] is not None
     assert added["metrics"]["benchmark_return"] == from_scratch["metrics"]["benchmark_return"]
 
