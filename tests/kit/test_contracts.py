@@ -57,7 +57,8 @@ class TestPeek(StrategyContract):
 """
     )
     result = run(author)
-    result.assert_outcomes(passed=len(checks_for("strategy")) - 1, failed=1)
+    # tomorrow's close also changes the first sessions, so the warm-up clause catches it too
+    result.assert_outcomes(passed=len(checks_for("strategy")) - 2, failed=2)
     result.stdout.fnmatch_lines(
         ["*CheckFailure: strategy.no_lookahead/v2: signal for AAPL on * depends on later bars*"]
     )
@@ -163,12 +164,15 @@ from tests.kit import toys
 
 class TestPeek(StrategyContract):
     plugin = toys.PeekingStrategy()
-    expected_failures = {"strategy.no_lookahead/v1": "known leak, issue #7"}
+    expected_failures = {
+        "strategy.no_lookahead/v2": "known leak, issue #7",
+        "strategy.warmup_not_backfilled/v1": "known leak, issue #7",
+    }
 """
     )
     result = run(author, "-rx")
-    result.assert_outcomes(passed=len(checks_for("strategy")) - 1, xfailed=1)
-    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v1: expected failure (known leak, issue #7)*"])
+    result.assert_outcomes(passed=len(checks_for("strategy")) - 2, xfailed=2)
+    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v2: expected failure (known leak, issue #7)*"])
 
 
 def test_an_expected_failure_that_passes_fails_the_test_so_the_entry_is_removed(author: pytest.Pytester):
@@ -179,12 +183,12 @@ from tests.kit import toys
 
 class TestGood(StrategyContract):
     plugin = toys.GoodStrategy()
-    expected_failures = {"strategy.no_lookahead/v1": "was leaking"}
+    expected_failures = {"strategy.no_lookahead/v2": "was leaking"}
 """
     )
     result = run(author)
     result.assert_outcomes(passed=len(checks_for("strategy")) - 1, failed=1)
-    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v1: passed but is listed in expected_failures (was leaking)*"])
+    result.stdout.fnmatch_lines(["*strategy.no_lookahead/v2: passed but is listed in expected_failures (was leaking)*"])
 
 
 def test_an_unknown_check_id_in_expected_failures_is_named(author: pytest.Pytester):
