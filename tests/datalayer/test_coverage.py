@@ -69,7 +69,9 @@ def test_a_backtest_on_clean_covering_data_prints_no_data_line(run_cli, csv_proj
 def test_a_backtest_without_its_benchmark_says_so(run_cli, csv_project: Path) -> None:
     (csv_project.parent / "csv" / "SPY-1993-2017.csv").unlink()
     code, _, err = run_cli("--config", csv_project, "backtest", "--start", "1999-01-04", "--end", "2001-12-31")
-    assert code == 0 and "benchmark SPY: no bars (its guard cannot see)" in err
+    # issue #14: a benchmark that does not cover the period is a pre-flight error, never a flat line
+    assert code == 1
+    assert "backtest pre-flight: SPY (run.yaml benchmark, risk.yaml regime.detect.benchmark) has no bars" in err
 
 
 def test_a_run_puts_the_data_line_in_its_summary_and_the_reports_data_section(run_cli, csv_project: Path) -> None:
