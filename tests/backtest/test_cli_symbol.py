@@ -13,6 +13,10 @@ from regimeflex.report import trades as trade_tables
 
 @pytest.fixture
 def backtest_dir(run_cli, etf_project, tmp_path):
+    # research mode: a daily-rebalanced book (many resizing fills); the default daily rules' no-churn threshold
+    # would leave few of them to test the chart's thinning on
+    run_yaml = etf_project / "run.yaml"
+    run_yaml.write_text(run_yaml.read_text() + "  mode: research\n")
     out = tmp_path / "bt"
     code, _, err = run_cli("--config", str(etf_project), "backtest", "--out", str(out))
     assert code == 0, err
