@@ -7,6 +7,7 @@ import io
 import json
 import re
 from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -151,8 +152,8 @@ def test_backtest_without_out_writes_under_the_reports_folder_and_prints_the_pat
     written = [line.removeprefix("wrote ") for line in out.splitlines() if line.startswith("wrote ")]
     reports = etf_project.parent / "reports" / "backtests"
     assert written and all(p.startswith(str(reports)) for p in written)
-    folder = {str(pd.io.common.Path(p).parent) for p in written}
-    assert len(folder) == 1 and re.fullmatch(r"\d{8}T\d{6}Z", pd.io.common.Path(folder.pop()).name)
+    stamps = {Path(p).relative_to(reports).parts[0] for p in written}
+    assert len(stamps) == 1 and re.fullmatch(r"\d{8}T\d{6}Z", stamps.pop())
     assert any(p.endswith("tearsheet.html") for p in written)
 
 
