@@ -82,10 +82,10 @@ def test_planner_backtest_with_stops_sells_on_stop_fills(make_project):
     assert (result.trades["side"] == "sell").sum() > (unprotected["side"] == "sell").sum()
 
 
-def test_engine_backtest_refuses_stops_it_does_not_simulate(make_project):
+def test_research_backtest_refuses_stops_it_does_not_simulate(make_project):
     from regimeflex.errors import ConfigError
 
-    config = with_stops(make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n"))
+    config = with_stops(make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  mode: research\n"))
     with pytest.raises(ConfigError) as err:
         run(load_settings(config))
-    assert "risk.yaml: stops.kind: trailing is simulated only by the planner replay" in str(err.value)
+    assert "risk.yaml: stops.kind: trailing is simulated only with the daily run's rules" in str(err.value)
