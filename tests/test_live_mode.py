@@ -22,14 +22,14 @@ def nothing_written(project: Path) -> bool:
 
 def test_live_mode_with_the_simulated_paper_broker_is_refused_before_anything_runs(run_cli, project: Path) -> None:
     (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
-    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION, "--live")
+    code, out, err = run_cli("--config", str(project), "run", "--as-of", SESSION, "--live")
     assert code == 2
     assert (
         "mode: live refused: broker.yaml: broker 'paper' does not declare live_trading (a simulated or "
         "paper-only broker); use a live broker such as alpaca, or set mode: paper; data.yaml: provider "
         "'synthetic' does not declare real_market_data (simulated prices); use a real data provider such as "
         "polygon, alpaca or csv"
-    ) in out
+    ) in out + err  # the run's one error line (logged once, to stderr)
     assert "sent" not in out.split("note:")[0]  # no orders, no "completed, N sent"
     root = project.parent
     assert not (root / "data").exists() and not (root / "state").exists() and not (root / "reports").exists()

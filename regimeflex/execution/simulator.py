@@ -306,7 +306,9 @@ class PaperBook:
         if self.prices is None or self.prices.empty:
             return
         waiting = [o for o in self.orders.values() if o["status"] in OPEN_STATUSES]
-        if not waiting:  # nothing to fill: skip the price panels (the replay calls this every session)
+        if (
+            not waiting and not self.stops
+        ):  # nothing to fill or protect: skip the price panels (the replay calls this every session)
             return
         opens, lows, highs = self.prices["open"], self.prices["low"], self.prices["high"]
         for order in waiting:

@@ -36,7 +36,7 @@ def test_live_alpaca_on_synthetic_prices_is_refused_and_alpaca_never_contacted(h
     (config / "broker.yaml").write_text(
         yaml.safe_dump({"broker": "alpaca", "mode": "live", "brokers": {"alpaca": {"base_url": url, "live_url": url}}})
     )
-    code, out, _ = run_cli("--config", config, "run", "--as-of", "2024-03-13", "--live")
+    code, out, err = run_cli("--config", config, "run", "--as-of", "2024-03-13", "--live")
     assert code == 2
-    assert "mode: live refused: data.yaml: provider 'synthetic' does not declare real_market_data" in out
+    assert "mode: live refused: data.yaml: provider 'synthetic' does not declare real_market_data" in out + err
     assert httpserver.log == []
