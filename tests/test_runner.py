@@ -47,9 +47,9 @@ def test_kill_switch_exits_3_and_touches_nothing(run_cli, project: Path) -> None
 
 def test_live_mode_without_the_live_flag_is_refused(run_cli, project: Path) -> None:
     (project / "broker.yaml").write_text("broker: paper\nmode: live\n")
-    code, out, _ = run_cli("--config", str(project), "run", "--as-of", SESSION)
+    code, out, err = run_cli("--config", str(project), "run", "--as-of", SESSION)
     assert code == 2
-    assert "broker.yaml: mode: live also needs --live on the command line" in out
+    assert "broker.yaml: mode: live also needs --live on the command line" in out + err
 
 
 def test_rerun_of_the_same_session_resumes_instead_of_replanning(run_cli, project: Path) -> None:

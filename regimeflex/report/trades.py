@@ -63,7 +63,9 @@ def signed_fills(trades: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if "event" in trades.columns:  # e.g. "data ended": the fill that closed a symbol whose data stopped
-        out["event"] = trades["event"].fillna("").astype(str).to_numpy(dtype=object)[order]
+        out["event"] = (
+            trades["event"].astype(object).where(trades["event"].notna(), "").astype(str).to_numpy(dtype=object)[order]
+        )
     return out
 
 
