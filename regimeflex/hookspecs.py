@@ -66,7 +66,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 #: when the majors are equal and its minor is not newer than the core's. The minor grows with
 #: an added hook or an added optional argument; the major with a removal or a changed meaning
 #: (after a deprecation period, see :data:`RENAMED_HOOKS`).
-HOOK_API_VERSION = "1.1"  # 1.1: serve_commands (chat control), indicator_lines
+HOOK_API_VERSION = "1.1"  # 1.1: serve_commands (chat control), indicator_lines, provide_corporate_actions
 
 #: Hooks renamed in this major: old name → (new name, the hook API major that drops the old
 #: name). A plugin implementing the old name still loads, is called under the new name, and
