@@ -46,10 +46,19 @@ __all__ = [
 _DEFAULT_MODE = 0o666
 
 
-def _umasked(mode: int) -> int:
+def _read_umask() -> int:
     current = os.umask(0)
     os.umask(current)
-    return mode & ~current
+    return current
+
+
+#: Read once, at import: os.umask can only be read by setting it, and doing that per write would
+#: briefly give every other thread (the backtest writes its files concurrently) a zero umask.
+_UMASK = _read_umask()
+
+
+def _umasked(mode: int) -> int:
+    return mode & ~_UMASK
 
 
 def fsync_dir(folder: Path) -> None:
@@ -71,21 +80,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = _DEFAULT_M
     and ``path`` keeps its old content; the ``OSError`` propagates unchanged
     so the caller can name the path and the cause.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, _umasked(mode))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    with atomic_path(path, mode=mode) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
 
 
 @contextlib.contextmanager
