@@ -40,15 +40,10 @@ def _restore_environ():
 @pytest.fixture(autouse=True)
 def _no_secrets_or_plugin_env(monkeypatch: pytest.MonkeyPatch, _restore_environ) -> None:
     """Tests start without real credentials or plugin switches from the developer's shell."""
+    from regimeflex.secrets import SECRET_ENV_VARS
+
     for name in (
-        "APCA_API_KEY_ID",
-        "APCA_API_SECRET_KEY",
-        "POLYGON_API_KEY",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_CHAT_ID",
-        "REGIMEFLEX_SMTP_PASSWORD",
-        "REGIMEFLEX_WEBHOOK_SECRET",
-        "REGIMEFLEX_LEDGER_KEY",
+        *SECRET_ENV_VARS,  # the one list of secret variables, so a new one is cleared here too
         "REGIMEFLEX_DISABLED_PLUGINS",
         "REGIMEFLEX_TRACE_PLUGINS",
         "REGIMEFLEX_CONFIG",
