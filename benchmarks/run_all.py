@@ -2,10 +2,11 @@
 """`make bench`: run every benchmark script under benchmarks/ (``bench_*.py``), one after another.
 
 Each script prints its own figures (ratios against a reference measured in the same run),
-exits non-zero when it misses its target, and may write a table under benchmarks/results/;
-benchmarks/README.md records them. A failing script is reported and the others still run;
-the exit code is non-zero when any failed. ``python benchmarks/run_all.py NAME ...`` runs
-only the scripts whose name contains one of the NAMEs.
+exits non-zero when it misses its target, and records each target through ``targets.record``.
+At the end one table lists every target measured in this run with its figure and PASS/MISS; the
+exit code is 1 when any target was missed or any script failed. ``python benchmarks/run_all.py
+NAME ...`` runs only the scripts whose name contains one of the NAMEs; ``--table`` prints the
+last stored records as the markdown table in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ import sys
 import time
 from pathlib import Path
 
+from targets import format_row, load_average, markdown, records
+
 HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--table"]:
+        print(markdown(records()))
+        return 0
+    started = time.time()
+    print(f"load average at start: {load_average()}", flush=True)
     scripts = sorted(HERE.glob("bench_*.py"))
     if argv:
         scripts = [s for s in scripts if any(a in s.stem for a in argv)]
@@ -30,9 +38,16 @@ def main(argv: list[str]) -> int:
         print(f"== {script.name}: exit {rc} in {time.perf_counter() - t0:.0f} s", flush=True)
         if rc:
             failed.append(script.name)
+    measured = records(since=started)
+    print(f"\n== targets ({len(measured)} measured; load average at end: {load_average()})")
+    for rec in measured:
+        print(("PASS " if rec["pass"] else "MISS ") + format_row(rec))
+    missed = [r["name"] for r in measured if not r["pass"]]
     if failed:
-        print(f"failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+        print(f"failed scripts: {', '.join(failed)}", file=sys.stderr)
+    if missed:
+        print(f"missed targets: {', '.join(missed)}", file=sys.stderr)
+    return 1 if failed or missed else 0
 
 
 if __name__ == "__main__":
