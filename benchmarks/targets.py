@@ -13,7 +13,7 @@ import json
 import os
 import re
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "targets"
@@ -59,8 +59,8 @@ def record(
         "pass": ok,
         "detail": detail,
         "load": load_average(),
-        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "at": datetime.now(timezone.utc).timestamp(),
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "at": datetime.now(UTC).timestamp(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS / f".{slug(name)}.json.tmp"
