@@ -26,17 +26,9 @@ NETWORK_ROLES = ("data", "broker", "notifier")
 def _read_params(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    from regimeflex.errors import ConfigError
-    from regimeflex.fsio import load_yaml
+    from regimeflex.fsio import read_yaml_mapping
 
-    raw = load_yaml(path, label=str(path))
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{path}: the params file must hold a mapping of the plugin's settings, got {type(raw).__name__}"
-        )
-    return raw
+    return dict(read_yaml_mapping(path, label=str(path)))
 
 
 def params_from_config(ctx: click.Context, name: str) -> tuple[dict[str, Any], str] | None:

@@ -275,6 +275,19 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
     seq, height, offset, signed_at = start.entries, start.height, start.offset, start.signed_checkpoint
     crc = start.crc if start.offset else 0
     hashed = checkpoints = signed = unsigned = 0
+
+    def whole_lines_verified() -> VerifyResult:
+        return VerifyResult(
+            ok=True,
+            entries=seq,
+            hashed=hashed,
+            prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at, crc),
+            checkpoints=checkpoints,
+            signed=signed,
+            unsigned=unsigned,
+            keyed=keyed,
+        )
+
     with path.open("rb") as fh:
         if start.offset:
             hashed = 1
@@ -316,29 +329,15 @@ def verify_file(path: Path, *, since: Verified | None = None, key: bytes | None 
             if crc is not None:
                 crc = zlib.crc32(b"".join(lines), crc)
             if torn:
-                return VerifyResult(
-                    False,
-                    seq,
-                    seq + 1,
-                    "torn last line (no newline): " + torn_remedy(path),
+                # everything before the torn line verified: the prefix is as good as a clean end's
+                return replace(
+                    whole_lines_verified(),
+                    ok=False,
+                    bad_line=seq + 1,
+                    problem="torn last line (no newline): " + torn_remedy(path),
                     torn=True,
-                    hashed=hashed,
-                    prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at, crc),
-                    checkpoints=checkpoints,
-                    signed=signed,
-                    unsigned=unsigned,
-                    keyed=keyed,
                 )
-    return VerifyResult(
-        ok=True,
-        entries=seq,
-        hashed=hashed,
-        prefix=Verified(offset, seq, prev.decode("ascii"), height, signed_at, crc),
-        checkpoints=checkpoints,
-        signed=signed,
-        unsigned=unsigned,
-        keyed=keyed,
-    )
+    return whole_lines_verified()
 
 
 def verify_since_checkpoint(path: Path) -> VerifyResult:

@@ -71,7 +71,7 @@ def test_params_file_that_is_not_a_mapping_is_a_config_error(run_cli, toy_entry_
     params.write_text("- 1\n- 2\n", encoding="utf-8")
     code, _, err = run_cli("plugins", "check", "good", "--params", str(params))
     assert code == 2
-    assert err == (f"error: {params}: the params file must hold a mapping of the plugin's settings, got list\n")
+    assert err == f"error: {params}: the top level must be a mapping of keys, got list\n"
 
 
 def test_params_file_is_validated_by_the_plugins_settings_model(run_cli, tmp_path):
