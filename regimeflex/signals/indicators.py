@@ -56,31 +56,90 @@ def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: ob
     return out
 
 
+#: unit roundoff of float64 (half the distance from 1.0 to the next float)
+_UNIT_ROUNDOFF = 2.0**-53
+
+
+def _exact_window_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sums of every complete trailing window of a gap-free 2-D array, exact but for one final rounding.
+
+    Each value is split into a fixed-point part on a per-column grid of 2**-e (chosen so the
+    integer running total of the column cannot overflow int64) and the exact remainder
+    below that grid: the integer windows sums are exact, the remainders are smaller than the
+    grid (so their own rounding is ~2**-100 of the value), and the two are added once.
+    """
+    n_rows = len(values)
+    biggest = np.abs(values).max(axis=0)
+    biggest[~(biggest > 0)] = 1.0
+    _, exponent = np.frexp(biggest * (n_rows + 1))  # biggest * (n_rows + 1) < 2**exponent
+    scale = np.ldexp(1.0, np.minimum(61 - exponent, 1000))
+    whole = np.rint(values * scale)
+    rest = values - whole / scale  # exact: the value minus a nearby multiple of the grid
+    ints = np.zeros((n_rows + 1, values.shape[1]), dtype=np.int64)
+    np.cumsum(whole.astype(np.int64), axis=0, out=ints[1:])
+    small = np.zeros((n_rows + 1, values.shape[1]))
+    np.cumsum(rest, axis=0, out=small[1:])
+    int_sums = ints[window:] - ints[:-window]
+    rounded = int_sums.astype(np.float64)
+    carry = (int_sums - rounded.astype(np.int64)).astype(np.float64)  # what the conversion rounded away
+    return rounded / scale + (carry / scale + (small[window:] - small[:-window]))
+
+
 def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of each complete trailing window of a 2-D array (NaN where the window has a gap).
 
     Differences of cumulative sums, as TA-Lib's running total does: one pass
-    over the whole panel instead of one rolling kernel per column.
+    over the whole panel instead of one rolling kernel per column. The running
+    total carries rounding error (about 1e-14 of the value on ten years of
+    prices), so a value that equals its own mean (a flat price, or decimal
+    prices that average exactly to the close) could land a few ulps on either
+    side of it. Wherever a value lies within the proven error bound of its
+    mean, the columns concerned are recomputed with exact window sums
+    (:func:`_exact_window_sums`), so ``x > sma(x)`` is decided on the mean of
+    the exact window sum, rounded once: ties are ties.
     """
     out = np.full(values.shape, np.nan)
     if len(values) < window:
         return out
     missing = np.isnan(values)
     has_gaps = bool(missing.any())
+    filled = np.where(missing, 0.0, values) if has_gaps else values
     total = np.zeros((len(values) + 1, values.shape[1]))
-    np.cumsum(np.where(missing, 0.0, values) if has_gaps else values, axis=0, out=total[1:])
+    np.cumsum(filled, axis=0, out=total[1:])
     means = total[window:] - total[:-window]
     means /= window
     if has_gaps:
         gaps = np.zeros(total.shape, dtype=np.int64)
         np.cumsum(missing, axis=0, out=gaps[1:])
         means[(gaps[window:] - gaps[:-window]) != 0] = np.nan
+    # |error of a running total of t terms| <= t * u * (sum of their |values|) (recursive summation), twice
+    # that for the difference of two totals; |mean| <= that sum / window covers the last two roundings
+    if bool((filled >= 0).all()):
+        magnitude = total[window:]  # the running total itself is the sum of |values|
+    else:
+        magnitude = np.cumsum(np.abs(filled), axis=0)[window - 1 :]
+    bound = np.arange(window, len(values) + 1, dtype=np.float64)[:, None] * (8 * _UNIT_ROUNDOFF / window)
+    bound = bound * magnitude
+    distance = values[window - 1 :] - means
+    np.abs(distance, out=distance)
+    with np.errstate(invalid="ignore"):
+        near = np.less_equal(distance, bound, out=np.empty(distance.shape, dtype=bool))  # NaN: not near
+    cols = np.flatnonzero(near.any(axis=0))
+    if cols.size:
+        exact = _exact_window_sums(filled[:, cols], window) / window
+        exact[np.isnan(means[:, cols])] = np.nan
+        means[:, cols] = exact
     out[window - 1 :] = means
     return out
 
 
 def sma(x: Frame, window: int) -> Frame:
-    """Simple moving average over ``window`` sessions (TA-Lib ``SMA``)."""
+    """Simple moving average over ``window`` sessions (TA-Lib ``SMA``).
+
+    Exact where it matters for a comparison with the series itself: wherever
+    ``x`` is within rounding distance of its SMA the mean is that of the exact
+    window sum, so ``x > sma(x)`` is strict on true ties (see
+    :func:`rolling_mean_values`)."""
     window = _check_window("sma", window)
     frame, was_series = _as_frame(x)
     out = rolling_mean_values(frame.to_numpy(dtype="float64"), window)

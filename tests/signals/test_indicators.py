@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,3 +133,48 @@ def test_sma_window_with_a_missing_session_is_nan_and_elsewhere_equals_pandas(sp
     reference = close["SPY"].rolling(20, min_periods=20).mean()
     assert ours.iloc[1000:1020].isna().all() and ours.iloc[1020:].notna().all()
     np.testing.assert_allclose(ours.to_numpy(), reference.to_numpy(), rtol=0, atol=TOL, equal_nan=True)
+
+
+def test_sma_is_within_1e_12_of_talib_relative(panel):
+    ours = ind.sma(panel["close"], 50)
+    for symbol, ref in talib_each(panel, talib.SMA, "close", timeperiod=50).items():
+        mine = ours[symbol].reindex(ref.index).to_numpy()
+        np.testing.assert_allclose(mine, ref.to_numpy(), rtol=1e-12, atol=0, equal_nan=True, err_msg=symbol)
+
+
+def exact_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """The reference: each window summed exactly (math.fsum, correctly rounded), divided by the window."""
+    out = np.full(values.shape, np.nan)
+    for j in range(values.shape[1]):
+        for t in range(window - 1, len(values)):
+            cells = values[t - window + 1 : t + 1, j]
+            if not np.isnan(cells).any():
+                out[t, j] = math.fsum(cells) / window
+    return out
+
+
+@pytest.mark.parametrize("window", [5, 10, 20])
+def test_close_above_sma_decides_real_decimal_ties_as_the_exact_mean_does(window):
+    """all_stocks_5yr has 2-decimal closes that equal their SMA exactly (5/10/20 sessions: 39/16/5 ties); a
+    running total alone rounds some of them a few ulps off and flips the strict ``close > SMA``."""
+    rows = pd.read_csv(Path(__file__).resolve().parent.parent / "data" / "all_stocks_5yr_subset.csv.gz")
+    close = rows.pivot(index="date", columns="Name", values="close").sort_index()
+    values = close.to_numpy()
+    exact = exact_mean(values, window)
+    ours = ind.sma(close, window).to_numpy()
+    assert (values == exact).sum() > 0, "the data has no tie: the test would prove nothing"
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(exact))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(values > ours, values > exact)
+        np.testing.assert_array_equal(values == ours, values == exact)
+
+
+def test_flat_price_after_a_long_history_equals_its_sma_exactly():
+    """A running total over large earlier prices carries rounding error into later windows; a flat stretch
+    still averages to its own price exactly, so ``close > SMA`` is False on it, as it should be."""
+    rng = np.random.default_rng(7)
+    history = np.concatenate([rng.uniform(900.0, 1100.0, 3000), np.full(60, 10.01)])
+    close = pd.Series(history, name="X")
+    average = ind.sma(close, 50)
+    assert (average.iloc[-11:] == 10.01).all()
+    assert not (close.iloc[-11:] > average.iloc[-11:]).any()
