@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,9 @@ class RunSummary:
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)  # what is off in the data: one summary line, then one per rule
+    #: the held symbols' splits and dividends: provider, status (provider | cache | cache-fallback |
+    #: not provided | nothing held), the ledger entries this run wrote (``recorded``)
+    corporate_actions: dict[str, Any] = field(default_factory=dict)
     #: how the orders relate to today's targets: check same|changed|unknown when resumed, the plan
     #: attempt (0, then +1 per --replan), the ids a replan canceled
     plan: dict[str, Any] = field(default_factory=dict)
@@ -317,6 +320,9 @@ def _locked_cycle(
         described = ", ".join(f"{s} ({'no bars' if n is None else f'{n} session(s) behind'})" for s, n in stale.items())
         log.risk("stale data for %s: those positions are held as they are, no orders", described)
         summary.messages.append(f"stale data, held without trading: {described}")
+    with step("corporate actions: held symbols' splits and dividends recorded", log) as figures:
+        actions = record_corporate_actions_for_run(settings, host, session, journal, summary, dispatcher)
+    summary.steps["corporate_actions"] = figures
     with step("signals → sizing: targets computed", log) as figures:
         panel = compute_targets(bars, selection, host, settings)
     summary.steps["targets"] = figures
@@ -333,7 +339,7 @@ def _locked_cycle(
     prices = bars["close"].ffill().iloc[-1]  # reference prices; stale symbols are held, not traded
 
     with step("risk: circuit breakers checked", log) as figures:
-        account = account_now(settings, host, selection, summary.mode, session, journal, prices, bars)
+        account = account_now(settings, host, selection, summary.mode, session, journal, prices, bars, actions)
         targets = _apply_breakers(
             settings,
             session,
@@ -363,6 +369,7 @@ def _locked_cycle(
             journal=journal,
             notify=dispatcher.send,
             replan=options.replan,
+            corporate_actions=actions,
         )
     summary.steps["execution"] = figures
     status = {r.client_order_id: r.status for r in outcome.results}
@@ -393,7 +400,7 @@ def _locked_cycle(
     summary.messages.extend(outcome.notes)
     summary.messages.extend(f"skipped {s.symbol}: {s.reason}" for s in outcome.skipped)
     summary.messages.extend(outcome.errors)
-    after = account_now(settings, host, selection, summary.mode, session, journal, prices, bars)
+    after = account_now(settings, host, selection, summary.mode, session, journal, prices, bars, actions)
     summary.equity = round(after.equity, 2)
     summary.pnl = round(after.equity - settings.run.initial_equity, 2)
     if outcome.killed:
@@ -426,6 +433,33 @@ def _locked_cycle(
     )
 
 
+def record_corporate_actions_for_run(
+    settings: Settings, host: PluginHost, session: pd.Timestamp, journal: Any, summary: RunSummary, dispatcher: Any
+) -> tuple[Any, ...]:
+    """Ask the data provider (cache first) for the splits and cash dividends of every symbol the
+    ledger holds, record those whose ex-date has come as ledger entries, and say in the summary what
+    could not be seen. Returns the actions, which the broker context carries (the paper broker
+    applies them to its own account)."""
+    from regimeflex.data.actions import load_corporate_actions
+    from regimeflex.ledger.corporate import record_corporate_actions
+
+    since = {s: d + timedelta(days=1) for s, d in journal.state.held_since().items()}
+    report = load_corporate_actions(settings, host, since, session.date())
+    written = record_corporate_actions(journal, report.actions, through=session.date()) if report.actions else []
+    summary.corporate_actions = {**report.as_dict(), "recorded": written}
+    for event in report.events:
+        dispatcher.send(event)
+    if report.line:
+        if report.status == "not provided":
+            log.risk("%s: positions, cost basis and cash do not include splits or dividends", report.line)
+        summary.messages.append(report.line)
+    for entry in written:
+        what = f"split {entry['ratio']:g}-for-1" if "ratio" in entry else f"dividend {entry['amount']:,.2f}"
+        log.info("corporate action recorded: %s %s (ex %s)", entry["symbol"], what, entry["ex_date"])
+        summary.messages.append(f"corporate action: {entry['symbol']} {what} on {entry['ex_date']}")
+    return tuple(report.actions)
+
+
 def _report_unknown_calendar(settings: Settings, session: pd.Timestamp, guard: Any, summary: RunSummary) -> None:
     """A guard that cannot see says so: outside the FOMC table the state is ``unknown`` (RISK line)."""
     from regimeflex.risk.calendar import fomc_unknown_message
@@ -448,6 +482,7 @@ def account_now(
     journal: Any,
     prices: pd.Series,
     bars: Any,
+    corporate_actions: Any = (),
 ) -> Any:
     """The account the breakers and the summary use: the broker's own (paper/live brokers that
     report one), else the ledger's view (dry runs: configured equity plus recorded fills; and
@@ -469,6 +504,7 @@ def account_now(
             kill_switch=kill,
             bars=bars,
             initial_equity=settings.run.initial_equity,
+            corporate_actions=corporate_actions,
         )
         try:
             account = host.broker_account(broker.name, context=context)

@@ -330,6 +330,9 @@ class BrokerContext:
     ledger_path: Path | None = None
     #: run.yaml ``initial_equity``: a simulated account's starting cash unless its settings say otherwise
     initial_equity: float | None = None
+    #: the held symbols' splits and cash dividends the data provider reported (ex-date up to ``session``):
+    #: a simulated broker applies them to its own account, as a real broker does
+    corporate_actions: tuple[CorporateAction, ...] = ()
 
     @property
     def is_killed(self) -> KillGuard:

@@ -12,6 +12,7 @@ Registered in pyproject as ``csv = "regimeflex.builtins.csvfiles"``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from regimeflex.data.actions import read_actions_file
 from regimeflex.data.csvread import CsvSourceSettings, read_source, source_files, symbol_from_filename
 from regimeflex.data.normalize import long_to_bars
 from regimeflex.hookspecs import hookimpl
-from regimeflex.types import Bars, BarsRequest
+from regimeflex.types import Bars, BarsRequest, CorporateAction
 
 __all__ = [
     "CsvSettings",
@@ -69,7 +71,20 @@ def bars_source(request: BarsRequest) -> dict[str, Any]:
     """Every csv setting changes values; each symbol is served by its own files and every long file."""
     settings = CsvSettings.model_validate(dict(request.settings or {}))
     files = source_files(settings.path, settings=settings, symbols=tuple(request.symbols))
-    return {"settings": settings.model_dump(mode="json"), "files": {s: [str(p) for p in v] for s, v in files.items()}}
+    values = settings.model_dump(mode="json", exclude={"actions_path"})  # the actions file changes no bar
+    return {"settings": values, "files": {s: [str(p) for p in v] for s, v in files.items()}}
+
+
+@hookimpl
+def provide_corporate_actions(
+    symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+) -> list[CorporateAction] | None:
+    """The actions of ``providers.csv.actions_path`` (None without one: not provided, never "none")."""
+    cfg = CsvSettings.model_validate(dict(settings or {}))
+    if cfg.actions_path is None:
+        return None
+    wanted = {s.upper() for s in symbols}
+    return [a for a in read_actions_file(cfg.actions_path) if a.symbol in wanted and start <= a.ex_date <= end]
 
 
 @hookimpl

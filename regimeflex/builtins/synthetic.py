@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.data import calendar
 from regimeflex.hookspecs import hookimpl
-from regimeflex.types import BAR_FIELDS, Bars, BarsRequest, empty_bars
+from regimeflex.types import BAR_FIELDS, Bars, BarsRequest, CorporateAction, empty_bars
 
 #: (daily drift, daily volatility) of the market in each regime.
 REGIMES: dict[str, tuple[float, float]] = {
@@ -159,6 +161,14 @@ def generate(symbols: tuple[str, ...], start: date, end: date, settings: Synthet
 def provide_bars(request: BarsRequest) -> Bars:
     settings = SyntheticSettings.model_validate(dict(request.settings or {}))
     return generate(tuple(request.symbols), request.start, request.end, settings)
+
+
+@hookimpl
+def provide_corporate_actions(
+    symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+) -> list[CorporateAction]:
+    """None: the synthetic market's prices are generated without splits or dividends."""
+    return []
 
 
 @hookimpl

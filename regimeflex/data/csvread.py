@@ -99,6 +99,11 @@ class CsvSourceSettings(CsvOptions):
 
     path: Path | None = Field(None, description="A folder of CSV files or one CSV file (relative to the project root).")
     pattern: str = Field("*.csv", description="Which files of the folder to read.")
+    actions_path: Path | None = Field(
+        None,
+        description="A CSV file of the symbols' splits and cash dividends (symbol,ex_date,kind,ratio,cash; "
+        "docs/data.md); without it the csv provider does not provide corporate actions.",
+    )
     files: dict[str, CsvOptions] = Field(
         default_factory=dict,
         description="Options for particular files (a file name or glob under path), e.g. "

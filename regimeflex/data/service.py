@@ -662,7 +662,7 @@ def import_source(
     if not clean.empty:
         spans = clean.groupby("symbol")["date"].agg(["min", "max"])
         files = source_files(Path(path).resolve(), settings=options, symbols=tuple(str(s) for s in spans.index))
-        reader = options.model_dump(mode="json", exclude={"path"})
+        reader = options.model_dump(mode="json", exclude={"path", "actions_path"})
         scanner = SourceScanner("import", settings.data.adjusted, reader, files)
         coverage = {
             str(s): Coverage(

@@ -30,7 +30,7 @@ twice nor loses a fill. ``REGIMEFLEX_CRASH_AT`` (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,7 +50,18 @@ from regimeflex.ledger.anchor import ledger_key, plan_commit_data
 from regimeflex.ledger.journal import Journal
 from regimeflex.ledger.views import TERMINAL_STATUSES
 from regimeflex.log import get_logger
-from regimeflex.types import Account, Bars, BrokerContext, BrokerMode, Event, Level, Order, OrderResult, ProtectiveStop
+from regimeflex.types import (
+    Account,
+    Bars,
+    BrokerContext,
+    BrokerMode,
+    CorporateAction,
+    Event,
+    Level,
+    Order,
+    OrderResult,
+    ProtectiveStop,
+)
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -242,6 +253,7 @@ def make_context(
     kill_switch: KillSwitch | KillGuard | None,
     bars: Bars | None = None,
     initial_equity: float = 100_000.0,
+    corporate_actions: Sequence[CorporateAction] = (),
 ) -> BrokerContext:
     """The BrokerContext every broker hook gets (``extra`` carries the ledger path and the
     simulated account's starting equity, which the paper broker needs to rebuild itself).
@@ -264,6 +276,7 @@ def make_context(
         kill_switch=guard,
         ledger_path=Path(journal_path) if journal_path else None,
         initial_equity=float(initial_equity),
+        corporate_actions=tuple(corporate_actions),
     )
 
 
@@ -286,6 +299,7 @@ def execute_session(
     notify: Callable[[Event], None] | None = None,
     stops: StopRule = StopRule(),
     replan: bool = False,
+    corporate_actions: Sequence[CorporateAction] = (),
 ) -> ExecutionOutcome:
     """Plan, record, send, and reconcile one session's orders; safe to rerun after any crash.
 
@@ -307,6 +321,8 @@ def execute_session(
         broker with ``cancel_open_orders``, and in the ledger) and plan anew with new client order
         ids (the next plan attempt). Without it, existing intents are resumed and a change of
         targets since they were planned is reported (``plan_check``/``plan_note``, a RISK event).
+    :param corporate_actions: the held symbols' splits and dividends (the runner's, already in the
+        ledger); the broker context carries them so a simulated broker applies them too.
     """
     if journal.state.last_session != session.isoformat():
         journal.begin_session(session, mode=mode, broker=broker)
@@ -332,6 +348,7 @@ def execute_session(
         bars=bars,
         kill_switch=guard,
         initial_equity=initial_equity,
+        corporate_actions=corporate_actions,
     )
     live = mode != "dry_run"
 
@@ -651,6 +668,7 @@ def execute_from_settings(
     journal: Journal | None = None,
     notify: Callable[[Event], None] | None = None,
     replan: bool = False,
+    corporate_actions: Sequence[CorporateAction] = (),
 ) -> ExecutionOutcome:
     """:func:`execute_session` with everything taken from the loaded :class:`~regimeflex.config.Settings`.
 
@@ -686,6 +704,7 @@ def execute_from_settings(
         notify=notify,
         stops=stop_rule(settings.risk.stops),
         replan=replan,
+        corporate_actions=corporate_actions,
     )
     if journal is not None:
         return execute_session(journal=journal, **kwargs)

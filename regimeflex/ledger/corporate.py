@@ -10,8 +10,9 @@ Owns turning the data vendor's actions (:class:`~regimeflex.types.CorporateActio
   (cash per share × the quantity held before the ex-date) is added to the ledger's cash.
 
 Each action is recorded at most once (its ``action_id``), only once its ex-date has come
-(``through``), and only when the symbol was held; the views in :mod:`.views` apply them in
-ledger order together with the fills.
+(``through``), and only when the symbol was held before the ex-date (the position was opened on
+an earlier day: shares bought on the ex-date are already post-split and earn no dividend); the
+views in :mod:`.views` apply them in ledger order together with the fills.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def record_corporate_actions(
     """Record each not-yet-recorded action of a held symbol with ``ex_date <= through``, in
     ex-date order; returns the entries' data (one durable entry each)."""
     written: list[dict[str, Any]] = []
+    opened = journal.state.held_since()
     for action in sorted(actions, key=lambda a: (a.ex_date, a.symbol, a.kind)):
         key = action_id(action)
         if action.ex_date > through or key in journal.state.corporate_actions:
             continue
         held = journal.state.positions().get(action.symbol)
-        if held is None or not held.qty:
+        if held is None or not held.qty or opened.get(action.symbol, date.min) >= action.ex_date:
             continue
         data: dict[str, Any] = {"action_id": key, "symbol": action.symbol, "ex_date": action.ex_date.isoformat()}
         if action.kind == "split":

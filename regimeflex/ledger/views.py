@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,8 @@ class LedgerState:
     book_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: cash from recorded dividends
     dividend_cash: float = 0.0
+    #: fill id → the session of the run that recorded it (its date when the fill has no ``ts``)
+    fill_sessions: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------- replay
     def apply(self, kind: str, data: Mapping[str, Any], height: int) -> None:
@@ -157,6 +159,8 @@ class LedgerState:
             return
         self.fills[fid] = dict(data)
         self.book_events.append(("fill", self.fills[fid]))
+        if height in self.sessions:
+            self.fill_sessions[fid] = self.sessions[height]
         view = self.orders.get(str(data.get("client_order_id")))
         if view is not None:
             view.filled_qty += float(data["qty"])
@@ -251,6 +255,23 @@ class LedgerState:
                 apply_split(book, str(data["symbol"]), float(data["ratio"]))
         return positions_of(book)
 
+    def held_since(self) -> dict[str, date]:
+        """Each open position's opening day: the New York date of the fill that took it from flat
+        to held (a corporate action concerns it only from the next day on)."""
+        qty: dict[str, float] = {}
+        opened: dict[str, date] = {}
+        for kind, data in self.book_events:
+            symbol = str(data["symbol"])
+            before = qty.get(symbol, 0.0)
+            if kind == "split":
+                qty[symbol] = before * float(data["ratio"])
+                continue
+            signed = float(data["qty"]) if data["side"] == "buy" else -float(data["qty"])
+            qty[symbol] = _clean(before + signed)
+            if abs(before) < 1e-9 and qty[symbol] != 0:
+                opened[symbol] = _fill_day(data, self.fill_sessions.get(str(data["fill_id"])))
+        return {s: d for s, d in sorted(opened.items()) if qty.get(s)}
+
     def tripped_breakers(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.breakers.items() if v.get("state", "tripped") == "tripped"}
 
@@ -278,6 +299,19 @@ def fold_fills(book: FoldedBook, fills: Iterable[Mapping[str, Any]]) -> FoldedBo
             avg = (held * avg + qty * price) / new
         book[f["symbol"]] = (_clean(new), avg if new != 0 else 0.0)
     return book
+
+
+def _fill_day(fill: Mapping[str, Any], session: str | None) -> date:
+    """The New York date of a fill (its ``ts``), else the session of the run that recorded it."""
+    from zoneinfo import ZoneInfo
+
+    ts = fill.get("ts")
+    if ts:
+        stamp = datetime.fromisoformat(str(ts))
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(ZoneInfo("America/New_York"))
+        return stamp.date()
+    return date.fromisoformat(session) if session else date.min
 
 
 def apply_split(book: FoldedBook, symbol: str, ratio: float) -> FoldedBook:

@@ -11,7 +11,7 @@ same signatures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Bars,
         BarsRequest,
         BrokerContext,
+        CorporateAction,
         Event,
         Fill,
         NotifyContext,
@@ -40,11 +41,15 @@ class SettingsHost(Protocol):
 
 
 class DataHost(SettingsHost, Protocol):
-    """What the data layer calls: the selected provider's bars and where they come from."""
+    """What the data layer calls: the selected provider's bars, where they come from, and its corporate actions."""
 
     def provide_bars(self, plugin: str, *, request: BarsRequest) -> Bars: ...
 
     def bars_source(self, plugin: str, *, request: BarsRequest) -> dict[str, Any] | None: ...
+
+    def provide_corporate_actions(
+        self, plugin: str, *, symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+    ) -> list[CorporateAction] | None: ...
 
 
 class BrokerHost(SettingsHost, Protocol):
