@@ -58,6 +58,7 @@ def sim_config(settings: Settings) -> SimConfig:
         rebalance=bt.rebalance,
         min_trade_weight=bt.min_trade_weight,
         fractional=bt.fractional,
+        sleeves=bt.sleeves,
         breakers=breakers_from_risk(settings) if bt.breakers else Breakers(),
     )
 
@@ -111,27 +112,37 @@ def load_bars(
 
 
 def load_bars_noted(
-    settings: Settings, host: PluginHost, start: pd.Timestamp, end: pd.Timestamp, *, refresh: bool = False
+    settings: Settings,
+    host: PluginHost,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    refresh: bool = False,
+    universe: list[str] | None = None,
 ) -> tuple[Bars, str | None]:
-    """:func:`load_bars` and the one data summary line when anything is off (logged as RISK), else None."""
+    """:func:`load_bars` and the one data summary line when anything is off (logged as RISK), else None.
+    ``universe``: load these symbols (plus the benchmark and regime series) instead of run.yaml's
+    universe (a chunked backtest loads one chunk at a time)."""
     from regimeflex.data import calendar
     from regimeflex.data.coverage import roles_of, summary_line
     from regimeflex.data.service import load_bars as cached_bars
     from regimeflex.log import get_logger
-    from regimeflex.pipeline import reference_symbols
 
     warm = settings.run.backtest.warmup_sessions
     first = start
     if warm:
         back = calendar.sessions(start - pd.Timedelta(days=int(warm * 1.6) + 10), start)
         first = back[-warm - 1] if len(back) > warm else (back[0] if len(back) else start)
-    symbols = reference_symbols(settings)
+    universe = list(settings.run.universe) if universe is None else universe
+    regime = settings.risk.regime
+    extra = [settings.run.benchmark, regime.detect.benchmark, regime.vix_symbol]
+    symbols = list(dict.fromkeys([*universe, *[s for s in extra if s]]))
     bars, report = cached_bars(settings, host, symbols, first.date(), end.date(), refresh=refresh)
     line = summary_line(report, roles_of(settings), report.end)
     if line:
         get_logger("backtest").risk("%s", line)
     bars = check_bars(bars, where=f"data provider '{settings.data.provider}'")
-    empty = bars["close"].reindex(columns=list(settings.run.universe)).isna().all(axis=0)
+    empty = bars["close"].reindex(columns=universe).isna().all(axis=0)
     missing = [str(s) for s in empty.index[empty.to_numpy()]]
     if missing:
         raise DataError(
@@ -199,6 +210,7 @@ def research_rules(config: SimConfig) -> dict[str, Any]:
         "commission_bps": config.costs.commission_bps,
         "slippage_bps": config.costs.slippage_bps,
         "breakers": sorted(r.measure for r in config.breakers.rules),
+        "sleeves": config.sleeves,
     }
 
 
@@ -237,8 +249,12 @@ def assemble(
             f"no bars between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}; "
             f"the data covers {bars.index[0]:%Y-%m-%d}..{bars.index[-1]:%Y-%m-%d}"
         )
-    b = bars.loc[window]
-    w = weights.loc[window]
+    b = whole = bars.loc[window] if not window.all() else bars
+    if config.sleeves and replay is None:
+        # sleeves are the traded symbols only (a benchmark column is no account of its own)
+        traded = set(map(str, weights.columns))
+        b = b.loc[:, [c for c in b.columns if str(c[1]) in traded]]
+    w = weights.loc[window] if not window.all() else weights
     ended = ended_symbols(b, [str(c) for c in w.columns], hi)
     w = _exit_ended(w, b, ended)
     orders = None
@@ -275,8 +291,8 @@ def assemble(
             initial_cash=initial,
             orders=orders,
         )
-    if benchmark and benchmark in bars_symbols(b):
-        bench = b["close"][benchmark].ffill()
+    if benchmark and benchmark in bars_symbols(whole):
+        bench = whole["close"][benchmark].ffill()
         first = bench.first_valid_index()
         equity["benchmark"] = (bench / bench.loc[first] * initial) if first is not None else np.nan
     metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))
@@ -405,6 +421,21 @@ def run(
     cfg = config or sim_config(settings)
     host = host or PluginHost.load()
     selection = resolve_for_backtest(settings, host)
+    chunk = settings.run.backtest.chunk_symbols
+    if research and chunk is not None and bars is None and weights is None:
+        from regimeflex.backtest.chunked import run_chunked
+
+        return run_chunked(
+            settings,
+            host,
+            selection,
+            cfg,
+            chunk,
+            start=start,
+            end=end,
+            refresh=refresh,
+            allow_lookahead=allow_lookahead,
+        )
     data_note = None
     if bars is None:
         lo, hi = period(settings, start, end)

@@ -127,6 +127,9 @@ class SimConfig:
     fractional: bool = True
     sleeves: bool = False
     breakers: Breakers = field(default_factory=Breakers)
+    #: sleeves only: each sleeve's starting cash (default ``initial_cash`` / number of symbols); a backtest
+    #: run in chunks of symbols sets it to the whole universe's share so every chunk's sleeves start alike
+    sleeve_cash: float | None = None
 
     def __post_init__(self) -> None:
         if self.fill not in _FILLS:
@@ -137,6 +140,8 @@ class SimConfig:
             raise ValueError(f"initial_cash: must be > 0, got {self.initial_cash}")
         if self.min_trade_weight < 0:
             raise ValueError(f"min_trade_weight: must be >= 0, got {self.min_trade_weight}")
+        if self.sleeve_cash is not None and not self.sleeve_cash > 0:
+            raise ValueError(f"sleeve_cash: must be > 0, got {self.sleeve_cash}")
 
     @property
     def loop_free(self) -> bool:
@@ -166,10 +171,42 @@ class SimResult:
     trade_commission: np.ndarray
     trade_slippage: np.ndarray
     breaker: np.ndarray
+    #: sleeves: Σ|value| and Σ value of the positions at each close, summed symbol by symbol in column
+    #: order (:class:`SleeveTotals`), so a chunked backtest's exposures equal the unchunked ones bit for bit
+    gross_value: np.ndarray | None = None
+    net_value: np.ndarray | None = None
 
     @property
     def final_equity(self) -> float:
         return float(self.equity[-1])
+
+
+class SleeveTotals:
+    """The book totals of independent sleeves, accumulated symbol by symbol in column order.
+
+    Every total is a running sum that starts at 0 and adds one sleeve at a time (cash flows per
+    session with ``np.add.at``, which adds in order; position values one column at a time), so
+    feeding the sleeves in chunks of symbols gives the very same floats as feeding them at once:
+    a chunked backtest equals the unchunked one exactly (``backtest.chunk_symbols``).
+    """
+
+    def __init__(self, sessions: int) -> None:
+        self.flows = np.zeros(sessions)
+        self.value = np.zeros(sessions)
+        self.gross = np.zeros(sessions)
+
+    def add(self, day: np.ndarray, flow: np.ndarray, shares: np.ndarray, c_val: np.ndarray) -> None:
+        """Add sleeves: their trades' sessions and cash flows (sorted by sleeve, then session) and
+        their dense shares and valuation prices (dates × sleeves)."""
+        np.add.at(self.flows, day, flow)
+        for j in range(shares.shape[1]):
+            v = shares[:, j] * c_val[:, j]
+            self.value += v
+            np.abs(v, out=v)
+            self.gross += v
+
+    def cash(self, initial_cash: float) -> np.ndarray:
+        return initial_cash + np.cumsum(self.flows)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -302,6 +339,7 @@ def simulate(
     *,
     method: Literal["auto", "loop", "vectorised"] = "auto",
     force: np.ndarray | None = None,
+    totals: SleeveTotals | None = None,
 ) -> SimResult:
     """Simulate trading ``weights`` over ``bars`` and return the book.
 
@@ -316,8 +354,13 @@ def simulate(
         ``ValueError`` when the configuration needs the loop.
     :param force: optional dates × symbols bool array of cells that trade whatever the rebalance
         schedule (the backtest closes a symbol whose data ends on its last bar this way).
+    :param totals: sleeves only: the running book totals to add these sleeves to (a chunked
+        backtest passes one across its chunks; the result's equity and cash are then those of every
+        sleeve added so far, its shares and trades those of this call's symbols).
     """
     cfg = config or SimConfig()
+    if totals is not None and not (cfg.sleeves and cfg.loop_free and method != "loop"):
+        raise ValueError("simulate(totals=...): only for loop-free sleeves (chunked backtests)")
     symbols, w, c, px = _prepare(weights, bars, cfg)
     dates = pd.DatetimeIndex(bars.index)
     if method == "vectorised" and not cfg.loop_free:
@@ -327,7 +370,7 @@ def simulate(
         )
     if method != "loop" and cfg.loop_free:
         if cfg.sleeves:
-            return _simulate_sleeves(dates, symbols, w, c, px, cfg, force)
+            return _simulate_sleeves(dates, symbols, w, c, px, cfg, force, totals)
         rw, rc, rpx = _row_major(w, c, px)
         res = _simulate_vectorised(dates, symbols, rw, rc, rpx, cfg, force)
         if res is not None:
@@ -549,7 +592,7 @@ def _before_each_trade(after: np.ndarray, first: np.ndarray, start: float) -> np
     return before
 
 
-def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult:
+def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None, totals=None) -> SimResult:
     """One book per symbol (``sleeves=True``), no Python loop, touching only the trading sessions.
 
     The algebra of :func:`_simulate_vectorised` column by column: a sleeve's
@@ -581,7 +624,7 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> S
     table = np.ones((n, int(counts.max()) if sym.size else 0))
     table[sym, rank] = growth
     np.cumprod(table, axis=1, out=table)
-    sleeve_cash = cfg.initial_cash / n
+    sleeve_cash = cfg.sleeve_cash if cfg.sleeve_cash is not None else cfg.initial_cash / n
     e_tr = table[sym, rank] * sleeve_cash
     sh_tr = e_tr * a_tr
     cash_tr = e_tr * r_tr
@@ -599,10 +642,11 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> S
     first_day[traded] = day[start[traded]]
     lengths[start + np.arange(n)] = first_day
     shares = np.repeat(values, lengths).reshape(n, t_n).T  # column-major (dates × symbols) view
-    # total cash: the sleeves' cash changes only at their trades
-    flows = np.bincount(day, weights=cash_tr - _before_each_trade(cash_tr, first, sleeve_cash), minlength=t_n)
-    cash = cfg.initial_cash + np.cumsum(flows)
-    equity = cash + (shares * c_val).sum(axis=1)
+    # book totals, one sleeve after the other: the sleeves' cash changes only at their trades
+    acc = totals if totals is not None else SleeveTotals(t_n)
+    acc.add(day, cash_tr - _before_each_trade(cash_tr, first, sleeve_cash), shares, c_val)
+    cash = acc.cash(cfg.initial_cash)
+    equity = cash + acc.value
     prev_sh = _before_each_trade(sh_tr, first, 0.0)
     qty = sh_tr - prev_sh
     keep = np.abs(qty) > _DUST * np.maximum(np.abs(sh_tr), np.abs(prev_sh))
@@ -622,4 +666,6 @@ def _simulate_sleeves(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> S
         zeros,
         zeros.copy(),
         np.zeros(t_n, dtype=bool),
+        acc.gross.copy(),
+        acc.value.copy(),
     )

@@ -88,6 +88,9 @@ class BacktestResult:
     #: dates × strategy sleeves: each sleeve's P&L per session (the tear sheet's attribution table); None
     #: when target weights were given directly
     sleeve_pnl: pd.DataFrame | None = None
+    #: ``symbols`` and ``entries`` when the per-symbol panels were not kept (a chunked backtest); else
+    #: empty and :func:`summary` counts them from ``positions``
+    counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def final_equity(self) -> float:
@@ -101,24 +104,40 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     positions = pd.DataFrame(sim.shares, index=idx, columns=cols)
     c_val = close.ffill().fillna(0.0).to_numpy(dtype=np.float64)
     values = sim.shares * c_val
-    eq = sim.equity
-    safe_eq = np.where(eq != 0, eq, np.nan)
+    gross = sim.gross_value if sim.gross_value is not None else np.abs(values).sum(axis=1)
+    net = sim.net_value if sim.net_value is not None else values.sum(axis=1)
+    equity = equity_frame(idx, sim.equity, sim.cash, gross, net, sim.breaker)
+    safe_eq = np.where(sim.equity != 0, sim.equity, np.nan)
     weights = pd.DataFrame(values / safe_eq[:, None], index=idx, columns=cols).fillna(0.0)
+    return equity, positions, weights, trades_frame(sim)
+
+
+def equity_frame(
+    idx: pd.DatetimeIndex, eq: np.ndarray, cash: np.ndarray, gross: np.ndarray, net: np.ndarray, breaker: np.ndarray
+) -> pd.DataFrame:
+    """The per-session book (``equity, cash, gross_exposure, net_exposure, returns, drawdown, breaker``) from
+    equity, cash and the summed gross and net position values."""
+    safe_eq = np.where(eq != 0, eq, np.nan)
     rets = np.zeros_like(eq)
     rets[1:] = eq[1:] / eq[:-1] - 1.0
     peak = np.maximum.accumulate(eq)
-    equity = pd.DataFrame(
+    return pd.DataFrame(
         {
             "equity": eq,
-            "cash": sim.cash,
-            "gross_exposure": np.abs(values).sum(axis=1) / safe_eq,
-            "net_exposure": values.sum(axis=1) / safe_eq,
+            "cash": cash,
+            "gross_exposure": gross / safe_eq,
+            "net_exposure": net / safe_eq,
             "returns": rets,
             "drawdown": eq / peak - 1.0,
-            "breaker": sim.breaker,
+            "breaker": breaker,
         },
         index=idx,
     )
+
+
+def trades_frame(sim: SimResult) -> pd.DataFrame:
+    """One row per fill of the engine's arrays, by date then symbol (columns :data:`TRADE_COLUMNS`)."""
+    idx = sim.dates
     qty = sim.trade_qty
     order = np.lexsort((sim.trade_sym, sim.trade_day))
     sym_arr = np.asarray(sim.symbols, dtype=object)
@@ -137,7 +156,7 @@ def book_frames(sim: SimResult, close: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         },
         columns=TRADE_COLUMNS,
     )
-    return equity, positions, weights, trades
+    return trades
 
 
 # ------------------------------------------------------------------------- files
@@ -207,10 +226,10 @@ def summary(result: BacktestResult) -> dict[str, Any]:
         "start": eq.index[0].date().isoformat() if len(eq) else None,
         "end": eq.index[-1].date().isoformat() if len(eq) else None,
         "sessions": len(eq),
-        "symbols": len(result.positions.columns),
+        "symbols": result.counts.get("symbols", len(result.positions.columns)),
         "final_equity": round(result.final_equity, 6) if len(eq) else None,
         "trades": len(result.trades),
-        "entries": entries(result.positions),
+        "entries": result.counts["entries"] if "entries" in result.counts else entries(result.positions),
         "notes": list(result.notes),
         "mode": result.rules.get("mode"),
         "rules": dict(result.rules),

@@ -84,3 +84,9 @@ def indicator_lines(bars: Bars, params: Mapping[str, Any]) -> dict[str, pd.DataF
 @hookimpl
 def settings_model() -> type[BaseModel]:
     return TrendParams
+
+
+@hookimpl
+def capabilities() -> dict[str, bool]:
+    # per_symbol: a symbol's signal depends on its own bars only, so a backtest may run it in chunks of symbols
+    return {"per_symbol": True}

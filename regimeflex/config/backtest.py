@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from regimeflex.config.base import Fraction, FrozenModel, NonNegative, Positive
 
 #: keys that describe the idealised fills of ``mode: research`` (the daily rules come from broker.yaml)
-RESEARCH_KEYS = ("fill", "rebalance", "min_trade_weight", "fractional", "costs")
+RESEARCH_KEYS = ("fill", "rebalance", "min_trade_weight", "fractional", "costs", "sleeves", "chunk_symbols")
 
 
 class CostSettings(FrozenModel):
@@ -58,6 +58,12 @@ class BacktestSettings(FrozenModel):
     fractional: bool = True
     #: research only: commission and slippage (daily mode: broker.yaml brokers.paper)
     costs: CostSettings = CostSettings()
+    #: research only: every symbol is its own account holding initial_cash / number of symbols (no cash
+    #: sharing); a weight is a fraction of that sleeve's equity
+    sleeves: bool = False
+    #: research only, with sleeves: backtest this many symbols at a time, streaming each chunk's bars from
+    #: the cache, so memory is bounded by the chunk, not the universe (docs/backtest.md: the chunking rule)
+    chunk_symbols: int | None = Field(default=None, ge=1)
     #: apply risk.yaml's circuit breakers (daily: all of them, as the daily run does;
     #: research: the equity ones, max_drawdown and daily_loss)
     breakers: bool = True
@@ -69,6 +75,11 @@ class BacktestSettings(FrozenModel):
     def _ordered(self) -> BacktestSettings:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start must not be after end, got start={self.start} end={self.end}")
+        if self.chunk_symbols is not None and self.mode == "research" and not self.sleeves:
+            raise ValueError(
+                "chunk_symbols needs sleeves: true (independent per-symbol accounts); a shared book's cash "
+                "couples every symbol, so it cannot be split into chunks — set sleeves: true or remove chunk_symbols"
+            )
         if self.mode == "daily":
             fields = type(self).model_fields
             given = [k for k in RESEARCH_KEYS if getattr(self, k) != fields[k].get_default(call_default_factory=True)]

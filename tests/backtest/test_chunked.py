@@ -1,0 +1,97 @@
+"""``backtest.chunk_symbols``: a research backtest of independent sleeves run a chunk of symbols at a time
+gives the very same book as the unchunked run, and is refused where symbols are coupled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regimeflex.backtest import run
+from regimeflex.backtest.results import summary
+from regimeflex.config import load_settings
+from regimeflex.errors import ConfigError
+
+SLEEVES = (
+    "backtest:\n  start: 2019-03-01\n  end: 2019-12-31\n  warmup_sessions: 40\n  mode: research\n"
+    "  rebalance: on_change\n  sleeves: true\n  breakers: false\n"
+)
+TREND = "strategies:\n  trend:\n    plugin: trend\n    budget: 1.0\n    params: {rule: price_above_sma, slow: 20}\n"
+
+
+def project(make_project, extra: str = "", sizer: str = "sleeve"):
+    config = make_project(run_extra=SLEEVES + extra, strategies=TREND)
+    (config / "risk.yaml").write_text(f"sizer:\n  plugin: {sizer}\n")
+    return load_settings(config)
+
+
+@pytest.fixture
+def unchunked(make_project):
+    return run(project(make_project))
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_chunked_equity_curve_equals_the_unchunked_one_bit_for_bit(make_project, unchunked, chunk):
+    chunked = run(project(make_project, f"  chunk_symbols: {chunk}\n"))
+    pd.testing.assert_frame_equal(chunked.equity, unchunked.equity, check_exact=True)
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_chunked_trades_equal_the_unchunked_ones_row_for_row(make_project, unchunked, chunk):
+    chunked = run(project(make_project, f"  chunk_symbols: {chunk}\n"))
+    assert len(unchunked.trades) > 10
+    pd.testing.assert_frame_equal(chunked.trades, unchunked.trades, check_exact=True)
+
+
+def test_chunked_summary_counts_symbols_and_entries_like_the_unchunked_run(make_project, unchunked):
+    chunked = summary(run(project(make_project, "  chunk_symbols: 2\n")))
+    whole = summary(unchunked)
+    assert (chunked["symbols"], chunked["entries"], chunked["final_equity"]) == (
+        whole["symbols"],
+        whole["entries"],
+        whole["final_equity"],
+    )
+
+
+def test_chunked_result_says_which_panels_it_did_not_keep(make_project):
+    result = run(project(make_project, "  chunk_symbols: 2\n"))
+    assert result.positions.columns.empty and result.weights.columns.empty
+    assert any("chunk_symbols: 2" in n and "not kept" in n and "turnover: no data" in n for n in result.notes)
+    assert np.isnan(result.metrics["turnover"])
+
+
+def test_sleeves_are_the_traded_symbols_each_with_an_equal_share_of_the_cash(unchunked):
+    first_buys = unchunked.trades[unchunked.trades["side"] == "buy"].groupby("symbol").first()
+    assert set(first_buys.index) <= {"SPY", "GLD", "TLT"}
+    assert first_buys["notional"].to_numpy() == pytest.approx(100_000 / 3, rel=1e-12)
+
+
+def test_chunks_need_sleeves(make_project):
+    config = make_project(run_extra=SLEEVES.replace("  sleeves: true\n", "") + "  chunk_symbols: 2\n")
+    with pytest.raises(Exception, match="chunk_symbols needs sleeves: true"):
+        load_settings(config)
+
+
+def test_a_sizer_that_does_not_declare_per_symbol_is_refused_by_name(make_project):
+    settings = project(make_project, "  chunk_symbols: 2\n", sizer="equal_weight")
+    with pytest.raises(ConfigError, match=r"sizer \(plugin 'equal_weight'\) does not declare the 'per_symbol'"):
+        run(settings)
+
+
+def test_equity_breakers_couple_the_sleeves_and_are_refused(make_project):
+    settings = project(make_project, "  chunk_symbols: 2\n").model_copy()
+    config = make_project(
+        run_extra=SLEEVES.replace("  breakers: false\n", "") + "  chunk_symbols: 2\n", strategies=TREND
+    )
+    (config / "risk.yaml").write_text(
+        "sizer:\n  plugin: sleeve\ncircuit_breakers:\n  max_drawdown: {threshold: 0.2, action: flatten}\n"
+    )
+    del settings
+    with pytest.raises(ConfigError, match="max_drawdown.*backtest.breakers: false"):
+        run(load_settings(config))
+
+
+def test_chunk_symbols_belongs_to_research_mode(make_project):
+    config = make_project(run_extra="backtest:\n  chunk_symbols: 2\n")
+    with pytest.raises(Exception, match="chunk_symbols"):
+        load_settings(config)
