@@ -26,6 +26,8 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "persistent": "broker: keeps orders and positions across runs (in its state directory)",
     "live_trading": "broker: can place real orders; `mode: live` is refused for a broker without it",
     "real_market_data": "data: serves real market prices; `mode: live` is refused for a provider without it",
+    "per_symbol": "strategy/sizer: a symbol's output depends on its own bars and signal only (plus the benchmark "
+    "and regime series); a research backtest may then run in chunks of symbols (backtest.chunk_symbols)",
 }
 
 
