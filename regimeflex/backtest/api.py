@@ -159,8 +159,10 @@ def ended_symbols(bars: Bars, universe: list[str], hi: pd.Timestamp) -> dict[str
     close = close.loc[close.index <= hi]
     if close.empty:
         return {}
-    last = close.apply(pd.Series.last_valid_index)
-    return {str(s): pd.Timestamp(d) for s, d in last.items() if d is not None and pd.Timestamp(d) < close.index[-1]}
+    valid = close.notna().to_numpy()
+    last = len(close) - 1 - valid[::-1].argmax(axis=0)  # each column's last valid row (numpy: one pass, not 500)
+    ended = valid.any(axis=0) & (last < len(close) - 1)
+    return {str(s): pd.Timestamp(close.index[i]) for s, i, e in zip(close.columns, last, ended) if e}
 
 
 def _exit_ended(weights: pd.DataFrame, bars: Bars, ended: Mapping[str, pd.Timestamp]) -> pd.DataFrame:
@@ -387,6 +389,7 @@ def run(
     refresh: bool = False,
     allow_lookahead: bool = False,
     on_session: Callable[[int, int], None] | None = None,
+    attribution: bool = True,
 ) -> BacktestResult:
     """Backtest the configured strategies and sizer (or given ``weights``) and return every output.
 
@@ -406,6 +409,8 @@ def run(
         instead of raising :class:`~regimeflex.backtest.lookahead.LookaheadError`.
     :param on_session: ``on_session(done, total)`` after each simulated session of the daily
         rules' replay (a progress bar).
+    :param attribution: attribute fills, orders and P&L to each strategy (``attribution``,
+        ``sleeve_pnl``); a sweep, which reads only the metrics, turns it off (the metrics are the same).
     """
     if settings is None:
         if bars is None or weights is None:
@@ -450,7 +455,8 @@ def run(
         panel = compute_targets(bars, selection, host, settings)
         weights = panel.weights
         lookahead = guard(bars, panel, selection, host, allow=allow_lookahead)
-        sleeves = (panel.signals, {name: float(sel.budget) for name, sel in selection.strategies.items()})
+        if attribution:
+            sleeves = (panel.signals, {name: float(sel.budget) for name, sel in selection.strategies.items()})
     if research and settings.risk.stops.kind != "none":
         raise ConfigError(
             f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only with the daily run's rules; "

@@ -5,12 +5,15 @@ or random search, the metric to rank by, an optional walk-forward schedule),
 expanding it into parameter sets, applying each set to the configuration
 (dotted keys into the five YAML files, re-validated, so a bad value is that
 set's error, not the sweep's), and running the backtests: serially, on a
-``distributed.LocalCluster`` (default: 2 worker processes) or on a scheduler
-at ``tcp://HOST:PORT``. The bars are loaded once and scattered once to every
-worker; each task receives only its parameter set. A failing set is reported
-in its row; a worker lost mid-sweep only means its tasks run again elsewhere
-(Dask's retry of tasks on lost workers). Results are the same bytes as a
-serial run: each task is a pure function of (settings, parameters, bars).
+``distributed.LocalCluster`` (default: 2 worker processes, one thread each) or
+on a scheduler at ``tcp://HOST:PORT``. Workers are warmed up once per sweep
+(:mod:`.dask_worker`: imports, plugin host, malloc settings); the bars are
+loaded once and scattered once to every worker; each task backtests a batch of
+parameter sets and returns only their metrics. A failing set is reported in
+its row; a worker lost mid-sweep only means its tasks run again elsewhere
+(Dask's retry of tasks on lost workers), and each set's result is kept once.
+Results are the same bytes as a serial run, in the same order: each task is a
+pure function of (settings, parameters, bars). docs/sweeps.md has the rest.
 
 Walk-forward mode rolls a train window → picks the best set by the metric →
 tests it on the following window, and reports out-of-sample results only.
@@ -170,21 +173,41 @@ def apply_params(settings: Any, params: Mapping[str, Any]) -> Any:
 
 
 def evaluate(
-    settings: Any, params: Mapping[str, Any], bars: pd.DataFrame, start: str | None, end: str | None
+    settings: Any,
+    params: Mapping[str, Any],
+    bars: pd.DataFrame,
+    start: str | None,
+    end: str | None,
+    *,
+    keep_returns: bool = True,
 ) -> dict[str, Any]:
     """Backtest one parameter set over ``bars`` (a pure function; runs on a worker).
 
-    Returns the metrics and ``error`` (None, or the one-line reason this set failed).
+    Returns the metrics, ``error`` (None, or the one-line reason this set failed) and, with
+    ``keep_returns``, the daily returns (walk-forward chains the test windows' returns).
+    Per-strategy attribution is skipped: a sweep reads only the metrics, which it does not change.
     """
     from regimeflex.backtest.api import run
 
     try:
         variant = apply_params(settings, params)
-        result = run(variant, bars=bars, host=_host(), start=start, end=end)
+        result = run(variant, bars=bars, host=_host(), start=start, end=end, attribution=False)
         metrics = {k: (float(v) if v is not None else math.nan) for k, v in result.metrics.items()}
-        return {"metrics": metrics, "error": None, "returns": result.equity["equity"].pct_change().fillna(0.0)}
+        returns = result.equity["equity"].pct_change().fillna(0.0) if keep_returns else None
+        return {"metrics": metrics, "error": None, "returns": returns}
     except (RegimeFlexError, ValueError) as exc:
         return {"metrics": {}, "error": f"{type(exc).__name__}: {exc}", "returns": None}
+
+
+#: one job of a sweep: (position in the sweep, parameter set, start, end)
+Job = tuple[int, Mapping[str, Any], str | None, str | None]
+
+
+def evaluate_batch(
+    settings: Any, jobs: Sequence[Job], bars: pd.DataFrame, keep_returns: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """One Dask task: :func:`evaluate` for each job in turn, results tagged with the job's position."""
+    return [(i, evaluate(settings, params, bars, a, b, keep_returns=keep_returns)) for i, params, a, b in jobs]
 
 
 _HOST = None
@@ -200,14 +223,81 @@ def _host():
     return _HOST
 
 
+#: thread settings of every sweep process: one BLAS/OpenMP thread, so N workers on N cores do not
+#: oversubscribe them (a LocalCluster's nannies set them before spawning; `regimeflex sweep` sets
+#: them for its own process before numpy loads; the serial baseline of bench_sweep.py runs with them)
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+#: glibc malloc: blocks below this come from the heap and are reused, not mmap'd and page-faulted afresh
+MMAP_THRESHOLD = 32 * 2**20
+#: glibc malloc: free memory kept at the top of the heap before it is returned to the system
+TRIM_THRESHOLD = 64 * 2**20
+
+
+def tune_process() -> dict[str, str]:
+    """Settings for a process that runs backtests one after another (serial sweeps and every worker).
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes glibc's
+    mmap threshold at 128 KiB: every 10 MB panel a backtest allocates is then a fresh ``mmap``
+    whose pages fault in one by one, and a worker spent about 40% more CPU per parameter set than
+    the same code in the parent process. Raising both thresholds (``mallopt``) makes the
+    allocations reuse the heap; the same call runs in serial sweeps, so both paths run alike.
+    Returns what each setting is, for reports (``unknown`` off glibc).
+    """
+    import ctypes
+    import ctypes.util
+    import os
+
+    malloc = "unknown (not glibc)"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+        if libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD) == 1 and libc.mallopt(m_trim_threshold, TRIM_THRESHOLD) == 1:
+            malloc = f"mmap_threshold={MMAP_THRESHOLD} trim_threshold={TRIM_THRESHOLD}"
+    except (OSError, AttributeError):
+        pass
+    out = {k: os.environ.get(k, "unset") for k in THREAD_ENV}
+    out["malloc"] = malloc
+    return out
+
+
+def warm_up(settings: Any | None = None) -> dict[str, str]:
+    """Prepare a process for sweep tasks: :func:`tune_process`, import the backtest code, load the
+    plugin host and (given the sweep's ``settings``) import the plugins it selects — once per
+    worker, when the sweep registers it, instead of inside the worker's first task.
+    Returns the process's settings (threads, malloc, pid) for reports and tests."""
+    import os
+    import threading
+
+    import regimeflex.backtest.lookahead
+    import regimeflex.pipeline
+    import regimeflex.report.metrics  # noqa: F401 - the imports are the point
+
+    out = tune_process()
+    host = _host()
+    if settings is not None:
+        from regimeflex.backtest.api import resolve_for_backtest
+
+        resolve_for_backtest(settings, host)
+    out["pid"] = str(os.getpid())
+    out["threads"] = str(threading.active_count())
+    return out
+
+
 # ----------------------------------------------------------------- executors
 
 
 class Executor:
-    """Runs ``evaluate`` for many parameter sets: serially, or through a Dask client."""
+    """Runs ``evaluate`` for many parameter sets: serially, or through a Dask client in batches."""
 
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: Any | None = None, batch_size: int | None = None, settings: Any | None = None) -> None:
         self.client = client
+        self.batch_size = batch_size
+        if client is None:
+            tune_process()
+        else:
+            from regimeflex.backtest.dask_worker import register
+
+            register(client, settings)
 
     def put_bars(self, bars: pd.DataFrame) -> Any:
         if self.client is None:
@@ -215,34 +305,62 @@ class Executor:
         # scattered once to every worker; tasks carry only a reference to it
         return self.client.scatter(bars, broadcast=True, hash=False)
 
+    def release(self, ref: Any) -> None:
+        """Drop the scattered bars from the cluster (a long-lived cluster does not keep every sweep's)."""
+        if self.client is not None and ref is not None:
+            self.client.cancel(ref)
+
+    def batches(self, n: int) -> int:
+        """Sets per task: about 8 tasks per worker (load balance, a lost worker reruns little),
+        at most 8 sets per task; an explicit ``batch_size`` wins."""
+        if self.batch_size:
+            return self.batch_size
+        workers = max(1, len(self.client.scheduler_info().get("workers", {}))) if self.client is not None else 1
+        return max(1, min(8, n // (8 * workers)))
+
     def map(
         self,
         settings: Any,
         jobs: Sequence[tuple[Mapping[str, Any], str | None, str | None]],
         bars_ref: Any,
         on_done: Callable[[int], None] | None = None,
+        keep_returns: bool = False,
     ) -> list[dict[str, Any]]:
+        """Every job's result, in the order of ``jobs`` (each exactly once, whichever worker ran it)."""
         out: list[dict[str, Any] | None] = [None] * len(jobs)
         if self.client is None:
             for i, (params, start, end) in enumerate(jobs):
-                out[i] = evaluate(settings, params, bars_ref, start, end)
+                out[i] = evaluate(settings, params, bars_ref, start, end, keep_returns=keep_returns)
                 if on_done:
                     on_done(i)
             return out  # type: ignore[return-value]
         from distributed import as_completed
 
+        size = self.batches(len(jobs))
+        numbered = [(i, p, a, b) for i, (p, a, b) in enumerate(jobs)]
+        token = _token()
         futures = [
             self.client.submit(
-                evaluate, settings, params, bars_ref, start, end, pure=False, key=f"regimeflex-sweep-{i}-{_token()}"
+                evaluate_batch,
+                settings,
+                numbered[k : k + size],
+                bars_ref,
+                keep_returns,
+                pure=False,
+                key=f"regimeflex-sweep-{k}-{token}",
             )
-            for i, (params, start, end) in enumerate(jobs)
+            for k in range(0, len(numbered), size)
         ]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            out[i] = fut.result()
-            if on_done:
-                on_done(i)
+        for fut in as_completed(futures, loop=self.client.loop):  # this client's loop, not the default client's
+            for i, res in fut.result():
+                if out[i] is not None:
+                    raise RegimeFlexError(f"sweep: parameter set {i} came back twice (internal error)")
+                out[i] = res
+                if on_done:
+                    on_done(i)
+        missing = [i for i, r in enumerate(out) if r is None]
+        if missing:
+            raise RegimeFlexError(f"sweep: no result for parameter set(s) {missing} (internal error)")
         return out  # type: ignore[return-value]
 
 
@@ -253,8 +371,10 @@ def _token() -> str:
 
 
 def open_client(scheduler: str | None, workers: int = 2) -> tuple[Any, Any]:
-    """``(client, cluster)``: a LocalCluster of ``workers`` processes, or a client of ``scheduler``."""
+    """``(client, cluster)``: a LocalCluster of ``workers`` processes (one thread each, one
+    BLAS thread each), or a client of ``scheduler``."""
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError(
@@ -268,7 +388,9 @@ def open_client(scheduler: str | None, workers: int = 2) -> tuple[Any, Any]:
                 f"sweep: cannot reach the Dask scheduler at {scheduler} ({exc}); "
                 f"check the address or start one with `dask scheduler`"
             ) from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     return Client(cluster), cluster
 
 
@@ -324,21 +446,30 @@ def run_sweep(
     client: Any | None = None,
     bars: pd.DataFrame | None = None,
     on_done: Callable[[int], None] | None = None,
+    batch_size: int | None = None,
 ) -> SweepResult:
-    """Backtest every parameter set (or walk forward) and rank them by ``spec.metric``."""
+    """Backtest every parameter set (or walk forward) and rank them by ``spec.metric``.
+
+    With a Dask ``client``: the workers are warmed up first (:mod:`.dask_worker`), the bars are
+    scattered once to every worker, and each task backtests ``batch_size`` sets (default: about
+    eight tasks per worker, at most eight sets each). ``on_done(i)`` is called once per set.
+    """
     sets = parameter_sets(spec)
+    ex = Executor(client, batch_size, settings)
     if bars is None:
         bars, lo, hi = load_sweep_bars(settings, sets, spec.start, spec.end)
     else:
         lo = pd.Timestamp(spec.start) if spec.start else bars.index[0]
         hi = pd.Timestamp(spec.end) if spec.end else bars.index[-1]
-    ex = Executor(client)
     ref = ex.put_bars(bars)
-    if spec.walk_forward is None:
-        jobs = [(p, f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}") for p in sets]
-        results = ex.map(settings, jobs, ref, on_done)
-        return SweepResult(table=_table(sets, results, spec.metric), metric=spec.metric)
-    return _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done)
+    try:
+        if spec.walk_forward is None:
+            jobs = [(p, f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}") for p in sets]
+            results = ex.map(settings, jobs, ref, on_done)
+            return SweepResult(table=_table(sets, results, spec.metric), metric=spec.metric)
+        return _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done)
+    finally:
+        ex.release(ref)
 
 
 def windows(
@@ -382,7 +513,7 @@ def _walk_forward(settings, spec, sets, bars, lo, hi, ex, ref, on_done) -> Sweep
             )
         picks.append(int(ok["set"].iloc[0]))
     test_jobs = [(sets[k], f"{c:%Y-%m-%d}", f"{d:%Y-%m-%d}") for k, (_, _, c, d) in zip(picks, wins)]
-    tests = ex.map(settings, test_jobs, ref, None)
+    tests = ex.map(settings, test_jobs, ref, None, keep_returns=True)
     rows, pieces = [], []
     for k, (a, b, c, d), res in zip(picks, wins, tests):
         row = {"train_start": a, "train_end": b, "test_start": c, "test_end": d, "set": k}
@@ -496,11 +627,14 @@ __all__ = [
     "SweepSpec",
     "apply_params",
     "evaluate",
+    "evaluate_batch",
     "heatmap_html",
     "load_spec",
     "open_client",
     "parameter_sets",
     "run_sweep",
+    "tune_process",
+    "warm_up",
     "windows",
     "write_sweep",
 ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from regimeflex.cli.common import echo_json, is_tty, load_settings_for
+
+#: one BLAS/OpenMP thread in this process (set before numpy loads), as in every LocalCluster worker
+#: (regimeflex.backtest.sweep.THREAD_ENV): backtests run side by side, not threads inside one
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @click.command("sweep")
@@ -55,8 +60,12 @@ def sweep_cmd(
       metric: sharpe
       walk_forward: {train_sessions: 504, test_sessions: 126}   # optional: out-of-sample only
 
-    A parameter set that fails is reported in its row; the sweep goes on.
+    A parameter set that fails is reported in its row; the sweep goes on. On a cluster of your
+    own: `dask scheduler`, `dask worker tcp://HOST:8786 --nthreads 1` on each machine, then
+    --scheduler tcp://HOST:8786 (docs/sweeps.md).
     """
+    for name in THREADS:
+        os.environ.setdefault(name, "1")
     from regimeflex.backtest.sweep import load_spec, open_client, run_sweep, write_sweep
 
     spec = load_spec(sweep_file)

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from regimeflex.backtest.sweep import (
+    THREAD_ENV,
     SweepSpec,
     apply_params,
     load_spec,
+    open_client,
     parameter_sets,
     run_sweep,
     windows,
@@ -39,10 +41,17 @@ def serial_result(sweep_settings):
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    import distributed  # the sweep extra is installed by `make test`: missing, this fails instead of skipping
+    import distributed  # noqa: F401 - the sweep extra is installed by `make test`: missing, this fails, not skips
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
+    client, cluster = open_client(None, workers=2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def one_worker_client():
+    client, cluster = open_client(None, workers=1)
     yield client
     client.close()
     cluster.close()
@@ -104,6 +113,52 @@ def test_results_are_ranked_by_the_metric_failures_last(serial_result):
 def test_local_cluster_sweep_equals_serial(sweep_settings, serial_result, cluster_client):
     result = run_sweep(sweep_settings, SweepSpec.model_validate(GRID), client=cluster_client)
     pd.testing.assert_frame_equal(result.table, serial_result.table)
+
+
+def test_one_worker_cluster_sweep_equals_serial(sweep_settings, serial_result, one_worker_client):
+    result = run_sweep(sweep_settings, SweepSpec.model_validate(GRID), client=one_worker_client)
+    pd.testing.assert_frame_equal(result.table, serial_result.table)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 6])
+def test_batched_tasks_report_every_set_once_in_the_serial_order(
+    sweep_settings, serial_result, cluster_client, batch_size
+):
+    done: list[int] = []
+    result = run_sweep(
+        sweep_settings,
+        SweepSpec.model_validate(GRID),
+        client=cluster_client,
+        on_done=done.append,
+        batch_size=batch_size,
+    )
+    assert sorted(done) == list(range(6))
+    pd.testing.assert_frame_equal(result.table, serial_result.table)
+
+
+def test_workers_run_one_thread_and_one_blas_thread_warmed_up(sweep_settings, cluster_client):
+    run_sweep(sweep_settings, SweepSpec.model_validate(GRID), client=cluster_client)
+    info = cluster_client.run(lambda dask_worker: dask_worker.regimeflex_sweep)
+    assert len(info) == 2
+    for worker in info.values():
+        assert {k: worker[k] for k in THREAD_ENV} == THREAD_ENV
+        assert worker["malloc"].startswith("mmap_threshold=")
+    assert {w["nthreads"] for w in cluster_client.scheduler_info()["workers"].values()} == {1}
+
+
+def test_the_cli_sweep_runs_with_the_workers_thread_settings():
+    from regimeflex.cli.sweep import THREADS
+
+    assert set(THREADS) == set(THREAD_ENV)
+
+
+def test_sweep_backtests_skip_attribution_without_changing_the_metrics(sweep_settings):
+    from regimeflex.backtest.api import run
+
+    full = run(sweep_settings)
+    lean = run(sweep_settings, attribution=False)
+    assert full.attribution and not lean.attribution
+    assert lean.metrics == full.metrics
 
 
 def test_worker_killed_mid_sweep_its_tasks_rerun_and_the_sweep_completes(sweep_settings, serial_result, cluster_client):
