@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,34 @@ def test_doctor_fails_when_a_universe_symbol_cannot_be_served(project: Path, tmp
 def test_doctor_on_the_demo_says_every_symbol_is_served(project: Path, capsys) -> None:
     code, out = doctor(capsys, project)
     assert code == 0 and "OK   symbols            6 symbols served: 6 generated" in out
+
+
+def test_doctor_broker_check_never_rewrites_the_paper_book_a_run_is_writing(project: Path, capsys, monkeypatch) -> None:
+    """doctor reads the paper account while a daily run places an order: the run's order survives."""
+    from datetime import date
+
+    from regimeflex.builtins import paper
+    from regimeflex.execution.session import make_context
+    from regimeflex.execution.simulator import PaperBook
+    from regimeflex.types import Order
+
+    state_dir = project.parent / "state"
+    run_context = make_context(
+        mode="paper", session=date(2024, 3, 13), broker_settings={}, state_dir=state_dir,
+        journal_path=None, kill_switch=None,
+    )  # fmt: skip
+    real_load = PaperBook.load.__func__  # type: ignore[attr-defined]
+
+    def load_then_a_run_writes(cls, context):  # doctor has read the book; now a run places an order
+        book = real_load(cls, context)
+        monkeypatch.setattr(PaperBook, "load", classmethod(real_load))
+        paper.execute_orders(
+            [Order("SPY", "buy", 1, "run-order-1", reference_price=100.0, session=date(2024, 3, 13))], run_context
+        )
+        return book
+
+    monkeypatch.setattr(PaperBook, "load", classmethod(load_then_a_run_writes))
+    code, out = doctor(capsys, project)
+    assert re.search(r"OK +broker ", out), out
+    book = PaperBook.load(run_context)
+    assert "run-order-1" in book.orders

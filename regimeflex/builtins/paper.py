@@ -46,9 +46,11 @@ def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[Orde
 
 @hookimpl
 def broker_account(context: BrokerContext) -> Account:
+    """Read-only: the account is computed from the state file but never written back. A reader that
+    saved (``regimeflex doctor`` racing a daily run) could overwrite the run's newer orders with
+    its older copy; the processing it skips is redone identically by the next writing hook."""
     book = PaperBook.load(context)
     book.process()
-    book.save()
     return book.account()
 
 
