@@ -437,4 +437,57 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
                 "message": view.message,
                 "last_fill": None,
             }
-    return {"cash": cash, "orders": orders, "fills": fills}
+            if intent.get("protect") and intent["side"] == "buy":  # the stop still goes on when it fills
+                orders[view.client_order_id]["protect"] = dict(intent["protect"])
+        for f in fills:  # broker-originated orders (stop-outs) keep their ids taken: new ids never repeat them
+            coid = str(f["client_order_id"])
+            if coid not in orders and coid.partition("-")[2].startswith("paper-"):
+                broker_id = coid.partition("-")[2]
+                orders[coid] = {
+                    "client_order_id": coid,
+                    "broker_order_id": broker_id,
+                    "symbol": f["symbol"],
+                    "side": f["side"],
+                    "qty": float(f["qty"]),
+                    "type": "stop",
+                    "limit_price": None,
+                    "reference_price": float(f["price"]),
+                    "session": str(f.get("ts") or "")[:10] or None,
+                    "status": "filled",
+                    "filled_qty": float(f["qty"]),
+                    "filled_avg_price": float(f["price"]),
+                    "message": "stop-out (rebuilt from the ledger)",
+                    "last_fill": str(f.get("ts") or "")[:10] or None,
+                }
+        stops = _stops_from_ledger(state, fills)
+    else:
+        stops = {}
+    return {"cash": cash, "orders": orders, "fills": fills, "stops": stops}
+
+
+def _stops_from_ledger(state: Any, fills: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stops working after the ledger's fills, placed as :meth:`PaperBook._fill` places them:
+    each protected buy's fill puts its stop at ``fill price − distance`` (checked from that day, so
+    the next processing re-ratchets a trailing stop over the closes since and triggers it on the
+    same bars); a position sold to zero (planned exit or stop-out) has none."""
+    stops: dict[str, dict[str, Any]] = {}
+    held: dict[str, float] = {}
+    for f in sorted(fills, key=lambda f: str(f.get("ts") or "")):
+        sym, qty, on = str(f["symbol"]), float(f["qty"]), str(f.get("ts") or "")[:10]
+        held[sym] = held.get(sym, 0.0) + (qty if f["side"] == "buy" else -qty)
+        view = state.orders.get(f["client_order_id"])
+        protect = view.intent.get("protect") if view is not None else None
+        if f["side"] == "buy" and protect:
+            px, tp = float(f["price"]), protect.get("take_profit")
+            stops[sym] = {
+                "stop": round(px - float(protect["distance"]), 6),
+                "distance": float(protect["distance"]),
+                "trailing": bool(protect.get("trailing")),
+                "take_profit": round(px + float(tp), 6) if tp else None,
+                "entry": f["client_order_id"],
+                "placed": on,
+                "checked": on,
+            }
+        elif held[sym] <= 1e-9:
+            stops.pop(sym, None)
+    return stops

@@ -90,7 +90,7 @@ def run_day(host: PluginHost, workdir: Path, kill: KillSwitch, spy_bars: pd.Data
             prices=close_of(spy_bars, day),
             bars=bars,
             broker_settings=settings if settings is not None else {"slippage_bps": 0.0},
-            state_dir=workdir / "state",
+            state_dir=kwargs.pop("state_dir", workdir / "state"),
             kill_switch=kill,
             initial_equity=100_000.0,
             **kwargs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -262,3 +263,33 @@ def test_a_paper_stop_fill_between_runs_is_a_ledger_fill_and_reconcile_stays_mat
     assert stop_fills and all(f["side"] == "sell" for f in stop_fills)
     assert all(out.reconcile.ok for out in outs[1:])  # the stop fill is a fill, never a mismatch
     assert all(p["ledger"] == p["broker"] for out in outs for p in out.reconcile.positions.values())
+
+
+def test_a_paper_book_rebuilt_from_the_ledger_keeps_its_open_stop_and_the_stop_still_fires(
+    journal, run_day, spy_bars, workdir: Path, tmp_path_factory
+) -> None:
+    """The paper state file is lost while a stop is working: the book rebuilt from the ledger has
+    the stop, and it fills on the same real December 2016 SPY bar at the same price as without the loss."""
+    from regimeflex.execution.stops import StopRule
+
+    rule = StopRule(kind="trailing", pct=0.003)
+    days = [d.date() for d in spy_bars.index]
+
+    def stop_fills(j) -> list[tuple[str, float, float]]:
+        rows = [f for f in j.state.fills.values() if f["client_order_id"].startswith("stop-paper-")]
+        return [(f["ts"][:10], f["qty"], f["price"]) for f in rows]
+
+    for day in days[:3]:  # bought on the 1st, filled on the 2nd: the stop is working
+        run_day(journal, day, stops=rule)
+    state = workdir / "state" / "paper_broker.json"
+    assert json.loads(state.read_text())["stops"]
+    state.unlink()  # the crash: the paper book is gone, the ledger is the record
+    outs = [run_day(journal, day, stops=rule) for day in days[3:]]
+    assert all(out.reconcile.ok for out in outs)
+
+    clean = tmp_path_factory.mktemp("clean")  # the same days with the state file never lost
+    with open_journal(clean / "logs" / "audit" / "ledger.jsonl") as other:
+        for day in days:
+            run_day(other, day, stops=rule, state_dir=clean / "state")
+        expected = stop_fills(other)
+    assert expected and stop_fills(journal) == expected
