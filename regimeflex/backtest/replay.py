@@ -32,7 +32,7 @@ import pandas as pd
 from regimeflex.backtest.engine import SimResult
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
-from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, stop_rule
+from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, refuse_reentries, stop_rule
 from regimeflex.types import Bars
 
 if TYPE_CHECKING:
@@ -201,6 +201,8 @@ def replay(
         )
         first = len(book.fills)
         planned = list(plan.orders)
+        if config.stops.active and config.stops.cooldown_sessions:  # as the daily run does (session._cooldown)
+            planned, _ = refuse_reentries(planned, book.fills, dates, day.date(), config.stops.cooldown_sessions)
         if config.stops.active:  # as the daily run does (execute_session): stops ride on the buys
             planned, _ = attach_stops(planned, config.stops, None if atr is None else atr.iloc[i])
         for order in planned:

@@ -230,6 +230,9 @@ class StopSettings(FrozenModel):
     atr_multiple: float = Field(3.0, gt=0, description="atr: stop distance in ATRs")
     atr_window: int = Field(14, ge=2, le=250, description="atr: Wilder ATR window in sessions")
     take_profit_pct: float | None = Field(None, gt=0, description="sell when price rises this fraction above entry")
+    cooldown_sessions: int = Field(
+        0, ge=0, le=250, description="after a stop-out, sessions before the symbol may be bought again (0: none)"
+    )
 
 
 class RiskSettings(FrozenModel):

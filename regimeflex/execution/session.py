@@ -43,7 +43,7 @@ from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError, Kil
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
-from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, stop_rule
+from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, refuse_reentries, stop_rule
 from regimeflex.killguard import KillGuard
 from regimeflex.ledger import faults
 from regimeflex.ledger.anchor import ledger_key, plan_commit_data
@@ -435,6 +435,8 @@ def execute_session(
             attempt=attempt,
         )
         out.orders, out.skipped, out.notes = plan.orders, plan.skipped, plan.notes
+        if stops.active and stops.cooldown_sessions:
+            out.orders, out.skipped = _cooldown(journal, bars, session, stops, out, emit)
         if stops.active:
             panel = atr_panel(bars, stops) if bars is not None else None
             orders, stop_notes = attach_stops(out.orders, stops, None if panel is None else panel.iloc[-1])
@@ -542,6 +544,37 @@ def execute_session(
         len(out.reconcile.mismatches),
     )
     return out
+
+
+def _cooldown(
+    journal: Journal,
+    bars: Bars | None,
+    session: date,
+    stops: StopRule,
+    out: ExecutionOutcome,
+    emit: Callable[[Event], None],
+) -> tuple[tuple[Order, ...], tuple[Skipped, ...]]:
+    """The plan without buys of symbols stopped out within ``stops.cooldown_sessions`` sessions
+    (counted on the bars' dates, as the backtest replay counts them); each refusal is a RISK line,
+    a ``skipped`` row of the run summary and a RISK event."""
+    if bars is None or not len(bars.index):
+        out.notes = (*out.notes, "stops: cooldown_sessions not applied (no bars to count sessions with)")
+        return out.orders, out.skipped
+    kept, refused = refuse_reentries(
+        out.orders, journal.state.fills.values(), bars.index, session, stops.cooldown_sessions
+    )
+    for symbol, reason in refused:
+        log.risk("stops: %s %s", symbol, reason)
+        emit(
+            Event(
+                kind="stop_cooldown",
+                level=Level.RISK,
+                title=f"Re-entry refused: {symbol} is cooling down after a stop-out",
+                body=f"{symbol}: {reason}",
+                data={"symbol": symbol, "session": session.isoformat()},
+            )
+        )
+    return tuple(kept), (*out.skipped, *(Skipped(s, r) for s, r in refused))
 
 
 def _abandon_uncommitted(journal: Journal, session: date, emit: Callable[[Event], None]) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from regimeflex.config.risk import StopSettings
 
 StopKind = Literal["none", "fixed", "atr", "trailing"]
+
+#: client order ids of stop-outs start with this: the paper book's ``stop-paper-NNNNNN`` and the
+#: stop orders the session places at a broker (:func:`stop_leg_id`); a take-profit is not a stop-out
+STOP_PREFIX = "stop-"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class StopRule:
     atr_multiple: float = 3.0
     atr_window: int = 14
     take_profit_pct: float | None = None
+    cooldown_sessions: int = 0
 
     @property
     def active(self) -> bool:
@@ -121,6 +127,7 @@ def stop_rule(settings: StopSettings) -> StopRule:
         atr_multiple=settings.atr_multiple,
         atr_window=settings.atr_window,
         take_profit_pct=settings.take_profit_pct,
+        cooldown_sessions=settings.cooldown_sessions,
     )
 
 
@@ -132,3 +139,68 @@ def atr_panel(bars: Bars, rule: StopRule) -> pd.DataFrame | None:
 
     out: pd.DataFrame = atr(bars["high"], bars["low"], bars["close"], rule.atr_window)
     return out
+
+
+# ------------------------------------------------------------------ re-entry cooldown
+
+
+def stop_outs(fills: Iterable[Mapping[str, Any]]) -> dict[str, date]:
+    """symbol → the session of its latest stop-out: a sell fill whose client order id starts with
+    :data:`STOP_PREFIX` (ledger fills and the paper book's fills have the same keys)."""
+    out: dict[str, date] = {}
+    for f in fills:
+        if f.get("side") != "sell" or not str(f.get("client_order_id", "")).startswith(STOP_PREFIX) or not f.get("ts"):
+            continue
+        day = date.fromisoformat(str(f["ts"])[:10])
+        sym = str(f["symbol"])
+        if sym not in out or day > out[sym]:
+            out[sym] = day
+    return out
+
+
+def cooling_down(
+    latest: Mapping[str, date], sessions: pd.DatetimeIndex, today: date, cooldown: int
+) -> dict[str, tuple[date, int]]:
+    """symbol → (stop-out session, sessions since it) for each symbol still cooling down on ``today``:
+    stopped out on a session at most ``cooldown`` sessions (of ``sessions``, the bars' dates) ago."""
+    if cooldown <= 0 or not latest:
+        return {}
+    out: dict[str, tuple[date, int]] = {}
+    end = int(sessions.searchsorted(pd.Timestamp(today), side="right"))
+    for sym, day in latest.items():
+        if day > today:
+            continue
+        since = end - int(sessions.searchsorted(pd.Timestamp(day), side="right"))
+        if since <= cooldown:
+            out[sym] = (day, since)
+    return out
+
+
+def refuse_reentries(
+    orders: Iterable[Order],
+    fills: Iterable[Mapping[str, Any]],
+    sessions: pd.DatetimeIndex,
+    today: date,
+    cooldown: int,
+) -> tuple[list[Order], list[tuple[str, str]]]:
+    """``(orders kept, [(symbol, reason)])``: buys of a symbol stopped out within the last ``cooldown``
+    sessions are refused (the daily run and the backtest replay both call this)."""
+    orders = list(orders)
+    cooling = cooling_down(stop_outs(fills), sessions, today, cooldown)
+    if not cooling:
+        return orders, []
+    kept: list[Order] = []
+    refused: list[tuple[str, str]] = []
+    for order in orders:
+        if order.side == "buy" and order.symbol in cooling:
+            day, since = cooling[order.symbol]
+            refused.append(
+                (
+                    order.symbol,
+                    f"re-entry refused: stopped out on {day} ({since} of stops.cooldown_sessions={cooldown} "
+                    "session(s) since, risk.yaml)",
+                )
+            )
+            continue
+        kept.append(order)
+    return kept, refused

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -238,3 +239,95 @@ def test_a_partial_planned_sell_leaves_the_stop_on_the_rest():
     book.prices = bars
     book.process()
     assert stop_fills(book) == [("trim-1", "2024-01-04", 4.0, 100.0), ("stop-paper-000003", "2024-01-05", 6.0, 95.0)]
+
+
+# ------------------------------------------------------------------ re-entry cooldown
+
+
+def test_a_stopped_out_symbol_is_refused_for_cooldown_sessions_then_allowed_again():
+    from regimeflex.execution.stops import refuse_reentries
+
+    sessions = pd.bdate_range("2024-01-02", periods=6)
+    stop_out = [{"client_order_id": "stop-paper-000002", "symbol": "AAA", "side": "sell", "ts": "2024-01-03T14:30"}]
+    buy = Order("AAA", "buy", 1, "b", reference_price=100.0)
+    refused_on = [
+        day.date().isoformat()
+        for day in sessions
+        if refuse_reentries([buy], stop_out, sessions, day.date(), cooldown=2)[1]
+    ]
+    assert refused_on == ["2024-01-03", "2024-01-04", "2024-01-05"]  # the stop-out session and 2 after it
+    kept, refused = refuse_reentries([buy], stop_out, sessions, date(2024, 1, 4), cooldown=2)
+    assert kept == [] and refused == [
+        (
+            "AAA",
+            "re-entry refused: stopped out on 2024-01-03 (1 of stops.cooldown_sessions=2 session(s) since, risk.yaml)",
+        )
+    ]
+
+
+def test_a_take_profit_or_a_planned_sell_starts_no_cooldown():
+    from regimeflex.execution.stops import refuse_reentries
+
+    sessions = pd.bdate_range("2024-01-02", periods=3)
+    fills = [
+        {"client_order_id": "takeprofit-paper-000002", "symbol": "AAA", "side": "sell", "ts": "2024-01-03T14:30"},
+        {"client_order_id": "rf-20240103-x", "symbol": "BBB", "side": "sell", "ts": "2024-01-03T14:30"},
+    ]
+    buys = [Order("AAA", "buy", 1, "a", reference_price=1.0), Order("BBB", "buy", 1, "b", reference_price=1.0)]
+    assert refuse_reentries(buys, fills, sessions, date(2024, 1, 4), cooldown=5) == (buys, [])
+
+
+def test_daily_paper_runs_and_the_replay_refuse_the_same_reentries_over_60_real_sessions(tmp_path: Path):
+    from regimeflex.builtins import paper
+    from regimeflex.execution.session import execute_session
+    from regimeflex.ledger.journal import open_journal
+    from regimeflex.plugins import PluginHost
+
+    bars = real_bars(60)
+    weights = pd.DataFrame(0.45, index=bars.index, columns=["GLD", "SPY"])
+    rule = StopRule(kind="trailing", pct=0.015, cooldown_sessions=3)
+    config = ReplayConfig(initial_cash=100_000.0, stops=rule, paper=PaperSettings(slippage_bps=5))
+    sim, replay_orders = replay(weights, bars, config)
+    without, _ = replay(
+        weights,
+        bars,
+        ReplayConfig(
+            initial_cash=100_000.0, stops=replace(rule, cooldown_sessions=0), paper=PaperSettings(slippage_bps=5)
+        ),
+    )
+
+    host = PluginHost.from_plugins({"paper": paper})
+    refusals: list[tuple[date, str]] = []
+    with open_journal(tmp_path / "logs" / "ledger.jsonl") as journal:
+        for i, day in enumerate(bars.index):
+            out = execute_session(
+                journal=journal,
+                host=host,
+                broker="paper",
+                mode="paper",
+                session=day.date(),
+                targets=weights.iloc[i],
+                prices=bars["close"].iloc[i],
+                bars=bars.iloc[: i + 1],
+                broker_settings={"slippage_bps": 5},
+                state_dir=tmp_path / "state",
+                initial_equity=100_000.0,
+                stops=rule,
+            )
+            refusals += [(day.date(), s.symbol) for s in out.skipped if s.reason.startswith("re-entry refused")]
+        ledger_fills = sorted(
+            (f["ts"][:10], f["symbol"], f["side"], f["qty"], f["price"]) for f in journal.state.fills.values()
+        )
+    replay_fills = sorted(
+        (bars.index[d].date().isoformat(), sim.symbols[s], "buy" if q > 0 else "sell", abs(q), p)
+        for d, s, q, p in zip(sim.trade_day, sim.trade_sym, sim.trade_qty, sim.trade_price)
+    )
+    assert refusals  # the cooldown really refused re-entries on real data
+    assert ledger_fills == replay_fills
+    replay_buys = {
+        (d.date(), s)
+        for d, s, side in zip(replay_orders["date"], replay_orders["symbol"], replay_orders["side"])
+        if side == "buy"
+    }
+    assert not replay_buys & set(refusals)  # the replay planned no buy where the daily run refused one
+    assert len(without.trade_day) > len(sim.trade_day)  # and without the cooldown it would have re-entered
