@@ -285,7 +285,10 @@ def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) 
     :param signals: dates × symbols float frame aligned to ``bars``, in ``[-1, 1]``.
     :param bars: the Bars panel (for volatility, ATR, prices).
     :param params: the ``sizer.params`` section of risk.yaml (validated by the
-        plugin's :func:`settings_model`), as a read-only mapping.
+        plugin's :func:`settings_model`), as a read-only mapping. A sizer whose
+        settings model has a ``stops`` field (and the user set none) receives
+        risk.yaml's ``stops:`` section there: the protective stop the run places,
+        so it can size from the real stop distance (``atr_risk`` does).
 
     :returns: a dates × symbols float64 DataFrame of target weights (fractions
         of equity, negative = short) with exactly the index and columns of

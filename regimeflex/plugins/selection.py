@@ -56,6 +56,16 @@ class Selection:
 HISTORY_ROLES: tuple[str, ...] = ("data", "strategy", "sizer")
 
 
+def sizer_params(settings: Settings, host: PluginHost) -> dict[str, Any]:
+    """risk.yaml ``sizer.params``, plus ``stops`` (risk.yaml's ``stops:`` section, the stop the run
+    places) when the sizer's settings model has a ``stops`` field the user did not set."""
+    params = dict(settings.risk.sizer.params or {})
+    model = host.settings_model(settings.risk.sizer.plugin)
+    if "stops" not in params and "stops" in (getattr(model, "model_fields", None) or {}):
+        params["stops"] = settings.risk.stops.model_dump()
+    return params
+
+
 def resolve(
     settings: Settings, host: PluginHost, roles: Sequence[str] = ("data", "strategy", "sizer", "broker", "notifier")
 ) -> Selection:
@@ -102,7 +112,7 @@ def resolve(
         settings.risk.sizer.plugin,
         "sizer",
         "risk.yaml: sizer.plugin",
-        settings.risk.sizer.params,
+        sizer_params(settings, host),
         "risk.yaml: sizer.params",
     )
     broker = None

@@ -107,6 +107,20 @@ def fixed_fractional_weights(signals: pd.DataFrame, caps: SizingCaps, fraction: 
     return as_weights(apply_caps(held * fraction, caps), signals)
 
 
+def pct_stop_weights(
+    signals: pd.DataFrame, bars: pd.DataFrame, caps: SizingCaps, risk_per_trade: float, pct: float
+) -> pd.DataFrame:
+    """Size each position so a stop ``pct`` below the close loses ``risk_per_trade`` of equity.
+
+    shares = equity × risk / (pct × close), so weight = ``signal × risk / pct``; then the caps.
+    A name without a close that day is not held.
+    """
+    close = bar_field(bars, "close").reindex(index=signals.index, columns=signals.columns).to_numpy()
+    held = active_signals(signals, caps.max_names)
+    raw = np.where(np.isfinite(close) & (close > 0), held * risk_per_trade / pct, 0.0)
+    return as_weights(apply_caps(raw, caps), signals)
+
+
 def atr_risk_weights(
     signals: pd.DataFrame,
     bars: pd.DataFrame,

@@ -63,3 +63,39 @@ def test_fraction_above_one_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         fixed_fractional.size_position(signals=pd.DataFrame(), bars=None, params={"fraction": 1.5})
     assert str(err.value) == "risk.yaml: sizer.params: fraction: Input should be less than or equal to 1, got 1.5"
+
+
+def test_atr_risk_sizes_from_the_atr_stop_risk_yaml_places_not_its_own(spy_bars):
+    sig = pd.DataFrame(1.0, index=spy_bars.index, columns=["SPY"])
+    placed = {"kind": "atr", "atr_multiple": 3.0, "atr_window": 10}
+    params = {"risk_per_trade": 0.01, "atr_window": 14, "atr_multiple": 2.0, "max_weight": 1.0, "stops": placed}
+    w = atr_risk.size_position(signals=sig, bars=spy_bars, params=params)["SPY"]
+    stop = 3.0 * atr(spy_bars["high"], spy_bars["low"], spy_bars["close"], 10)["SPY"]  # the placed stop's distance
+    loss_at_stop = (w / spy_bars["close"]["SPY"] * stop).iloc[10:][w.iloc[10:] < 1.0]
+    assert len(loss_at_stop) > 100 and np.allclose(loss_at_stop, 0.01)
+
+
+def test_atr_risk_sizes_from_a_fixed_percent_stop_when_risk_yaml_places_one(spy_bars):
+    sig = pd.DataFrame(1.0, index=spy_bars.index, columns=["SPY"])
+    params = {"risk_per_trade": 0.01, "max_weight": 1.0, "stops": {"kind": "fixed", "pct": 0.05}}
+    w = atr_risk.size_position(signals=sig, bars=spy_bars, params=params)["SPY"]
+    assert np.allclose(w, 0.2)  # losing 5% on a 20% position is 1% of equity, from the first session
+
+
+def test_the_run_hands_risk_yaml_stops_to_a_sizer_that_takes_them(project):
+    import yaml
+
+    from regimeflex.config import load_settings
+    from regimeflex.plugins import PluginHost
+    from regimeflex.plugins.selection import sizer_params
+
+    risk = yaml.safe_load((project / "risk.yaml").read_text())
+    risk["sizer"] = {"plugin": "atr_risk", "params": {"risk_per_trade": 0.01}}
+    risk["stops"] = {"kind": "atr", "atr_multiple": 2.5, "atr_window": 20}
+    (project / "risk.yaml").write_text(yaml.safe_dump(risk))
+    settings = load_settings(project)
+    host = PluginHost.load()
+    assert sizer_params(settings, host)["stops"]["atr_multiple"] == 2.5
+    risk["sizer"] = {"plugin": "equal_weight", "params": {}}  # a sizer without a stops field gets none
+    (project / "risk.yaml").write_text(yaml.safe_dump(risk))
+    assert "stops" not in sizer_params(load_settings(project), host)
