@@ -1,45 +1,72 @@
 #!/usr/bin/env python3
-"""RegimeFlex implementation of regime-trend (same contract as the other peer scripts).
+"""RegimeFlex in the shared peer harness (../shared/peer_bench, contract in its README.md).
 
-Core time = strategy hook + sizer hook (both through ``PluginHost``, with its return checks)
-+ ``regimeflex.backtest.simulate`` + final equity, excluding data loading and imports, like the
-peers. Also reports the engine alone (``seconds_engine``) and the date-loop formulation
+``argv[1]`` is N or a case name (``real``); the data comes from the harness's ``common.load``
+(not timed), the result goes out through ``common.emit``. Core time = the built-in ``trend``
+strategy (``rule: price_above_both``) and ``sleeve`` sizer (weight = signal, the whole sleeve
+while long) called through ``PluginHost`` with its return checks, and ``simulate`` with
+``SimConfig(sleeves=True, rebalance="on_change")`` (``backtest.sleeves``), plus the final equity — the configuration ``regimeflex backtest`` runs
+from YAML (``peer_regimeflex_cli.py`` times that whole process). No benchmark-only plugin.
+Also reports the engine alone (``seconds_engine``) and the date-loop formulation
 (``seconds_loop``) on the same weights.
+
+The harness runs every script with its own venv's python, which has no RegimeFlex: this
+script then re-executes itself with ``REGIMEFLEX_PY`` (default: the repository's
+``.venv/bin/python``), so the process's wall time includes one extra interpreter start.
 """
 
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CASH, FAST, SLOW, emit, load, nargs  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(host, bars, simulate, cfg):
-    sig = host.generate_signal("regime_trend", bars=bars, params={"fast": FAST, "slow": SLOW})
+def harness_common():
+    """Import the harness's ``common``: $PEERBENCH_HOME, else the working directory (the harness's
+    bench.py starts every script in its own folder), else this folder (the repository's copy)."""
+    for d in (os.environ.get("PEERBENCH_HOME"), os.getcwd(), HERE):
+        if d and os.path.isfile(os.path.join(d, "common.py")):
+            sys.path.insert(0, d)
+            break
+    import common
+
+    return common
+
+
+def ensure_regimeflex():
+    try:
+        import regimeflex  # noqa: F401
+    except ImportError:
+        py = os.environ.get("REGIMEFLEX_PY") or os.path.join(HERE, "..", "..", ".venv", "bin", "python")
+        os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
+
+
+def run(host, bars, simulate, cfg, fast, slow):
+    sig = host.generate_signal("trend", bars=bars, params={"rule": "price_above_both", "fast": fast, "slow": slow})
     weights = host.size_position("sleeve", signals=sig, bars=bars, params={})
     res = simulate(weights, bars, cfg)
     return res.final_equity, int((res.trade_qty > 0).sum()), weights
 
 
 if __name__ == "__main__":
-    n = nargs()
+    ensure_regimeflex()
+    common = harness_common()
+    n = common.nargs()
     t_imp = time.perf_counter()
-    import regime_trend_plugin
-
+    import regimeflex.builtins.sleeve  # noqa: F401  (imported here, not inside the timed hooks)
+    import regimeflex.builtins.trend  # noqa: F401
     from regimeflex.backtest.engine import SimConfig, simulate
     from regimeflex.plugins import PluginHost
     from regimeflex.types import make_bars
 
+    host = PluginHost.load()
     import_s = time.perf_counter() - t_imp
-    w = load(n)
+    w = common.load(n)
     bars = make_bars(w)
-    host = PluginHost.from_plugins(
-        {"regime_trend": regime_trend_plugin.RegimeTrend(), "sleeve": regime_trend_plugin.Sleeve()}
-    )
-    cfg = SimConfig(initial_cash=CASH, sleeves=True, rebalance="on_change")
+    cfg = SimConfig(initial_cash=common.CASH, sleeves=True, rebalance="on_change")
     t0 = time.perf_counter()
-    final, trades, weights = run(host, bars, simulate, cfg)
+    final, trades, weights = run(host, bars, simulate, cfg, common.FAST, common.SLOW)
     dt = time.perf_counter() - t0
     t0 = time.perf_counter()
     simulate(weights, bars, cfg)
@@ -48,7 +75,7 @@ if __name__ == "__main__":
     loop = simulate(weights, bars, cfg, method="loop")
     loop_s = time.perf_counter() - t0
     assert abs(loop.final_equity - final) <= 1e-9 * abs(final)
-    emit(
+    common.emit(
         os.environ.get("PEERBENCH_LIBNAME", "regimeflex"),
         n,
         dt,

@@ -263,6 +263,7 @@ def rules_line(rules: Mapping[str, Any]) -> str:
         f"research rules (idealised): {rules['shares']} shares, fill {rules['fill']}, rebalance {rules['rebalance']}, "
         f"min trade {rules['min_trade_weight']:g} of equity, commission {rules['commission_per_share']:g}/share + "
         f"{rules['commission_bps']:g} bps, slippage {rules['slippage_bps']:g} bps, breakers: {breakers}"
+        + (", independent sleeves (one per symbol, initial cash / N each)" if rules.get("sleeves") else "")
     )
 
 

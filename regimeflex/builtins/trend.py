@@ -6,7 +6,13 @@ Owns the trend-following rule and its parameters. Two rules, chosen by
 * ``crossover`` — +1 while SMA(``fast``) is above SMA(``slow``), −1 below it
   when ``allow_short`` (else 0);
 * ``price_above_sma`` — +1 while the close is above SMA(``slow``), −1 below it
-  when ``allow_short`` (else 0).
+  when ``allow_short`` (else 0);
+* ``price_above_both`` — +1 while the close is above SMA(``fast``) AND above
+  SMA(``slow``), −1 while it is below both when ``allow_short`` (else 0): the
+  peer benchmark's "regime-trend" (benchmarks/peers/STRATEGY.md).
+
+Comparisons are strict, and a close exactly equal to its SMA is neither above
+nor below it (the built-in ``sma`` decides such ties on the exact window mean).
 
 Rows before the slow average exists are NaN (warm-up). The value on date *t*
 uses closes up to *t* only. Registered as the ``trend`` entry point.
@@ -32,14 +38,14 @@ class TrendParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rule: Literal["crossover", "price_above_sma"] = "crossover"
-    fast: int = Field(50, ge=1, description="fast SMA window (crossover rule)")
-    slow: int = Field(200, ge=2, description="slow SMA window (both rules)")
+    rule: Literal["crossover", "price_above_sma", "price_above_both"] = "crossover"
+    fast: int = Field(50, ge=1, description="fast SMA window (crossover and price_above_both)")
+    slow: int = Field(200, ge=2, description="slow SMA window (every rule)")
     allow_short: bool = False
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> TrendParams:
-        if self.rule == "crossover" and self.fast >= self.slow:
+        if self.rule in ("crossover", "price_above_both") and self.fast >= self.slow:
             raise ValueError(f"fast must be below slow, got fast={self.fast} slow={self.slow}")
         return self
 
@@ -57,6 +63,10 @@ def trend_signal(bars: Bars, params: Mapping[str, Any] | TrendParams | None = No
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
     close = bar_field(bars, "close")
     slow = sma(close, p.slow)
+    if p.rule == "price_above_both":
+        fast = sma(close, p.fast)
+        ready = slow.notna() & fast.notna() & close.notna()
+        return direction((close > fast) & (close > slow), (close < fast) & (close < slow), ready, p.allow_short)
     lead = sma(close, p.fast) if p.rule == "crossover" else close
     ready = slow.notna() & lead.notna()
     return direction(lead > slow, lead < slow, ready, p.allow_short)
@@ -68,10 +78,11 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def trend_lines(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> dict[str, pd.DataFrame]:
-    """The averages the rule compares the price with: SMA(fast) and SMA(slow) for ``crossover``, SMA(slow) else."""
+    """The averages the rule compares the price with: SMA(fast) and SMA(slow) for ``crossover`` and
+    ``price_above_both``, SMA(slow) for ``price_above_sma``."""
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
     close = bar_field(bars, "close")
-    lines = {f"SMA {p.fast}": sma(close, p.fast)} if p.rule == "crossover" else {}
+    lines = {f"SMA {p.fast}": sma(close, p.fast)} if p.rule != "price_above_sma" else {}
     lines[f"SMA {p.slow}"] = sma(close, p.slow)
     return lines
 
