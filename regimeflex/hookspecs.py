@@ -87,6 +87,7 @@ HOOK_ROLES: dict[str, str] = {
     "broker_orders": "broker",
     "broker_fills": "broker",
     "cancel_open_orders": "broker",
+    "cancel_orders": "broker",
     "notify": "notifier",
     "serve_commands": "notifier",
     "settings_model": "any",
@@ -458,6 +459,30 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
         @hookimpl
         def cancel_open_orders(context):
             return [to_order_result(my_broker.cancel(o.id)) for o in my_broker.orders(status="open")]
+    """
+
+
+@hookspec(firstresult=True)
+def cancel_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    """Cancel the open orders with these client order ids and return their results after the cancel.
+
+    Role: **broker** (optional; needed with the ``supports_stops`` capability). Called before a
+    planned sell to take a protective stop order off the shares it holds, and by the conformance
+    kit's ``broker.stop_round_trip/v1``. ``firstresult``.
+
+    :param client_order_ids: ids the broker was sent; an id it does not know, or an order no
+        longer open, is left out of the answer (or answered with its final status).
+    :param context: the :class:`~regimeflex.types.BrokerContext`.
+    :returns: one :class:`~regimeflex.types.OrderResult` per canceled (or already final) order.
+
+    Example::
+
+        from regimeflex.api import hookimpl
+
+
+        @hookimpl
+        def cancel_orders(client_order_ids, context):
+            return [to_order_result(my_broker.cancel_by_client_id(c)) for c in client_order_ids]
     """
 
 

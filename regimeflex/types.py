@@ -184,7 +184,7 @@ class BarsRequest:
 
 
 Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit"]
+OrderType = Literal["market", "limit", "stop", "trailing_stop"]
 TimeInForce = Literal["day", "opg", "cls", "gtc"]
 
 
@@ -223,7 +223,10 @@ class ProtectiveStop:
 class Order:
     """One order the planner wants placed. ``client_order_id`` is deterministic (≤ 48 chars).
 
-    ``protect``: the protective stop to place once this buy fills (``None``: none)."""
+    ``protect``: the protective stop to place once this buy fills (``None``: none).
+    ``type="stop"`` sells at market once the price trades at or below ``stop_price``;
+    ``type="trailing_stop"`` keeps its stop ``trail_price`` below the highest price since it was
+    placed (brokers declaring the ``supports_stops`` capability accept both, ``time_in_force="gtc"``)."""
 
     symbol: str
     side: Side
@@ -236,6 +239,8 @@ class Order:
     strategy: str = ""
     session: date | None = None
     protect: ProtectiveStop | None = None
+    stop_price: float | None = None
+    trail_price: float | None = None
 
 
 OrderStatus = Literal[

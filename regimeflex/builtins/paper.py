@@ -29,7 +29,15 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def capabilities() -> dict[str, bool]:
-    return {"supports_fractional": True, "supports_short": False, "persistent": True}
+    # supports_stops: accepts resting stop / trailing_stop sell orders and cancel_orders;
+    # protects_entries: places each buy's protective stop itself when the buy fills (PaperBook)
+    return {
+        "supports_fractional": True,
+        "supports_short": False,
+        "persistent": True,
+        "supports_stops": True,
+        "protects_entries": True,
+    }
 
 
 @hookimpl
@@ -81,5 +89,21 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
         if order["status"] in OPEN_STATUSES:
             order["status"] = "canceled"
             out.append(book.result(order))
+    book.save()
+    return out
+
+
+@hookimpl
+def cancel_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    book = PaperBook.load(context)
+    book.process()
+    out = []
+    for coid in client_order_ids:
+        order = book.orders.get(coid)
+        if order is None:
+            continue
+        if order["status"] in OPEN_STATUSES:
+            order["status"] = "canceled"
+        out.append(book.result(order))
     book.save()
     return out

@@ -42,6 +42,7 @@ from regimeflex.config.broker import OrderSettings
 from regimeflex.errors import EXIT_ERROR, EXIT_KILLED, EXIT_OK, BrokerError, KillSwitchEngaged
 from regimeflex.execution.killswitch import KillSwitch
 from regimeflex.execution.planner import Plan, PlanRules, Skipped, plan_orders
+from regimeflex.execution.protect import cancel_legs, places_stop_orders, protect_positions, working_legs
 from regimeflex.execution.reconcile import ReconcileReport, reconcile, result_data, sync_with_broker
 from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, refuse_reentries, stop_rule
 from regimeflex.killguard import KillGuard
@@ -133,6 +134,10 @@ def intent_data(
         extra["target_weight"] = round(float(target_weight), TARGET_DECIMALS)
     if targets_digest is not None:
         extra["targets_digest"] = targets_digest
+    if order.stop_price is not None:  # a stop order (execution/protect.py)
+        extra["stop_price"] = order.stop_price
+    if order.trail_price is not None:
+        extra["trail_price"] = order.trail_price
     return {
         **extra,
         "client_order_id": order.client_order_id,
@@ -225,6 +230,8 @@ def order_from_intent(data: Mapping[str, Any]) -> Order:
         )
         if (p := data.get("protect"))
         else None,
+        stop_price=data.get("stop_price"),
+        trail_price=data.get("trail_price"),
     )
 
 
@@ -367,6 +374,15 @@ def execute_session(
             journal.record(
                 "recovery", {"updated": sync.updated, "expired": sync.expired, "fills_written": sync.fills_written}
             )
+        stop_orders = places_stop_orders(host.capabilities(broker) if host is not None else {})
+        if stop_orders:  # entries that filled since the last run get their stop orders before anything else
+            try:
+                protect_positions(journal, host, broker, context, session=session, mode=mode, emit=emit)
+            except KillSwitchEngaged:
+                _record_kill(journal, kill, out, emit, remaining=[])
+                return out
+            except BrokerError as exc:
+                return _broker_failed(journal, out, emit, f"stops: {exc}")
 
     _abandon_uncommitted(journal, session, emit)
     now = rounded_targets(targets)
@@ -469,6 +485,14 @@ def execute_session(
         and journal.state.orders[o.client_order_id].is_open
         and journal.state.orders[o.client_order_id].committed  # only intents of a committed (signed) plan
     ]
+    exits = sorted({o.symbol for o in to_send if o.side == "sell"})
+    legs = working_legs(journal, exits) if live and exits else []
+    if legs and not guard.engaged():  # a planned sell first takes the protective stop off its shares
+        try:
+            freed = cancel_legs(journal, host, broker, context, legs, "planned exit")
+        except BrokerError as exc:
+            return _broker_failed(journal, out, emit, f"stops: cancel before the planned sell: {exc}")
+        log.info("stops: %d stop order(s) canceled before the planned sell(s): %s", len(freed), ", ".join(freed))
     for i, order in enumerate(to_send):
         if guard.engaged():
             _record_kill(journal, kill, out, emit, remaining=[o.client_order_id for o in to_send[i:]])
@@ -537,6 +561,16 @@ def execute_session(
         emit(Event(kind="broker_error", level=Level.ERROR, title="Reconcile failed", body=str(exc)))
         return out
     out.fills_recorded += out.reconcile.sync.fills_written
+    if places_stop_orders(host.capabilities(broker) if host is not None else {}):
+        try:  # entries filled during this run, and what a partial sell left, get their stop orders
+            protect_positions(journal, host, broker, context, session=session, mode=mode, emit=emit)
+        except KillSwitchEngaged:
+            _record_kill(journal, kill, out, emit, remaining=[])
+            return out
+        except BrokerError as exc:
+            out.errors.append(f"stops: {exc}")
+            emit(Event(kind="broker_error", level=Level.ERROR, title="Protective stops not placed", body=str(exc)))
+            return out
     log.success(
         "execution: %d sent, %d fill(s) recorded, %d mismatch(es)",
         len(out.sent),

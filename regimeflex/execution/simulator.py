@@ -124,6 +124,11 @@ class PaperBook:
             "message": "",
             "last_fill": None,
         }
+        if order.type in ("stop", "trailing_stop"):  # a resting sell stop (the kit's round trip, a user's)
+            record["stop_price"] = order.stop_price
+            record["trail_price"] = order.trail_price
+            if order.type == "trailing_stop" and order.stop_price is None and order.trail_price:
+                record["stop_price"] = round(float(order.reference_price or 0.0) - float(order.trail_price), 6)
         if order.protect is not None and order.side == "buy":
             record["protect"] = {
                 "distance": order.protect.distance,
@@ -135,9 +140,17 @@ class PaperBook:
             held = self.positions().get(order.symbol)
             if held is None or order.qty >= held.qty - 1e-9:  # a planned exit cancels the stop first
                 self.stops.pop(order.symbol)  # (a partial sell leaves it on the rest)
+        if (
+            not reason
+            and order.type in ("stop", "trailing_stop")
+            and (order.side != "sell" or not record["stop_price"])
+        ):
+            reason = f"a {order.type} order must be a sell with a stop_price (or trail_price and reference_price)"
         if reason:
             record.update(status="rejected", message=reason)
         self.orders[order.client_order_id] = record
+        if record["type"] in ("stop", "trailing_stop"):
+            return self.result(record)  # rests until the price reaches it (process)
         if not reason and self.settings.fill_at == "reference":
             ref = order.limit_price or order.reference_price
             if ref:
@@ -261,6 +274,44 @@ class PaperBook:
                 if stop["trailing"]:
                     stop["stop"] = round(ratchet(float(stop["stop"]), c, float(stop["distance"])), 6)
 
+    def _process_stop_order(self, order: dict[str, Any]) -> None:
+        """A resting sell stop: filled whole at the stop (or the gap open) on the first later session
+        whose low reaches it; a trailing one ratchets on each close, as the protective stops do."""
+        assert self.prices is not None
+        sym = order["symbol"]
+        if sym not in self.prices["open"].columns:
+            return
+        opens, lows, closes = (self.prices[f][sym] for f in ("open", "low", "close"))
+        start = int(opens.index.searchsorted(pd.Timestamp(order.get("checked") or order["session"]), side="right"))
+        for day in opens.index[start:]:
+            o, lo, c = float(opens.at[day]), float(lows.at[day]), float(closes.at[day])
+            if not math.isfinite(o):
+                continue
+            on = day.date().isoformat()
+            px = stop_fill_price(float(order["stop_price"]), o, lo)
+            if px is not None:
+                qty = order["qty"] - order["filled_qty"]
+                n = self._next_fill_number(order["client_order_id"])
+                commission = self._commission(qty)
+                self.fills.append(
+                    {
+                        "fill_id": f"{order['broker_order_id']}-{n}",
+                        "client_order_id": order["client_order_id"],
+                        "symbol": sym,
+                        "side": "sell",
+                        "qty": qty,
+                        "price": round(px, 6),
+                        "commission": commission,
+                        "ts": datetime.combine(day.date(), time(14, 30), tzinfo=UTC).isoformat(),
+                    }
+                )
+                order.update(status="filled", filled_qty=order["qty"], filled_avg_price=round(px, 6), last_fill=on)
+                self.cash += qty * px - commission
+                return
+            order["checked"] = on
+            if order["type"] == "trailing_stop" and order.get("trail_price"):
+                order["stop_price"] = round(ratchet(float(order["stop_price"]), c, float(order["trail_price"])), 6)
+
     def _stop_out(self, sym: str, qty: float, price: float, on: str, reason: str) -> None:
         """Sell the whole position at ``price`` (no slippage: a daily-bar stop fills at its level or
         the gap open) as a broker-originated order the ledger learns about from the fill."""
@@ -312,6 +363,9 @@ class PaperBook:
             return
         opens, lows, highs = self.prices["open"], self.prices["low"], self.prices["high"]
         for order in waiting:
+            if order["type"] in ("stop", "trailing_stop"):
+                self._process_stop_order(order)
+                continue
             while order["status"] in OPEN_STATUSES:
                 after = order["last_fill"] or order["session"]
                 sym = order["symbol"]

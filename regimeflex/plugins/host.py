@@ -430,6 +430,18 @@ class PluginHost:
             raise self._wrong_type(plugin, "cancel_open_orders", result, "a list of OrderResult")
         return result
 
+    def cancel_orders(
+        self, plugin: str, *, client_order_ids: Sequence[str], context: BrokerContext
+    ) -> list[OrderResult]:
+        from regimeflex.types import OrderResult
+
+        result = self._call("cancel_orders", plugin, client_order_ids=list(client_order_ids), context=context)
+        if result is _NOT_IMPLEMENTED or result is None:
+            return []
+        if not isinstance(result, list) or not all(isinstance(r, OrderResult) for r in result):
+            raise self._wrong_type(plugin, "cancel_orders", result, "a list of OrderResult")
+        return result
+
     def notify(self, plugin: str, *, event: Event, context: NotifyContext) -> None:
         """Deliver one event; raises PluginCallError on failure (the dispatcher isolates it)."""
         self._call("notify", plugin, event=event, context=context)

@@ -67,6 +67,10 @@ class BrokerHost(SettingsHost, Protocol):
 
     def cancel_open_orders(self, plugin: str, *, context: BrokerContext) -> list[OrderResult]: ...
 
+    def cancel_orders(
+        self, plugin: str, *, client_order_ids: Sequence[str], context: BrokerContext
+    ) -> list[OrderResult]: ...
+
     def capabilities(self, plugin: str) -> dict[str, bool]: ...
 
 

@@ -35,6 +35,9 @@ _HOST_CALLS: dict[str, Any] = {
     ),
     "broker_fills": lambda host, name: lambda since, context: host.broker_fills(name, since=since, context=context),
     "cancel_open_orders": lambda host, name: lambda context: host.cancel_open_orders(name, context=context),
+    "cancel_orders": lambda host, name: (
+        lambda client_order_ids, context: host.cancel_orders(name, client_order_ids=client_order_ids, context=context)
+    ),
     "notify": lambda host, name: lambda event, context: host.notify(name, event=event, context=context),
 }
 

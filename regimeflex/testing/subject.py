@@ -23,6 +23,9 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "supports_attachments": "notifier: delivers Event.attachments",
     "needs_network": "data/broker/notifier: talks to an outside service; "
     "`plugins check` cannot run its calls without settings for a local server",
+    "supports_stops": "broker: accepts resting `stop` / `trailing_stop` sell orders (time_in_force gtc) and "
+    "implements cancel_orders",
+    "protects_entries": "broker: places each buy's protective stop (Order.protect) itself once the buy fills",
     "persistent": "broker: keeps orders and positions across runs (in its state directory)",
     "live_trading": "broker: can place real orders; `mode: live` is refused for a broker without it",
     "real_market_data": "data: serves real market prices; `mode: live` is refused for a provider without it",

@@ -10,7 +10,7 @@ effective mode is ``live`` (broker.yaml ``mode: live`` *and* ``--live``).
 
 A POST is never retried blindly. Error mapping:
 
-* 403 "insufficient buying power" and other 422s → a ``rejected`` result with Alpaca's message;
+* 403 "insufficient buying power" / "insufficient qty available" (shares held by an open order) and other 422s → a ``rejected`` result with Alpaca's message;
 * 422 "client_order_id must be unique" → the order exists: look it up, treat it as placed;
 * 401/403 otherwise → :class:`~regimeflex.errors.BrokerError` (check the keys);
 * 429 → wait ``Retry-After`` (capped), look the id up, resend only if unknown;
@@ -212,7 +212,7 @@ class AlpacaTrading:
                     return order_result(found)
                 last_problem = f"HTTP 422 {message} but the order cannot be found by client id"
                 continue
-            if status == 403 and "buying power" in message.lower():
+            if status == 403 and ("buying power" in message.lower() or "insufficient qty" in message.lower()):
                 return _rejected(order, f"alpaca: {message}")
             if status in (401, 403):
                 raise BrokerError(
@@ -259,6 +259,20 @@ class AlpacaTrading:
         except AlpacaError as exc:
             raise BrokerError(str(exc)) from None
 
+    def cancel(self, client_order_id: str) -> dict[str, Any] | None:
+        """``DELETE /v2/orders/{id}`` of the order with this client id; its body afterwards (None: unknown).
+
+        The kill switch does not stop a cancel: taking an order off the book is always safe."""
+        found = self.order_by_client_id(client_order_id)
+        if found is None or STATUS_MAP.get(str(found.get("status")), "") not in ("new", "accepted", "partially_filled"):
+            return found
+        try:
+            self.client.delete(f"/v2/orders/{found['id']}")
+        except AlpacaError as exc:
+            if exc.status != 422:  # 422: no longer cancelable (it filled meanwhile): the lookup says what it is
+                raise BrokerError(str(exc)) from None
+        return self.order_by_client_id(client_order_id)
+
     def _pause(self, attempt: int, coid: str) -> None:
         self.guard.wait(min(self.settings.backoff * (2 ** (attempt - 1)), 30.0), f"order {coid}")
 
@@ -277,6 +291,12 @@ def order_body(order: Order, extended_hours: bool = False) -> dict[str, Any]:
     }
     if order.type == "limit" and order.limit_price is not None:
         body["limit_price"] = _num(order.limit_price)
+    if order.type == "stop" and order.stop_price is not None:  # a sell stop: market once the price reaches it
+        body["stop_price"] = _num(round(order.stop_price, 2))  # Alpaca takes cents at and above $1
+    if order.type == "trailing_stop" and order.trail_price is not None:
+        body["trail_price"] = _num(round(order.trail_price, 2))
+    if order.type in ("stop", "trailing_stop"):
+        return body  # stop orders rest in the regular session only (no extended_hours)
     if extended_hours:
         body["extended_hours"] = True
     return body
@@ -446,3 +466,14 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
             )
         )
     return results
+
+
+@hookimpl
+def cancel_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    client = AlpacaTrading.from_context(context)
+    out = []
+    for coid in client_order_ids:
+        body = client.cancel(coid)
+        if body is not None:
+            out.append(order_result(body))
+    return out

@@ -12,6 +12,7 @@ from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implemen
     broker_fills,
     broker_orders,
     cancel_open_orders,
+    cancel_orders,
     execute_orders,
 )
 from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
@@ -50,6 +51,7 @@ def capabilities() -> dict[str, bool]:
         "supports_short": True,
         "live_trading": True,  # the live endpoint, only with mode: live and --live
         "real_market_data": True,
+        "supports_stops": True,  # GTC stop / trailing_stop sell orders; the run places them after an entry fills
     }
 
 

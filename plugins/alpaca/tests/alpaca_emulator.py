@@ -39,6 +39,8 @@ POSITION_TEMPLATE = fixture("positions.json")[0]
 ACTIVITY_TEMPLATE = fixture("activity_fill.json")
 NOT_FOUND = fixture("orders_delete_all_207.json")[1]["body"]
 OPEN = ("new", "accepted", "partially_filled")
+#: Alpaca's answer to a sell of shares an open order already holds (error_403_insufficient_qty.json)
+INSUFFICIENT_QTY = fixture("error_403_insufficient_qty.json")
 
 
 @dataclass
@@ -84,6 +86,7 @@ class AlpacaEmulator:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.duplicate_posts = 0
+        self.rejected_sells = 0  # sells refused because a resting stop held the shares
         self.fill_mode = "immediate"  # immediate | partial | none
         self.reject_symbols: set[str] = set()
         self._lock = threading.RLock()
@@ -193,6 +196,8 @@ class AlpacaEmulator:
         if method == "GET" and path == "/v2/orders:by_client_order_id":
             oid = self.by_client_id.get(query.get("client_order_id", ""))
             return (200, self._order_body(self.orders[oid]), {}) if oid else (404, NOT_FOUND, {})
+        if method == "DELETE" and path.startswith("/v2/orders/"):
+            return self._cancel_one(path.rsplit("/", 1)[1])
         if method == "GET" and path.startswith("/v2/orders/"):
             order = self.orders.get(path.rsplit("/", 1)[1])
             return (200, self._order_body(order), {}) if order else (404, NOT_FOUND, {})
@@ -222,6 +227,25 @@ class AlpacaEmulator:
         price = float(req.get("limit_price") or self.prices[symbol])
         if req["side"] == "buy" and qty * price > self.cash + 1e-9:
             return 403, fixture("error_403_insufficient_buying_power.json"), {}
+        if req["side"] == "sell":  # shares held by open sell orders (a resting stop) are not available
+            held = self.positions.get(symbol, {}).get("qty", 0.0)
+            reserved = sum(
+                o["qty"] - o["filled_qty"]
+                for o in self.orders.values()
+                if o["symbol"] == symbol and o["side"] == "sell" and o["status"] in OPEN
+            )
+            if qty > held - reserved + 1e-9:
+                self.rejected_sells += 1
+                body = {
+                    **INSUFFICIENT_QTY,
+                    "symbol": symbol,
+                    "available": _dec(held - reserved),
+                    "existing_qty": _dec(held),
+                    "held_for_orders": _dec(reserved),
+                    "message": f"insufficient qty available for order (requested: {_dec(qty)}, "
+                    f"available: {_dec(held - reserved)})",
+                }
+                return 403, body, {}
         now = self._now()
         order = {
             "id": str(uuid.uuid4()),
@@ -240,18 +264,54 @@ class AlpacaEmulator:
             "updated_at": now,
             "filled_at": None,
             "canceled_at": None,
+            "stop_price": req.get("stop_price"),
+            "trail_price": req.get("trail_price"),
+            "hwm": None,
         }
+        if order["type"] == "trailing_stop":  # the stop trails the high-water mark since placement
+            order["hwm"] = self.prices[symbol]
+            order["stop_price"] = _dec(self.prices[symbol] - float(req["trail_price"]))
         self.orders[order["id"]] = order
         self.by_client_id[coid] = order["id"]
         if symbol in self.reject_symbols:
             order["status"] = "rejected"
             return 200, self._order_body(order), {}
         answer = self._order_body(order)  # the POST answers with the order as accepted; fills follow
+        if order["type"] in ("stop", "trailing_stop"):
+            order["status"] = "new"  # rests until the price reaches it (move_price)
+            return 200, self._order_body(order), {}
         if self.fill_mode == "immediate":
             self._fill(order, qty)
         elif self.fill_mode == "partial":
             self._fill(order, math.floor(qty / 2) or qty)
         return 200, answer, {}
+
+    def move_price(self, symbol: str, price: float) -> None:
+        """The market trades at ``price``: trailing stops ratchet on a new high, stops at or above it fill there."""
+        with self._lock:
+            self.prices[symbol] = price
+            for order in self.orders.values():
+                if (
+                    order["symbol"] != symbol
+                    or order["status"] not in OPEN
+                    or order["type"] not in ("stop", "trailing_stop")
+                ):
+                    continue
+                if order["type"] == "trailing_stop" and price > float(order["hwm"]):
+                    order["hwm"] = price
+                    order["stop_price"] = _dec(price - float(order["trail_price"]))
+                if price <= float(order["stop_price"]):
+                    self._fill(order, order["qty"] - order["filled_qty"])
+
+    def _cancel_one(self, order_id: str) -> tuple[int, Any, dict]:
+        order = self.orders.get(order_id)
+        if order is None:
+            return 404, NOT_FOUND, {}
+        if order["status"] not in OPEN:
+            return 422, {"code": 42210000, "message": f'order is already in "{order["status"]}" state'}, {}
+        order["status"] = "canceled"
+        order["canceled_at"] = self._now()
+        return 204, "", {}
 
     def fill_remaining(self) -> None:
         """Complete every open order (e.g. partial fills finishing later in the day)."""
@@ -350,6 +410,9 @@ class AlpacaEmulator:
                 "side": order["side"],
                 "time_in_force": order["time_in_force"],
                 "limit_price": order["limit_price"],
+                "stop_price": order.get("stop_price"),
+                "trail_price": order.get("trail_price"),
+                "hwm": None if order.get("hwm") is None else _dec(order["hwm"]),
                 "status": order["status"],
                 "position_intent": "buy_to_open" if order["side"] == "buy" else "sell_to_close",
             }

@@ -292,6 +292,40 @@ def _broker_fractional_qty(subject: Subject) -> None:
             raise CheckFailure(f"declares supports_fractional=True but rejected a 0.5-share order: {rejected}")
 
 
+def _broker_stop_round_trip(subject: Subject) -> None:
+    """Buy, place a resting sell stop below the price, see it open, cancel it, see it gone."""
+    with _BrokerRun(subject) as run:
+        buy = run.orders("stopbuy")[0]
+        if _results(run.call("execute_orders", orders=[buy]), "execute_orders")[0].status == "rejected":
+            raise CheckFailure(f"the {buy.qty:g}-share buy the stop protects was rejected")
+        run.call("broker_orders", client_order_ids=[buy.client_order_id])  # a simulated broker fills it here
+        price = float(buy.reference_price or 0.0)
+        stop = Order(
+            symbol=buy.symbol,
+            side="sell",
+            qty=buy.qty,
+            client_order_id="kit-stop-1",
+            type="stop",
+            stop_price=round(price * 0.5, 2),  # far below: it must not trigger during the check
+            time_in_force="gtc",
+            reference_price=price,
+            strategy="kit",
+            session=run.session,
+        )
+        placed = _results(run.call("execute_orders", orders=[stop]), "execute_orders")
+        if len(placed) != 1 or placed[0].status == "rejected":
+            raise CheckFailure(f"a stop sell order was not accepted: {placed}")
+        seen = _results(run.call("broker_orders", client_order_ids=[]), "broker_orders")
+        if not any(r.client_order_id == "kit-stop-1" and r.status in ("new", "accepted") for r in seen):
+            raise CheckFailure(f"the stop order is not among the open orders: {[r.client_order_id for r in seen]}")
+        canceled = _results(run.call("cancel_orders", client_order_ids=["kit-stop-1"]), "cancel_orders")
+        if [r.status for r in canceled if r.client_order_id == "kit-stop-1"] != ["canceled"]:
+            raise CheckFailure(f"cancel_orders(['kit-stop-1']) must answer it canceled, got {canceled}")
+        after = _results(run.call("broker_orders", client_order_ids=[]), "broker_orders")
+        if any(r.client_order_id == "kit-stop-1" for r in after):
+            raise CheckFailure("the canceled stop order is still among the open orders")
+
+
 _register("broker.empty_orders/v1", _broker_empty_orders, "no orders in → no results, no error")
 _register(
     "broker.one_result_per_order/v1",
@@ -319,4 +353,10 @@ _register(
     _broker_fractional_qty,
     "with supports_fractional, a 0.5-share order is not rejected",
     {"supports_fractional": True},
+)
+_register(
+    "broker.stop_round_trip/v1",
+    _broker_stop_round_trip,
+    "with supports_stops, a resting stop sell order is placed, shows open, is canceled by cancel_orders and is gone",
+    {"supports_stops": True},
 )
