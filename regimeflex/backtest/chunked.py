@@ -118,7 +118,7 @@ def run_chunked(
         window = (bars.index >= lo) & (bars.index <= hi)
         b = bars.loc[window]
         if benchmark is None and settings.run.benchmark and settings.run.benchmark in b["close"].columns:
-            benchmark = b["close"][settings.run.benchmark]
+            benchmark = b["close"][settings.run.benchmark].copy()  # a view would keep the chunk's panel alive
         b = b.loc[:, [c for c in b.columns if str(c[1]) in set(symbols)]]
         w = panel.weights.loc[window]
         del bars, panel

@@ -115,6 +115,18 @@ def _day(ts: Any) -> date:
     return pd.Timestamp(ts).date()
 
 
+def _panel(cube: np.ndarray, symbols: list[str], index: np.ndarray) -> Bars:
+    """The Bars frame over a fields × symbols × dates array, without a copy."""
+    columns = pd.MultiIndex.from_product([list(BAR_FIELDS), symbols], names=["field", "symbol"])
+    # (fields·symbols, dates) C-order transposed is the (dates, columns) F-order block pandas stores
+    return pd.DataFrame(
+        cube.reshape(len(columns), len(index)).T,
+        index=pd.DatetimeIndex(index, name="date"),
+        columns=columns,
+        copy=False,
+    )
+
+
 class BarCache:
     """One provider's cache folder."""
 
@@ -245,6 +257,71 @@ class BarCache:
             values[i] = table.column(f).to_numpy(zero_copy_only=False)
         return dates, values
 
+    def _arrow_dates(self, symbols: list[str]) -> list[np.ndarray | None]:
+        """Each Arrow file's dates, read through a memory map (only the date column's pages are touched;
+        the checksum is checked when the values are read). None where the file is missing or unreadable."""
+        import pyarrow as pa
+
+        out: list[np.ndarray | None] = []
+        for symbol in symbols:
+            try:
+                with pa.memory_map(str(self.file(symbol))) as source:
+                    column = pa.ipc.open_file(source).read_all().column("date")
+                    out.append(column.to_numpy().astype("datetime64[ns]"))
+            except Exception:  # missing or damaged: the value pass reports it
+                out.append(None)
+        return out
+
+    def _load_arrow_in_place(
+        self, wanted: list[str], lo: Any, hi: Any, damaged: dict[str, str] | None, manifest: Mapping[str, Coverage]
+    ) -> Bars | None:
+        """:meth:`load_bars` for Arrow files without holding every file's values next to the panel: the
+        sessions are read first (memory-mapped date columns), then each file's values are written straight
+        into the panel. None when a file changed between the two passes (the caller reads it the plain way)."""
+        spans: list[tuple[int, np.ndarray]] = []
+        for j, dates in enumerate(self._arrow_dates(wanted)):
+            if dates is None or not len(dates):
+                continue
+            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
+            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
+            if b > a:
+                spans.append((j, dates[a:b]))
+        if not spans:
+            return None
+        first = spans[0][1]
+        same = all(len(d) == len(first) and np.array_equal(d, first) for _, d in spans)
+        index = first if same else np.unique(np.concatenate([d for _, d in spans]))
+        cube = np.empty((len(BAR_FIELDS), len(wanted), len(index)))
+        unfilled = np.ones(len(wanted), dtype=bool)
+        for j, symbol in enumerate(wanted):
+            cov = manifest.get(symbol)
+            try:
+                dates, values = self._read_arrays(self.file(symbol), symbol, cov.checksum if cov else None)
+            except DamagedCacheFile as exc:
+                if damaged is None:
+                    raise
+                damaged[symbol] = exc.reason
+                continue
+            if dates is None or values is None or not len(dates):
+                continue
+            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
+            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
+            if b <= a:
+                continue
+            dates, values = dates[a:b], values[:, a:b]
+            if len(dates) == len(index) and np.array_equal(dates, index):
+                cube[:, j, :] = values
+            else:
+                pos = np.searchsorted(index, dates)
+                if pos[-1] >= len(index) or not np.array_equal(index[pos], dates):
+                    return None  # rewritten since the first pass
+                cube[:, j, :] = np.nan
+                cube[:, j, pos] = values
+            unfilled[j] = False
+            del values
+        cube[:, unfilled, :] = np.nan
+        return _panel(cube, wanted, index)
+
     def load_bars(
         self,
         symbols: Iterable[str],
@@ -267,6 +344,13 @@ class BarCache:
         manifest = self.manifest()
         lo = np.datetime64(pd.Timestamp(start), "ns") if start else None
         hi = np.datetime64(pd.Timestamp(end), "ns") if end else None
+        if self.fmt == "arrow":
+            found: dict[str, str] = {}
+            panel = self._load_arrow_in_place(wanted, lo, hi, found if damaged is not None else None, manifest)
+            if panel is not None:
+                if damaged is not None:
+                    damaged.update(found)
+                return panel
         kept: list[tuple[int, np.ndarray, np.ndarray]] = []
         for j, symbol in enumerate(wanted):
             cov = manifest.get(symbol)
@@ -301,14 +385,7 @@ class BarCache:
                 cube[:, j, :] = np.nan
                 cube[:, j, np.searchsorted(index, dates)] = values
         cube[:, unfilled, :] = np.nan
-        columns = pd.MultiIndex.from_product([list(BAR_FIELDS), wanted], names=["field", "symbol"])
-        # (fields·symbols, dates) C-order transposed is the (dates, columns) F-order block pandas stores
-        return pd.DataFrame(
-            cube.reshape(len(columns), len(index)).T,
-            index=pd.DatetimeIndex(index, name="date"),
-            columns=columns,
-            copy=False,
-        )
+        return _panel(cube, wanted, index)
 
     # ------------------------------------------------------------ write
 

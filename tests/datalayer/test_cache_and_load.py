@@ -18,7 +18,7 @@ from regimeflex.data.cache import BarCache
 from regimeflex.data.service import import_source, load_bars, validate_cache
 from regimeflex.errors import DataError, ProviderError
 from regimeflex.plugins import PluginHost
-from regimeflex.types import BarsRequest, Level, check_bars
+from regimeflex.types import BAR_FIELDS, BarsRequest, Level, check_bars
 
 # 2024-06-07 is a Friday; 23:00 UTC is after the New York close.
 FRI_EVENING = datetime(2024, 6, 7, 23, 0, tzinfo=UTC)
@@ -411,3 +411,22 @@ def test_csv_provider_path_is_resolved_against_the_project_root(project: Path, d
     settings = settings_for(project, "providers:\n  csv:\n    path: GOOG.csv\n    prices: adjusted\n", provider="csv")
     bars, _ = load_bars(settings, PluginHost.load(), ["GOOG"], date(2013, 2, 1), date(2013, 3, 1), now=FRI_EVENING)
     assert bars["close"]["GOOG"].iloc[-1] == 806.19
+
+
+def test_arrow_cache_reads_symbols_with_different_sessions_into_the_union_like_parquet(tmp_path: Path) -> None:
+    # the Arrow cache writes each file's values straight into the panel (sessions read first); a symbol
+    # listed later, one that stops early and one with a hole must land where the plain read puts them
+    days = pd.bdate_range("2024-01-02", periods=12)
+    rows = []
+    for sym, keep in (("AAA", days), ("BBB", days[4:]), ("CCC", days[:7]), ("DDD", days.delete([2, 3]))):
+        for i, d in enumerate(keep):
+            rows.append({"date": d, "symbol": sym, **{f: 10.0 + i + k / 10 for k, f in enumerate(BAR_FIELDS)}})
+    long = pd.DataFrame(rows)
+    panels = {}
+    for fmt in ("parquet", "arrow"):
+        cache = BarCache(tmp_path / fmt, "fake", fmt=fmt)
+        with cache.lock():
+            cache.store(long, {})
+        panels[fmt] = cache.load_bars(["AAA", "BBB", "CCC", "DDD"], date(2024, 1, 3), date(2024, 1, 16))
+    pd.testing.assert_frame_equal(panels["arrow"], panels["parquet"])
+    assert panels["arrow"]["close"]["BBB"].isna().sum() == 3 and panels["arrow"]["close"]["DDD"].isna().sum() == 2
