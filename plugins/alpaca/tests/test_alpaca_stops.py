@@ -135,3 +135,40 @@ def test_an_engaged_kill_switch_places_no_stop(emu, run, tmp_path: Path) -> None
     KillSwitch(tmp_path / "kill_switch.flag").engage("test")
     out, _ = run(DAY2, {"SPY": 0.3})
     assert out.killed and stop_orders(emu) == []
+
+
+def test_a_crash_after_the_stop_was_posted_never_sends_it_twice(emu, tmp_path: Path) -> None:
+    """The process dies after Alpaca accepted the stop order but before its ack reached the ledger:
+    the rerun finds it by its client order id and sends nothing again."""
+    host = PluginHost.from_plugins({"alpaca": hooks})
+
+    class CrashAfterStopPost:
+        def __getattr__(self, name):
+            return getattr(host, name)
+
+        def execute_orders(self, plugin, *, orders, context):
+            results = host.execute_orders(plugin, orders=orders, context=context)
+            if orders[0].type == "stop":
+                raise SystemExit("crash")  # the POST is done at Alpaca; no ack is written
+            return results
+
+    def once(day: date, with_host) -> object:
+        with open_journal(tmp_path / "ledger.jsonl") as journal:
+            return execute_session(
+                journal=journal,
+                host=with_host,
+                broker="alpaca",
+                mode="paper",
+                session=day,
+                targets={"SPY": 0.3},
+                prices=dict(emu.prices),
+                broker_settings={"base_url": emu.base_url, "timeout": 2.0, "backoff": 0.0},
+                kill_switch=KillSwitch(tmp_path / "kill_switch.flag"),
+                stops=FIXED,
+            )
+
+    with pytest.raises(SystemExit):
+        once(DAY1, CrashAfterStopPost())
+    out = once(DAY1, host)
+    assert len(stop_orders(emu)) == 1 and emu.duplicate_posts == 0
+    assert out.reconcile.ok
