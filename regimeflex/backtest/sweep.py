@@ -285,6 +285,9 @@ def warm_up(settings: Any | None = None) -> dict[str, str]:
 
 # ----------------------------------------------------------------- executors
 
+#: times the batches a cluster lost (with their scattered bars) are resubmitted before the sweep fails
+RESUBMITS = 2
+
 
 class Executor:
     """Runs ``evaluate`` for many parameter sets: serially, or through a Dask client in batches."""
@@ -292,6 +295,8 @@ class Executor:
     def __init__(self, client: Any | None = None, batch_size: int | None = None, settings: Any | None = None) -> None:
         self.client = client
         self.batch_size = batch_size
+        self._bars: pd.DataFrame | None = None
+        self._refs: list[Any] = []
         if client is None:
             tune_process()
         else:
@@ -302,13 +307,17 @@ class Executor:
     def put_bars(self, bars: pd.DataFrame) -> Any:
         if self.client is None:
             return bars
+        self._bars = bars
         # scattered once to every worker; tasks carry only a reference to it
-        return self.client.scatter(bars, broadcast=True, hash=False)
+        ref = self.client.scatter(bars, broadcast=True, hash=False)
+        self._refs.append(ref)
+        return ref
 
-    def release(self, ref: Any) -> None:
+    def release(self, ref: Any = None) -> None:
         """Drop the scattered bars from the cluster (a long-lived cluster does not keep every sweep's)."""
-        if self.client is not None and ref is not None:
-            self.client.cancel(ref)
+        if self.client is not None and self._refs:
+            self.client.cancel(self._refs)
+            self._refs = []
 
     def batches(self, n: int) -> int:
         """Sets per task: about 8 tasks per worker (load balance, a lost worker reruns little),
@@ -338,26 +347,42 @@ class Executor:
 
         size = self.batches(len(jobs))
         numbered = [(i, p, a, b) for i, (p, a, b) in enumerate(jobs)]
-        token = _token()
-        futures = [
-            self.client.submit(
-                evaluate_batch,
-                settings,
-                numbered[k : k + size],
-                bars_ref,
-                keep_returns,
-                pure=False,
-                key=f"regimeflex-sweep-{k}-{token}",
-            )
-            for k in range(0, len(numbered), size)
-        ]
-        for fut in as_completed(futures, loop=self.client.loop):  # this client's loop, not the default client's
-            for i, res in fut.result():
-                if out[i] is not None:
-                    raise RegimeFlexError(f"sweep: parameter set {i} came back twice (internal error)")
-                out[i] = res
-                if on_done:
-                    on_done(i)
+        pending = {k: numbered[k : k + size] for k in range(0, len(numbered), size)}
+        ref = bars_ref
+        for attempt in range(RESUBMITS + 1):
+            token = _token()
+            futures = {
+                self.client.submit(
+                    evaluate_batch, settings, batch, ref, keep_returns, pure=False, key=f"regimeflex-sweep-{k}-{token}"
+                ): k
+                for k, batch in pending.items()
+            }
+            lost: dict[int, list[Job]] = {}
+            reason = ""
+            for fut in as_completed(list(futures), loop=self.client.loop):  # this client's loop, not the default's
+                try:
+                    batch_results = fut.result()
+                except Exception as exc:  # noqa: BLE001 - evaluate() returns its errors: this is the cluster's
+                    lost[futures[fut]] = pending[futures[fut]]
+                    reason = f"{type(exc).__name__}: {exc}"
+                    continue
+                for i, res in batch_results:
+                    if out[i] is not None:
+                        raise RegimeFlexError(f"sweep: parameter set {i} came back twice (internal error)")
+                    out[i] = res
+                    if on_done:
+                        on_done(i)
+            if not lost:
+                break
+            if attempt == RESUBMITS:
+                raise RegimeFlexError(
+                    f"sweep: {sum(map(len, lost.values()))} parameter set(s) failed on the cluster {RESUBMITS + 1} "
+                    f"times ({reason}); check the workers' logs, or run with --scheduler serial"
+                )
+            # Dask reruns the tasks of a lost worker itself; what it cannot recover is scattered data
+            # (the bars) lost with the only worker holding it: scatter again and resubmit what is missing
+            pending = lost
+            ref = self.put_bars(self._bars)
         missing = [i for i, r in enumerate(out) if r is None]
         if missing:
             raise RegimeFlexError(f"sweep: no result for parameter set(s) {missing} (internal error)")
