@@ -36,6 +36,8 @@ class TargetPanel:
     regime: pd.Series | None = None
     scale: pd.Series | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
+    #: the panel the sizer was called with (the universe's columns only); the lookahead guard reuses it
+    sizer_bars: Bars | None = None
 
     def last(self) -> pd.Series:
         """The targets of the last date (what a daily run trades)."""
@@ -62,8 +64,13 @@ def guard_entries(weights: pd.DataFrame, allow_entries: np.ndarray) -> pd.DataFr
 
 def universe_bars(bars: Bars, universe: Sequence[str]) -> Bars:
     """The panel restricted to the tradable universe (benchmark/VIX columns are for regime only)."""
-    present = set(bars.columns.get_level_values("symbol"))  # once: a set per symbol was O(n²)
+    from regimeflex.types import bars_symbols
+
+    symbols = bars_symbols(bars)
+    present = set(symbols)  # once: a set per symbol was O(n²)
     keep = [s for s in universe if s in present]
+    if keep == symbols:  # nothing to drop: selecting every column would only copy the panel
+        return bars
     return bars.loc[:, pd.IndexSlice[:, keep]]
 
 
@@ -119,4 +126,5 @@ def compute_targets(
         regime=regime,
         scale=scale,
         notes={"calendar": guard},
+        sizer_bars=bars,
     )

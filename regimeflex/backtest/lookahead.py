@@ -2,16 +2,21 @@
 
 Owns :func:`guard`: each selected strategy, then the sizer, is re-run on the
 history truncated at a few cut points — early ones (10 % and 25 % of the
-panel) and seeded random ones below 35 % (:mod:`regimeflex.signals.lookahead`)
-— and its output is compared with the full-history output up to each cut.
+panel) and seeded random ones, the earliest inside the first 200 sessions
+(:mod:`regimeflex.signals.lookahead`) — and its output is compared with the full-history output up to each cut.
 A value that changes when later bars are removed used those bars: the
 backtest stops with :class:`LookaheadError` (exit 1) carrying the
 conformance kit's message (check id, symbol, first date), unless the user
 passed ``--allow-lookahead``, in which case the report lists the leaks and
 the summary and tear sheet carry a banner.
 
-The re-runs cost about one full strategy (and sizer) call in all: the cuts'
-lengths sum to about one panel. ``benchmarks/bench_lookahead.py`` measures it.
+The budget (issue #14) is that the guard costs at most the full strategy and sizer calls
+themselves. The cuts' lengths add up to at most :data:`GUARD_LENGTH` (0.6) of the panel, each
+cut's history is sliced once and shared by the strategies and the sizer, the sizer reuses the
+universe panel :func:`~regimeflex.pipeline.compute_targets` built, and every re-run is compared
+with the full output on raw arrays. A re-run's shape is checked by the host but not its values
+again: they are compared with the full output, which the host checked, so a value that differs is
+reported as the leak it is. ``benchmarks/bench_lookahead.py`` measures the ratio.
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from regimeflex.errors import RegimeFlexError
-from regimeflex.signals.lookahead import GUARD_FRACTIONS, GUARD_RANDOM, GUARD_RANDOM_HIGH, cut_points, find_leak
+from regimeflex.signals.lookahead import (
+    GUARD_EARLY_ROWS,
+    GUARD_FRACTIONS,
+    GUARD_LENGTH,
+    GUARD_RANDOM,
+    GUARD_RANDOM_HIGH,
+    cut_points,
+    find_leak,
+)
 
 if TYPE_CHECKING:
     from regimeflex.pipeline import TargetPanel
@@ -59,8 +72,18 @@ class GuardReport:
 
 
 def guard_cuts(n: int) -> list[int]:
-    """The guard's cut positions for a panel of ``n`` sessions (fixed seed: same panel, same cuts)."""
-    return cut_points(n, GUARD_FRACTIONS, random=GUARD_RANDOM, low=0.02, high=GUARD_RANDOM_HIGH)
+    """The guard's cut positions for a panel of ``n`` sessions (fixed seed: same panel, same cuts): 10 %,
+    25 % and three seeded random ones, their lengths adding up to at most :data:`GUARD_LENGTH` of the
+    panel, the earliest within the first :data:`GUARD_EARLY_ROWS` sessions."""
+    return cut_points(
+        n,
+        GUARD_FRACTIONS,
+        random=GUARD_RANDOM,
+        low=0.02,
+        high=GUARD_RANDOM_HIGH,
+        length=GUARD_LENGTH,
+        early=GUARD_EARLY_ROWS,
+    )
 
 
 def guard(
@@ -72,8 +95,10 @@ def guard(
 
     t0 = time.perf_counter()
     cuts = guard_cuts(len(bars.index))
-    tradable = list(panel.raw_weights.columns)
-    ubars = universe_bars(bars, tradable)
+    columns = panel.raw_weights.columns
+    tradable = list(columns)
+    ubars = panel.sizer_bars if panel.sizer_bars is not None else universe_bars(bars, tradable)
+    heads = _Heads(bars, ubars)
     leaks: list[str] = []
     checked: list[str] = []
     calls = 0
@@ -91,7 +116,8 @@ def guard(
         checked.append(f"strategy '{name}'")
 
         def signal(pos: int, sel: Any = sel) -> Any:
-            return host.generate_signal(sel.name, bars=bars.iloc[: pos + 1], params=sel.settings)[tradable]
+            out = host.generate_signal(sel.name, bars=heads.bars(pos), params=sel.settings, check_values=False)
+            return out if out.columns.equals(columns) else out[tradable]
 
         calls += len(cuts)
         leak = find_leak(signal, panel.signals[name], cuts)
@@ -102,7 +128,11 @@ def guard(
 
     def weight(pos: int) -> Any:
         return host.size_position(
-            sizer.name, signals=panel.combined.iloc[: pos + 1], bars=ubars.iloc[: pos + 1], params=sizer.settings
+            sizer.name,
+            signals=panel.combined.iloc[: pos + 1],
+            bars=heads.ubars(pos),
+            params=sizer.settings,
+            check_values=False,
         )
 
     calls += len(cuts)
@@ -118,3 +148,24 @@ def guard(
         seconds=time.perf_counter() - t0,
         calls=calls,
     )
+
+
+class _Heads:
+    """The history up to each cut, sliced once and shared by every strategy (and by the sizer when
+    the universe panel is the whole panel)."""
+
+    def __init__(self, bars: Bars, ubars: Bars) -> None:
+        self._bars, self._ubars = bars, ubars
+        self._cache: dict[tuple[bool, int], Bars] = {}
+
+    def bars(self, pos: int) -> Bars:
+        return self._head(False, pos)
+
+    def ubars(self, pos: int) -> Bars:
+        return self._head(self._ubars is not self._bars, pos)
+
+    def _head(self, universe: bool, pos: int) -> Bars:
+        key = (universe, pos)
+        if key not in self._cache:
+            self._cache[key] = (self._ubars if universe else self._bars).iloc[: pos + 1]
+        return self._cache[key]

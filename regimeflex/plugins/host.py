@@ -358,27 +358,48 @@ class PluginHost:
             raise self._wrong_type(plugin, "provide_corporate_actions", result, "a list of CorporateAction")
         return result
 
-    def generate_signal(self, plugin: str, *, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    def generate_signal(
+        self, plugin: str, *, bars: Bars, params: Mapping[str, Any], check_values: bool = True
+    ) -> pd.DataFrame:
         """The strategy's signal frame. With zero symbols the plugin is not called: the answer is an
-        empty frame on the input's dates (so ``close = bars["close"]`` needs no guard in a plugin)."""
-        if not _symbols(bars):
+        empty frame on the input's dates (so ``close = bars["close"]`` needs no guard in a plugin).
+
+        ``check_values=False`` checks the frame's shape and dtypes but not its values: for a re-run
+        whose values are compared with a frame already checked (the lookahead guard)."""
+        symbols = _symbols(bars)
+        if not symbols:
             self.require(plugin, "strategy")
             return _empty_frame(bars.index)
         result = self._call("generate_signal", plugin, bars=bars, params=readonly(params))
-        self._check_frame(plugin, "generate_signal", result, bars.index, _symbols(bars), bounded=True)
+        self._check_frame(
+            plugin, "generate_signal", result, bars.index, symbols, bounded=check_values, values=check_values
+        )
         return result
 
     def size_position(
-        self, plugin: str, *, signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]
+        self,
+        plugin: str,
+        *,
+        signals: pd.DataFrame,
+        bars: Bars,
+        params: Mapping[str, Any],
+        check_values: bool = True,
     ) -> pd.DataFrame:
         """The sizer's weight frame. With zero symbols the plugin is not called: the answer is an
-        empty frame on the signals' dates."""
+        empty frame on the signals' dates. ``check_values`` as for :meth:`generate_signal`."""
         if len(signals.columns) == 0 or not _symbols(bars):
             self.require(plugin, "sizer")
             return _empty_frame(signals.index)
         result = self._call("size_position", plugin, signals=signals, bars=bars, params=readonly(params))
         self._check_frame(
-            plugin, "size_position", result, signals.index, signals.columns, bounded=False, allow_nan=False
+            plugin,
+            "size_position",
+            result,
+            signals.index,
+            signals.columns,
+            bounded=False,
+            allow_nan=False,
+            values=check_values,
         )
         return result
 
@@ -521,6 +542,7 @@ class PluginHost:
         *,
         bounded: bool,
         allow_nan: bool = True,
+        values: bool = True,
     ) -> None:
         import numpy as np
         import pandas as pd
@@ -548,20 +570,22 @@ class PluginHost:
             non_float = [str(c) for c, dt in dtypes.items() if not np.issubdtype(dt, np.floating)]
         if non_float:
             raise PluginCallError(f"{info.label} returned non-float columns from {hook}: {non_float[:5]}")
-        values = result.to_numpy(dtype="float64", na_value=np.nan)
-        if not allow_nan and np.isnan(values).any():
-            row, col = np.argwhere(np.isnan(values))[0]
+        if not values:
+            return
+        array = result.to_numpy(dtype="float64", na_value=np.nan)
+        if not allow_nan and np.isnan(array).any():
+            row, col = np.argwhere(np.isnan(array))[0]
             raise PluginCallError(
                 f"{info.label} returned NaN from {hook} for {result.columns[col]} on "
                 f"{result.index[row]:%Y-%m-%d}; use 0 for no position."
             )
         if bounded:
             with np.errstate(invalid="ignore"):
-                out = np.abs(values) > 1.0 + 1e-12
+                out = np.abs(array) > 1.0 + 1e-12
             if out.any():
                 row, col = np.argwhere(out)[0]
                 raise PluginCallError(
-                    f"{info.label} returned {values[row, col]:g} from {hook} for {result.columns[col]} on "
+                    f"{info.label} returned {array[row, col]:g} from {hook} for {result.columns[col]} on "
                     f"{result.index[row]:%Y-%m-%d}; signals must lie in [-1, 1]."
                 )
 

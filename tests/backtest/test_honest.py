@@ -82,6 +82,50 @@ def test_first_leaking_date_is_the_first_cut(make_project, test_plugins):
     assert f"with bars up to {first_cut:%Y-%m-%d} but" in str(err.value)
 
 
+def test_strategy_calibrated_on_its_first_250_sessions_is_caught_on_24_years_of_spy():
+    from types import SimpleNamespace
+
+    from regimeflex.backtest.lookahead import guard
+    from regimeflex.pipeline import TargetPanel
+    from regimeflex.plugins import PluginHost
+    from regimeflex.risk.budgets import combine_signals
+    from regimeflex.types import make_bars
+
+    raw = pd.read_csv(Path(__file__).parent.parent / "data" / "SPY-1993-2017.csv", parse_dates=["Date"])
+    raw = raw.set_index("Date")
+    bars = make_bars(
+        {f: raw[[f.capitalize()]].set_axis(["SPY"], axis=1) for f in ("open", "high", "low", "close", "volume")}
+    )
+    calibrated = metadata.EntryPoint("calibrated", "tests.backtest.leaky:CALIBRATED", "regimeflex")
+    host = PluginHost.load(entry_points=[*metadata.entry_points(group="regimeflex"), calibrated])
+    signal = host.generate_signal("calibrated", bars=bars, params={})
+    combined = combine_signals({"calib": signal}, {"calib": 1.0})
+    weights = host.size_position("equal_weight", signals=combined, bars=bars, params={})
+    panel = TargetPanel(signals={"calib": signal}, combined=combined, raw_weights=weights, weights=weights)
+    strategy = SimpleNamespace(name="calibrated", settings={}, budget=1.0)
+    selection = SimpleNamespace(strategies={"calib": strategy}, sizer=SimpleNamespace(name="equal_weight", settings={}))
+    assert len(bars.index) > 6000  # 10 % of the panel lies far beyond the 250 calibration sessions
+    with pytest.raises(LookaheadError) as err:
+        guard(bars, panel, selection, host)  # type: ignore[arg-type]
+    first_cut = bars.index[guard_cuts(len(bars.index))[0]]
+    assert first_cut < bars.index[249]
+    assert (
+        "strategy.no_lookahead/v2 failed for strategy 'calib' (plugin 'calibrated'): signal for SPY on "
+        f"{bars.index[1]:%Y-%m-%d} depends on later bars" in str(err.value)
+    )
+    assert f"with bars up to {first_cut:%Y-%m-%d} but" in str(err.value)
+
+
+@pytest.mark.parametrize("sessions", [252, 2520, 6000])
+def test_guard_cuts_are_early_seeded_and_cost_at_most_six_tenths_of_a_panel(sessions):
+    cuts = guard_cuts(sessions)
+    assert {int(sessions * 0.1), int(sessions * 0.25)} <= set(cuts)
+    assert len(cuts) == 5  # two fixed, three seeded random ones
+    assert sum(cuts) <= 0.6 * sessions  # the re-runs' total length: the guard's cost budget
+    assert cuts[0] <= 200  # inside a first-year calibration window, however long the panel
+    assert guard_cuts(sessions) == cuts
+
+
 def test_allow_lookahead_runs_under_a_banner_on_summary_and_tear_sheet(run_cli, make_project, test_plugins, tmp_path):
     config = make_project(run_extra=PERIOD, strategies=LEAKY)
     out_dir = tmp_path / "bt"

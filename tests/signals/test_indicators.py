@@ -178,3 +178,19 @@ def test_flat_price_after_a_long_history_equals_its_sma_exactly():
     average = ind.sma(close, 50)
     assert (average.iloc[-11:] == 10.01).all()
     assert not (close.iloc[-11:] > average.iloc[-11:]).any()
+
+
+def test_realized_vol_on_a_truncated_panel_equals_the_full_panels_rows_bit_for_bit(panel):
+    full = ind.realized_vol(panel["close"], 20)
+    cut = ind.realized_vol(panel["close"].iloc[:300], 20)
+    np.testing.assert_array_equal(cut.to_numpy(), full.iloc[:300].to_numpy())
+
+
+def test_realized_vol_of_a_flat_window_is_zero_and_of_a_window_with_a_gap_is_nan(panel):
+    close = panel["close"].iloc[-200:].copy()
+    symbol = close.columns[close.notna().all().to_numpy()][0]
+    close.loc[close.index[100:130], symbol] = close[symbol].iloc[100]  # a halted name: 29 zero returns
+    close.loc[close.index[160], symbol] = np.nan
+    vol = ind.realized_vol(close, 20)[symbol]
+    assert (vol.iloc[120:130] == 0.0).all()
+    assert vol.iloc[160:181].isna().all() and vol.iloc[[159, 181]].notna().all()
