@@ -16,7 +16,7 @@ the rules used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -324,7 +324,7 @@ def assemble(
 
 
 def coverage(
-    settings: Settings, bars: Bars, lo: pd.Timestamp, hi: pd.Timestamp
+    settings: Settings, bars: Bars, lo: pd.Timestamp, hi: pd.Timestamp, *, unseen: Collection[str] = ()
 ) -> tuple[pd.Timestamp, pd.Timestamp, list[str]]:
     """Pre-flight: the benchmark and the regime inputs must cover the backtest's sessions.
 
@@ -332,6 +332,8 @@ def coverage(
     :class:`DataError` naming the symbol, the YAML key and the gap; with run.yaml
     ``backtest.shorten_to_coverage: true`` the period is shortened to the sessions every
     input covers instead (returned, with a note saying so). Never a flat-filled line.
+    ``unseen`` symbols are not checked (``config validate`` cannot see a network provider's
+    uncached series offline, and says so itself).
     """
     window = bars.index[(bars.index >= lo) & (bars.index <= hi)]
     if not len(window):
@@ -350,7 +352,7 @@ def coverage(
     new_lo, new_hi = window[0], window[-1]
     gaps: list[str] = []
     for sym, key in inputs.items():
-        if not sym:
+        if not sym or sym in unseen:
             continue
         series = bars["close"][sym] if sym in present else pd.Series(dtype="float64")
         series = series.loc[(series.index >= window[0]) & (series.index <= window[-1])].dropna()

@@ -22,7 +22,9 @@ def config_group() -> None:
 def validate_cmd(ctx: click.Context, as_json: bool) -> None:
     """Check every YAML file and every plugin it selects (installed, loads, right role, valid settings),
     and that the provider can serve every universe symbol, the benchmark and the VIX series — from the
-    cache manifest and the provider's own files, without any network call.
+    cache manifest and the provider's own files, without any network call. With run.yaml
+    ``backtest.start``/``end`` set, the benchmark and regime series must cover that period (the
+    backtest's pre-flight).
 
     Exit 0 when valid, 2 with one line per problem naming the file, key and fix otherwise.
     """
@@ -37,12 +39,14 @@ def validate_cmd(ctx: click.Context, as_json: bool) -> None:
     problems = [row["problem"] for row in symbols if row["status"] == "unavailable"]
     if problems:
         raise ConfigError("\n".join(problems))
+    backtest = backtest_preflight(settings, host, symbols)
     summary = {
         "config_dir": str(settings.config_dir),
         "valid": True,
         "plugins": selection_names,
         "broker_mode": settings.broker.mode,
         "symbols": symbols,
+        "backtest": backtest,
     }
     if as_json:
         echo_json(summary)
@@ -54,6 +58,69 @@ def validate_cmd(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"symbols (provider {settings.data.provider}; cache and local files only, no network):")
     for row in symbols:
         click.echo(f"  {row['symbol']:<8} {row['detail']:<56} {', '.join(row['keys'])}")
+    click.echo(f"backtest period: {backtest['detail']}")
+
+
+def backtest_preflight(settings: Any, host: Any, symbols: list[dict[str, Any]]) -> dict[str, Any]:
+    """The backtest's coverage pre-flight (:func:`regimeflex.backtest.api.coverage`) on run.yaml's
+    ``backtest.start``/``end``, offline: the benchmark and regime series are read from the cache,
+    or from the provider when it needs no network (its own files); a network provider's series
+    that is not cached cannot be seen and is reported as ``unknown``, never as covered.
+    Raises :class:`ConfigError` (exit 2) naming the key and the gap.
+    """
+    import pandas as pd
+
+    from regimeflex.backtest.api import coverage, period
+    from regimeflex.data import calendar
+    from regimeflex.data.service import open_cache, provider_settings
+    from regimeflex.errors import ConfigError, DataError, ProviderError
+    from regimeflex.types import BarsRequest, check_bars
+
+    bt = settings.run.backtest
+    if bt.start is None and bt.end is None:
+        return {"status": "not configured", "detail": "not configured (run.yaml backtest.start/end); not checked"}
+    lo, hi = period(settings)
+    regime = settings.risk.regime
+    wanted = [s for s in dict.fromkeys([settings.run.benchmark, regime.detect.benchmark, regime.vix_symbol]) if s]
+    status = {row["symbol"]: row["status"] for row in symbols}
+    cached = [s for s in wanted if status.get(s) == "cached"]
+    unseen = [s for s in wanted if status.get(s) == "fetch"]
+    direct = [s for s in wanted if s not in cached and s not in unseen]
+    frames = [open_cache(settings).load_bars(cached, lo.date(), hi.date())] if cached else []
+    if direct:
+        provider = settings.data.provider
+        request = BarsRequest(
+            symbols=tuple(direct),
+            start=lo.date(),
+            end=hi.date(),
+            adjusted=settings.data.adjusted,
+            settings=provider_settings(settings, host, provider),
+        )
+        try:
+            frames.append(check_bars(host.provide_bars(provider, request=request), where=f"data provider '{provider}'"))
+        except ProviderError:
+            pass  # no bars: the pre-flight below names the series and the gap
+    # the window is the exchange's sessions of the period (the universe's dates in a backtest)
+    days = calendar.sessions(lo.date(), min(hi, calendar.last_completed_session()).date())
+    if frames:
+        bars = pd.concat(frames, axis=1).sort_index(axis=1).reindex(days)
+    else:
+        bars = pd.DataFrame(index=days, columns=pd.MultiIndex.from_tuples([], names=["field", "symbol"]))
+    try:
+        _, _, notes = coverage(settings, bars, lo, hi, unseen=unseen)
+    except DataError as exc:
+        raise ConfigError(f"run.yaml backtest: {exc}") from None
+    span = f"{lo:%Y-%m-%d}..{hi:%Y-%m-%d}"
+    if unseen:
+        detail = f"{span}: {', '.join(unseen)} unknown (not cached; the first run fetches it)"
+        return {"status": "unknown", "detail": detail, "start": str(lo.date()), "end": str(hi.date())}
+    detail = f"{span}: " + ("; ".join(notes) if notes else f"covered by {', '.join(wanted)}")
+    return {
+        "status": "shortened" if notes else "covered",
+        "detail": detail,
+        "start": str(lo.date()),
+        "end": str(hi.date()),
+    }
 
 
 def symbol_keys(settings: Any) -> dict[str, list[str]]:

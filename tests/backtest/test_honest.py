@@ -261,6 +261,31 @@ def test_benchmark_that_ends_early_is_a_pre_flight_error_naming_the_gap(run_cli,
     assert "backtest.shorten_to_coverage: true" in err
 
 
+def test_config_validate_refuses_a_benchmark_that_ends_before_the_backtest_period(run_cli, make_project):
+    config = _benchmark_ends_early(make_project)
+    code, _, err = run_cli("--config", str(config), "config", "validate")
+    assert code == 2
+    assert (
+        "run.yaml backtest: backtest pre-flight: SPY (run.yaml benchmark, risk.yaml regime.detect.benchmark) "
+        "ends 2019-11-29, before the last session 2019-12-31" in err
+    )
+
+
+def test_config_validate_states_the_backtest_period_its_benchmark_covers(run_cli, make_project):
+    code, out, _ = run_cli("--config", str(make_project(run_extra=PERIOD)), "config", "validate", "--json")
+    assert code == 0
+    backtest = json.loads(out)["backtest"]
+    assert backtest["status"] == "covered"
+    assert (backtest["start"], backtest["end"]) == ("2019-06-03", "2019-12-31")
+
+
+def test_config_validate_with_shorten_to_coverage_says_the_period_is_shortened(run_cli, make_project):
+    config = _benchmark_ends_early(make_project, "  shorten_to_coverage: true\n")
+    code, out, _ = run_cli("--config", str(config), "config", "validate")
+    assert code == 0
+    assert "backtest period: 2019-06-03..2019-12-31: period shortened to 2019-06-03..2019-11-29" in out
+
+
 def test_benchmark_gap_can_shorten_the_period_when_asked(make_project):
     config = _benchmark_ends_early(make_project, "  shorten_to_coverage: true\n")
     result = run(load_settings(config))
