@@ -268,7 +268,7 @@ def assemble(
             cols = {str(c): j for j, c in enumerate(b["close"].columns)}
             for sym, last in ended.items():
                 force[int(b.index.searchsorted(last)), cols[sym]] = True
-        sim = simulate(w, b, config, force=force)
+        sim = simulate(w, b, config, force=force, on_session=on_session)
         rules = research_rules(config)
     else:
         from regimeflex.backtest.replay import replay as replay_orders
@@ -409,8 +409,8 @@ def run(
     :param allow_lookahead: a strategy or sizer the lookahead guard catches is backtested anyway
         (the result's ``lookahead`` says so, and the summary and tear sheet carry a warning)
         instead of raising :class:`~regimeflex.backtest.lookahead.LookaheadError`.
-    :param on_session: ``on_session(done, total)`` after each simulated session of the daily
-        rules' replay (a progress bar).
+    :param on_session: ``on_session(done, total)`` after each simulated session (a progress bar;
+        research mode's loop-free engine computes every session at once and reports the last).
     :param attribution: attribute fills, orders and P&L to each strategy (``attribution``,
         ``sleeve_pnl``); a sweep, which reads only the metrics, turns it off (the metrics are the same).
     """
@@ -466,7 +466,7 @@ def run(
         )
     replay = None if research else replay_config(settings, host)
     progress = None
-    if on_session is not None and replay is not None:
+    if on_session is not None:
         total = int(((bars.index >= lo) & (bars.index <= hi)).sum())
 
         def progress(i: int) -> None:

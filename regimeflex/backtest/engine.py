@@ -40,6 +40,7 @@ Conventions (also in ``docs``/benchmarks README):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -340,6 +341,7 @@ def simulate(
     method: Literal["auto", "loop", "vectorised"] = "auto",
     force: np.ndarray | None = None,
     totals: SleeveTotals | None = None,
+    on_session: Callable[[int], None] | None = None,
 ) -> SimResult:
     """Simulate trading ``weights`` over ``bars`` and return the book.
 
@@ -357,6 +359,8 @@ def simulate(
     :param totals: sleeves only: the running book totals to add these sleeves to (a chunked
         backtest passes one across its chunks; the result's equity and cash are then those of every
         sleeve added so far, its shares and trades those of this call's symbols).
+    :param on_session: ``on_session(t)`` after session ``t`` (0-based row) is simulated (a progress
+        bar); the loop-free formulations compute every session at once and report the last.
     """
     cfg = config or SimConfig()
     if totals is not None and not (cfg.sleeves and cfg.loop_free and method != "loop"):
@@ -370,18 +374,25 @@ def simulate(
         )
     if method != "loop" and cfg.loop_free:
         if cfg.sleeves:
-            return _simulate_sleeves(dates, symbols, w, c, px, cfg, force, totals)
+            return _reported(_simulate_sleeves(dates, symbols, w, c, px, cfg, force, totals), on_session)
         rw, rc, rpx = _row_major(w, c, px)
         res = _simulate_vectorised(dates, symbols, rw, rc, rpx, cfg, force)
         if res is not None:
-            return res
+            return _reported(res, on_session)
         if method == "vectorised":
             raise ValueError(
                 "simulate(method='vectorised'): a shared book whose symbols trade on "
                 "different sessions (on_change, or a missing price) needs the date loop"
             )
     rw, rc, rpx = _row_major(w, c, px)
-    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force)
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session)
+
+
+def _reported(result: SimResult, on_session: Callable[[int], None] | None) -> SimResult:
+    """A loop-free result computed every session at once: report the last one."""
+    if on_session is not None and len(result.dates):
+        on_session(len(result.dates) - 1)
+    return result
 
 
 def _row_major(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -394,7 +405,7 @@ def _empty_trades():
     return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
-def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult:
+def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None) -> SimResult:
     """One pass over the dates; every statement is an array operation across symbols."""
     t_n, n = c.shape
     costs = cfg.costs
@@ -433,6 +444,8 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimR
     peak = cfg.initial_cash
     prev_eq = cfg.initial_cash
     thr = cfg.min_trade_weight
+    if on_session is not None:
+        on_session(0)
     for t in range(1, t_n):
         if any_tripped:
             out_brk[t] = True
@@ -496,6 +509,8 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimR
             factors = [x for x in on if x is not None]
             scale = min(factors) if factors else None
             prev_eq = eq
+        if on_session is not None:
+            on_session(t)
     trade_columns: list[np.ndarray]
     if tr:
         trade_columns = [np.concatenate([x[k] for x in tr]) for k in range(6)]

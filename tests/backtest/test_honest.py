@@ -415,3 +415,18 @@ def test_backtest_reports_each_simulated_session_for_the_progress_bar(etf_projec
     result = run(load_settings(etf_project), on_session=lambda done, total: seen.append((done, total)))
     n = len(result.equity)
     assert seen == [(i, n) for i in range(1, n + 1)]
+
+
+def test_research_mode_reports_each_session_of_its_date_loop_for_the_progress_bar(make_project):
+    config = make_project(run_extra=PERIOD + "  mode: research\n  costs: {commission_bps: 1.0}\n")
+    seen: list[tuple[int, int]] = []
+    result = run(load_settings(config), on_session=lambda done, total: seen.append((done, total)))
+    n = len(result.equity)
+    assert seen == [(i, n) for i in range(1, n + 1)]
+
+
+def test_research_mode_without_costs_or_breakers_reports_its_loop_free_book_once_complete(make_project):
+    config = make_project(run_extra=PERIOD + "  mode: research\n  breakers: false\n")
+    seen: list[tuple[int, int]] = []
+    result = run(load_settings(config), on_session=lambda done, total: seen.append((done, total)))
+    assert seen == [(len(result.equity), len(result.equity))]
