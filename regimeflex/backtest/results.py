@@ -318,6 +318,7 @@ def write_tearsheet(
         rules=(rules_line(result.rules),) if result.rules else (),
         notes=tuple(str(n) for n in as_lines([b for b in [lookahead_banner(result)] if b] + list(result.notes))),
         attribution=result.sleeve_pnl,
+        sleeve_exposure={str(k): float(v["exposure"]) for k, v in result.attribution.items() if "exposure" in v},
         data_info=data_info if isinstance(data_info, Mapping) else {},
         symbol_pages=dict(symbol_pages or {}),
     )

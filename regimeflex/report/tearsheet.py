@@ -132,6 +132,8 @@ class TearSheetData:
     notes: tuple[str, ...] = ()
     #: per strategy sleeve, money P&L by session (dates × sleeves); shown when there is more than one sleeve
     attribution: pd.DataFrame | None = None
+    #: per strategy sleeve, its exposure (mean gross weight of the book it holds); unknown when absent
+    sleeve_exposure: Mapping[str, float] = field(default_factory=dict)
     #: the Data section: source, price_basis, coverage, rejected_rows, synthetic (bool), any other key shown as is
     data_info: Mapping[str, Any] = field(default_factory=dict)
     #: symbol → relative link of its trades-on-prices page (``regimeflex report symbol``)
@@ -327,8 +329,11 @@ def top_contributors(data: TearSheetData, n: int = TOP_CONTRIBUTORS) -> list[str
     return [str(s) for s in pnl.abs().dropna().sort_values(ascending=False, kind="stable").index[:n]]
 
 
-def _attribution_rows(attribution: pd.DataFrame | None, equity: pd.Series) -> list[dict[str, Any]]:
-    """Per sleeve: money P&L, share of the total, contribution to return, Sharpe of its daily contribution."""
+def _attribution_rows(
+    attribution: pd.DataFrame | None, equity: pd.Series, exposure: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """Per sleeve: money P&L, share of the total, contribution to return, exposure (NaN, shown as
+    unknown, when the backtest did not record it), Sharpe of its daily contribution."""
     if attribution is None or attribution.shape[1] < 2:
         return []
     frame = attribution.astype("float64")
@@ -347,6 +352,7 @@ def _attribution_rows(attribution: pd.DataFrame | None, equity: pd.Series) -> li
                 "pnl": float(pnl.sum()),
                 "share": float(pnl.sum()) / total if total else math.nan,
                 "return": float(pnl.sum()) / start,
+                "exposure": float((exposure or {}).get(str(sleeve), math.nan)),
                 "sharpe": metrics.sharpe_ratio(contribution),
             }
         )
@@ -478,7 +484,7 @@ def render_tearsheet(data: TearSheetData) -> str:
             else ""
         ),
         "exposure_svg": exposure_svg,
-        "attribution": _attribution_rows(data.attribution, equity),
+        "attribution": _attribution_rows(data.attribution, equity, data.sleeve_exposure),
         **sections,
         "has_commission": trades is not None and "commission" in trades.columns,
         "max_trade_rows": MAX_TRADE_ROWS,
@@ -556,9 +562,21 @@ def load_backtest_dir(
         notes=tuple(str(n) for n in as_lines([summary["banner"]] if summary.get("banner") else []))
         + tuple(str(n) for n in as_lines(summary.get("notes"))),
         attribution=read_frame(folder, "attribution"),
+        sleeve_exposure=_exposures(summary.get("attribution")),
         data_info=dict(summary["data"]) if isinstance(summary.get("data"), dict) else {},
         symbol_pages=pages,
     )
+
+
+def _exposures(attribution: Any) -> dict[str, float]:
+    """Each sleeve's ``exposure`` from summary.json's ``attribution`` (sleeves without one are left out)."""
+    if not isinstance(attribution, Mapping):
+        return {}
+    return {
+        str(k): float(v["exposure"])
+        for k, v in attribution.items()
+        if isinstance(v, Mapping) and isinstance(v.get("exposure"), (int, float))
+    }
 
 
 def as_lines(value: Any) -> list[Any]:  # also used by regimeflex.backtest.results

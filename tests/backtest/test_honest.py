@@ -349,6 +349,32 @@ def test_json_and_tear_sheet_report_each_strategy(run_cli, make_project, tmp_pat
     assert float(sleeves.to_numpy().sum()) == pytest.approx(info["final_equity"] - 100_000.0, abs=1e-3)
 
 
+def _exposure_cells(html: str) -> dict[str, str]:
+    """Sleeve → its Exposure cell in the tear sheet's attribution table."""
+    table = html[html.index('<table class="attribution">') :]
+    table = table[: table.index("</table>")]
+    header = re.findall(r"<th>(.*?)</th>", table)
+    column = header.index("Exposure")
+    return {
+        sleeve: re.findall(r"<td[^>]*>(.*?)</td>", row)[column]
+        for sleeve, row in re.findall(r'<tr data-sleeve="([^"]+)">(.*?)</tr>', table)
+    }
+
+
+def test_tear_sheet_attribution_table_shows_each_strategys_exposure(run_cli, make_project, tmp_path):
+    config = make_project(run_extra=PERIOD, strategies=TWO_STRATEGIES)
+    out_dir = tmp_path / "bt"
+    code, out, _ = run_cli("--config", str(config), "backtest", "--json", "--out", str(out_dir))
+    assert code == 0
+    expected = {name: f"{row['exposure'] * 100:.1f}%" for name, row in json.loads(out)["attribution"].items()}
+    assert set(expected) == {"trend", "mr"} and all(v != "0.0%" for v in expected.values())
+    assert _exposure_cells((out_dir / "tearsheet.html").read_text(encoding="utf-8")) == expected
+    again = tmp_path / "again.html"  # re-rendered from the folder (summary.json)
+    code, _, _ = run_cli("--config", str(config), "report", "tearsheet", str(out_dir), "--out", str(again))
+    assert code == 0
+    assert _exposure_cells(again.read_text(encoding="utf-8")) == expected
+
+
 # ------------------------------------------------------------------ debuggable plugin errors
 
 BOOM = "strategies:\n  b:\n    plugin: boom\n    budget: 1.0\n"
