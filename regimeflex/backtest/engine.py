@@ -39,8 +39,8 @@ Conventions (also in ``docs``/benchmarks README):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np

@@ -89,12 +89,14 @@ def running_sum(values: np.ndarray, dtype: Any = "float64") -> np.ndarray:
     """Cumulative sums down the rows of a 2-D array, with a leading row of zeros (``n + 1`` rows).
 
     Row ``i + 1`` is row ``i`` plus ``values[i]``, exactly as ``np.cumsum(axis=0)`` adds, so a
-    truncated array gives bit-identical sums. For a wide panel one vector addition per row is
-    several times faster than ``np.cumsum`` down each column.
+    truncated array gives bit-identical sums. For a wide row-major panel one vector addition per
+    row is several times faster than ``np.cumsum`` down each strided column; a column-major one
+    (as pandas hands frames back) is summed down its contiguous columns.
     """
     n, m = values.shape
-    out = np.zeros((n + 1, m), dtype=dtype)
-    if m < 16:
+    column_major = values.flags.f_contiguous and not values.flags.c_contiguous
+    out = np.zeros((n + 1, m), dtype=dtype, order="F" if column_major else "C")
+    if m < 16 or column_major:  # down contiguous columns (pandas' own layout): np.cumsum is fast
         np.cumsum(values, axis=0, out=out[1:])
         return out
     for i in range(n):
@@ -165,7 +167,8 @@ def rolling_std_values(values: np.ndarray, window: int, ddof: int = 0) -> np.nda
     if n < window:
         return out
     missing = np.isnan(values)
-    x = np.where(missing, 0.0, values)
+    x = values.copy(order="K")  # keeps pandas' column-major layout for the sums below
+    x[missing] = 0.0
     s1 = running_sum(x)
     np.multiply(x, x, out=x)
     s2 = running_sum(x)
@@ -185,15 +188,15 @@ def rolling_std_values(values: np.ndarray, window: int, ddof: int = 0) -> np.nda
         with np.errstate(invalid="ignore"):
             changes = np.concatenate(([0], np.cumsum(column[1:] != column[:-1])))
         var[(changes[window - 1 :] - changes[: n - window + 1]) == 0, col] = 0.0
-    # windows with a missing value: before each column's first value, or around a gap after it
+    # windows with a missing value: those starting before a column's first value (var's row k is
+    # the window starting at row k), and those around a gap after it (few columns: counted exactly)
     first = np.where(missing.all(axis=0), n, np.argmin(missing, axis=0))
-    starts = np.arange(n - window + 1)[:, None]
-    var[starts < first[None, :]] = np.nan
-    rows = np.arange(n)[:, None]
-    for col in np.flatnonzero((missing & (rows >= first[None, :])).any(axis=0)):
+    for start in np.unique(first[first > 0]):
+        var[: int(start), first == start] = np.nan
+    for col in np.flatnonzero(missing.sum(axis=0) > first):
         gaps = np.concatenate(([0], np.cumsum(missing[:, col])))
         var[(gaps[window:] - gaps[:-window]) != 0, col] = np.nan
-    out[window - 1 :] = np.sqrt(var)
+    out[window - 1 :] = np.sqrt(var, out=var)
     return out
 
 
