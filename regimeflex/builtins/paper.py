@@ -43,6 +43,7 @@ def capabilities() -> dict[str, bool]:
 @hookimpl
 def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
     book = PaperBook.load(context)
+    book.apply_corporate_actions(book.pending_actions, context.session)  # the broker's split comes before orders
     results = []
     for order in orders:
         if context.kill_switch.engaged():

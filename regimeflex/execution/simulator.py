@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.execution.stops import ratchet, stop_fill_price, take_profit_fill_price
 from regimeflex.fsio import atomic_write_text, writing
-from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult, Position
+from regimeflex.types import Account, BrokerContext, CorporateAction, Fill, Order, OrderResult, Position
 
 STATE_FILE = "paper_broker.json"
 OPEN_STATUSES = ("accepted", "partially_filled")
@@ -63,9 +63,16 @@ class PaperBook:
         self.fills: list[dict[str, Any]] = state.get("fills", [])
         #: symbol → the protective stop working on the position (see :mod:`regimeflex.execution.stops`)
         self.stops: dict[str, dict[str, Any]] = state.get("stops", {})
-        # positions folded from the first ``_folded_count`` fills (fills are only ever appended)
+        #: corporate actions applied, by action id (``kind:SYMBOL:ex_date``), each with ``at_fill``: how
+        #: many fills came before it (a split applies to the position folded from those fills)
+        self.actions: dict[str, dict[str, Any]] = state.get("actions", {})
+        #: the provider's actions this run brought (``context.corporate_actions``) and the run's session
+        self.pending_actions: tuple[CorporateAction, ...] = ()
+        self.session: date | None = None
+        # positions folded from the first ``_folded_count`` fills and ``_split_count`` splits (both only appended)
         self._folded: dict[str, tuple[float, float]] = {}
         self._folded_count = 0
+        self._split_count = 0
         self._fill_counts: dict[str, int] | None = None
 
     # ------------------------------------------------------------ storage
@@ -77,7 +84,10 @@ class PaperBook:
             state = json.loads(path.read_text(encoding="utf-8"))
         else:
             state = _rebuild_from_ledger(context, settings)
-        return cls(path, settings, context.prices, state)
+        book = cls(path, settings, context.prices, state)
+        book.pending_actions = tuple(context.corporate_actions)
+        book.session = context.session
+        return book
 
     @classmethod
     def in_memory(cls, settings: PaperSettings, cash: float, prices: pd.DataFrame | None = None) -> PaperBook:
@@ -88,7 +98,13 @@ class PaperBook:
     def save(self) -> None:
         if self.path is None:
             raise ValueError("an in-memory paper book has no state file to save")
-        state = {"cash": self.cash, "orders": self.orders, "fills": self.fills, "stops": self.stops}
+        state = {
+            "cash": self.cash,
+            "orders": self.orders,
+            "fills": self.fills,
+            "stops": self.stops,
+            "actions": self.actions,
+        }
         text = json.dumps(state, indent=1)
         with writing(self.path.parent, "state"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,13 +112,94 @@ class PaperBook:
 
     # ------------------------------------------------------------ trading
     def positions(self) -> dict[str, Position]:
-        from regimeflex.ledger.views import fold_fills, positions_of
+        from regimeflex.ledger.views import apply_split, fold_fills, positions_of
 
-        if self._folded_count > len(self.fills):  # the list was replaced: start again
-            self._folded, self._folded_count = {}, 0
+        splits = self._splits()
+        if self._folded_count > len(self.fills) or self._split_count > len(splits):  # replaced: start again
+            self._folded, self._folded_count, self._split_count = {}, 0, 0
+        for split in splits[self._split_count :]:  # fills before each split, then the split
+            at = int(split["at_fill"])
+            if at >= self._folded_count:
+                fold_fills(self._folded, self.fills[self._folded_count : at])
+                self._folded_count = at
+            apply_split(self._folded, str(split["symbol"]), float(split["ratio"]))
+        self._split_count = len(splits)
         fold_fills(self._folded, self.fills[self._folded_count :])
         self._folded_count = len(self.fills)
         return positions_of(self._folded)
+
+    def _splits(self) -> list[dict[str, Any]]:
+        return [a for a in self.actions.values() if a["kind"] == "split"]
+
+    def _opened(self) -> dict[str, str]:
+        """Each held symbol's opening day (the fill that took it from flat), as YYYY-MM-DD."""
+        qty: dict[str, float] = {}
+        opened: dict[str, str] = {}
+        splits = sorted(self._splits(), key=lambda a: int(a["at_fill"]))
+        k = 0
+        for i, f in enumerate([*self.fills, None]):
+            while k < len(splits) and int(splits[k]["at_fill"]) <= i:
+                sym = str(splits[k]["symbol"])
+                qty[sym] = qty.get(sym, 0.0) * float(splits[k]["ratio"])
+                k += 1
+            if f is None:
+                break
+            before = qty.get(f["symbol"], 0.0)
+            qty[f["symbol"]] = round(before + (f["qty"] if f["side"] == "buy" else -f["qty"]), 9)
+            if abs(before) < 1e-9:
+                opened[f["symbol"]] = str(f.get("ts") or "")[:10]
+        return opened
+
+    def apply_corporate_actions(self, actions: Sequence[CorporateAction], through: date) -> list[dict[str, Any]]:
+        """Apply, once each, the actions with an ex-date up to ``through`` to positions opened before it,
+        as a broker does at the start of the ex-date: a split multiplies the quantity by its ratio and
+        divides the average cost (same cost basis), cancels the symbol's orders still open from before
+        the ex-date (their quantity and limit are pre-split; the next run plans again) and rescales its
+        stop; a cash dividend credits cash × the shares held on the ex-date (the paper account credits
+        on the ex-date, not the pay date, so its cash matches the ledger's and its equity does not dip
+        by the dividend between the two). Returns the records applied."""
+        applied: list[dict[str, Any]] = []
+        for action in sorted(actions, key=lambda a: (a.ex_date, a.symbol, a.kind)):
+            key = f"{action.kind}:{action.symbol}:{action.ex_date.isoformat()}"
+            if action.ex_date > through or key in self.actions:
+                continue
+            held = self.positions().get(action.symbol)
+            opened = self._opened().get(action.symbol, "")
+            if held is None or not held.qty or (opened and opened >= action.ex_date.isoformat()):
+                continue
+            record: dict[str, Any] = {
+                "kind": action.kind,
+                "symbol": action.symbol,
+                "ex_date": action.ex_date.isoformat(),
+                "at_fill": len(self.fills),
+                "qty_before": held.qty,
+            }
+            if action.kind == "split":
+                ratio = float(action.ratio or 0.0)
+                if ratio <= 0:
+                    continue
+                record["ratio"] = ratio
+                for order in self.orders.values():
+                    if (
+                        order["symbol"] == action.symbol
+                        and order["status"] in OPEN_STATUSES
+                        and str(order["session"]) < action.ex_date.isoformat()
+                    ):
+                        order["status"] = "canceled"
+                        order["message"] = f"canceled: {action.symbol} split {ratio:g}-for-1 on {action.ex_date}"
+                stop = self.stops.get(action.symbol)
+                if stop is not None:
+                    stop["stop"] = round(float(stop["stop"]) / ratio, 6)
+                    stop["distance"] = float(stop["distance"]) / ratio
+                    if stop.get("take_profit"):
+                        stop["take_profit"] = round(float(stop["take_profit"]) / ratio, 6)
+            else:
+                record["cash_per_share"] = float(action.cash or 0.0)
+                record["amount"] = round(held.qty * record["cash_per_share"], 6)
+                self.cash += record["amount"]
+            self.actions[key] = record
+            applied.append(record)
+        return applied
 
     def submit(self, order: Order) -> OrderResult:
         known = self.orders.get(order.client_order_id)
@@ -353,7 +450,10 @@ class PaperBook:
         self.cash += qty * price - commission
 
     def process(self) -> None:
-        """Fill open orders at the open of every later session the price panel holds."""
+        """Apply the run's corporate actions, then fill open orders at the open of every later
+        session the price panel holds."""
+        if self.pending_actions and self.session is not None:
+            self.apply_corporate_actions(self.pending_actions, self.session)
         if self.prices is None or self.prices.empty:
             return
         waiting = [o for o in self.orders.values() if o["status"] in OPEN_STATUSES]
@@ -459,10 +559,22 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
     cash = float(settings.initial_cash or context.initial_equity or 100_000.0)
     orders: dict[str, dict[str, Any]] = {}
     fills: list[dict[str, Any]] = []
+    actions: dict[str, dict[str, Any]] = {}
     ledger = context.ledger_path
     if ledger is not None and Path(ledger).exists():
         state = load_state(Path(ledger))
-        for f in state.fills.values():
+        for kind, f in state.book_events:  # fills and splits in ledger order
+            if kind == "split":
+                key = str(f["action_id"])
+                actions[key] = {
+                    "kind": "split",
+                    "symbol": f["symbol"],
+                    "ex_date": f["ex_date"],
+                    "ratio": float(f["ratio"]),
+                    "at_fill": len(fills),
+                    "qty_before": f.get("qty_before"),
+                }
+                continue
             fills.append(
                 {
                     k: f.get(k)
@@ -471,6 +583,10 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
             )
             notional = float(f["qty"]) * float(f["price"])
             cash += (-notional if f["side"] == "buy" else notional) - float(f.get("commission") or 0.0)
+        for key, entry in state.corporate_actions.items():  # dividends were credited to the account
+            if entry.get("kind") == "dividend":
+                actions[key] = {**entry, "at_fill": len(fills)}
+                cash += float(entry.get("amount") or 0.0)
         for view in state.orders.values():
             if view.mode == "dry_run" or not (view.broker_order_id or "").startswith("paper-"):
                 continue
@@ -516,7 +632,7 @@ def _rebuild_from_ledger(context: BrokerContext, settings: PaperSettings) -> dic
         stops = _stops_from_ledger(state, fills)
     else:
         stops = {}
-    return {"cash": cash, "orders": orders, "fills": fills, "stops": stops}
+    return {"cash": cash, "orders": orders, "fills": fills, "stops": stops, "actions": actions}
 
 
 def _stops_from_ledger(state: Any, fills: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
