@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
 from pydantic import BaseModel
 
-from regimeflex.api import Bars, BarsRequest, hookimpl
+from regimeflex.api import Bars, BarsRequest, CorporateAction, hookimpl
 
 # the broker role: pluggy registers these from this module's namespace
 from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implementations)
@@ -17,7 +21,7 @@ from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implemen
 )
 from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
 from regimeflex_alpaca.config import AlpacaDataSettings
-from regimeflex_alpaca.data import provide
+from regimeflex_alpaca.data import corporate_actions, provide
 
 #: The hook API this plugin is written for (docs/hooks.md).
 REGIMEFLEX_HOOK_API = "1.1"
@@ -36,6 +40,16 @@ def bars_source(request: BarsRequest) -> dict[str, object]:
     paging do not, so changing them re-fetches nothing."""
     settings = AlpacaDataSettings.model_validate(dict(request.settings or {}))
     return {"settings": {"feed": settings.feed, "adjustment": settings.adjustment, "data_url": settings.data_url}}
+
+
+@hookimpl
+def provide_corporate_actions(
+    symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
+) -> list[CorporateAction]:
+    """Forward splits, reverse splits and cash dividends from ``/v1/corporate-actions``."""
+    cfg = AlpacaDataSettings.model_validate(dict(settings or {}))
+    client = AlpacaClient(cfg.data_url, cfg, service="alpaca data")
+    return corporate_actions(client, cfg, symbols, start, end)
 
 
 @hookimpl

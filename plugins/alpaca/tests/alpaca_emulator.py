@@ -85,6 +85,7 @@ class AlpacaEmulator:
         self.activities: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        self.queries: list[dict[str, str]] = []  # each request's query parameters, with its path
         self.duplicate_posts = 0
         self.rejected_sells = 0  # sells refused because a resting stop held the shares
         self.fill_mode = "immediate"  # immediate | partial | none
@@ -144,6 +145,7 @@ class AlpacaEmulator:
         raw = h.rfile.read(length) if length else b""
         with self._lock:
             self.requests.append((method, url.path))
+            self.queries.append({"path": url.path, **query})
             fault = next(
                 (f for f in self.faults if f.times > 0 and f.method == method and url.path.startswith(f.path)), None
             )
@@ -205,9 +207,36 @@ class AlpacaEmulator:
             return 200, self._list_orders(query), {}
         if method == "DELETE" and path == "/v2/orders":
             return self._cancel_all()
+        if method == "GET" and path == "/v1/corporate-actions":
+            return 200, self._corporate_actions(query), {}
         if method == "GET" and path == "/v2/account/activities/FILL":
             return 200, self._list_fills(query), {}
         return 404, {"code": 40410000, "message": "endpoint not found"}, {}
+
+    def _corporate_actions(self, query: dict[str, str]) -> dict[str, Any]:
+        """``GET /v1/corporate-actions`` from the real body in fixtures: filtered by ``symbols`` and ``types``
+        and cut into pages of ``limit`` actions; the first page's ``next_page_token`` is the body's own."""
+        body = fixture("corporate_actions.json")
+        symbols = set(filter(None, query.get("symbols", "").split(",")))
+        types = {f"{t}s" for t in filter(None, query.get("types", "").split(","))}
+        items = [
+            (group, row)
+            for group, rows in body["corporate_actions"].items()
+            if not types or group in types
+            for row in rows
+            if not symbols or row.get("symbol") in symbols
+        ]
+        page = int(query["page_token"].rsplit(":", 1)[1]) if query.get("page_token", "").startswith("page:") else 0
+        if query.get("page_token") == body["next_page_token"]:
+            page = 1
+        limit = int(query.get("limit") or 1000)
+        chunk = items[page * limit : (page + 1) * limit]
+        groups: dict[str, list[Any]] = {}
+        for group, row in chunk:
+            groups.setdefault(group, []).append(row)
+        more = (page + 1) * limit < len(items)
+        token = None if not more else body["next_page_token"] if page == 0 else f"page:{page + 1}"
+        return {"corporate_actions": groups, "next_page_token": token}
 
     def _now(self) -> str:
         # strictly increasing timestamps, so paging by time is deterministic
