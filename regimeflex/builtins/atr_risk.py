@@ -16,16 +16,19 @@ model has a ``stops`` field receives it; see the ``size_position`` hook).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.builtins.sizer_capabilities import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
+from regimeflex.config.risk import SizingCaps
 from regimeflex.hookspecs import hookimpl
-from regimeflex.risk.sizing import SizingCaps, atr_risk_weights, pct_stop_weights
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # pandas is imported by the hook that sizes, not by `plugins list` or `config show`
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class PlacedStop(BaseModel):
@@ -52,6 +55,8 @@ class AtrRiskParams(SizingCaps):
 
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    from regimeflex.risk.sizing import atr_risk_weights, pct_stop_weights
+
     p = read_params(AtrRiskParams, params, "risk.yaml: sizer.params")
     placed = p.stops
     if placed is not None and placed.kind == "atr":  # the stop the run places, not an assumed one

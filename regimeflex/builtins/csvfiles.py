@@ -15,26 +15,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, Field
 
-from regimeflex.data.actions import read_actions_file
-from regimeflex.data.csvread import CsvSourceSettings, read_source, source_files, symbol_from_filename
-from regimeflex.data.normalize import long_to_bars
+from regimeflex.config.data import CsvSourceSettings
 from regimeflex.hookspecs import hookimpl
-from regimeflex.types import Bars, BarsRequest, CorporateAction
+from regimeflex.types import BarsRequest, CorporateAction
+
+if TYPE_CHECKING:
+    from regimeflex.types import Bars
 
 __all__ = [
     "CsvSettings",
     "bars_source",
     "load",
     "provide_bars",
-    "read_source",
     "settings_model",
-    "symbol_from_filename",
-]
+]  # read_source and symbol_from_filename too, through __getattr__
+
+
+def __getattr__(name: str) -> Any:
+    """The file reader's helpers (and pandas) load on first use, so listing plugins or showing the config does not."""
+    if name in ("read_source", "symbol_from_filename"):
+        from regimeflex.data import csvread
+
+        return getattr(csvread, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CsvSettings(CsvSourceSettings):
@@ -51,6 +58,11 @@ def load(settings: CsvSettings, symbols: tuple[str, ...], start: date, end: date
     ``bars.attrs["rows"]`` and the reader's findings in ``bars.attrs["findings"]``:
     the core validates those, the same way ``data import`` does.
     """
+    import pandas as pd
+
+    from regimeflex.data.csvread import read_source
+    from regimeflex.data.normalize import long_to_bars
+
     long = read_source(settings.path, adjusted=adjusted, settings=settings, symbols=symbols)
     findings = long.attrs.get("findings", [])
     long = long[(long["date"] >= pd.Timestamp(start)) & (long["date"] <= pd.Timestamp(end))]
@@ -69,6 +81,8 @@ def provide_bars(request: BarsRequest) -> Bars:
 @hookimpl
 def bars_source(request: BarsRequest) -> dict[str, Any]:
     """Every csv setting changes values; each symbol is served by its own files and every long file."""
+    from regimeflex.data.csvread import source_files
+
     settings = CsvSettings.model_validate(dict(request.settings or {}))
     files = source_files(settings.path, settings=settings, symbols=tuple(request.symbols))
     values = settings.model_dump(mode="json", exclude={"actions_path"})  # the actions file changes no bar
@@ -80,6 +94,8 @@ def provide_corporate_actions(
     symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
 ) -> list[CorporateAction] | None:
     """The actions of ``providers.csv.actions_path`` (None without one: not provided, never "none")."""
+    from regimeflex.data.actions import read_actions_file
+
     cfg = CsvSettings.model_validate(dict(settings or {}))
     if cfg.actions_path is None:
         return None

@@ -8,16 +8,19 @@ shared caps (max weight, max gross, cash buffer, max names) apply last.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel
 
 from regimeflex.builtins.sizer_capabilities import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
+from regimeflex.config.risk import SizingCaps
 from regimeflex.hookspecs import hookimpl
-from regimeflex.risk.sizing import SizingCaps, equal_weights
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # pandas is imported by the hook that sizes, not by `plugins list` or `config show`
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class EqualWeightParams(SizingCaps):
@@ -26,6 +29,8 @@ class EqualWeightParams(SizingCaps):
 
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    from regimeflex.risk.sizing import equal_weights
+
     return equal_weights(signals, read_params(EqualWeightParams, params, "risk.yaml: sizer.params"))
 
 

@@ -6,16 +6,19 @@ Owns the plugin glue and parameters for :func:`regimeflex.risk.sizing.fixed_frac
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from regimeflex.builtins.sizer_capabilities import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
+from regimeflex.config.risk import SizingCaps
 from regimeflex.hookspecs import hookimpl
-from regimeflex.risk.sizing import SizingCaps, fixed_fractional_weights
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # pandas is imported by the hook that sizes, not by `plugins list` or `config show`
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class FixedFractionalParams(SizingCaps):
@@ -26,6 +29,8 @@ class FixedFractionalParams(SizingCaps):
 
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    from regimeflex.risk.sizing import fixed_fractional_weights
+
     p = read_params(FixedFractionalParams, params, "risk.yaml: sizer.params")
     return fixed_fractional_weights(signals, p, p.fraction)
 

@@ -6,17 +6,19 @@ Owns the plugin glue and parameters for :func:`regimeflex.risk.sizing.inverse_vo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from regimeflex.builtins.sizer_capabilities import capabilities  # noqa: F401  (the plugin's capabilities hookimpl)
+from regimeflex.config.risk import SizingCaps
 from regimeflex.hookspecs import hookimpl
-from regimeflex.risk.sizing import SizingCaps, inverse_vol_weights
-from regimeflex.signals.indicators import bar_field
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # pandas is imported by the hook that sizes, not by `plugins list` or `config show`
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class InverseVolParams(SizingCaps):
@@ -28,6 +30,9 @@ class InverseVolParams(SizingCaps):
 
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    from regimeflex.risk.sizing import inverse_vol_weights
+    from regimeflex.signals.indicators import bar_field
+
     p = read_params(InverseVolParams, params, "risk.yaml: sizer.params")
     return inverse_vol_weights(signals, bar_field(bars, "close"), p, window=p.window, target_vol=p.target_vol)
 

@@ -21,16 +21,18 @@ z-score are NaN (warm-up). Registered as the ``mean_reversion`` entry point.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import bar_field, zscore
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # the signal functions import numpy/pandas when called, not when `plugins list` loads the plugin
+    import numpy as np
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class MeanReversionParams(BaseModel):
@@ -59,6 +61,8 @@ def run_mean_reversion(z: np.ndarray, p: MeanReversionParams) -> np.ndarray:
 
     One pass over dates; every step is a vector operation across all symbols.
     """
+    import numpy as np
+
     n_dates, n_symbols = z.shape
     stop = np.inf if p.stop_z is None else p.stop_z
     max_hold = np.inf if p.max_hold_days is None else p.max_hold_days
@@ -96,6 +100,10 @@ def run_mean_reversion(z: np.ndarray, p: MeanReversionParams) -> np.ndarray:
 
 def mean_reversion_signal(bars: Bars, params: Mapping[str, Any] | MeanReversionParams | None = None) -> pd.DataFrame:
     """The mean-reversion signal for every date and symbol of ``bars`` (pure function)."""
+    import pandas as pd
+
+    from regimeflex.signals.indicators import bar_field, zscore
+
     p = read_params(MeanReversionParams, params, "strategies.yaml: mean_reversion params")
     close = bar_field(bars, "close")
     z = zscore(close, p.window).to_numpy(dtype="float64")
@@ -111,6 +119,8 @@ def mean_reversion_lines(
     bars: Bars, params: Mapping[str, Any] | MeanReversionParams | None = None
 ) -> dict[str, pd.DataFrame]:
     """The z-score thresholds as prices: the rolling mean and ``mean − entry_z·σ`` (``+`` too when shorting)."""
+    from regimeflex.signals.indicators import bar_field
+
     p = read_params(MeanReversionParams, params, "strategies.yaml: mean_reversion params")
     close = bar_field(bars, "close")
     rolling = close.rolling(p.window, min_periods=p.window)

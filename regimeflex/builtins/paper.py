@@ -12,14 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
-from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
+from regimeflex.config.broker import PaperSettings
 from regimeflex.hookspecs import hookimpl
 from regimeflex.types import Account, BrokerContext, Fill, Order, OrderResult
 
-__all__ = ["OPEN_STATUSES", "PaperBook", "PaperSettings"]
+__all__ = ["PaperSettings"]  # PaperBook and OPEN_STATUSES too, through __getattr__
+
+
+def __getattr__(name: str) -> Any:
+    """``PaperBook`` and ``OPEN_STATUSES`` load the simulated account (and pandas) on first use, so listing
+    plugins or showing the config does not."""
+    if name in ("PaperBook", "OPEN_STATUSES"):
+        from regimeflex.execution import simulator
+
+        return getattr(simulator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl
@@ -42,6 +53,8 @@ def capabilities() -> dict[str, bool]:
 
 @hookimpl
 def execute_orders(orders: Sequence[Order], context: BrokerContext) -> list[OrderResult]:
+    from regimeflex.execution.simulator import PaperBook
+
     book = PaperBook.load(context)
     book.apply_corporate_actions(book.pending_actions, context.session)  # the broker's split comes before orders
     results = []
@@ -58,6 +71,8 @@ def broker_account(context: BrokerContext) -> Account:
     """Read-only: the account is computed from the state file but never written back. A reader that
     saved (``regimeflex doctor`` racing a daily run) could overwrite the run's newer orders with
     its older copy; the processing it skips is redone identically by the next writing hook."""
+    from regimeflex.execution.simulator import PaperBook
+
     book = PaperBook.load(context)
     book.process()
     return book.account()
@@ -65,6 +80,8 @@ def broker_account(context: BrokerContext) -> Account:
 
 @hookimpl
 def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook
+
     book = PaperBook.load(context)
     book.process()
     book.save()
@@ -75,6 +92,8 @@ def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> li
 
 @hookimpl
 def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
+    from regimeflex.execution.simulator import PaperBook
+
     book = PaperBook.load(context)
     book.process()
     book.save()
@@ -84,6 +103,8 @@ def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
 
 @hookimpl
 def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
+    from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook
+
     book = PaperBook.load(context)
     out = []
     for order in book.orders.values():
@@ -96,6 +117,8 @@ def cancel_open_orders(context: BrokerContext) -> list[OrderResult]:
 
 @hookimpl
 def cancel_orders(client_order_ids: Sequence[str], context: BrokerContext) -> list[OrderResult]:
+    from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook
+
     book = PaperBook.load(context)
     book.process()
     out = []

@@ -13,21 +13,22 @@ dates before the regime is known are NaN. Registered as the ``regime`` entry poi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.api import Symbol
 from regimeflex.builtins.mean_reversion import MeanReversionParams, mean_reversion_signal
 from regimeflex.builtins.trend import TrendParams, trend_signal
+from regimeflex.config.risk import RegimeSettings
 from regimeflex.errors import ConfigError
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import bar_field
 from regimeflex.signals.params import read_params
-from regimeflex.signals.regime_detection import REGIMES, RegimeSettings, detect_regime
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # the signal functions import numpy/pandas when called, not when `plugins list` loads the plugin
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 Member = Literal["trend", "mean_reversion"]
 RegimeName = Literal["bear", "neutral", "bull"]
@@ -62,6 +63,11 @@ def blend_by_regime(
     Dates whose regime is unknown are NaN; a member whose weight that date is
     0 contributes 0 even where its own signal is NaN.
     """
+    import numpy as np
+    import pandas as pd
+
+    from regimeflex.signals.regime_detection import REGIMES
+
     template = next(iter(signals.values()))
     known = regime.notna().to_numpy()
     total = np.zeros(template.shape)
@@ -76,6 +82,9 @@ def blend_by_regime(
 
 def regime_signal(bars: Bars, params: Mapping[str, Any] | RegimeStrategyParams | None = None) -> pd.DataFrame:
     """The composite signal for every date and symbol of ``bars`` (pure function)."""
+    from regimeflex.signals.indicators import bar_field
+    from regimeflex.signals.regime_detection import detect_regime
+
     p = read_params(RegimeStrategyParams, params, WHERE)
     close = bar_field(bars, "close")
     if close.shape[1] == 0:  # no symbols, so no benchmark either: nothing to signal

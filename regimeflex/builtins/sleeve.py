@@ -11,14 +11,17 @@ symbol's signal alone (no caps across names), so the plugin declares
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from regimeflex.hookspecs import hookimpl
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # frames arrive with the hook call; loading the plugin needs no pandas
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class SleeveParams(BaseModel):

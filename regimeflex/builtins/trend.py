@@ -21,16 +21,17 @@ uses closes up to *t* only. Registered as the ``trend`` entry point.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regimeflex.hookspecs import hookimpl
-from regimeflex.signals.indicators import bar_field, sma
 from regimeflex.signals.params import read_params
-from regimeflex.types import Bars
+
+if TYPE_CHECKING:  # the signal functions import pandas when called, not when `plugins list` loads the plugin
+    import pandas as pd
+
+    from regimeflex.types import Bars
 
 
 class TrendParams(BaseModel):
@@ -52,6 +53,9 @@ class TrendParams(BaseModel):
 
 def direction(above: pd.DataFrame, below: pd.DataFrame, ready: pd.DataFrame, allow_short: bool) -> pd.DataFrame:
     """+1 where ``above``, −1 (or 0 when shorts are off) where ``below``, 0 otherwise, NaN where not ``ready``."""
+    import numpy as np
+    import pandas as pd
+
     short = -1.0 if allow_short else 0.0
     values = np.where(above.to_numpy(dtype=bool), 1.0, np.where(below.to_numpy(dtype=bool), short, 0.0))
     values[~ready.to_numpy(dtype=bool)] = np.nan
@@ -60,6 +64,8 @@ def direction(above: pd.DataFrame, below: pd.DataFrame, ready: pd.DataFrame, all
 
 def trend_signal(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> pd.DataFrame:
     """The trend signal for every date and symbol of ``bars`` (pure function)."""
+    from regimeflex.signals.indicators import bar_field, sma
+
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
     close = bar_field(bars, "close")
     slow = sma(close, p.slow)
@@ -80,6 +86,8 @@ def generate_signal(bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
 def trend_lines(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> dict[str, pd.DataFrame]:
     """The averages the rule compares the price with: SMA(fast) and SMA(slow) for ``crossover`` and
     ``price_above_both``, SMA(slow) for ``price_above_sma``."""
+    from regimeflex.signals.indicators import bar_field, sma
+
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
     close = bar_field(bars, "close")
     lines = {f"SMA {p.fast}": sma(close, p.fast)} if p.rule != "price_above_sma" else {}

@@ -12,10 +12,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from regimeflex.config.base import Fraction, FrozenModel, NonNegative
 from regimeflex.errors import ConfigError
+
+
+class PaperSettings(BaseModel):
+    """``brokers.paper`` in broker.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: next_open: fill at the open of the first session after the order's; reference: fill at once
+    fill_at: Literal["next_open", "reference"] = "next_open"
+    commission_per_share: float = Field(default=0.0, ge=0)
+    commission_min: float = Field(default=0.0, ge=0)
+    slippage_bps: float = Field(default=5.0, ge=0)
+    #: share of the order filled at each opportunity (1 = all at once)
+    partial_fill_ratio: float = Field(default=1.0, gt=0, le=1)
+    #: starting cash; default run.yaml initial_equity
+    initial_cash: float | None = Field(default=None, gt=0)
 
 
 class OrderSettings(FrozenModel):

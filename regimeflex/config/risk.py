@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from regimeflex.config.base import FrozenModel, NonNegative, Symbol
 
@@ -213,6 +213,17 @@ class CalendarSettings(FrozenModel):
     opex: EventRule = EventRule(rule="allow")
     early_close: EventRule = EventRule(rule="allow")
     upcoming_sessions: int = Field(10, ge=1, le=260, description="how far `risk status` looks ahead")
+
+
+class SizingCaps(BaseModel):
+    """The caps every built-in sizer shares (part of ``sizer.params`` in risk.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_weight: float = Field(0.25, gt=0, le=1, description="largest |weight| of one position")
+    max_gross: float = Field(1.0, gt=0, le=4, description="largest sum of |weights|")
+    cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")
+    max_names: int | None = Field(None, ge=1, description="most positions held at once")
 
 
 class SizerSettings(FrozenModel):

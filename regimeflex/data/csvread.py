@@ -12,16 +12,16 @@ same rows.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from regimeflex.config.data import CsvOptions as CsvOptions  # re-exported: data.yaml settings
+from regimeflex.config.data import CsvSourceSettings as CsvSourceSettings
 from regimeflex.data.normalize import _ALIASES, LONG_COLUMNS, _key, normalize_frame
 from regimeflex.errors import DataError
 
@@ -55,68 +55,6 @@ def _has_symbol_column(header: list[str], symbol_column: str | None) -> bool:
     if symbol_column:
         return symbol_column in header
     return any(_ALIASES.get(_key(c)) == "symbol" or c in ("T", "S") for c in header)
-
-
-class CsvOptions(BaseModel):
-    """How to read one CSV source (data.yaml ``providers.csv``, or one entry of its ``files:``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    symbol: str | None = Field(None, description="The symbol of this file (default: the file name up to - or _).")
-    symbol_column: str | None = Field(
-        None, description="Column holding the symbol in long files (default: Name, symbol or ticker)."
-    )
-    columns: dict[str, str] = Field(
-        default_factory=dict,
-        description="Which column holds each field, e.g. {date: DATE, close: VIXCLS} (fields: date, open, high, "
-        "low, close, adj_close, volume, symbol).",
-    )
-    na_values: list[str] = Field(
-        default_factory=list, description='Extra markers of a missing value, e.g. ["."] in FRED downloads.'
-    )
-    date_format: str | None = Field(None, description="strptime format when dates are neither ISO nor M/D/YYYY.")
-    prices: Literal["adjusted", "raw"] | None = Field(
-        None,
-        description="What Open/High/Low/Close hold when there is no Adj Close column; required for such "
-        "OHLC files (never assumed).",
-    )
-    close_only: bool = Field(
-        False, description="A close-only series (an index level, a rate, VIX): only a close is required."
-    )
-
-    @field_validator("columns")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        known = {"date", "symbol", "adj_close", *LONG_COLUMNS}
-        wrong = sorted(set(value) - known)
-        if wrong:
-            raise ValueError(f"unknown field(s) {wrong}; map any of {sorted(known)} to a column name")
-        return value
-
-
-class CsvSourceSettings(CsvOptions):
-    """``providers.csv`` in data.yaml: where the files are, how to read them, and per-file exceptions."""
-
-    path: Path | None = Field(None, description="A folder of CSV files or one CSV file (relative to the project root).")
-    pattern: str = Field("*.csv", description="Which files of the folder to read.")
-    actions_path: Path | None = Field(
-        None,
-        description="A CSV file of the symbols' splits and cash dividends (symbol,ex_date,kind,ratio,cash; "
-        "docs/data.md); without it the csv provider does not provide corporate actions.",
-    )
-    files: dict[str, CsvOptions] = Field(
-        default_factory=dict,
-        description="Options for particular files (a file name or glob under path), e.g. "
-        "{VIXCLS.csv: {symbol: VIX, columns: {close: VIXCLS}, na_values: ['.'], close_only: true}}.",
-    )
-
-    def options_for(self, file: Path) -> CsvOptions:
-        """The top-level options overlaid with every ``files:`` entry whose name or glob matches ``file``."""
-        merged = {k: getattr(self, k) for k in CsvOptions.model_fields}
-        for pattern, opts in self.files.items():
-            if fnmatch.fnmatch(file.name, pattern) or str(file).endswith(pattern):
-                merged.update({k: getattr(opts, k) for k in opts.model_fields_set})
-        return CsvOptions(**merged)
 
 
 #: ``Skipping line 7: expected 7 fields, saw 8`` (pandas' on_bad_lines="warn" message)

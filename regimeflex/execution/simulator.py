@@ -19,34 +19,18 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.config.broker import PaperSettings as PaperSettings  # re-exported: defined with broker.yaml settings
 from regimeflex.execution.stops import ratchet, stop_fill_price, take_profit_fill_price
 from regimeflex.fsio import atomic_write_text, writing
 from regimeflex.types import Account, BrokerContext, CorporateAction, Fill, Order, OrderResult, Position
 
 STATE_FILE = "paper_broker.json"
 OPEN_STATUSES = ("accepted", "partially_filled")
-
-
-class PaperSettings(BaseModel):
-    """``brokers.paper`` in broker.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    #: next_open: fill at the open of the first session after the order's; reference: fill at once
-    fill_at: Literal["next_open", "reference"] = "next_open"
-    commission_per_share: float = Field(default=0.0, ge=0)
-    commission_min: float = Field(default=0.0, ge=0)
-    slippage_bps: float = Field(default=5.0, ge=0)
-    #: share of the order filled at each opportunity (1 = all at once)
-    partial_fill_ratio: float = Field(default=1.0, gt=0, le=1)
-    #: starting cash; default run.yaml initial_equity
-    initial_cash: float | None = Field(default=None, gt=0)
 
 
 class PaperBook:

@@ -13,20 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from regimeflex.config.risk import SizingCaps as SizingCaps  # re-exported: defined with risk.yaml settings
 from regimeflex.signals.indicators import atr, bar_field, realized_vol
-
-
-class SizingCaps(BaseModel):
-    """The caps every built-in sizer shares (part of ``sizer.params`` in risk.yaml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_weight: float = Field(0.25, gt=0, le=1, description="largest |weight| of one position")
-    max_gross: float = Field(1.0, gt=0, le=4, description="largest sum of |weights|")
-    cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")
-    max_names: int | None = Field(None, ge=1, description="most positions held at once")
 
 
 def active_signals(signals: pd.DataFrame, max_names: int | None) -> np.ndarray:

@@ -131,3 +131,12 @@ def test_a_bad_date_or_extra_field_rejects_only_that_row_and_names_the_value(pro
     assert report.rows_out == 2148 - 2 - 1  # two bad rows out; the clashing session out, the rest in
     bars = load_bars(settings, PluginHost.load(), ["GOOG"], date(2004, 8, 19), date(2013, 3, 1), now=NOW)[0]
     assert np.isfinite(bars["close"]["GOOG"]).sum() == 2148 - 2 - 1
+
+
+def test_a_csv_column_mapping_accepts_exactly_the_fields_the_reader_produces() -> None:
+    """``providers.csv.columns`` is checked in the config layer (no pandas there); its field list is the
+    reader's long columns plus ``adj_close``."""
+    from regimeflex.config.data import CSV_FIELDS
+    from regimeflex.data.normalize import LONG_COLUMNS
+
+    assert set(CSV_FIELDS) == {*LONG_COLUMNS, "adj_close"}

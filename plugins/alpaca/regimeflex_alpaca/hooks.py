@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from regimeflex.api import Bars, BarsRequest, CorporateAction, hookimpl
+from regimeflex.api import BarsRequest, CorporateAction, hookimpl
 
 # the broker role: pluggy registers these from this module's namespace
 from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implementations)
@@ -21,7 +21,9 @@ from regimeflex_alpaca.broker import (  # noqa: F401  (re-exported hook implemen
 )
 from regimeflex_alpaca.client import KEY_ID_ENV, SECRET_ENV, AlpacaClient
 from regimeflex_alpaca.config import AlpacaDataSettings
-from regimeflex_alpaca.data import corporate_actions, provide
+
+if TYPE_CHECKING:  # Bars is a pandas frame: pandas loads with the data module, when bars are asked for
+    from regimeflex.api import Bars
 
 #: The hook API this plugin is written for (docs/hooks.md).
 REGIMEFLEX_HOOK_API = "1.1"
@@ -29,6 +31,8 @@ REGIMEFLEX_HOOK_API = "1.1"
 
 @hookimpl
 def provide_bars(request: BarsRequest) -> Bars:
+    from regimeflex_alpaca.data import provide
+
     settings = AlpacaDataSettings.model_validate(dict(request.settings or {}))
     client = AlpacaClient(settings.data_url, settings, service="alpaca data")
     return provide(client, settings, request.symbols, request.start, request.end, request.adjusted)
@@ -49,6 +53,8 @@ def provide_corporate_actions(
     """Forward splits, reverse splits and cash dividends from ``/v1/corporate-actions``."""
     cfg = AlpacaDataSettings.model_validate(dict(settings or {}))
     client = AlpacaClient(cfg.data_url, cfg, service="alpaca data")
+    from regimeflex_alpaca.data import corporate_actions
+
     return corporate_actions(client, cfg, symbols, start, end)
 
 

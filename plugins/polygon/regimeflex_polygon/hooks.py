@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from regimeflex.api import Bars, BarsRequest, CorporateAction, hookimpl
+from regimeflex.api import BarsRequest, CorporateAction, hookimpl
 from regimeflex_polygon.client import KEY_ENV, PolygonClient
 from regimeflex_polygon.config import PolygonSettings
-from regimeflex_polygon.data import corporate_actions, provide
+
+if TYPE_CHECKING:  # Bars is a pandas frame: pandas loads with the data module, when bars are asked for
+    from regimeflex.api import Bars
 
 #: The hook API this plugin is written for (docs/hooks.md).
 REGIMEFLEX_HOOK_API = "1.1"
@@ -19,6 +21,8 @@ REGIMEFLEX_HOOK_API = "1.1"
 
 @hookimpl
 def provide_bars(request: BarsRequest) -> Bars:
+    from regimeflex_polygon.data import provide
+
     settings = PolygonSettings.model_validate(dict(request.settings or {}))
     client = PolygonClient(settings)
     return provide(client, request.symbols, request.start, request.end, request.adjusted)
@@ -36,6 +40,8 @@ def bars_source(request: BarsRequest) -> dict[str, object]:
 def provide_corporate_actions(
     symbols: Sequence[str], start: date, end: date, settings: Mapping[str, Any]
 ) -> list[CorporateAction]:
+    from regimeflex_polygon.data import corporate_actions
+
     client = PolygonClient(PolygonSettings.model_validate(dict(settings or {})))
     return corporate_actions(client, symbols, start, end)
 
