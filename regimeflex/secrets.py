@@ -11,6 +11,7 @@ token sits in the URL path, Polygon's ``apiKey`` in the query string).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -76,6 +77,7 @@ def is_secret_name(name: str) -> bool:
     return name in SECRET_ENV_VARS or name in _REGISTERED or name.upper().endswith(SECRET_SUFFIXES)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Does a YAML/JSON key name look like it holds a secret (``secret_key``, ``apiKey``, ``Token``)?"""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).replace("-", "_").replace(" ", "_").lower()
@@ -100,24 +102,34 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 
     The value as set, the value stripped of surrounding whitespace, and each one's
     repr-escaped, JSON-escaped and URL-encoded forms: an HTTP library that quotes a
-    header value ``'abc\\r'`` in its exception must not leak it.
+    header value ``'abc\\r'`` in its exception must not leak it. Read afresh on every call
+    (the environment may have changed); the forms are derived once per distinct environment.
     """
     env = os.environ if environ is None else environ
+    return list(_values_of(tuple(env.items()), frozenset(_REGISTERED)))
+
+
+@functools.lru_cache(maxsize=8)
+def _values_of(items: tuple[tuple[str, str], ...], registered: frozenset[str]) -> tuple[str, ...]:
     values: set[str] = set()
-    for k, v in env.items():
-        if not v or not is_secret_name(k):
+    for k, v in items:
+        if not v or not (k in SECRET_ENV_VARS or k in registered or k.upper().endswith(SECRET_SUFFIXES)):
             continue
         for raw in {v, v.strip()}:
             if len(raw.strip()) >= 4:
                 values.update(f for f in _forms(raw) if len(f) >= 4)
-    return sorted(values, key=len, reverse=True)
+    return tuple(sorted(values, key=len, reverse=True))
 
 
 def redact(text: Any, extra: Iterable[str] = ()) -> str:
     """Return ``str(text)`` with every known secret value and URL credential masked."""
-    out = str(text)
     extras = {f for e in extra if e for f in _forms(e) if len(f) >= 4}
-    for value in sorted({*secret_values(), *extras}, key=len, reverse=True):
+    values = sorted({*secret_values(), *extras}, key=len, reverse=True) if extras else secret_values()
+    return _masked(str(text), values)
+
+
+def _masked(out: str, values: Iterable[str]) -> str:
+    for value in values:
         if value in out:
             out = out.replace(value, MASK)
     for pattern, repl in _URL_SECRETS:
@@ -126,13 +138,21 @@ def redact(text: Any, extra: Iterable[str] = ()) -> str:
 
 
 def redact_obj(obj: Any) -> Any:
-    """Redact every string inside a JSON-like structure (dicts, lists, scalars)."""
+    """Redact every string inside a JSON-like structure (dicts, lists, scalars); the secret values are
+    read once for the whole structure."""
+    return _redact_obj(obj, secret_values())
+
+
+def _redact_obj(obj: Any, values: list[str]) -> Any:
     if isinstance(obj, str):
-        return redact(obj)
+        return _masked(obj, values)
     if isinstance(obj, Mapping):
-        return {k: (MASK if isinstance(k, str) and is_secret_key(k) and v else redact_obj(v)) for k, v in obj.items()}
+        return {
+            k: (MASK if isinstance(k, str) and is_secret_key(k) and v else _redact_obj(v, values))
+            for k, v in obj.items()
+        }
     if isinstance(obj, (list, tuple)):
-        return [redact_obj(v) for v in obj]
+        return [_redact_obj(v, values) for v in obj]
     return obj
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -95,7 +96,7 @@ class RunSettings(FrozenModel):
     @field_validator("universe")
     @classmethod
     def _unique(cls, symbols: list[str]) -> list[str]:
-        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        dupes = sorted(s for s, n in Counter(symbols).items() if n > 1)  # one pass: universes of 5,000+ names
         if dupes:
             raise ValueError(f"symbol listed twice: {', '.join(dupes)}")
         return symbols

@@ -137,6 +137,7 @@ class BarCache:
         self.provider = provider
         self.fmt = fmt
         self.lock_timeout = lock_timeout
+        self._parsed: tuple[tuple[int, int, int], dict[str, Coverage]] | None = None
 
     # ------------------------------------------------------------ paths
 
@@ -151,25 +152,41 @@ class BarCache:
     # --------------------------------------------------------- manifest
 
     def manifest(self) -> dict[str, Coverage]:
+        """Per symbol, what the cache holds (a fresh dict; the entries are immutable).
+
+        Parsed once per version of the file: a run asks several times, and at 5,000 symbols each
+        parse costs ~0.1 s. The version is the file's inode, size and mtime — every write is an
+        atomic rename, so a changed manifest is a new inode.
+        """
         path = self.dir / MANIFEST
-        if not path.exists():
-            return {}
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return {sym: Coverage.from_json(cov) for sym, cov in raw.get("symbols", {}).items()}
+            st = path.stat()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            log.warning("cache manifest %s is unreadable (%s); treating the cache as empty", path, exc)
+            return {}
+        version = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._parsed is not None and self._parsed[0] == version:
+            return dict(self._parsed[1])
+        try:
+            raw = json.loads(path.read_bytes())
+            parsed = {sym: Coverage.from_json(cov) for sym, cov in raw.get("symbols", {}).items()}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             # A damaged manifest only costs a re-fetch; the bar files themselves are intact.
             log.warning("cache manifest %s is unreadable (%s); treating the cache as empty", path, exc)
             return {}
+        self._parsed = (version, parsed)
+        return dict(parsed)
 
     def _write_manifest(self, manifest: Mapping[str, Coverage]) -> None:
-        payload = {
-            "version": 2,
-            "provider": self.provider,
-            "symbols": {s: c.as_json() for s, c in sorted(manifest.items())},
-        }
+        # one line per symbol, each encoded by json's C encoder (``indent`` would switch to the pure-Python
+        # one: 0.6 s for 5,000 symbols); still one JSON document a person can read and diff
+        head = json.dumps({"version": 2, "provider": self.provider})[:-1]
+        lines = [f"{json.dumps(s)}: {json.dumps(c.as_json())}" for s, c in sorted(manifest.items())]
+        text = head + ', "symbols": {\n' + ",\n".join(lines) + "\n}}\n"
         with writing(self.dir, "cache"):
-            atomic_write_bytes(self.dir / MANIFEST, json.dumps(payload, indent=1).encode())
+            atomic_write_bytes(self.dir / MANIFEST, text.encode())
 
     # ------------------------------------------------------------- lock
 
