@@ -6,7 +6,8 @@ exits non-zero when it misses its target, and records each target through ``targ
 At the end one table lists every target measured in this run with its figure and PASS/MISS; the
 exit code is 1 when any target was missed or any script failed. ``python benchmarks/run_all.py
 NAME ...`` runs only the scripts whose name contains one of the NAMEs; ``--table`` prints the
-last stored records as the markdown table in benchmarks/README.md.
+last stored records as a markdown table, and ``--readme`` writes that table into
+benchmarks/README.md between its ``<!-- targets:begin -->`` and ``<!-- targets:end -->`` lines.
 """
 
 from __future__ import annotations
@@ -21,9 +22,26 @@ from targets import format_row, load_average, markdown, records
 HERE = Path(__file__).resolve().parent
 
 
+BEGIN, END = "<!-- targets:begin -->", "<!-- targets:end -->"
+
+
+def write_readme(readme: Path) -> None:
+    """Replace the generated targets table of ``readme`` (between the BEGIN and END lines)."""
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme}: no {BEGIN} … {END} lines to put the targets table between")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{markdown(records())}\n{END}{tail}", encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--table"]:
         print(markdown(records()))
+        return 0
+    if argv[:1] == ["--readme"]:
+        write_readme(HERE / "README.md")
+        print(f"wrote the targets table into {HERE / 'README.md'}")
         return 0
     started = time.time()
     print(f"load average at start: {load_average()}", flush=True)
