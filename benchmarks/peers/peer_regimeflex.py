@@ -39,7 +39,8 @@ def ensure_regimeflex():
         import regimeflex  # noqa: F401
     except ImportError:
         py = os.environ.get("REGIMEFLEX_PY") or os.path.join(HERE, "..", "..", ".venv", "bin", "python")
-        os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
+        # the script that was started (peer_regimeflex_cli.py imports this function): sys.argv[0], not __file__
+        os.execv(py, [py, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
 
 
 def run(host, bars, simulate, cfg, fast, slow):
