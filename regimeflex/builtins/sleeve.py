@@ -32,8 +32,13 @@ class SleeveParams(BaseModel):
 
 @hookimpl
 def size_position(signals: pd.DataFrame, bars: Bars, params: Mapping[str, Any]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     read_params(SleeveParams, params, "risk.yaml: sizer.params")
-    return signals.fillna(0.0).clip(-1.0, 1.0)
+    weights = np.clip(signals.to_numpy(dtype="float64", na_value=np.nan), -1.0, 1.0)  # a new array, ours
+    np.copyto(weights, 0.0, where=np.isnan(weights))  # no signal: no position
+    return pd.DataFrame(weights, index=signals.index, columns=signals.columns, copy=False)
 
 
 @hookimpl

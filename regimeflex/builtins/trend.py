@@ -29,6 +29,7 @@ from regimeflex.hookspecs import hookimpl
 from regimeflex.signals.params import read_params
 
 if TYPE_CHECKING:  # the signal functions import pandas when called, not when `plugins list` loads the plugin
+    import numpy as np
     import pandas as pd
 
     from regimeflex.types import Bars
@@ -51,31 +52,42 @@ class TrendParams(BaseModel):
         return self
 
 
-def direction(above: pd.DataFrame, below: pd.DataFrame, ready: pd.DataFrame, allow_short: bool) -> pd.DataFrame:
-    """+1 where ``above``, −1 (or 0 when shorts are off) where ``below``, 0 otherwise, NaN where not ``ready``."""
+def direction(above: np.ndarray, below: np.ndarray, unready: np.ndarray, allow_short: bool) -> np.ndarray:
+    """+1 where ``above``, −1 (or 0 when shorts are off) where ``below``, 0 otherwise, NaN where ``unready``
+    (bool arrays of one shape; ``above`` and ``below`` never both hold). The result has their memory order."""
     import numpy as np
-    import pandas as pd
 
-    short = -1.0 if allow_short else 0.0
-    values = np.where(above.to_numpy(dtype=bool), 1.0, np.where(below.to_numpy(dtype=bool), short, 0.0))
-    values[~ready.to_numpy(dtype=bool)] = np.nan
-    return pd.DataFrame(values, index=above.index, columns=above.columns)
+    values = above.astype(np.float64)
+    if allow_short:
+        np.subtract(values, below, out=values)
+    np.copyto(values, np.nan, where=unready)
+    return values
 
 
 def trend_signal(bars: Bars, params: Mapping[str, Any] | TrendParams | None = None) -> pd.DataFrame:
     """The trend signal for every date and symbol of ``bars`` (pure function)."""
+    import numpy as np
+    import pandas as pd
+
     from regimeflex.signals.indicators import bar_field, sma
 
     p = read_params(TrendParams, params, "strategies.yaml: trend params")
     close = bar_field(bars, "close")
-    slow = sma(close, p.slow)
-    if p.rule == "price_above_both":
-        fast = sma(close, p.fast)
-        ready = slow.notna() & fast.notna() & close.notna()
-        return direction((close > fast) & (close > slow), (close < fast) & (close < slow), ready, p.allow_short)
-    lead = sma(close, p.fast) if p.rule == "crossover" else close
-    ready = slow.notna() & lead.notna()
-    return direction(lead > slow, lead < slow, ready, p.allow_short)
+    # numpy on the frames' arrays (pandas' own layout, no copies): comparisons with NaN are False
+    price = close.to_numpy(dtype="float64")
+    slow = sma(close, p.slow).to_numpy()
+    with np.errstate(invalid="ignore"):
+        if p.rule == "price_above_both":
+            fast = sma(close, p.fast).to_numpy()
+            above = (price > fast) & (price > slow)
+            below = (price < fast) & (price < slow)
+            unready = np.isnan(slow) | np.isnan(fast) | np.isnan(price)
+        else:
+            lead = sma(close, p.fast).to_numpy() if p.rule == "crossover" else price
+            above, below = lead > slow, lead < slow
+            unready = np.isnan(slow) | np.isnan(lead)
+    values = direction(above, below, unready, p.allow_short)
+    return pd.DataFrame(values, index=close.index, columns=close.columns, copy=False)
 
 
 @hookimpl

@@ -573,15 +573,19 @@ class PluginHost:
         if not values:
             return
         array = result.to_numpy(dtype="float64", na_value=np.nan)
-        if not allow_nan and np.isnan(array).any():
+        if array.size == 0:
+            return
+        # whole-panel reductions first (no temporary the size of the panel); the cell is located only on a breach
+        if not allow_nan and np.isnan(array.min()):  # min is NaN exactly when some value is
             row, col = np.argwhere(np.isnan(array))[0]
             raise PluginCallError(
                 f"{info.label} returned NaN from {hook} for {result.columns[col]} on "
                 f"{result.index[row]:%Y-%m-%d}; use 0 for no position."
             )
-        if bounded:
+        limit = 1.0 + 1e-12
+        if bounded and not (np.fmax.reduce(array, axis=None) <= limit and np.fmin.reduce(array, axis=None) >= -limit):
             with np.errstate(invalid="ignore"):
-                out = np.abs(array) > 1.0 + 1e-12
+                out = np.abs(array) > limit
             if out.any():
                 row, col = np.argwhere(out)[0]
                 raise PluginCallError(

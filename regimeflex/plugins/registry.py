@@ -142,7 +142,10 @@ def _new_manager() -> pluggy.PluginManager:
 def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
     """(distribution name, version) of an entry point, when it comes from one."""
     dist = getattr(ep, "dist", None)
-    return (dist.metadata["Name"], dist.version) if dist is not None else (None, None)
+    if dist is None:
+        return None, None
+    meta = dist.metadata  # parsed on each access (``dist.version`` would parse it again)
+    return meta["Name"], meta["Version"]
 
 
 def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ def _as_frame(x: Frame) -> tuple[pd.DataFrame, bool]:
 
 
 def _like(values: np.ndarray, template: pd.DataFrame, was_series: bool, name: object = None) -> Any:
-    out = pd.DataFrame(values, index=template.index, columns=template.columns)
+    out = pd.DataFrame(values, index=template.index, columns=template.columns, copy=False)  # ``values`` is ours
     if was_series:
         series = out.iloc[:, 0]
         series.name = name
@@ -104,6 +104,11 @@ def running_sum(values: np.ndarray, dtype: Any = "float64") -> np.ndarray:
     return out
 
 
+#: cells of one column block in the blocked rolling means: a block's handful of temporaries stays
+#: in a core's cache (and is reused), instead of each step streaming the whole panel through memory
+_BLOCK_CELLS = 1 << 15
+
+
 def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of each complete trailing window of a 2-D array (NaN where the window has a gap).
 
@@ -116,16 +121,33 @@ def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
     mean, the columns concerned are recomputed with exact window sums
     (:func:`_exact_window_sums`), so ``x > sma(x)`` is decided on the mean of
     the exact window sum, rounded once: ties are ties.
+
+    Every column is computed on its own, so the panel is worked through in blocks of columns
+    (contiguous in pandas' column-major layout) whose temporaries stay in cache; the values do
+    not depend on the blocking. The result has the input's memory order.
     """
-    out = np.full(values.shape, np.nan)
-    if len(values) < window:
+    n_rows, n_cols = values.shape
+    column_major = values.flags.f_contiguous and not values.flags.c_contiguous
+    out = np.empty(values.shape, order="F" if column_major else "C")
+    if n_rows < window:
+        out.fill(np.nan)
         return out
+    out[: window - 1] = np.nan
+    step = max(1, _BLOCK_CELLS // n_rows) if column_major else max(n_cols, 1)
+    for start in range(0, n_cols, step):
+        block = slice(start, start + step)
+        _rolling_mean_block(values[:, block], window, out[window - 1 :, block])
+    return out
+
+
+def _rolling_mean_block(values: np.ndarray, window: int, means: np.ndarray) -> None:
+    """:func:`rolling_mean_values` of some columns, written into ``means`` (its rows ``window - 1`` on)."""
     missing = np.isnan(values)
     has_gaps = bool(missing.any())
     filled = np.where(missing, 0.0, values) if has_gaps else values
     total = np.zeros((len(values) + 1, values.shape[1]))
     np.cumsum(filled, axis=0, out=total[1:])
-    means = total[window:] - total[:-window]
+    np.subtract(total[window:], total[:-window], out=means)
     means /= window
     if has_gaps:
         gaps = np.zeros(total.shape, dtype=np.int64)
@@ -148,8 +170,6 @@ def rolling_mean_values(values: np.ndarray, window: int) -> np.ndarray:
         exact = _exact_window_sums(filled[:, cols], window) / window
         exact[np.isnan(means[:, cols])] = np.nan
         means[:, cols] = exact
-    out[window - 1 :] = means
-    return out
 
 
 def rolling_std_values(values: np.ndarray, window: int, ddof: int = 0) -> np.ndarray:

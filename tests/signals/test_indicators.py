@@ -169,6 +169,20 @@ def test_close_above_sma_decides_real_decimal_ties_as_the_exact_mean_does(window
         np.testing.assert_array_equal(values == ours, values == exact)
 
 
+def test_each_symbols_sma_on_a_wide_panel_equals_its_sma_alone_bit_for_bit(monkeypatch):
+    """A column-major panel is worked through in blocks of columns: a symbol's average (ties, gaps and
+    late listings included) must not depend on which symbols share its block."""
+    rows = pd.read_csv(Path(__file__).resolve().parent.parent / "data" / "all_stocks_5yr_subset.csv.gz")
+    close = rows.pivot(index="date", columns="Name", values="close").sort_index()
+    wide = pd.DataFrame(np.asfortranarray(close.to_numpy()), index=close.index, columns=close.columns)
+    assert wide.to_numpy().flags.f_contiguous and wide.isna().any().any()
+    monkeypatch.setattr(ind, "_BLOCK_CELLS", 3 * len(wide))  # blocks of three symbols
+    for window in (5, 20):
+        together = ind.sma(wide, window)
+        for symbol in wide.columns:
+            np.testing.assert_array_equal(together[symbol].to_numpy(), ind.sma(wide[symbol], window).to_numpy())
+
+
 def test_flat_price_after_a_long_history_equals_its_sma_exactly():
     """A running total over large earlier prices carries rounding error into later windows; a flat stretch
     still averages to its own price exactly, so ``close > SMA`` is False on it, as it should be."""
