@@ -12,8 +12,6 @@ notifier plugins build their clients on :func:`make_session` and
 from __future__ import annotations
 
 import json
-import logging
-import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,46 +23,11 @@ from urllib3.util.retry import Retry
 
 from regimeflex.errors import HttpError  # noqa: F401  (defined beside the other errors; re-exported)
 from regimeflex.killguard import KillGuard
-from regimeflex.log import get_logger
+from regimeflex.log import get_logger, protect_in_http_logs  # noqa: F401 (re-exported: defined beside the log filters)
 from regimeflex.secrets import redact
 
 log = get_logger("http")
 
-
-class _ScrubFilter(logging.Filter):
-    """Masks known secrets and registered URL credentials in third-party HTTP log records."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.parts)
-        record.args = None
-        return True
-
-
-_SCRUB = _ScrubFilter()
-_SCRUB_LOCK = threading.Lock()
-#: urllib3 logs request lines (URL path and query) at DEBUG; requests' own logger too.
-_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
-
-
-def protect_in_http_logs(*parts: str) -> None:
-    """Never let ``parts`` (e.g. a token in a URL path) appear in urllib3/requests log lines.
-
-    Known secret values and URL credentials are masked there from the moment this
-    module is imported; a client adds credentials that are not in the environment.
-    """
-    with _SCRUB_LOCK:
-        _SCRUB.parts.update(p for p in parts if p and len(p) >= 4)
-        for name in _HTTP_LOGGERS:
-            logger = logging.getLogger(name)
-            if _SCRUB not in logger.filters:
-                logger.addFilter(_SCRUB)
-
-
-protect_in_http_logs()
 
 #: Statuses worth retrying: rate limits and transient server errors.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})

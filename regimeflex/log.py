@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,43 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(record.getMessage())
         record.args = None
         return True
+
+
+class _ScrubFilter(logging.Filter):
+    """Masks known secrets and registered URL credentials in third-party HTTP log records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.parts)
+        record.args = None
+        return True
+
+
+_SCRUB = _ScrubFilter()
+_SCRUB_LOCK = threading.Lock()
+#: urllib3 logs request lines (URL path and query) at DEBUG; requests' own logger too.
+_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
+
+
+def protect_in_http_logs(*parts: str) -> None:
+    """Never let ``parts`` (e.g. a token in a URL path) appear in urllib3/requests log lines.
+
+    Known secret values and URL credentials are masked there from the moment :mod:`regimeflex.log` is
+    imported (every RegimeFlex process), whether or not anything has imported ``requests`` yet; a client adds
+    credentials that are not in the environment. Re-exported by :mod:`regimeflex.http`.
+    """
+    with _SCRUB_LOCK:
+        _SCRUB.parts.update(p for p in parts if p and len(p) >= 4)
+        for name in _HTTP_LOGGERS:
+            logger = logging.getLogger(name)
+            if _SCRUB not in logger.filters:
+                logger.addFilter(_SCRUB)
+
+
+protect_in_http_logs()
 
 
 class TextFormatter(logging.Formatter):

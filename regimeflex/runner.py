@@ -10,7 +10,7 @@ Each step's substance lives in its layer; this module only wires them.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,21 @@ class RunSummary:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary as plain, independent containers (what ``dataclasses.asdict`` gives, without its
+        per-value ``deepcopy``: a 5,000-name run's orders and targets took 0.13 s each time)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a JSON-like value: new dicts, lists and tuples, dataclasses as dicts (as ``asdict`` does);
+    scalars (immutable) shared."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -217,3 +219,19 @@ def test_smtp_password_may_hold_a_space_but_not_a_control_character(monkeypatch:
         send_message(None, settings)  # type: ignore[arg-type]
     monkeypatch.setenv("REGIMEFLEX_SMTP_PASSWORD", " abcd efgh ijkl mnop\n")
     assert get_secret("REGIMEFLEX_SMTP_PASSWORD", allow_space=True) == "abcd efgh ijkl mnop"
+
+
+def test_the_daily_run_path_does_not_import_requests_yet_http_logs_are_scrubbed_from_the_start() -> None:
+    # the run, its notifications and the plugin API load without `requests` (about 0.1 s of every
+    # run); a plugin that logs through urllib3 is still masked, and the notifier re-export still works
+    code = (
+        "import logging, sys\n"
+        "import regimeflex.runner, regimeflex.notify, regimeflex.api\n"
+        "print('requests' in sys.modules, 'urllib3' in sys.modules)\n"
+        "print(sorted(type(f).__name__ for f in logging.getLogger('urllib3.connectionpool').filters))\n"
+        "from regimeflex.notify.message import protect_in_http_logs\n"
+        "from regimeflex.http import protect_in_http_logs as same\n"
+        "print(protect_in_http_logs is same)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["False False", "['_ScrubFilter']", "True"]

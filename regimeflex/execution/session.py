@@ -30,6 +30,8 @@ twice nor loses a fill. ``REGIMEFLEX_CRASH_AT`` (see
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,6 +72,32 @@ if TYPE_CHECKING:
 
 
 log = get_logger("execution")
+
+#: Up to this many orders the console gets one line per order; above it (a universe of thousands of
+#: names), one summary line: every order stays in the ledger (its intent), the daily report and
+#: ``run --json``, and ``--log-level DEBUG`` still prints the line of each.
+ORDER_LINES_MAX = 25
+
+
+def log_orders(orders: Sequence[Order]) -> None:
+    """The console lines of a session's orders: one per order, or a summary above :data:`ORDER_LINES_MAX`."""
+    if len(orders) <= ORDER_LINES_MAX:
+        for order in orders:
+            log.info("order %s %s %g %s %s", order.side, order.symbol, order.qty, order.type, order.client_order_id)
+        return
+    if log.isEnabledFor(logging.DEBUG):
+        for order in orders:
+            log.debug("order %s %s %g %s %s", order.side, order.symbol, order.qty, order.type, order.client_order_id)
+    sides = Counter(order.side for order in orders)
+    first = ", ".join(f"{o.side} {o.symbol} {o.qty:g}" for o in orders[:5])
+    log.info(
+        "%d orders (%s): %s and %d more; each is in the ledger, the daily report and `run --json` "
+        "(--log-level DEBUG prints one line per order)",
+        len(orders),
+        ", ".join(f"{n} {side}" for side, n in sorted(sides.items())),
+        first,
+        len(orders) - 5,
+    )
 
 
 @dataclass
@@ -471,8 +499,7 @@ def execute_session(
         faults.hit("after_intents")
         for note in out.notes:
             log.risk("planner: %s", note)
-    for order in out.orders:
-        log.info("order %s %s %g %s %s", order.side, order.symbol, order.qty, order.type, order.client_order_id)
+    log_orders(out.orders)
 
     if not live:
         log.success("dry run: %d order(s) recorded as intents, nothing sent", len(out.orders))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeflex.errors import DeliveryError  # noqa: F401 - re-exported for notifier code
-from regimeflex.http import protect_in_http_logs  # noqa: F401 - re-exported for notifier plugins
+from regimeflex.log import protect_in_http_logs  # noqa: F401 - re-exported for notifier plugins (no `requests` import)
 from regimeflex.secrets import redact, redact_obj
 from regimeflex.types import Event, Level
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from regimeflex.errors import BrokerError
 from regimeflex.execution.killswitch import KillSwitch
+from regimeflex.execution.session import ORDER_LINES_MAX, execute_session
 from regimeflex.ledger import load_state, read_entries, verify_file
 from regimeflex.ledger.journal import open_journal
 from regimeflex.plugins import PluginHost
@@ -293,3 +295,70 @@ def test_a_paper_book_rebuilt_from_the_ledger_keeps_its_open_stop_and_the_stop_s
             run_day(other, day, stops=rule, state_dir=clean / "state")
         expected = stop_fills(other)
     assert expected and stop_fills(journal) == expected
+
+
+class _Lines(logging.Handler):
+    """The console lines (formatted messages) the regimeflex logger emits at ``level`` and above while installed."""
+
+    def __init__(self, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self.lines: list[str] = []
+        self.logger = logging.getLogger("regimeflex")
+        self.previous = self.logger.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def __enter__(self) -> list[str]:
+        self.logger.addHandler(self)
+        self.logger.setLevel(self.level)
+        return self.lines
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.previous)
+
+
+def dry_run_of(journal, host, kill, workdir: Path, symbols: list[str]):
+    return execute_session(
+        journal=journal,
+        host=host,
+        broker="paper",
+        mode="dry_run",
+        session=DEC1,
+        targets={s: 0.5 / len(symbols) for s in symbols},
+        prices=dict.fromkeys(symbols, 50.0),
+        bars=None,
+        broker_settings={},
+        state_dir=workdir / "state",
+        kill_switch=kill,
+        initial_equity=100_000.0,
+    )
+
+
+def test_a_small_plan_logs_one_line_per_order(journal, host, kill, workdir: Path) -> None:
+    symbols = ["AAA", "BBB", "CCC"]
+    with _Lines() as lines:
+        out = dry_run_of(journal, host, kill, workdir, symbols)
+    assert [line.split()[:3] for line in lines if line.startswith("order ")] == [["order", "buy", s] for s in symbols]
+    assert len(out.orders) == 3
+
+
+def test_a_large_plan_logs_one_summary_line_and_every_order_stays_in_the_ledger(
+    journal, host, kill, workdir: Path
+) -> None:
+    symbols = [f"S{i:03d}" for i in range(ORDER_LINES_MAX + 15)]
+    with _Lines() as lines:
+        dry_run_of(journal, host, kill, workdir, symbols)
+    assert not [line for line in lines if line.startswith("order ")]
+    summary = [line for line in lines if line.startswith(f"{len(symbols)} orders ({len(symbols)} buy): ")]
+    assert len(summary) == 1 and "buy S000 " in summary[0] and f"and {len(symbols) - 5} more" in summary[0]
+    intents = [e["data"]["symbol"] for e in read_entries(journal.path) if e["kind"] == "intent"]
+    assert sorted(intents) == symbols
+
+
+def test_a_large_plan_still_lists_each_order_at_debug_level(journal, host, kill, workdir: Path) -> None:
+    symbols = [f"S{i:03d}" for i in range(ORDER_LINES_MAX + 1)]
+    with _Lines(logging.DEBUG) as lines:
+        dry_run_of(journal, host, kill, workdir, symbols)
+    assert sorted(line.split()[2] for line in lines if line.startswith("order ")) == symbols
