@@ -8,8 +8,9 @@ that was *asked of the provider* (so sessions it had no bar for are not
 asked again), whether prices are adjusted, where the rows came from (the
 provider settings that change values and, for files, each source file's
 path, size, mtime and SHA-256, so a changed source is noticed), the
-SHA-256 of the cache file itself (checked on every read, so a damaged or
-edited cache file is never used), and when the symbol was last used (for
+checksum of the cache file itself (xxh3-128, recorded with its algorithm
+name; checked on every read, so a damaged or edited cache file is never
+used), and when the symbol was last used (for
 cleanup). Every write goes to a temp file in the same folder that
 is fsynced and renamed over the old one, under an exclusive lock file, so a
 crash or a second process never leaves a half-written file. Readers need no
@@ -50,7 +51,8 @@ class Coverage:
 
     ``source`` is what the rows depend on (``{"provider", "adjusted", "settings", "files": [{"path",
     "size", "mtime_ns", "sha256"}]}``, see :mod:`regimeflex.data.provenance`); ``checksum`` is the
-    SHA-256 of the cache file as written and ``rows`` its row count. Entries written before these were
+    checksum of the cache file as written (``"xxh3_128:<hex>"``, see :func:`checksum`; a bare hex is an
+    older SHA-256) and ``rows`` its row count. Entries written before these were
     recorded have them as None.
     """
 
@@ -106,9 +108,42 @@ class DamagedCacheFile(DataError):
         self.reason = reason
 
 
+#: The checksum of new manifest entries, written as ``"xxh3_128:<32 hex>"``. Every read checks it, so it must
+#: cost little next to the read: xxh3-128 hashes at memory speed (~3 ms for the 50 MB of a 500-symbol ×
+#: 10-year Arrow cache, where SHA-256 took ~100 ms, twice the read itself). It catches damage and edits (a
+#: close ×10) as surely; like SHA-256 next to the file, it is no defence against someone who can also
+#: rewrite the manifest.
+HASH = "xxh3_128"
+
+
+def _xxh3_128(data: bytes) -> str:
+    try:
+        import xxhash
+    except ImportError:  # an environment installed before this dependency was added
+        raise DataError(
+            "the cache checksum needs the Python package `xxhash` (a regimeflex dependency); "
+            "run `make install` or `pip install xxhash`"
+        ) from None
+    return str(xxhash.xxh3_128_hexdigest(data))
+
+
 def checksum(data: bytes) -> str:
-    """The SHA-256 (hex) the manifest records for a cache file's bytes."""
-    return hashlib.sha256(data).hexdigest()
+    """The checksum the manifest records for a cache file's bytes: ``"xxh3_128:<hex>"``."""
+    return f"{HASH}:{_xxh3_128(data)}"
+
+
+def verify(data: bytes, recorded: str) -> bool | None:
+    """Whether ``data`` matches a checksum the manifest recorded; None for an algorithm this version does
+    not know. A bare 64-hex value is the SHA-256 written before the algorithm was recorded (still checked
+    as SHA-256; the next manifest write re-records it, see :meth:`BarCache._upgrade`)."""
+    algorithm, sep, digest = recorded.partition(":")
+    if not sep:
+        algorithm, digest = "sha256", recorded
+    if algorithm == HASH:
+        return _xxh3_128(data) == digest
+    if algorithm == "sha256":
+        return hashlib.sha256(data).hexdigest() == digest
+    return None
 
 
 def _day(ts: Any) -> date:
@@ -138,6 +173,8 @@ class BarCache:
         self.fmt = fmt
         self.lock_timeout = lock_timeout
         self._parsed: tuple[tuple[int, int, int], dict[str, Coverage]] | None = None
+        # symbol -> (its old SHA-256 entry, the new checksum) for files read and verified by this process
+        self._verified: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------ paths
 
@@ -179,7 +216,29 @@ class BarCache:
         self._parsed = (version, parsed)
         return dict(parsed)
 
+    def _upgrade(self, manifest: dict[str, Coverage]) -> None:
+        """Re-record, in place, the checksums written with an older algorithm (bare SHA-256) as :data:`HASH`
+        ones, each only after its file matched the old one (a damaged file keeps its old checksum, so the
+        next read still refuses it). Files this process already read and verified are not read again."""
+        for symbol, cov in manifest.items():
+            old = cov.checksum
+            if old is None or old.startswith(HASH + ":"):
+                continue
+            known = self._verified.get(symbol)
+            if known is not None and known[0] == old:
+                manifest[symbol] = cov.replace(checksum=known[1])
+                continue
+            try:
+                data = self.file(symbol).read_bytes()
+            except OSError:
+                continue
+            if verify(data, old):
+                manifest[symbol] = cov.replace(checksum=checksum(data))
+        self._verified.clear()
+
     def _write_manifest(self, manifest: Mapping[str, Coverage]) -> None:
+        manifest = dict(manifest)
+        self._upgrade(manifest)
         # one line per symbol, each encoded by json's C encoder (``indent`` would switch to the pure-Python
         # one: 0.6 s for 5,000 symbols); still one JSON document a person can read and diff
         head = json.dumps({"version": 2, "provider": self.provider})[:-1]
@@ -239,105 +298,69 @@ class BarCache:
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(dates as datetime64[ns], 5×n float64 values, one row per field) of one file, or (None, None).
 
-        The file is read once; its SHA-256 is compared with ``expected`` (the manifest's checksum)
-        before anything is parsed. A mismatch or a parse failure raises :class:`DamagedCacheFile`.
+        The file is read once; its checksum is compared with ``expected`` (the manifest's) before anything
+        is parsed. A mismatch or a parse failure raises :class:`DamagedCacheFile`.
         """
-        import pyarrow as pa
-
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        got = self._read_columns(path, symbol or path.stem, expected)
+        if got is None:
             return None, None
-        if expected is not None and checksum(data) != expected:
-            raise DamagedCacheFile(symbol or path.stem, path, "its bytes differ from the checksum in the manifest")
+        dates, columns = got
+        return dates.copy(), np.array(columns, dtype=np.float64)
+
+    def _read_columns(
+        self, path: Path, symbol: str, expected: str | None
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """(dates as datetime64[ns], [open, high, low, close, volume] as float64) of one file, or None when
+        there is no file. One open and one read of the file: its bytes are checked against ``expected``
+        (:func:`verify`) and parsed from that same buffer; for Arrow files the arrays are views into it.
+
+        :raises DamagedCacheFile: the bytes differ from the manifest's checksum or cannot be parsed.
+        """
         try:
-            buffer = pa.BufferReader(pa.py_buffer(data))
-            if self.fmt == "arrow":
-                # Arrow IPC from memory: no decoding at all (~4x faster than parquet to load)
-                table = pa.ipc.open_file(buffer).read_all()
-            elif self.fmt == "parquet":
-                import pyarrow.parquet as pq
-
-                # ParquetFile.read, not read_table: read_table goes through the dataset API,
-                # which costs more than the read itself on a 2,500-row file (bench_cache_load.py)
-                table = pq.ParquetFile(buffer).read(columns=["date", *BAR_FIELDS], use_threads=False)
-            else:
-                import pyarrow.csv as pacsv
-
-                types = {"date": pa.timestamp("ns"), **{f: pa.float64() for f in BAR_FIELDS}}
-                table = pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(column_types=types))
+            with open(path, "rb", buffering=0) as handle:  # unbuffered: one read of the whole file
+                data = handle.readall()
+        except FileNotFoundError:
+            return None
+        if expected is not None:
+            match = verify(data, expected)
+            if match is None:
+                algorithm = expected.partition(":")[0]
+                raise DamagedCacheFile(symbol, path, f"its checksum algorithm {algorithm!r} is unknown")
+            if not match:
+                raise DamagedCacheFile(symbol, path, "its bytes differ from the checksum in the manifest")
+            if not expected.startswith(HASH + ":"):
+                self._verified[symbol] = (expected, checksum(data))  # re-recorded by the next manifest write
+        try:
+            return self._parse(data)
         except Exception as exc:  # pyarrow raises its own error types for damaged files
-            raise DamagedCacheFile(symbol or path.stem, path, f"{type(exc).__name__}: {exc}") from None
-        dates = table.column("date").to_numpy().astype("datetime64[ns]", copy=False)
-        values = np.empty((len(BAR_FIELDS), table.num_rows))
-        for i, f in enumerate(BAR_FIELDS):
-            values[i] = table.column(f).to_numpy(zero_copy_only=False)
-        return dates, values
+            raise DamagedCacheFile(symbol, path, f"{type(exc).__name__}: {exc}") from None
 
-    def _arrow_dates(self, symbols: list[str]) -> list[np.ndarray | None]:
-        """Each Arrow file's dates, read through a memory map (only the date column's pages are touched;
-        the checksum is checked when the values are read). None where the file is missing or unreadable."""
+    def _parse(self, data: bytes) -> tuple[np.ndarray, list[np.ndarray]]:
         import pyarrow as pa
 
-        out: list[np.ndarray | None] = []
-        for symbol in symbols:
-            try:
-                with pa.memory_map(str(self.file(symbol))) as source:
-                    column = pa.ipc.open_file(source).read_all().column("date")
-                    out.append(column.to_numpy().astype("datetime64[ns]"))
-            except Exception:  # missing or damaged: the value pass reports it
-                out.append(None)
-        return out
+        if self.fmt == "arrow":
+            # Arrow IPC from memory: no decoding at all, the arrays are views into ``data``
+            reader = pa.ipc.open_file(pa.py_buffer(data))
+            batch = reader.get_batch(0) if reader.num_record_batches == 1 else reader.read_all()
+        elif self.fmt == "parquet":
+            import pyarrow.parquet as pq
 
-    def _load_arrow_in_place(
-        self, wanted: list[str], lo: Any, hi: Any, damaged: dict[str, str] | None, manifest: Mapping[str, Coverage]
-    ) -> Bars | None:
-        """:meth:`load_bars` for Arrow files without holding every file's values next to the panel: the
-        sessions are read first (memory-mapped date columns), then each file's values are written straight
-        into the panel. None when a file changed between the two passes (the caller reads it the plain way)."""
-        spans: list[tuple[int, np.ndarray]] = []
-        for j, dates in enumerate(self._arrow_dates(wanted)):
-            if dates is None or not len(dates):
-                continue
-            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
-            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
-            if b > a:
-                spans.append((j, dates[a:b]))
-        if not spans:
-            return None
-        first = spans[0][1]
-        same = all(len(d) == len(first) and np.array_equal(d, first) for _, d in spans)
-        index = first if same else np.unique(np.concatenate([d for _, d in spans]))
-        cube = np.empty((len(BAR_FIELDS), len(wanted), len(index)))
-        unfilled = np.ones(len(wanted), dtype=bool)
-        for j, symbol in enumerate(wanted):
-            cov = manifest.get(symbol)
-            try:
-                dates, values = self._read_arrays(self.file(symbol), symbol, cov.checksum if cov else None)
-            except DamagedCacheFile as exc:
-                if damaged is None:
-                    raise
-                damaged[symbol] = exc.reason
-                continue
-            if dates is None or values is None or not len(dates):
-                continue
-            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
-            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
-            if b <= a:
-                continue
-            dates, values = dates[a:b], values[:, a:b]
-            if len(dates) == len(index) and np.array_equal(dates, index):
-                cube[:, j, :] = values
-            else:
-                pos = np.searchsorted(index, dates)
-                if pos[-1] >= len(index) or not np.array_equal(index[pos], dates):
-                    return None  # rewritten since the first pass
-                cube[:, j, :] = np.nan
-                cube[:, j, pos] = values
-            unfilled[j] = False
-            del values
-        cube[:, unfilled, :] = np.nan
-        return _panel(cube, wanted, index)
+            # ParquetFile.read, not read_table: read_table goes through the dataset API,
+            # which costs more than the read itself on a 2,500-row file (bench_cache_load.py)
+            batch = pq.ParquetFile(pa.BufferReader(data)).read(columns=["date", *BAR_FIELDS], use_threads=False)
+        else:
+            import pyarrow.csv as pacsv
+
+            types = {"date": pa.timestamp("ns"), **{f: pa.float64() for f in BAR_FIELDS}}
+            batch = pacsv.read_csv(pa.BufferReader(data), convert_options=pacsv.ConvertOptions(column_types=types))
+        dates = batch.column("date").to_numpy().astype("datetime64[ns]", copy=False)
+        columns = []
+        for f in BAR_FIELDS:
+            column = batch.column(f)
+            if column.type != pa.float64():
+                column = column.cast(pa.float64())
+            columns.append(column.to_numpy(zero_copy_only=False))  # nulls become NaN
+        return dates, columns
 
     def load_bars(
         self,
@@ -349,10 +372,15 @@ class BarCache:
     ) -> Bars:
         """The cached Bars of ``symbols`` between ``start`` and ``end`` (all NaN columns for uncached ones).
 
-        This is the hot path of every run and backtest: one file read per
-        symbol (checked against the manifest's checksum), then one scatter into
-        a fields × symbols × dates array laid out as pandas keeps a float block
-        (so the frame wraps it without a copy).
+        This is the hot path of every run and backtest: each file is opened and
+        read once, its bytes checked against the manifest's checksum and parsed
+        from that same buffer, and its values written straight into a fields ×
+        symbols × dates array laid out as pandas keeps a float block (so the frame
+        wraps it without a copy). No file is held next to the panel: the
+        sessions of the file with the most rows (the manifest's count) are read
+        first and become the index; a file with sessions that index lacks (rare:
+        a symbol trading on a day the longest history has no bar for) is held
+        until the end, when the index grows to the union once.
 
         :param damaged: when given, a damaged file leaves its symbol all-NaN and is
             recorded here (symbol → reason) instead of raising :class:`DamagedCacheFile`.
@@ -361,47 +389,66 @@ class BarCache:
         manifest = self.manifest()
         lo = np.datetime64(pd.Timestamp(start), "ns") if start else None
         hi = np.datetime64(pd.Timestamp(end), "ns") if end else None
-        if self.fmt == "arrow":
-            found: dict[str, str] = {}
-            panel = self._load_arrow_in_place(wanted, lo, hi, found if damaged is not None else None, manifest)
-            if panel is not None:
-                if damaged is not None:
-                    damaged.update(found)
-                return panel
-        kept: list[tuple[int, np.ndarray, np.ndarray]] = []
-        for j, symbol in enumerate(wanted):
+        rows = [(c.rows or 0) if (c := manifest.get(s)) is not None else 0 for s in wanted]
+        order = sorted(range(len(wanted)), key=rows.__getitem__, reverse=True)  # stable: ties keep their order
+        n_fields = len(BAR_FIELDS)
+        cube: np.ndarray | None = None
+        index = np.empty(0, dtype="datetime64[ns]")
+        filled = np.zeros(len(wanted), dtype=bool)
+        held: list[tuple[int, np.ndarray, np.ndarray]] = []  # files with sessions the index lacks
+        for j in order:
+            symbol = wanted[j]
             cov = manifest.get(symbol)
             try:
-                dates, values = self._read_arrays(self.file(symbol), symbol, cov.checksum if cov else None)
+                got = self._read_columns(self.file(symbol), symbol, cov.checksum if cov else None)
             except DamagedCacheFile as exc:
                 if damaged is None:
                     raise
                 damaged[symbol] = exc.reason
                 continue
-            if dates is None or values is None or not len(dates):
+            if got is None:
                 continue
-            a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
-            b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
-            if b > a:
-                kept.append((j, dates[a:b], values[:, a:b]))
-        if not kept:
-            return empty_bars(tuple(wanted))
-        first = kept[0][1]
-        if all(len(d) == len(first) and (d is first or np.array_equal(d, first)) for _, d, _ in kept):
-            index = first  # the common case: every symbol has the same sessions
-        else:
-            index = np.unique(np.concatenate([d for _, d, _ in kept]))
-        # np.empty, not np.full: each symbol's slice is written once (values, or NaN then values)
-        cube = np.empty((len(BAR_FIELDS), len(wanted), len(index)))
-        unfilled = np.ones(len(wanted), dtype=bool)
-        for j, dates, values in kept:
-            unfilled[j] = False
-            if dates is index:
-                cube[:, j, :] = values
+            dates, columns = got
+            if not len(dates):
+                continue
+            if (lo is not None and dates[0] < lo) or (hi is not None and dates[-1] > hi):
+                a = 0 if lo is None else int(np.searchsorted(dates, lo, side="left"))
+                b = len(dates) if hi is None else int(np.searchsorted(dates, hi, side="right"))
+                if b <= a:
+                    continue
+                dates, columns = dates[a:b], [c[a:b] for c in columns]
+            if cube is None:
+                # np.empty, not np.full: each symbol's slice is written once (values, or NaN then values)
+                index = dates.copy()
+                cube = np.empty((n_fields, len(wanted), len(index)))
+            if len(dates) == len(index) and np.array_equal(dates, index):  # the common case: the same sessions
+                for i, column in enumerate(columns):
+                    cube[i, j] = column
             else:
-                cube[:, j, :] = np.nan
-                cube[:, j, np.searchsorted(index, dates)] = values
-        cube[:, unfilled, :] = np.nan
+                pos = np.searchsorted(index, dates)
+                if pos[-1] >= len(index) or not np.array_equal(index[pos], dates):
+                    held.append((j, dates.copy(), np.array(columns, dtype=np.float64)))
+                    continue
+                cube[:, j] = np.nan
+                for i, column in enumerate(columns):
+                    cube[i, j, pos] = column
+            filled[j] = True
+            del dates, columns
+        if cube is None:
+            return empty_bars(tuple(wanted))
+        cube[:, ~filled] = np.nan
+        if held:
+            union = np.unique(np.concatenate([index, *(d for _, d, _ in held)]))
+            grown = np.empty((n_fields, len(wanted), len(union)))
+            at = np.searchsorted(union, index)
+            missing = np.ones(len(union), dtype=bool)
+            missing[at] = False
+            grown[:, :, missing] = np.nan
+            grown[:, :, at] = cube
+            del cube
+            for j, dates, values in held:
+                grown[:, j, np.searchsorted(union, dates)] = values
+            cube, index = grown, union
         return _panel(cube, wanted, index)
 
     # ------------------------------------------------------------ write

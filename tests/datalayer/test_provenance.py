@@ -171,7 +171,7 @@ def test_the_manifest_records_source_files_and_cache_checksums(csv_project: Path
     orcl = manifest["symbols"]["ORCL"]
     source = orcl["source"]["files"][0]
     assert source["path"].endswith("orcl-1995-2001.csv") and len(source["sha256"]) == 64
-    assert orcl["rows"] == 752 and len(orcl["checksum"]) == 64
+    assert orcl["rows"] == 752 and orcl["checksum"].startswith("xxh3_128:") and len(orcl["checksum"]) == 9 + 32
 
 
 class _FeedVendor:
