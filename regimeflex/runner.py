@@ -314,6 +314,7 @@ def _locked_cycle(
     dispatcher: Any,
     journal: Any,
 ) -> None:
+    from regimeflex.data.actions import prices_for_signals
     from regimeflex.execution.session import execute_from_settings
     from regimeflex.pipeline import compute_targets
 
@@ -338,7 +339,15 @@ def _locked_cycle(
         actions = record_corporate_actions_for_run(settings, host, session, journal, summary, dispatcher)
     summary.steps["corporate_actions"] = figures
     with step("signals → sizing: targets computed", log) as figures:
-        panel = compute_targets(bars, selection, host, settings)
+        # raw prices: the strategies see them back-adjusted for the provider's splits/dividends (a held
+        # stock's 2-for-1 is no −50 % move); orders, positions and cash stay on the raw prices
+        signal_bars, basis = prices_for_signals(settings, host, bars, session.date())
+        panel = compute_targets(signal_bars, selection, host, settings)
+    summary.corporate_actions["prices"] = {"status": basis.status, "line": basis.line}
+    if basis.status in ("not provided", "cache-fallback") and not any(
+        m.startswith("corporate actions:") for m in summary.messages
+    ):
+        summary.messages.append(basis.line)
     summary.steps["targets"] = figures
     if panel.regime is not None and pd.notna(panel.regime.iloc[-1]):
         summary.regime = str(panel.regime.iloc[-1])

@@ -16,7 +16,7 @@ the rules used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, SimConfig, simulate
+from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, HeldActions, SimConfig, simulate
 from regimeflex.backtest.results import BacktestResult, book_frames, rules_line  # noqa: F401 (re-exported)
 from regimeflex.errors import ConfigError, DataError
-from regimeflex.types import Bars, bars_symbols, check_bars
+from regimeflex.types import Bars, CorporateAction, bars_symbols, check_bars
 
 if TYPE_CHECKING:
     from regimeflex.backtest.replay import ReplayConfig
@@ -228,6 +228,7 @@ def assemble(
     replay: ReplayConfig | None = None,
     on_session: Callable[[int], None] | None = None,
     sleeves: tuple[Mapping[str, pd.DataFrame], Mapping[str, float]] | None = None,
+    actions: Sequence[CorporateAction] = (),
 ) -> BacktestResult:
     """Simulate ``weights`` over ``bars`` between ``start`` and ``end`` and build the result frames.
 
@@ -240,6 +241,9 @@ def assemble(
     ``sleeves`` (each strategy's signals and budget) every fill and order
     carries the strategy that produced it and ``attribution`` holds each
     strategy's contribution, exposure and metrics (:mod:`.attribution`).
+    ``actions`` are the splits and cash dividends of raw-price ``bars``: both modes apply them to the
+    held quantity and the cash on their ex-dates (the engine through
+    :func:`~regimeflex.backtest.engine.apply_held_actions`, the replay through the paper book).
     """
     from regimeflex.report import metrics as m
 
@@ -268,12 +272,17 @@ def assemble(
             cols = {str(c): j for j, c in enumerate(b["close"].columns)}
             for sym, last in ended.items():
                 force[int(b.index.searchsorted(last)), cols[sym]] = True
-        sim = simulate(w, b, config, force=force, on_session=on_session)
+        held = None
+        if actions:
+            from regimeflex.data.actions import action_arrays
+
+            held = HeldActions(*action_arrays(actions, b.index, [str(c) for c in b["close"].columns]))
+        sim = simulate(w, b, config, force=force, on_session=on_session, actions=held)
         rules = research_rules(config)
     else:
         from regimeflex.backtest.replay import replay as replay_orders
 
-        sim, orders = replay_orders(w, b, replay, on_session=on_session)
+        sim, orders = replay_orders(w, b, replay, on_session=on_session, actions=actions)
         rules = replay.describe()
     equity, positions, pos_weights, trades = book_frames(sim, b["close"])
     trades, exit_notes = _exit_events(trades, ended)
@@ -294,7 +303,12 @@ def assemble(
             orders=orders,
         )
     if benchmark and benchmark in bars_symbols(whole):
-        bench = whole["close"][benchmark].ffill()
+        bench = whole["close"][benchmark]
+        if any(a.symbol == benchmark for a in actions):  # raw prices: the benchmark's total return, not its splits
+            from regimeflex.data.actions import back_adjust
+
+            bench = back_adjust(whole.loc[:, pd.IndexSlice[:, [benchmark]]], actions)["close"][benchmark]
+        bench = bench.ffill()
         first = bench.first_valid_index()
         equity["benchmark"] = (bench / bench.loc[first] * initial) if first is not None else np.nan
     metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))
@@ -421,6 +435,7 @@ def run(
         e = pd.Timestamp(end) if end else None
         return assemble(weights, bars, config or SimConfig(), start=s, end=e)
     from regimeflex.backtest.lookahead import guard
+    from regimeflex.data.actions import prices_for_signals
     from regimeflex.pipeline import compute_targets
     from regimeflex.plugins import PluginHost
 
@@ -451,12 +466,15 @@ def run(
         lo = pd.Timestamp(start).normalize() if start else bars.index[0]
         hi = pd.Timestamp(end).normalize() if end else bars.index[-1]
     lo, hi, cover_notes = coverage(settings, bars, lo, hi)
+    # raw prices: the provider's splits/dividends back-adjust what the signals see and are applied to
+    # the simulated positions and cash; adjusted prices already include them (said, never applied twice)
+    signal_bars, basis = prices_for_signals(settings, host, bars, hi.date())
     lookahead = None
     sleeves = None
     if weights is None:
-        panel = compute_targets(bars, selection, host, settings)
+        panel = compute_targets(signal_bars, selection, host, settings)
         weights = panel.weights
-        lookahead = guard(bars, panel, selection, host, allow=allow_lookahead)
+        lookahead = guard(signal_bars, panel, selection, host, allow=allow_lookahead)
         if attribution:
             sleeves = (panel.signals, {name: float(sel.budget) for name, sel in selection.strategies.items()})
     if research and settings.risk.stops.kind != "none":
@@ -482,12 +500,14 @@ def run(
         replay=replay,
         on_session=progress,
         sleeves=sleeves,
+        actions=basis.actions,
     )
     notes = [
         *cover_notes,
         *([data_note] if data_note else []),
         *calendar_notes(settings, result.equity.index),
         *breaker_notes(settings),
+        basis.line,
     ]
     if lookahead is not None and lookahead.leaks:
         notes = [*(f"LOOKAHEAD (--allow-lookahead): {leak}" for leak in lookahead.leaks), *notes]

@@ -191,6 +191,14 @@ def run_chunked(
         counts={"symbols": len(universe), "entries": n_entries},
     )
     extra = [*api.calendar_notes(settings, equity.index), *api.breaker_notes(settings), chunk_note]
+    if settings.data.adjusted:
+        extra.insert(0, f"prices adjusted by {settings.data.provider}: splits/dividends included")
+    else:  # never silent: the chunked engine (loop-free sleeves) does not apply corporate actions
+        extra.insert(
+            0,
+            f"corporate actions: not applied in a chunked backtest (backtest.chunk_symbols) — raw prices from "
+            f"{settings.data.provider}, splits in raw prices appear as price moves",
+        )
     return replace(result, notes=(*result.notes, *extra, *exit_notes))
 
 

@@ -182,6 +182,36 @@ class SimResult:
         return float(self.equity[-1])
 
 
+@dataclass(frozen=True)
+class HeldActions:
+    """Corporate actions on held positions (raw-price backtests), as dates × symbols arrays aligned with
+    the bars (:func:`regimeflex.data.actions.action_arrays`): ``ratio`` the split ratio effective at the
+    start of a session (1 elsewhere), ``cash`` the cash dividend per share (0 elsewhere)."""
+
+    ratio: np.ndarray
+    cash: np.ndarray
+    #: the sessions with any action (the loop applies nothing on the others)
+    rows: frozenset[int] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        rows = np.flatnonzero((self.ratio != 1.0).any(axis=1) | (self.cash != 0.0).any(axis=1))
+        object.__setattr__(self, "rows", frozenset(int(r) for r in rows))
+
+
+def apply_held_actions(actions: HeldActions, t: int, shares: np.ndarray, cash: np.ndarray, sleeves: bool) -> None:
+    """At the start of session ``t`` (before its trades), as the paper broker does: credit each held
+    position's cash dividend (shares held × cash per share) and multiply its quantity by the split ratio,
+    in place. A split moves no cash and keeps the position's value at the raw prices."""
+    div = actions.cash[t]
+    if div.any():
+        paid = shares * div
+        if sleeves:
+            cash += paid
+        else:
+            cash[0] += paid.sum()
+    shares *= actions.ratio[t]
+
+
 class SleeveTotals:
     """The book totals of independent sleeves, accumulated symbol by symbol in column order.
 
@@ -342,6 +372,7 @@ def simulate(
     force: np.ndarray | None = None,
     totals: SleeveTotals | None = None,
     on_session: Callable[[int], None] | None = None,
+    actions: HeldActions | None = None,
 ) -> SimResult:
     """Simulate trading ``weights`` over ``bars`` and return the book.
 
@@ -361,8 +392,15 @@ def simulate(
         sleeve added so far, its shares and trades those of this call's symbols).
     :param on_session: ``on_session(t)`` after session ``t`` (0-based row) is simulated (a progress
         bar); the loop-free formulations compute every session at once and report the last.
+    :param actions: splits and cash dividends of raw-price bars (:class:`HeldActions`), applied to the
+        held quantity and the cash at the start of each ex-date (:func:`apply_held_actions`); the date
+        loop runs then (a held quantity that changes between trades is not a loop-free growth factor).
     """
     cfg = config or SimConfig()
+    if actions is not None and actions.rows:
+        if totals is not None or method == "vectorised":
+            raise ValueError("simulate(actions=...): corporate actions on held positions need the date loop")
+        method = "loop"
     if totals is not None and not (cfg.sleeves and cfg.loop_free and method != "loop"):
         raise ValueError("simulate(totals=...): only for loop-free sleeves (chunked backtests)")
     symbols, w, c, px = _prepare(weights, bars, cfg)
@@ -385,7 +423,7 @@ def simulate(
                 "different sessions (on_change, or a missing price) needs the date loop"
             )
     rw, rc, rpx = _row_major(w, c, px)
-    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session)
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session, actions)
 
 
 def _reported(result: SimResult, on_session: Callable[[int], None] | None) -> SimResult:
@@ -405,7 +443,7 @@ def _empty_trades():
     return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
-def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None) -> SimResult:
+def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None, actions=None) -> SimResult:
     """One pass over the dates; every statement is an array operation across symbols."""
     t_n, n = c.shape
     costs = cfg.costs
@@ -446,7 +484,10 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
     thr = cfg.min_trade_weight
     if on_session is not None:
         on_session(0)
+    action_rows = actions.rows if actions is not None else frozenset()
     for t in range(1, t_n):
+        if t in action_rows:
+            apply_held_actions(actions, t, shares, cash, sleeves)
         if any_tripped:
             out_brk[t] = True
             idx = np.flatnonzero(px_ok[t])

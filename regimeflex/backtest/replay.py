@@ -22,7 +22,7 @@ the price of replaying the live path exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ from regimeflex.backtest.engine import SimResult
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
 from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, refuse_reentries, stop_rule
-from regimeflex.types import Bars
+from regimeflex.types import Bars, CorporateAction
 
 if TYPE_CHECKING:
     from regimeflex.config import Settings
@@ -101,6 +101,7 @@ def replay(
     config: ReplayConfig,
     *,
     on_session: Callable[[int], None] | None = None,
+    actions: Sequence[CorporateAction] = (),
 ) -> tuple[SimResult, pd.DataFrame]:
     """Plan and fill ``weights`` over ``bars`` as daily paper runs would; ``(book arrays, orders)``.
 
@@ -109,6 +110,9 @@ def replay(
     are one row per planned order, columns :data:`ORDER_COLUMNS` (``status``
     as the paper broker answered the submission: accepted, rejected or filled).
     ``on_session(i)`` is called after each session (a progress bar).
+    ``actions`` (raw-price bars: the provider's splits and cash dividends) reach the paper book on their
+    ex-date as a daily run's broker context carries them, and it applies them as it does in a paper run
+    (:meth:`~regimeflex.execution.simulator.PaperBook.apply_corporate_actions`).
     """
     from regimeflex.risk.breakers import BreakerInputs, BreakerState, apply_breaker_action, check_circuit_breakers
 
@@ -152,8 +156,14 @@ def replay(
                 (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"])
             )
 
+    due: dict[int, list[CorporateAction]] = {}  # each action on the first session on or after its ex-date
+    if actions:
+        rows = dates.searchsorted(pd.DatetimeIndex([pd.Timestamp(a.ex_date) for a in actions]), side="left")
+        for row, action in zip(rows, actions, strict=True):
+            due.setdefault(int(row), []).append(action)
     for i, day in enumerate(dates):
         book.prices = bars.iloc[: i + 1]
+        book.session, book.pending_actions = day.date(), tuple(due.get(i, ()))
         first = len(book.fills)
         pending = {c: float(opens.at[day, book.orders[c]["symbol"]]) for c in open_ids}
         book.process()  # yesterday's orders fill at today's open

@@ -238,6 +238,160 @@ def load_corporate_actions(
     return report
 
 
+# ------------------------------------------------------------ raw prices: back-adjustment for signals
+
+
+def action_arrays(actions: Iterable[CorporateAction], index: Any, symbols: Iterable[str]) -> tuple[Any, Any]:
+    """``(ratio, cash)``: dates × symbols float arrays aligned with a Bars panel's ``index`` and symbols.
+
+    ``ratio[t, j]`` is the split ratio of symbol *j* effective at the start of session *t* (1 elsewhere),
+    ``cash[t, j]`` its cash dividend per share (0 elsewhere). An action lands on the first session on or
+    after its ex-date (a bar missing on the ex-date does not lose it); one outside the index is dropped.
+    Two actions on one cell multiply (ratios) or add (cash).
+    """
+    import numpy as np
+    import pandas as pd
+
+    dates = pd.DatetimeIndex(index)
+    where = {str(s).upper(): j for j, s in enumerate(symbols)}
+    ratio = np.ones((len(dates), len(where)))
+    cash = np.zeros((len(dates), len(where)))
+    picked = [a for a in actions if a.symbol.upper() in where]
+    if not picked or not len(dates):
+        return ratio, cash
+    rows = dates.searchsorted(pd.DatetimeIndex([pd.Timestamp(a.ex_date) for a in picked]), side="left")
+    ok = (rows < len(dates)) & (rows > 0)  # an ex-date on the first row adjusts nothing before it
+    cols = np.array([where[a.symbol.upper()] for a in picked], dtype=np.int64)
+    is_split = np.array([a.kind == "split" for a in picked])
+    value = np.array([float((a.ratio if a.kind == "split" else a.cash) or 0.0) for a in picked])
+    ok &= value > 0
+    s, d = ok & is_split, ok & ~is_split
+    np.multiply.at(ratio, (rows[s], cols[s]), value[s])
+    np.add.at(cash, (rows[d], cols[d]), value[d])
+    return ratio, cash
+
+
+def back_adjust(bars: Any, actions: Iterable[CorporateAction]) -> Any:
+    """``bars`` (raw prices) back-adjusted for ``actions``: what a vendor's split/dividend-adjusted series holds.
+
+    Every price before an ex-date is multiplied by the standard factor ``1 / ratio`` for a split and
+    ``1 − cash / previous close`` for a cash dividend (the previous session's raw close), cumulated
+    backwards from the last session, so the last session's prices are unchanged, a 2-for-1 split is
+    no −50 % move and a dividend no drop; volume before a split is multiplied by its ratio. One array
+    pass over the symbols that have actions (the others are returned as they are). The one
+    implementation the backtest and the daily run feed their signals with.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from regimeflex.types import bars_symbols
+
+    symbols = bars_symbols(bars)
+    ratio, cash = action_arrays(actions, bars.index, symbols)
+    touched = np.flatnonzero((ratio != 1.0).any(axis=0) | (cash != 0.0).any(axis=0))
+    if not touched.size:
+        return bars
+    names = [symbols[j] for j in touched]
+    close = bars["close"].reindex(columns=names).to_numpy(dtype=np.float64)
+    prev = pd.DataFrame(close).ffill().shift(1).to_numpy()
+    r, c = ratio[:, touched], cash[:, touched]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        div_factor = np.where((c > 0) & np.isfinite(prev) & (prev > c), 1.0 - c / prev, 1.0)
+    factor = div_factor / r
+    # price factor of row t = product of the factors of every later row (the last row: 1)
+    after = np.ones_like(factor)
+    after[:-1] = np.cumprod(factor[::-1], axis=0)[::-1][1:]
+    shares = np.ones_like(r)
+    shares[:-1] = np.cumprod(r[::-1], axis=0)[::-1][1:]
+    values = bars.to_numpy(dtype=np.float64, copy=True)
+    for name, scale in (("open", after), ("high", after), ("low", after), ("close", after), ("volume", shares)):
+        if name not in bars.columns.get_level_values(0):
+            continue
+        pos = bars.columns.get_indexer(pd.MultiIndex.from_product([[name], names]))
+        have = pos >= 0
+        values[:, pos[have]] *= scale[:, have]
+    out = pd.DataFrame(values, index=bars.index, columns=bars.columns)
+    out.attrs = dict(bars.attrs)
+    return out
+
+
+@dataclass(frozen=True)
+class PriceBasis:
+    """What the prices of a run or backtest are and what was done about corporate actions.
+
+    ``status``: ``adjusted`` (the provider's prices include splits/dividends: nothing applied),
+    ``applied`` (raw prices; the provider's actions back-adjust the signals' prices and are applied to
+    the simulated positions and cash), ``not provided`` (raw prices and no actions: splits show as price
+    moves), ``cache-fallback`` (raw; the provider failed and the cached actions were used).
+    """
+
+    provider: str
+    status: str
+    actions: tuple[CorporateAction, ...] = ()
+    report: ActionsReport | None = None
+
+    @property
+    def line(self) -> str:
+        """The one sentence a backtest summary, ``--json`` and tear sheet carry."""
+        if self.status == "adjusted":
+            return f"prices adjusted by {self.provider}: splits/dividends included (no corporate action applied again)"
+        if self.status == "not provided":
+            return (
+                f"corporate actions: not provided by {self.provider} — raw prices, "
+                "splits in raw prices appear as price moves"
+            )
+        splits = sum(a.kind == "split" for a in self.actions)
+        dividends = len(self.actions) - splits
+        line = (
+            f"raw prices from {self.provider}: {splits} split(s) and {dividends} cash dividend(s) applied "
+            "(positions and cash on their ex-dates; signals see back-adjusted prices)"
+        )
+        if self.status == "cache-fallback" and self.report is not None and self.report.line:
+            line += f"; {self.report.line}"
+        return line
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "status": self.status,
+            "line": self.line,
+            "actions": [action_json(a) for a in self.actions],
+        }
+
+
+def price_basis(settings: Settings, host: DataHost, bars: Any, end: date) -> PriceBasis:
+    """The corporate actions of every symbol of ``bars`` over its history (cache first, through
+    :func:`load_corporate_actions`) when data.yaml says the prices are raw (``adjusted: false``);
+    with adjusted prices nothing is asked (the provider already applied them)."""
+    from regimeflex.types import bars_symbols
+
+    provider = settings.data.provider
+    if settings.data.adjusted:
+        return PriceBasis(provider, "adjusted")
+    close = bars["close"]
+    have = close.notna().to_numpy()
+    first = have.argmax(axis=0)
+    since = {
+        str(sym): close.index[int(i)].date()
+        for sym, i, any_ in zip(bars_symbols(bars), first, have.any(axis=0), strict=False)
+        if any_
+    }
+    report = load_corporate_actions(settings, host, since, end)
+    if report.status == "not provided":
+        return PriceBasis(provider, "not provided", report=report)
+    status = "cache-fallback" if report.status == "cache-fallback" else "applied"
+    return PriceBasis(provider, status, tuple(report.actions), report)
+
+
+def prices_for_signals(settings: Settings, host: DataHost, bars: Any, end: date) -> tuple[Any, PriceBasis]:
+    """``(bars the strategies and sizer see, the price basis)``: raw bars back-adjusted for the provider's
+    actions (:func:`back_adjust`); adjusted bars, or raw ones without actions, as they are."""
+    basis = price_basis(settings, host, bars, end)
+    if not basis.actions:
+        return bars, basis
+    return back_adjust(bars, basis.actions), basis
+
+
 # ------------------------------------------------------------ actions file (the csv provider)
 
 ACTIONS_COLUMNS = ("symbol", "ex_date", "kind", "ratio", "cash")
@@ -311,6 +465,11 @@ __all__ = [
     "RECHECK_DAYS",
     "ActionsCache",
     "ActionsReport",
+    "PriceBasis",
+    "action_arrays",
+    "back_adjust",
     "load_corporate_actions",
+    "price_basis",
+    "prices_for_signals",
     "read_actions_file",
 ]

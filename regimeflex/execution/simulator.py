@@ -143,13 +143,18 @@ class PaperBook:
         on the ex-date, not the pay date, so its cash matches the ledger's and its equity does not dip
         by the dividend between the two). Returns the records applied."""
         applied: list[dict[str, Any]] = []
+        opened_on: dict[str, str] | None = None  # a pass over the fills, once (a split opens no position)
         for action in sorted(actions, key=lambda a: (a.ex_date, a.symbol, a.kind)):
             key = f"{action.kind}:{action.symbol}:{action.ex_date.isoformat()}"
             if action.ex_date > through or key in self.actions:
                 continue
             held = self.positions().get(action.symbol)
-            opened = self._opened().get(action.symbol, "")
-            if held is None or not held.qty or (opened and opened >= action.ex_date.isoformat()):
+            if held is None or not held.qty:
+                continue
+            if opened_on is None:
+                opened_on = self._opened()
+            opened = opened_on.get(action.symbol, "")
+            if opened and opened >= action.ex_date.isoformat():
                 continue
             record: dict[str, Any] = {
                 "kind": action.kind,
