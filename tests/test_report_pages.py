@@ -14,6 +14,7 @@ from regimeflex.report import metrics
 from regimeflex.report.daily import BreakerState, daily_report_path, render_daily, write_daily_report
 from regimeflex.report.render import ReportError, write_atomic
 from regimeflex.report.tearsheet import MAX_TRADE_ROWS, TearSheetData, metric_rows, render_tearsheet
+from regimeflex.types import Order, OrderResult
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
@@ -209,3 +210,52 @@ def test_written_report_gets_normal_file_permissions_not_private_temp_ones(tmp_p
     os.umask(umask)
     path = write_atomic(tmp_path / "r.html", "x")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_daily_report_escapes_symbols_ids_and_broker_messages_in_the_table_rows() -> None:
+    odd = "<b>X&Y</b>"
+    html = render_daily(
+        daily_data(
+            targets={odd: 0.1},
+            prices={odd: 10.0},
+            orders=[Order(odd, "buy", 1, f"id-{odd}")],
+            order_results=[OrderResult(f"id-{odd}", "rejected", odd, "buy", 1, 0, None, message=odd)],
+            equity_curve=None,
+        )
+    )
+    assert odd not in html
+    assert html.count("&lt;b&gt;X&amp;Y&lt;/b&gt;") == 5  # allocation symbol (attribute and cell), order, id, message
+
+
+def test_daily_report_has_a_row_for_every_target_and_every_order_of_a_large_plan() -> None:
+    symbols = [f"S{i:04d}" for i in range(600)]
+    orders = [Order(s, "buy", 3, f"rf-{s}") for s in symbols[::2]]
+    html = render_daily(
+        daily_data(
+            targets=dict.fromkeys(symbols, 1 / 600),
+            prices=dict.fromkeys(symbols, 20.0),
+            positions={},
+            orders=orders,
+            order_results=[],
+            mode="dry_run",
+            equity_curve=None,
+        )
+    )
+    assert re.findall(r'<tr data-symbol="([^"]+)">', html) == symbols
+    rows = re.findall(
+        r'<tr><td>(S\d+)</td><td class="l">buy</td><td>3</td><td class="l">market</td>'
+        r'<td class="l">planned</td><td>–</td><td>–</td><td class="l"><code>rf-\1</code>',
+        html,
+    )
+    assert rows == symbols[::2]
+
+
+def test_compiled_templates_are_kept_in_the_user_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from regimeflex.report.render import _bytecode_cache
+
+    monkeypatch.setenv("REGIMEFLEX_CACHE_HOME", str(tmp_path / "home"))
+    cache = _bytecode_cache()
+    assert cache is not None and Path(cache.directory) == tmp_path / "home" / "jinja"
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("REGIMEFLEX_CACHE_HOME", str(tmp_path / "file"))
+    assert _bytecode_cache() is None  # no cache, still a report

@@ -237,6 +237,8 @@ _SECRETISH = re.compile(
     rb"password)=|authorization"
 )
 
+#: One of these is in (the lower-cased form of) any text :data:`_SECRETISH` matches.
+_SECRETISH_NEEDLES = (b"key", b"secret", b"token", b"pass", b"credential", b"/bot", b"authorization")
 
 _FROM_ENV: Any = object()
 _CHECKPOINT = b'"kind":"checkpoint","prev":"'
@@ -704,7 +706,10 @@ class LedgerWriter:
         a secret's value, a secret-looking key, or a credential-bearing URL/header."""
         if self._secrets is None:  # read once per writer: scanning os.environ per entry is slow
             self._secrets = [v.encode("ascii", "backslashreplace") for v in secret_values()]
-        return any(v in line for v in self._secrets) or _SECRETISH.search(line) is not None
+        if any(v in line for v in self._secrets):
+            return True
+        folded = line.lower()  # every _SECRETISH alternative holds one of these: most lines need no regex
+        return any(n in folded for n in _SECRETISH_NEEDLES) and _SECRETISH.search(line) is not None
 
     @property
     def height(self) -> int:

@@ -16,9 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from regimeflex.report import charts, metrics
-from regimeflex.report.render import ReportError, render_template, write_atomic
+from regimeflex.report.render import (
+    ReportError,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    fmt_qty,
+    render_template,
+    sign_class,
+    write_atomic,
+)
 from regimeflex.types import Fill, Order, OrderResult, Position
 
 
@@ -210,6 +220,35 @@ def _allocation_rows(data: DailyReportData) -> list[dict[str, Any]]:
     return rows
 
 
+def _allocation_html(rows: list[dict[str, Any]]) -> Markup:
+    """The allocation table's rows (each value escaped; same cells as the template had)."""
+    return Markup(
+        "\n".join(
+            f'<tr data-symbol="{escape(r["symbol"])}"><td>{escape(r["symbol"])}</td><td>{fmt_pct(r["target"], 1)}</td>'
+            f'<td>{fmt_pct(r["current"], 1)}</td><td class="{sign_class(r["gap"])}">{fmt_pct(r["gap"], 1, True)}</td>'
+            f"<td>{fmt_qty(r['qty'])}</td><td>{fmt_num(r['price'])}</td><td>{escape(fmt_money(r['value']))}</td></tr>"
+            for r in rows
+        )
+    )
+
+
+def _orders_html(rows: list[dict[str, Any]], mode: str) -> Markup:
+    """The orders table's rows: one per order with its broker result (``planned`` in a dry run)."""
+    out = []
+    for row in rows:
+        o, r = row["order"], row["result"]
+        kind = f"{escape(o.type)} @ {fmt_num(o.limit_price)}" if o.limit_price else escape(o.type)
+        status = r.status if r else ("planned" if mode == "dry_run" else "no answer")
+        out.append(
+            f'<tr><td>{escape(o.symbol)}</td><td class="l">{escape(o.side)}</td><td>{fmt_qty(o.qty)}</td>'
+            f'<td class="l">{kind}</td><td class="l">{escape(status)}</td>'
+            f"<td>{fmt_qty(r.filled_qty) if r else '–'}</td><td>{fmt_num(r.filled_avg_price) if r else '–'}</td>"
+            f'<td class="l"><code>{escape(o.client_order_id)}</code></td>'
+            f'<td class="l">{escape(r.message) if r else ""}</td></tr>'
+        )
+    return Markup("\n".join(out))
+
+
 def _session_dates(curve: pd.Series) -> tuple[pd.Series, int]:
     """The curve on XNYS session dates only (a weekend or holiday point is not a trading day), and
     how many points were dropped."""
@@ -260,11 +299,14 @@ def render_daily(data: DailyReportData) -> str:
     orders = [{"order": o, "result": results.get(o.client_order_id)} for o in data.orders]
     generated = data.generated_at or datetime.now(UTC)
     tripped = [b for b in data.breakers if b.state != "ok"]
+    allocation = _allocation_rows(data)
     context = {
         "data": data,
         "generated": generated.strftime("%Y-%m-%d %H:%M UTC"),
-        "allocation": _allocation_rows(data),
+        "allocation": allocation,
+        "allocation_html": _allocation_html(allocation),
         "orders": orders,
+        "orders_html": _orders_html(orders, data.mode),
         "tripped": tripped,
         "fill_notional": sum(f.qty * f.price for f in data.fills),
         "breaker_rows": [

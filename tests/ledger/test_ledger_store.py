@@ -241,6 +241,25 @@ def test_credentials_in_urls_are_redacted(tmp_path: Path) -> None:
     assert verify_file(path).ok
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"Passphrase": "fake-pass-123"},
+        {"SIGNING_KEY": "fake-pass-123"},
+        {"CREDENTIALS": "fake-pass-123"},
+        {"message": "POST /bot123:fake-pass-123/sendMessage"},
+        {"message": "GET https://x.example/v1?TOKEN=fake-pass-123"},
+        {"message": "AUTHORIZATION: Bearer fake-pass-123"},
+    ],
+)
+def test_every_secret_looking_form_is_redacted_whatever_its_case(tmp_path: Path, data: dict) -> None:
+    # the writer only runs the redaction when a line may hold a secret (a quick substring test first)
+    path = tmp_path / "l.jsonl"
+    with open_writer(path) as writer:
+        writer.record("order_update", data)
+    assert b"fake-pass-123" not in path.read_bytes()
+
+
 def test_long_kinds_and_nested_look_alikes_still_verify(tmp_path: Path) -> None:
     path = tmp_path / "l.jsonl"
     with open_writer(path) as writer:
