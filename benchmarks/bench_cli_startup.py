@@ -5,7 +5,9 @@ Times the whole process (interpreter start, imports, settings, verifying every h
 10,000-entry ledger, exit) against `python -c pass` on the same interpreter, runs alternated,
 and prints the ratio of the medians of 5 with each side's min–max and the load average before
 and after. For scale it also times `python -c "import pandas"`, the cost the command no longer
-pays. Figures only (no target); exits 1 if the command fails or its process imports pandas.
+pays. Target (``targets.record``): the whole verify process costs less than `import pandas` alone
+(median of the per-repetition ratios ≤ 1); exits 1 if the command fails, its process imports pandas or
+the target is missed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import time
 from pathlib import Path
 
 from regimeflex.ledger import open_writer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import record  # noqa: E402
 
 ENTRIES = 10_000
 REPEAT = 5
@@ -82,7 +87,15 @@ def main() -> int:
         + "/".join(f"{x:.1f}" for x in load_after)
         + f" on {os.cpu_count()} cores"
     )
-    return 0
+    # the command that needs no price data must cost less than importing pandas alone (issue 17 part 3)
+    ok = record(
+        f"`regimeflex ledger verify` process ({ENTRIES:,} entries) vs `python -c 'import pandas'`",
+        samples=[v / p for v, p in zip(runs["verify"], runs["pandas"])],
+        target=1.0,
+        detail=f"{statistics.median(runs['verify']) * 1000:.0f} ms vs {statistics.median(runs['pandas']) * 1000:.0f} ms; "
+        f"bare interpreter {statistics.median(runs['pass']) * 1000:.0f} ms; pandas not imported",
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
