@@ -226,7 +226,10 @@ class Order:
     ``protect``: the protective stop to place once this buy fills (``None``: none).
     ``type="stop"`` sells at market once the price trades at or below ``stop_price``;
     ``type="trailing_stop"`` keeps its stop ``trail_price`` below the highest price since it was
-    placed (brokers declaring the ``supports_stops`` capability accept both, ``time_in_force="gtc"``)."""
+    placed (brokers declaring the ``supports_stops`` capability accept both, ``time_in_force="gtc"``).
+    ``take_profit_price`` on a ``stop`` order makes it a one-cancels-other exit: a limit sell at
+    ``take_profit_price`` and the stop at ``stop_price``, the fill of either cancels the other
+    (brokers declaring ``supports_take_profit``)."""
 
     symbol: str
     side: Side
@@ -241,6 +244,7 @@ class Order:
     protect: ProtectiveStop | None = None
     stop_price: float | None = None
     trail_price: float | None = None
+    take_profit_price: float | None = None
 
 
 OrderStatus = Literal[
@@ -274,7 +278,9 @@ class OrderResult:
 
 @dataclass(frozen=True)
 class Fill:
-    """One execution. ``fill_id`` is unique per broker so fills are never double-counted."""
+    """One execution. ``fill_id`` is unique per broker so fills are never double-counted.
+
+    ``reason``: why a protective exit filled — ``stop`` or ``take_profit`` ("" for other fills)."""
 
     fill_id: str
     client_order_id: str
@@ -284,6 +290,7 @@ class Fill:
     price: float
     commission: float = 0.0
     ts: datetime | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ def capabilities() -> dict[str, bool]:
         "persistent": True,
         "supports_stops": True,
         "protects_entries": True,
+        "supports_take_profit": True,  # simulated on each session's bar (execution/stops.py)
+        "supports_trailing_take_profit": True,
     }
 
 

@@ -246,6 +246,38 @@ class StopSettings(FrozenModel):
     )
 
 
+#: capability tag of a broker that places take-profits (paper simulates them; Alpaca: an OCO exit)
+SUPPORTS_TAKE_PROFIT = "supports_take_profit"
+#: capability tag of a broker that can pair a take-profit with a *trailing* stop
+SUPPORTS_TRAILING_TAKE_PROFIT = "supports_trailing_take_profit"
+
+
+def require_stops_supported(stops: StopSettings, *, broker: str, capabilities: Any) -> None:
+    """Refuse risk.yaml ``stops:`` the configured broker cannot place, before anything is sent.
+
+    A take-profit needs ``supports_take_profit``; a take-profit with ``kind: trailing`` needs
+    ``supports_trailing_take_profit`` (Alpaca has no such order: its OCO legs are a limit and a
+    stop / stop-limit, trailing stops are single orders only). One ConfigError (exit 2) naming the
+    keys, the broker and the fix."""
+    from regimeflex.errors import ConfigError
+
+    if not stops.take_profit_pct or stops.kind == "none":
+        return
+    if not capabilities.get(SUPPORTS_TAKE_PROFIT, False):
+        raise ConfigError(
+            f"risk.yaml: stops.take_profit_pct is set but broker.yaml: broker '{broker}' does not declare "
+            f"{SUPPORTS_TAKE_PROFIT} (it cannot place a take-profit); remove stops.take_profit_pct or use a "
+            "broker that places take-profits (paper, alpaca)"
+        )
+    if stops.kind == "trailing" and not capabilities.get(SUPPORTS_TRAILING_TAKE_PROFIT, False):
+        raise ConfigError(
+            f"risk.yaml: stops.kind: trailing with stops.take_profit_pct is refused with broker.yaml: broker "
+            f"'{broker}': it cannot pair a trailing stop with a take-profit (at Alpaca an OCO exit's legs are a "
+            "limit and a stop or stop-limit; trailing stops are single orders only); use stops.kind: fixed or "
+            "atr with the take-profit, or remove stops.take_profit_pct to keep the trailing stop"
+        )
+
+
 class RiskSettings(FrozenModel):
     sizer: SizerSettings = SizerSettings()
     stops: StopSettings = StopSettings()

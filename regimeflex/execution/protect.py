@@ -5,8 +5,13 @@ Owns the run's stop orders for a broker declaring the ``supports_stops`` capabil
 
 * once a protected buy (an intent with ``protect``) has fills, the symbol's held quantity gets one
   GTC sell order: ``stop`` at *the entry's average fill price − distance*, or ``trailing_stop`` with
-  ``trail_price = distance`` for a trailing stop (a take-profit is not placed at such a broker;
-  the run says so);
+  ``trail_price = distance`` for a trailing stop;
+* with a take-profit (risk.yaml ``stops.take_profit_pct``) at a broker declaring
+  ``supports_take_profit``, that order is one-cancels-other instead: the ``stop`` order carries
+  ``take_profit_price`` = *average fill price + take-profit distance* (Alpaca: ``order_class: oco``,
+  a limit sell at the take-profit and the stop as its other leg). A broker without the capability
+  gets the stop alone and the run says so (the pre-flight refuses that configuration:
+  :func:`regimeflex.config.risk.require_stops_supported`);
 * each stop order is an ``intent`` (strategy ``stops``) with its own ``plan_commit``, written
   before it is sent, then sent through the same path as the plan's orders — so a crash or rerun
   looks it up by its client order id and never sends it twice. The id is deterministic:
@@ -88,8 +93,12 @@ def _avg_fill_price(journal: Journal, coid: str) -> float | None:
     return sum(float(f["qty"]) * float(f["price"]) for f in fills) / qty if qty else None
 
 
-def wanted_legs(journal: Journal, session: date, mode: str) -> tuple[list[Order], list[OrderView], list[str]]:
-    """``(stop orders to place, working ones to cancel first, notes)`` for the ledger's positions."""
+def wanted_legs(
+    journal: Journal, session: date, mode: str, *, take_profit: bool = False
+) -> tuple[list[Order], list[OrderView], list[str]]:
+    """``(stop orders to place, working ones to cancel first, notes)`` for the ledger's positions.
+
+    ``take_profit``: the broker takes one-cancels-other exits (``supports_take_profit``)."""
     held = {s: p.qty for s, p in journal.state.positions().items() if p.qty > 0}
     working = {str(v.intent["symbol"]): v for v in working_legs(journal)}
     place: list[Order] = []
@@ -111,10 +120,12 @@ def wanted_legs(journal: Journal, session: date, mode: str) -> tuple[list[Order]
         distance = float(protect["distance"])
         if price is None:
             continue
-        if protect.get("take_profit"):
+        trailing = bool(protect.get("trailing"))
+        tp = protect.get("take_profit")
+        oco = bool(tp) and take_profit and not trailing
+        if tp and not oco:
             notes.append(f"stops: {sym} take-profit not placed at the broker (its stop order is)")
         n = sum(1 for v in _legs(journal) if v.intent.get("entry") == entry.client_order_id)
-        trailing = bool(protect.get("trailing"))
         place.append(
             Order(
                 symbol=sym,
@@ -124,6 +135,7 @@ def wanted_legs(journal: Journal, session: date, mode: str) -> tuple[list[Order]
                 type="trailing_stop" if trailing else "stop",
                 stop_price=None if trailing else round(price - distance, 2),
                 trail_price=round(distance, 2) if trailing else None,
+                take_profit_price=round(price + float(tp), 2) if oco else None,
                 time_in_force="gtc",
                 reference_price=round(price, 6),
                 strategy=STOPS_STRATEGY,
@@ -172,7 +184,8 @@ def protect_positions(
 
     if context.kill_switch.engaged():
         return []
-    place, replace, notes = wanted_legs(journal, session, mode)
+    take_profit = bool(host.capabilities(broker).get("supports_take_profit"))
+    place, replace, notes = wanted_legs(journal, session, mode, take_profit=take_profit)
     for note in notes:
         log.risk("%s", note)
     if replace:
@@ -200,11 +213,12 @@ def protect_positions(
             results.append(result)
             level = Level.RISK if result.status == "rejected" else Level.INFO
             log.info(
-                "stops: %s %s %g at %s → %s",
+                "stops: %s %s %g at %s%s → %s",
                 order.type,
                 order.symbol,
                 order.qty,
                 order.stop_price or f"trail {order.trail_price}",
+                f", take-profit {order.take_profit_price}" if order.take_profit_price else "",
                 result.status,
             )
             if result.status == "rejected":

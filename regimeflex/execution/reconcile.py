@@ -102,6 +102,7 @@ def result_data(result: OrderResult) -> dict[str, Any]:
 
 
 def fill_data(fill: Fill) -> dict[str, Any]:
+    reason = {"reason": fill.reason} if fill.reason else {}  # stop | take_profit (a protective exit)
     return {
         "fill_id": fill.fill_id,
         "client_order_id": fill.client_order_id,
@@ -111,6 +112,7 @@ def fill_data(fill: Fill) -> dict[str, Any]:
         "price": float(fill.price),
         "commission": float(fill.commission),
         "ts": fill.ts.isoformat() if fill.ts else None,
+        **reason,
     }
 
 

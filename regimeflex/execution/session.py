@@ -166,6 +166,8 @@ def intent_data(
         extra["stop_price"] = order.stop_price
     if order.trail_price is not None:
         extra["trail_price"] = order.trail_price
+    if order.take_profit_price is not None:  # a one-cancels-other exit (execution/protect.py)
+        extra["take_profit_price"] = order.take_profit_price
     return {
         **extra,
         "client_order_id": order.client_order_id,
@@ -260,6 +262,7 @@ def order_from_intent(data: Mapping[str, Any]) -> Order:
         else None,
         stop_price=data.get("stop_price"),
         trail_price=data.get("trail_price"),
+        take_profit_price=data.get("take_profit_price"),
     )
 
 

@@ -125,6 +125,10 @@ def resolve(
             settings.broker.brokers.get(broker_name),
             f"broker.yaml: brokers.{broker_name}",
         )
+        from regimeflex.config.risk import require_stops_supported
+
+        # a stop configuration the broker cannot place is refused here: before any data or broker call
+        require_stops_supported(settings.risk.stops, broker=broker_name, capabilities=host.capabilities(broker_name))
     notifiers = (
         {
             channel: pick(

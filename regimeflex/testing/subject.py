@@ -25,6 +25,10 @@ KNOWN_CAPABILITIES: dict[str, str] = {
     "`plugins check` cannot run its calls without settings for a local server",
     "supports_stops": "broker: accepts resting `stop` / `trailing_stop` sell orders (time_in_force gtc) and "
     "implements cancel_orders",
+    "supports_take_profit": "broker: places a take-profit with the protective stop (Order.take_profit_price on a "
+    "`stop` order: a one-cancels-other exit); risk.yaml stops.take_profit_pct is refused without it",
+    "supports_trailing_take_profit": "broker: can pair a take-profit with a trailing stop; stops.kind: trailing "
+    "with stops.take_profit_pct is refused without it",
     "protects_entries": "broker: places each buy's protective stop (Order.protect) itself once the buy fills",
     "persistent": "broker: keeps orders and positions across runs (in its state directory)",
     "live_trading": "broker: can place real orders; `mode: live` is refused for a broker without it",

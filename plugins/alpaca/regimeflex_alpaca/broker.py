@@ -8,6 +8,14 @@ by client id (``GET /v2/orders:by_client_order_id``), open orders (``GET
 endpoint is the default; the live endpoint is used only when the core's
 effective mode is ``live`` (broker.yaml ``mode: live`` *and* ``--live``).
 
+A ``stop`` order with ``take_profit_price`` (a protective stop with a take-profit) is sent as an
+OCO exit: ``order_class: "oco"``, ``type: "limit"`` at the take-profit, ``take_profit.limit_price``
+and ``stop_loss.stop_price``, GTC. Alpaca answers with the take-profit as the parent order (our
+``client_order_id``) and the stop as its one leg (``legs``, Alpaca's own client id). Orders are
+read with ``nested=true`` so a leg never shows up as an unknown order; the parent's result
+reports the group (a filled leg is the parent's fill), and a fill of either leg is the parent's
+fill with ``reason`` ``take_profit`` or ``stop``.
+
 A POST is never retried blindly. Error mapping:
 
 * 403 "insufficient buying power" / "insufficient qty available" (shares held by an open order) and other 422s → a ``rejected`` result with Alpaca's message;
@@ -134,19 +142,26 @@ class AlpacaTrading:
 
     def order_by_client_id(self, client_order_id: str) -> dict[str, Any] | None:
         try:
-            return self.client.get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
+            return self.client.get(
+                "/v2/orders:by_client_order_id", {"client_order_id": client_order_id, "nested": "true"}
+            )
         except AlpacaError as exc:
             if exc.status in (404, 422):  # unknown id (422 "order_id is missing" on some gateways)
                 return None
             raise BrokerError(str(exc)) from None
 
     def open_orders(self) -> list[dict[str, Any]]:
-        """Every open order, paging forward by creation time."""
+        """Every open order (an OCO's leg nested under its parent), paging forward by creation time."""
+        return self.list_orders("open")
+
+    def list_orders(self, status: str, after: str | None = None, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Orders of ``status`` (open | closed | all) with ``nested=true``, paging forward by creation time."""
         out: list[dict[str, Any]] = []
-        after: str | None = None
         seen: set[str] = set()
         while True:
-            params = {"status": "open", "limit": OPEN_PAGE, "direction": "asc"}
+            params: dict[str, Any] = {"status": status, "limit": OPEN_PAGE, "direction": "asc", "nested": "true"}
+            if symbol:
+                params["symbols"] = symbol
             if after:
                 params["after"] = after
             page = self.get("/v2/orders", params) or []
@@ -291,6 +306,14 @@ def order_body(order: Order, extended_hours: bool = False) -> dict[str, Any]:
     }
     if order.type == "limit" and order.limit_price is not None:
         body["limit_price"] = _num(order.limit_price)
+    if order.type == "stop" and order.stop_price is not None and order.take_profit_price is not None:
+        # a stop with a take-profit: one OCO exit, the take-profit (limit) is the parent, the stop its leg
+        body["type"] = "limit"
+        body["order_class"] = "oco"
+        body["limit_price"] = _num(round(order.take_profit_price, 2))
+        body["take_profit"] = {"limit_price": _num(round(order.take_profit_price, 2))}
+        body["stop_loss"] = {"stop_price": _num(round(order.stop_price, 2))}
+        return body  # OCO orders rest in the regular session only (no extended_hours)
     if order.type == "stop" and order.stop_price is not None:  # a sell stop: market once the price reaches it
         body["stop_price"] = _num(round(order.stop_price, 2))  # Alpaca takes cents at and above $1
     if order.type == "trailing_stop" and order.trail_price is not None:
@@ -314,16 +337,23 @@ def _float(value: Any, default: float = 0.0) -> float:
 
 
 def order_result(body: Mapping[str, Any]) -> OrderResult:
-    """An Alpaca order object (numbers as strings or numbers) → OrderResult."""
+    """An Alpaca order object (numbers as strings or numbers) → OrderResult.
+
+    An OCO parent with its ``legs`` reports the group: when a leg has fills (the stop of an OCO
+    exit), its status and fills are the parent's — Alpaca canceled the take-profit because of them."""
     raw_status = str(body.get("status", ""))
     avg = body.get("filled_avg_price")
+    filled = _float(body.get("filled_qty"))
+    for leg in body.get("legs") or []:
+        if filled <= 0 and _float(leg.get("filled_qty")) > 0:
+            raw_status, avg, filled = str(leg.get("status", "")), leg.get("filled_avg_price"), _float(leg["filled_qty"])
     return OrderResult(
         client_order_id=str(body.get("client_order_id", "")),
         status=STATUS_MAP.get(raw_status, "unknown"),  # type: ignore[arg-type]
         symbol=str(body.get("symbol", "")),
         side=body.get("side"),
         qty=_float(body.get("qty")),
-        filled_qty=_float(body.get("filled_qty")),
+        filled_qty=filled,
         filled_avg_price=_float(avg) if avg not in (None, "", 0, "0") else None,
         broker_order_id=str(body["id"]) if body.get("id") else None,
         message="" if raw_status in STATUS_MAP else f"alpaca status {raw_status!r}",
@@ -419,25 +449,55 @@ def broker_orders(client_order_ids: Sequence[str], context: BrokerContext) -> li
     return out
 
 
+def fill_reason(order: Mapping[str, Any]) -> str:
+    """``take_profit`` / ``stop`` for an order of a protective exit, "" otherwise."""
+    kind, klass = str(order.get("type", "")), str(order.get("order_class", "") or "simple")
+    if klass in ("oco", "bracket") and kind == "limit":
+        return "take_profit"
+    if kind in ("stop", "stop_limit", "trailing_stop") and order.get("side") == "sell":
+        return "stop"
+    return ""
+
+
+def _is_leg(order: Mapping[str, Any]) -> bool:
+    """An OCO/bracket stop leg: its client order id is Alpaca's own, the group's is its parent's."""
+    return str(order.get("order_class", "")) in ("oco", "bracket") and order.get("type") in ("stop", "stop_limit")
+
+
+def _parent_client_id(client: AlpacaTrading, leg: Mapping[str, Any], since: datetime | None) -> str:
+    """The client order id of the OCO whose leg this is (``GET /v2/orders?nested=true``), "" if not found."""
+    after = None if since is None else since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    for parent in client.list_orders("all", after=after, symbol=str(leg.get("symbol", ""))):
+        if any(str(x.get("id")) == str(leg.get("id")) for x in parent.get("legs") or []):
+            return str(parent.get("client_order_id", ""))
+    return ""
+
+
 @hookimpl
 def broker_fills(since: datetime | None, context: BrokerContext) -> list[Fill]:
     client = AlpacaTrading.from_context(context)
-    client_ids: dict[str, str] = {}
+    client_ids: dict[str, tuple[str, str]] = {}
     fills = []
     for act in client.fills(since):
         order_id = str(act.get("order_id", ""))
         if order_id and order_id not in client_ids:
-            client_ids[order_id] = str((client.get(f"/v2/orders/{order_id}") or {}).get("client_order_id", ""))
+            order = client.get(f"/v2/orders/{order_id}") or {}
+            coid = str(order.get("client_order_id", ""))
+            if _is_leg(order):  # the stop of an OCO exit: the fill belongs to the group (its parent's id)
+                coid = _parent_client_id(client, order, since) or coid
+            client_ids[order_id] = (coid, fill_reason(order))
+        coid, reason = client_ids.get(order_id, ("", ""))
         fills.append(
             Fill(
                 fill_id=str(act["id"]),
-                client_order_id=client_ids.get(order_id, ""),
+                client_order_id=coid,
                 symbol=str(act["symbol"]),
                 side=act["side"],
                 qty=_float(act["qty"]),
                 price=_float(act["price"]),
                 commission=0.0,
                 ts=_time(act.get("transaction_time")),
+                reason=reason,
             )
         )
     return fills

@@ -72,6 +72,8 @@ def capabilities() -> dict[str, bool]:
         "live_trading": True,  # the live endpoint, only with mode: live and --live
         "real_market_data": True,
         "supports_stops": True,  # GTC stop / trailing_stop sell orders; the run places them after an entry fills
+        "supports_take_profit": True,  # a stop with a take-profit is an OCO exit (order_class "oco")
+        "supports_trailing_take_profit": False,  # Alpaca's OCO legs are limit + stop/stop-limit, never trailing
     }
 
 

@@ -5,7 +5,10 @@ fill activities in memory and answers with bodies built from the real
 response samples in ``fixtures/`` (same keys, same value formats). It
 enforces what matters for crash safety — a ``client_order_id`` is unique
 (422 "client_order_id must be unique" on reuse), keys are checked, buying
-power is checked (403) — and can inject faults per request: an HTTP status
+power is checked (403), an OCO exit (``order_class: "oco"``) is a take-profit
+parent with its stop as the one leg (``legs``, served with ``nested=true``; a
+fill of one leg cancels the other; malformed OCO requests get a 422) — and can
+inject faults per request: an HTTP status
 (with or without having processed the request first), a delay longer than
 the client's timeout, a dropped connection. It runs in the test process, so
 a subprocess under test (SIGKILLed mid-cycle) talks to the same state.
@@ -34,6 +37,9 @@ def fixture(name: str) -> Any:
 
 
 ORDER_TEMPLATE = fixture("orders_post_market.json")
+#: an OCO exit as Alpaca answers it: the take-profit parent with the stop in ``legs`` (order_post_oco.json)
+OCO_TEMPLATE = fixture("order_post_oco.json")
+OCO_INVALID = fixture("error_422_oco_invalid.json")
 ACCOUNT_TEMPLATE = fixture("account.json")
 POSITION_TEMPLATE = fixture("positions.json")[0]
 ACTIVITY_TEMPLATE = fixture("activity_fill.json")
@@ -88,6 +94,7 @@ class AlpacaEmulator:
         self.queries: list[dict[str, str]] = []  # each request's query parameters, with its path
         self.duplicate_posts = 0
         self.rejected_sells = 0  # sells refused because a resting stop held the shares
+        self.rejected_oco = 0  # malformed OCO requests answered with 422
         self.fill_mode = "immediate"  # immediate | partial | none
         self.reject_symbols: set[str] = set()
         self._lock = threading.RLock()
@@ -197,12 +204,14 @@ class AlpacaEmulator:
             return self._post_order(json.loads(raw or b"{}"))
         if method == "GET" and path == "/v2/orders:by_client_order_id":
             oid = self.by_client_id.get(query.get("client_order_id", ""))
-            return (200, self._order_body(self.orders[oid]), {}) if oid else (404, NOT_FOUND, {})
+            nested = query.get("nested") == "true"
+            return (200, self._order_body(self.orders[oid], nested=nested), {}) if oid else (404, NOT_FOUND, {})
         if method == "DELETE" and path.startswith("/v2/orders/"):
             return self._cancel_one(path.rsplit("/", 1)[1])
         if method == "GET" and path.startswith("/v2/orders/"):
             order = self.orders.get(path.rsplit("/", 1)[1])
-            return (200, self._order_body(order), {}) if order else (404, NOT_FOUND, {})
+            nested = query.get("nested") == "true"
+            return (200, self._order_body(order, nested=nested), {}) if order else (404, NOT_FOUND, {})
         if method == "GET" and path == "/v2/orders":
             return 200, self._list_orders(query), {}
         if method == "DELETE" and path == "/v2/orders":
@@ -250,6 +259,10 @@ class AlpacaEmulator:
             self.duplicate_posts += 1
             return 422, fixture("error_422_duplicate_client_order_id.json"), {}
         qty = float(req["qty"])
+        oco = req.get("order_class") == "oco"
+        if oco and (problem := _oco_problem(req)):
+            self.rejected_oco += 1
+            return 422, {**OCO_INVALID, "message": problem}, {}
         if req.get("type") == "limit" and not qty.is_integer():
             return 422, fixture("error_422_qty_must_be_integer.json"), {}
         symbol = req["symbol"]
@@ -261,7 +274,7 @@ class AlpacaEmulator:
             reserved = sum(
                 o["qty"] - o["filled_qty"]
                 for o in self.orders.values()
-                if o["symbol"] == symbol and o["side"] == "sell" and o["status"] in OPEN
+                if o["symbol"] == symbol and o["side"] == "sell" and o["status"] in OPEN and not o.get("parent")
             )
             if qty > held - reserved + 1e-9:
                 self.rejected_sells += 1
@@ -296,6 +309,9 @@ class AlpacaEmulator:
             "stop_price": req.get("stop_price"),
             "trail_price": req.get("trail_price"),
             "hwm": None,
+            "order_class": "oco" if oco else "simple",
+            "legs": [],
+            "parent": None,
         }
         if order["type"] == "trailing_stop":  # the stop trails the high-water mark since placement
             order["hwm"] = self.prices[symbol]
@@ -305,6 +321,24 @@ class AlpacaEmulator:
         if symbol in self.reject_symbols:
             order["status"] = "rejected"
             return 200, self._order_body(order), {}
+        if oco:  # the take-profit rests as the parent, the stop as its held leg; either fill cancels the other
+            leg = {
+                **order,
+                "id": str(uuid.uuid4()),
+                "client_order_id": str(uuid.uuid4()),
+                "type": "stop_limit" if req["stop_loss"].get("limit_price") else "stop",
+                "limit_price": req["stop_loss"].get("limit_price"),
+                "stop_price": req["stop_loss"]["stop_price"],
+                "status": "held",
+                "legs": [],
+                "parent": order["id"],
+            }
+            order["limit_price"] = req["take_profit"]["limit_price"]
+            order["status"] = "new"
+            order["legs"] = [leg["id"]]
+            self.orders[leg["id"]] = leg
+            self.by_client_id[leg["client_order_id"]] = leg["id"]
+            return 200, self._order_body(order, nested=True), {}
         answer = self._order_body(order)  # the POST answers with the order as accepted; fills follow
         if order["type"] in ("stop", "trailing_stop"):
             order["status"] = "new"  # rests until the price reaches it (move_price)
@@ -319,7 +353,10 @@ class AlpacaEmulator:
         """The market trades at ``price``: trailing stops ratchet on a new high, stops at or above it fill there."""
         with self._lock:
             self.prices[symbol] = price
-            for order in self.orders.values():
+            for order in list(self.orders.values()):
+                if order["symbol"] == symbol and order["status"] in OPEN and order["order_class"] == "oco":
+                    self._trigger_oco(order, price)
+                    continue
                 if (
                     order["symbol"] != symbol
                     or order["status"] not in OPEN
@@ -332,21 +369,39 @@ class AlpacaEmulator:
                 if price <= float(order["stop_price"]):
                     self._fill(order, order["qty"] - order["filled_qty"])
 
+    def _trigger_oco(self, parent: dict[str, Any], price: float) -> None:
+        """The take-profit fills at or above its limit, the stop leg at or below its stop; the other is canceled."""
+        leg = self.orders[parent["legs"][0]]
+        if price >= float(parent["limit_price"]):
+            self._fill(parent, parent["qty"] - parent["filled_qty"])
+            if parent["status"] == "filled":
+                self._cancel(leg)
+        elif price <= float(leg["stop_price"]):
+            leg["status"] = "accepted"  # triggered: the held leg becomes a working order and fills
+            self._fill(leg, leg["qty"] - leg["filled_qty"])
+            self._cancel(parent)
+
+    def _cancel(self, order: dict[str, Any]) -> None:
+        order["status"] = "canceled"
+        order["canceled_at"] = order["updated_at"] = self._now()
+        for leg_id in order.get("legs") or []:  # canceling an OCO cancels its open leg too
+            if self.orders[leg_id]["status"] in (*OPEN, "held"):
+                self._cancel(self.orders[leg_id])
+
     def _cancel_one(self, order_id: str) -> tuple[int, Any, dict]:
         order = self.orders.get(order_id)
         if order is None:
             return 404, NOT_FOUND, {}
         if order["status"] not in OPEN:
             return 422, {"code": 42210000, "message": f'order is already in "{order["status"]}" state'}, {}
-        order["status"] = "canceled"
-        order["canceled_at"] = self._now()
+        self._cancel(order)
         return 204, "", {}
 
     def fill_remaining(self) -> None:
         """Complete every open order (e.g. partial fills finishing later in the day)."""
         with self._lock:
             for order in self.orders.values():
-                if order["status"] in OPEN:
+                if order["status"] in OPEN and order["order_class"] != "oco":
                     self._fill(order, order["qty"] - order["filled_qty"])
 
     def _fill(self, order: dict[str, Any], qty: float) -> None:
@@ -387,16 +442,21 @@ class AlpacaEmulator:
 
     def _list_orders(self, query: dict[str, str]) -> list[dict[str, Any]]:
         status = query.get("status", "open")
-        rows = sorted(self.orders.values(), key=lambda o: o["created_at"])
+        nested = query.get("nested") == "true"
+        rows = sorted(self.orders.values(), key=lambda o: (o["created_at"], bool(o.get("parent"))))
+        if nested:  # an OCO's leg is listed under its parent only
+            rows = [o for o in rows if not o.get("parent")]
+        if query.get("symbols"):
+            rows = [o for o in rows if o["symbol"] in query["symbols"].split(",")]
         if status == "open":
-            rows = [o for o in rows if o["status"] in OPEN]
+            rows = [o for o in rows if o["status"] in (*OPEN, "held")]
         elif status == "closed":
-            rows = [o for o in rows if o["status"] not in OPEN]
+            rows = [o for o in rows if o["status"] not in (*OPEN, "held")]
         if query.get("after"):
             rows = [o for o in rows if o["created_at"] > query["after"]]
         if query.get("direction", "desc") == "desc":
             rows.reverse()
-        return [self._order_body(o) for o in rows[: int(query.get("limit", 50))]]
+        return [self._order_body(o, nested=nested) for o in rows[: int(query.get("limit", 50))]]
 
     def _list_fills(self, query: dict[str, str]) -> list[dict[str, Any]]:
         rows = list(self.activities)
@@ -413,14 +473,19 @@ class AlpacaEmulator:
         out = []
         for order in self.orders.values():
             if order["status"] in OPEN:
-                order["status"] = "canceled"
-                order["canceled_at"] = self._now()
+                self._cancel(order)
                 out.append({"id": order["id"], "status": 200})
         return 207, out, {}
 
     # ------------------------------------------------------------ bodies
-    def _order_body(self, order: dict[str, Any]) -> dict[str, Any]:
-        body = copy.deepcopy(ORDER_TEMPLATE)
+    def _order_body(self, order: dict[str, Any], nested: bool = False) -> dict[str, Any]:
+        """The order as Alpaca shows it; an OCO parent's leg under ``legs`` when ``nested`` (and in the POST answer)."""
+        oco = order.get("order_class") == "oco"
+        body = copy.deepcopy(OCO_TEMPLATE if oco else ORDER_TEMPLATE)
+        if oco:
+            body["legs"] = (
+                [self._order_body(self.orders[i]) for i in order["legs"]] if nested and order["legs"] else None
+            )
         body.update(
             {
                 "id": order["id"],
@@ -446,6 +511,8 @@ class AlpacaEmulator:
                 "position_intent": "buy_to_open" if order["side"] == "buy" else "sell_to_close",
             }
         )
+        if oco:
+            body["order_class"] = "oco"
         return body
 
     def _account(self) -> dict[str, Any]:
@@ -478,6 +545,24 @@ class AlpacaEmulator:
             }
         )
         return body
+
+
+def _oco_problem(req: dict[str, Any]) -> str:
+    """Why Alpaca refuses this OCO request ("" if it takes it): an exit of type limit with
+    ``take_profit.limit_price`` and ``stop_loss.stop_price`` (a plain stop or stop-limit leg; no trailing
+    leg), the stop below the take-profit for a sell, time_in_force day or gtc, no extended hours."""
+    tp, sl = req.get("take_profit") or {}, req.get("stop_loss") or {}
+    if req.get("type") != "limit":
+        return "oco orders must be limit orders (the take-profit leg)"
+    if not tp.get("limit_price") or not sl.get("stop_price"):
+        return "oco orders require take_profit.limit_price and stop_loss.stop_price"
+    if sl.get("trail_price") or sl.get("trail_percent"):
+        return "trailing stop is not supported as the stop_loss leg of an oco order"
+    if req.get("time_in_force") not in ("day", "gtc") or req.get("extended_hours"):
+        return "oco orders require time_in_force day or gtc and no extended_hours"
+    if req.get("side") == "sell" and float(sl["stop_price"]) >= float(tp["limit_price"]) - 0.01 + 1e-9:
+        return "stop_loss.stop_price must be at least 0.01 below take_profit.limit_price"
+    return ""
 
 
 def _dec(value: float) -> str:
