@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.backtest.engine import BreakerRule, Breakers, Costs, HeldActions, SimConfig, simulate
-from regimeflex.backtest.results import BacktestResult, book_frames, rules_line  # noqa: F401 (re-exported)
+from regimeflex.backtest.results import BacktestResult, book_frames, rules_line, stops_rules  # noqa: F401 (re-exported)
 from regimeflex.errors import ConfigError, DataError
+from regimeflex.execution.stops import stop_rule
 from regimeflex.types import Bars, CorporateAction, bars_symbols, check_bars
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def sim_config(settings: Settings) -> SimConfig:
         fractional=bt.fractional,
         sleeves=bt.sleeves,
         breakers=breakers_from_risk(settings) if bt.breakers else Breakers(),
+        stops=stop_rule(settings.risk.stops),
     )
 
 
@@ -213,6 +215,7 @@ def research_rules(config: SimConfig) -> dict[str, Any]:
         "slippage_bps": config.costs.slippage_bps,
         "breakers": sorted(r.measure for r in config.breakers.rules),
         "sleeves": config.sleeves,
+        "stops": stops_rules(config.stops),
     }
 
 
@@ -329,7 +332,7 @@ def assemble(
         metrics=metrics,
         params=dict(params or {}),
         orders=orders,
-        notes=tuple(exit_notes),
+        notes=(*exit_notes, *sim.notes),
         rules=rules,
         ended={s: d.date().isoformat() for s, d in sorted(ended.items())},
         attribution=attribution,
@@ -477,11 +480,6 @@ def run(
         lookahead = guard(signal_bars, panel, selection, host, allow=allow_lookahead)
         if attribution:
             sleeves = (panel.signals, {name: float(sel.budget) for name, sel in selection.strategies.items()})
-    if research and settings.risk.stops.kind != "none":
-        raise ConfigError(
-            f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only with the daily run's rules; "
-            "remove run.yaml backtest.mode: research (or set stops.kind: none)"
-        )
     replay = None if research else replay_config(settings, host)
     progress = None
     if on_session is not None:

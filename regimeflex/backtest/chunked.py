@@ -56,6 +56,12 @@ def check_chunkable(settings: Settings, host: PluginHost, selection: Selection, 
             f"{key}: risk.yaml's equity breakers ({', '.join(r.measure for r in config.breakers.rules)}) watch the "
             f"whole book, so symbols cannot be simulated apart; set backtest.breakers: false or remove chunk_symbols"
         )
+    if config.stops.active:
+        raise ConfigError(
+            f"{key}: risk.yaml stops.kind: {config.stops.kind} needs the research engine's date loop, which a "
+            "backtest in chunks of symbols (loop-free sleeves) does not run; remove chunk_symbols "
+            "(or set stops.kind: none)"
+        )
     plugins = [(f"strategy '{name}'", sel.name) for name, sel in selection.strategies.items()]
     plugins.append(("sizer", selection.sizer.name))
     for role, plugin in plugins:
@@ -86,11 +92,6 @@ def run_chunked(
     from regimeflex.report import metrics as m
 
     check_chunkable(settings, host, selection, config)
-    if settings.risk.stops.kind != "none":
-        raise ConfigError(
-            f"risk.yaml: stops.kind: {settings.risk.stops.kind} is simulated only with the daily run's rules; "
-            "remove run.yaml backtest.mode: research (or set stops.kind: none)"
-        )
     universe = sorted({str(s).upper() for s in settings.run.universe})  # the cache's (and an unchunked run's) order
     lo, hi = api.period(settings, start, end)
     cfg = replace(config, sleeve_cash=config.initial_cash / len(universe))

@@ -46,6 +46,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from regimeflex.execution.stops import (
+    StopRule,
+    atr_panel,
+    levels,
+    placed_levels,
+    protection,
+    ratchets,
+    stop_fill_prices,
+    take_profit_fill_prices,
+)
+
 Fill = Literal["next_open", "next_close"]
 Rebalance = Literal["daily", "weekly", "monthly", "on_change"]
 BreakerAction = str  # "flatten" | "block_entries" | "reduce:<x>"
@@ -128,6 +139,9 @@ class SimConfig:
     fractional: bool = True
     sleeves: bool = False
     breakers: Breakers = field(default_factory=Breakers)
+    #: risk.yaml ``stops:``: a protective stop on every long position, simulated on the daily bars with the
+    #: paper broker's rules (:mod:`regimeflex.execution.stops`); the date loop runs when one is set
+    stops: StopRule = field(default_factory=StopRule)
     #: sleeves only: each sleeve's starting cash (default ``initial_cash`` / number of symbols); a backtest
     #: run in chunks of symbols sets it to the whole universe's share so every chunk's sleeves start alike
     sleeve_cash: float | None = None
@@ -147,7 +161,13 @@ class SimConfig:
     @property
     def loop_free(self) -> bool:
         """True when the book is a product of per-period growth factors (see ``_simulate_vectorised``)."""
-        return self.costs.zero and self.fractional and self.min_trade_weight == 0 and not self.breakers.active
+        return (
+            self.costs.zero
+            and self.fractional
+            and self.min_trade_weight == 0
+            and not self.breakers.active
+            and not self.stops.active
+        )
 
 
 @dataclass(frozen=True)
@@ -176,10 +196,20 @@ class SimResult:
     #: order (:class:`SleeveTotals`), so a chunked backtest's exposures equal the unchunked ones bit for bit
     gross_value: np.ndarray | None = None
     net_value: np.ndarray | None = None
+    #: per trade, why it was filled: :data:`EVENT_NONE` (the targets), :data:`EVENT_STOP` or
+    #: :data:`EVENT_TAKE_PROFIT` (a protective stop's exit); ``None`` when every trade followed the targets
+    trade_event: np.ndarray | None = None
+    #: what the simulation could not do, one line each (e.g. buys left without a stop: no ATR yet)
+    notes: tuple[str, ...] = ()
 
     @property
     def final_equity(self) -> float:
         return float(self.equity[-1])
+
+
+#: :attr:`SimResult.trade_event` codes and the trades table's ``event`` they read as
+EVENT_NONE, EVENT_STOP, EVENT_TAKE_PROFIT = 0, 1, 2
+EVENT_NAMES = {EVENT_NONE: "", EVENT_STOP: "stop", EVENT_TAKE_PROFIT: "take_profit"}
 
 
 @dataclass(frozen=True)
@@ -423,7 +453,8 @@ def simulate(
                 "different sessions (on_change, or a missing price) needs the date loop"
             )
     rw, rc, rpx = _row_major(w, c, px)
-    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session, actions)
+    stops = _StopBook(cfg, bars, rc) if cfg.stops.active else None
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session, actions, stops)
 
 
 def _reported(result: SimResult, on_session: Callable[[int], None] | None) -> SimResult:
@@ -443,7 +474,134 @@ def _empty_trades():
     return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
-def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None, actions=None) -> SimResult:
+class _StopBook:
+    """The protective stops of the date loop: one per long position, simulated on the daily bars with the
+    paper broker's rules and functions (:mod:`regimeflex.execution.stops`; see ``PaperBook._fill`` and
+    ``PaperBook._process_stops``), every step an array operation across the symbols concerned.
+
+    * A buy (an entry or a top-up) that fills at ``p`` places the stop at ``p − distance`` (and the
+      take-profit at ``p + take_profit``), the distance measured as the planner does from the decision
+      session's close (fixed %, trailing %) or its ATR (``atr``); checked from the next session.
+    * Each later session: a stop triggers when the low ≤ stop and fills at the stop, or at the open when
+      the open gaps through it; else a take-profit fills at its level or an open above it (the stop is
+      checked first); else a trailing stop ratchets on the close. A session without a bar checks nothing.
+    * The exit sells the whole position (no slippage; commission as any trade). The symbol then re-enters
+      at the first session its target may execute after ``cooldown_sessions`` (the daily run's planner
+      re-buys a stopped-out symbol whose target is still positive at the stop-out session's close, and
+      the cooldown refuses buys planned on the stop-out session and the ``cooldown_sessions`` after it),
+      whatever the rebalance schedule; a take-profit starts no cooldown.
+    * A full exit by the targets removes the stop; a partial sell leaves it on the rest; a split divides
+      the levels by its ratio.
+    """
+
+    def __init__(self, cfg: SimConfig, bars: pd.DataFrame, c: np.ndarray) -> None:
+        rule = cfg.stops
+        cols = bars["close"].columns
+        self.rule = rule
+        self.open, self.low, self.high = (
+            np.ascontiguousarray(bars[f].reindex(columns=cols).to_numpy(dtype=np.float64))
+            for f in ("open", "low", "high")
+        )
+        self.close = c
+        atr = atr_panel(bars, rule)
+        self.atr = None if atr is None else np.ascontiguousarray(atr.reindex(columns=cols).to_numpy(dtype=np.float64))
+        ref = _ffill_rows(c)  # the planner's reference price: the decision session's last close
+        self.ref = np.where(np.isfinite(ref), ref, 0.0)
+        n = c.shape[1]
+        self.stop = np.full(n, np.nan)
+        self.distance = np.zeros(n)
+        self.take_profit = np.full(n, np.nan)
+        self.checked_from = np.zeros(n, dtype=np.int64)
+        self.buy_from = np.zeros(n, dtype=np.int64)  # first session a buy may execute (re-entry cooldown)
+        self.reenter = np.zeros(n, dtype=bool)  # exited by a stop: trades at buy_from whatever the schedule
+        self.lag = 1 if cfg.fill == "next_open" else 0  # decision → execution sessions
+        self.unprotected: dict[str, int] = {}
+
+    def split(self, ratio: np.ndarray) -> None:
+        """A split effective at the start of the session: the levels follow the price (``PaperBook``)."""
+        j = np.flatnonzero((ratio != 1.0) & np.isfinite(self.stop))
+        if j.size:
+            r = ratio[j]
+            self.stop[j] = levels(self.stop[j] / r)
+            self.distance[j] = self.distance[j] / r
+            tp = np.isfinite(self.take_profit[j])
+            self.take_profit[j[tp]] = levels(self.take_profit[j[tp]] / r[tp])
+
+    def cooling(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """Of ``idx``, which may not buy on session ``t`` (the re-entry cooldown)."""
+        return self.buy_from[idx] > t
+
+    def due(self, t: int, idx: np.ndarray, priced: np.ndarray) -> np.ndarray:
+        """``idx`` plus the stopped-out symbols whose re-entry may execute on session ``t``."""
+        if self.reenter.any():
+            extra = np.flatnonzero(self.reenter & (self.buy_from <= t) & priced)
+            if extra.size:
+                idx = np.union1d(idx, extra)
+            self.reenter[idx[self.buy_from[idx] <= t]] = False
+        return idx
+
+    def traded(self, t: int, j: np.ndarray, d: np.ndarray, fill_px: np.ndarray, shares: np.ndarray, symbols) -> None:
+        """After session ``t``'s trades ``j`` (signed ``d`` at ``fill_px``): place the buys' stops, drop the
+        stops of positions the targets closed."""
+        closed = j[shares[j] <= 0]
+        self.stop[closed] = np.nan
+        self.take_profit[closed] = np.nan
+        buys = (d > 0) & (shares[j] > 0)
+        if not buys.any():
+            return
+        ref = self.ref[t - 1]  # decided at the previous session's close
+        atr = None if self.atr is None else self.atr[t - 1]
+        for k, px in zip(j[buys].tolist(), fill_px[buys].tolist(), strict=True):
+            protect = protection(self.rule, float(ref[k]), None if atr is None else float(atr[k]))
+            if protect is None:  # the paper book leaves the position's earlier stop, if any
+                self.unprotected[symbols[k]] = self.unprotected.get(symbols[k], 0) + 1
+                continue
+            stop, tp = placed_levels(px, protect)
+            self.stop[k], self.distance[k] = stop, float(protect.distance)
+            self.take_profit[k] = np.nan if tp is None else tp
+            self.checked_from[k] = t + 1
+
+    def check(self, t: int, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Session ``t``'s bar against every working stop: ``(symbols exited, fill prices, events)``;
+        trailing stops that held ratchet on the close."""
+        o = self.open[t]
+        c = np.flatnonzero(np.isfinite(self.stop) & (self.checked_from <= t) & (shares > 0) & np.isfinite(o))
+        if not c.size:
+            return c, np.zeros(0), np.zeros(0, dtype=np.int8)
+        px = stop_fill_prices(self.stop[c], o[c], self.low[t][c])
+        event = np.full(c.size, EVENT_STOP, dtype=np.int8)
+        tp = np.isnan(px) & np.isfinite(self.take_profit[c])
+        if tp.any():
+            px[tp] = take_profit_fill_prices(self.take_profit[c[tp]], o[c[tp]], self.high[t][c[tp]])
+            event[tp] = EVENT_TAKE_PROFIT
+        hit = np.isfinite(px)
+        held = c[~hit]
+        if self.rule.kind == "trailing" and held.size:
+            self.stop[held] = levels(ratchets(self.stop[held], self.close[t][held], self.distance[held]))
+        out, px, event = c[hit], px[hit], event[hit]
+        if out.size:
+            self.stop[out] = np.nan
+            self.take_profit[out] = np.nan
+            n_cool = self.rule.cooldown_sessions
+            stopped = event == EVENT_STOP
+            # the first decision session allowed is the stop-out's (no cooldown) or n_cool + 1 after it
+            self.buy_from[out] = t + self.lag + np.where(stopped & (n_cool > 0), n_cool + 1, 0)
+            self.reenter[out] = True
+        return out, px, event
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.unprotected:
+            return ()
+        which = ", ".join(f"{s} ×{k}" for s, k in sorted(self.unprotected.items()))
+        return (
+            f"stops: {sum(self.unprotected.values())} buy(s) got no {self.rule.kind} stop "
+            f"(no ATR or reference price yet at the decision): {which}",
+        )
+
+
+def _simulate_loop(
+    dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None, actions=None, stops=None
+) -> SimResult:
     """One pass over the dates; every statement is an array operation across symbols."""
     t_n, n = c.shape
     costs = cfg.costs
@@ -488,11 +646,17 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
     for t in range(1, t_n):
         if t in action_rows:
             apply_held_actions(actions, t, shares, cash, sleeves)
+            if stops is not None:
+                stops.split(actions.ratio[t])
+        if stops is not None and not stops.lag:  # next_close: the session's bar comes before its close trades
+            _stop_exits(stops, t, shares, cash, sleeves, cps, cbps, tr)
         if any_tripped:
             out_brk[t] = True
             idx = np.flatnonzero(px_ok[t])
         else:
             idx = trade_cols[t]
+        if stops is not None:
+            idx = stops.due(t, idx, px_ok[t])
         if idx.size:
             # row views first, then the gather: much cheaper than 2-D fancy indexing
             p = px_safe[t][idx]
@@ -500,6 +664,10 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
             pv = px_val[t][idx]
             e_exec = cash[idx] + held * pv if sleeves else cash[0] + shares @ px_val[t]
             target = w[t - 1][idx]
+            if stops is not None:  # the re-entry cooldown refuses buys
+                cool = stops.cooling(t, idx)
+                if cool.any():
+                    target = np.where(cool, np.minimum(target, 0.0), target)
             if any_tripped:
                 if scale is not None:
                     target = target * scale
@@ -525,7 +693,11 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
                 else:
                     cash[0] -= spend.sum()
                 shares[j] += d
-                tr.append((np.full(j.size, t), j, d, fill_px, comm, np.abs(d) * p * slip))
+                tr.append((np.full(j.size, t), j, d, fill_px, comm, np.abs(d) * p * slip, np.zeros(j.size)))
+                if stops is not None:
+                    stops.traded(t, j, d, fill_px, shares, symbols)
+        if stops is not None and stops.lag:  # next_open: the opening trades, then the session's bar
+            _stop_exits(stops, t, shares, cash, sleeves, cps, cbps, tr)
         book_cash = cash.sum() if sleeves else cash[0]
         eq = book_cash + shares @ c_val[t]
         out_sh[t] = shares
@@ -554,9 +726,14 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
             on_session(t)
     trade_columns: list[np.ndarray]
     if tr:
-        trade_columns = [np.concatenate([x[k] for x in tr]) for k in range(6)]
+        trade_columns = [np.concatenate([x[k] for x in tr]) for k in range(7)]
     else:
-        trade_columns = list(_empty_trades())
+        trade_columns = [*_empty_trades(), np.zeros(0)]
+    event = None
+    if stops is not None:  # the stop exits were appended after their session's trades: order by session
+        order = np.argsort(trade_columns[0], kind="stable")
+        trade_columns = [col[order] for col in trade_columns]
+        event = trade_columns[6].astype(np.int8)
     return SimResult(
         dates,
         symbols,
@@ -570,7 +747,26 @@ def _simulate_loop(dates, symbols, w, c, px, cfg: SimConfig, force=None, on_sess
         trade_columns[4],
         trade_columns[5],
         out_brk,
+        trade_event=event,
+        notes=stops.notes() if stops is not None else (),
     )
+
+
+def _stop_exits(stops: _StopBook, t: int, shares, cash, sleeves: bool, cps: float, cbps: float, tr: list) -> None:
+    """Sell the positions whose stop or take-profit session ``t``'s bar reached, whole, at the stop's fill
+    price (no slippage, as the paper book; commission as any trade)."""
+    j, px, event = stops.check(t, shares)
+    if not j.size:
+        return
+    d = -shares[j]
+    notional = d * px
+    comm = np.abs(d) * cps + np.abs(notional) * cbps if (cps or cbps) else np.zeros(j.size)
+    if sleeves:
+        cash[j] -= notional + comm
+    else:
+        cash[0] -= (notional + comm).sum()
+    shares[j] = 0.0
+    tr.append((np.full(j.size, t), j, d, px, comm, np.zeros(j.size), event.astype(np.float64)))
 
 
 def _simulate_vectorised(dates, symbols, w, c, px, cfg: SimConfig, force=None) -> SimResult | None:

@@ -29,10 +29,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import SimResult
+from regimeflex.backtest.engine import EVENT_NONE, EVENT_STOP, EVENT_TAKE_PROFIT, SimResult
+from regimeflex.backtest.results import stops_rules
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
-from regimeflex.execution.stops import StopRule, atr_panel, attach_stops, refuse_reentries, stop_rule
+from regimeflex.execution.stops import (
+    STOP_PREFIX,
+    TAKE_PROFIT_PREFIX,
+    StopRule,
+    atr_panel,
+    attach_stops,
+    refuse_reentries,
+    stop_rule,
+)
 from regimeflex.types import Bars, CorporateAction
 
 if TYPE_CHECKING:
@@ -74,6 +83,7 @@ class ReplayConfig:
             "commission_per_share": self.paper.commission_per_share,
             "commission_min": self.paper.commission_min,
             "breakers": sorted(self.breakers.enabled()) if self.breakers is not None else [],
+            "stops": stops_rules(self.stops),
         }
 
 
@@ -127,7 +137,7 @@ def replay(
     equity, cash = np.zeros(n), np.zeros(n)
     shares = np.zeros((n, len(symbols)))
     where = {s: j for j, s in enumerate(symbols)}
-    trades: list[tuple[int, int, float, float, float, float]] = []
+    trades: list[tuple[int, int, float, float, float, float, int]] = []
     orders: list[tuple] = []
     open_ids: set[str] = set()  # orders waiting for a fill (the book keeps every order ever placed)
     atr = atr_panel(bars, config.stops)
@@ -152,8 +162,16 @@ def replay(
         for f in book.fills[first:]:
             signed = f["qty"] if f["side"] == "buy" else -f["qty"]
             base = raw.get(f["client_order_id"], f["price"])
+            coid = str(f["client_order_id"])
+            event = (
+                EVENT_STOP
+                if coid.startswith(STOP_PREFIX)
+                else EVENT_TAKE_PROFIT
+                if coid.startswith(TAKE_PROFIT_PREFIX)
+                else EVENT_NONE
+            )
             trades.append(
-                (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"])
+                (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"], event)
             )
 
     due: dict[int, list[CorporateAction]] = {}  # each action on the first session on or after its ex-date
@@ -233,7 +251,7 @@ def replay(
         if on_session is not None:
             on_session(i)
 
-    t = np.array(trades, dtype=np.float64).reshape(-1, 6)
+    t = np.array(trades, dtype=np.float64).reshape(-1, 7)
     sim = SimResult(
         dates=dates,
         symbols=symbols,
@@ -247,6 +265,7 @@ def replay(
         trade_commission=t[:, 4],
         trade_slippage=t[:, 5],
         breaker=breaker_on,
+        trade_event=t[:, 6].astype(np.int8) if config.stops.active else None,
     )
     frame = pd.DataFrame(orders, columns=ORDER_COLUMNS)
     for col in ("symbol", "side", "status", "client_order_id"):

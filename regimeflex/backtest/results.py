@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import SimResult
+from regimeflex.backtest.engine import EVENT_NAMES, SimResult
+from regimeflex.execution.stops import StopRule
 from regimeflex.fsio import atomic_path
 
 TRADE_COLUMNS = [
@@ -48,7 +49,8 @@ class BacktestResult:
     * ``positions``: dates × symbols shares held at each close.
     * ``weights``: dates × symbols value of each position / equity at each close.
     * ``trades``: one row per fill, columns :data:`TRADE_COLUMNS` (``event`` is ``data ended`` on the
-      fill that closed a symbol whose data ended before the backtest did, else empty; ``strategy`` is
+      fill that closed a symbol whose data ended before the backtest did, ``stop`` / ``take_profit`` on a
+      protective stop's exit (risk.yaml ``stops:``), else empty; ``strategy`` is
       the strategy sleeve with the largest share of the decision the fill executed).
     * ``targets``: the target weights the engine executed (row *t* trades at *t+1*).
     * ``metrics``: a flat mapping name → float (see :mod:`regimeflex.backtest.metrics`).
@@ -151,12 +153,19 @@ def trades_frame(sim: SimResult) -> pd.DataFrame:
             "notional": np.abs(qty[order]) * sim.trade_price[order],
             "commission": sim.trade_commission[order],
             "slippage": sim.trade_slippage[order],
-            "event": pd.array([""] * len(order), dtype="str"),
+            "event": pd.array(_events(sim, order), dtype="str"),
             "strategy": pd.array([""] * len(order), dtype="str"),
         },
         columns=TRADE_COLUMNS,
     )
     return trades
+
+
+def _events(sim: SimResult, order: np.ndarray) -> list[str]:
+    """The trades' ``event``: ``stop`` / ``take_profit`` for a protective stop's exit, else empty."""
+    if sim.trade_event is None:
+        return [""] * len(order)
+    return [EVENT_NAMES[int(e)] for e in sim.trade_event[order].tolist()]
 
 
 # ------------------------------------------------------------------------- files
@@ -252,19 +261,50 @@ def rules_line(rules: Mapping[str, Any]) -> str:
     if not rules:
         return ""
     breakers = ", ".join(rules.get("breakers") or []) or "none"
+    stops = f", stops: {stops_text(rules.get('stops'))}"
     if rules.get("mode") == "daily":
         return (
             f"daily run's rules: {rules['shares']} shares, {rules['order_type']} orders filled at the next open, "
             f"no-churn threshold {rules['min_weight_change']:g}, min order {rules['min_notional']:g}, "
             f"slippage {rules['slippage_bps']:g} bps, commission {rules['commission_per_share']:g}/share "
-            f"(min {rules['commission_min']:g}), breakers: {breakers}"
+            f"(min {rules['commission_min']:g}), breakers: {breakers}{stops}"
         )
     return (
         f"research rules (idealised): {rules['shares']} shares, fill {rules['fill']}, rebalance {rules['rebalance']}, "
         f"min trade {rules['min_trade_weight']:g} of equity, commission {rules['commission_per_share']:g}/share + "
-        f"{rules['commission_bps']:g} bps, slippage {rules['slippage_bps']:g} bps, breakers: {breakers}"
+        f"{rules['commission_bps']:g} bps, slippage {rules['slippage_bps']:g} bps, breakers: {breakers}{stops}"
         + (", independent sleeves (one per symbol, initial cash / N each)" if rules.get("sleeves") else "")
     )
+
+
+def stops_rules(rule: StopRule) -> dict[str, Any]:
+    """risk.yaml ``stops:`` as the rules say it (``simulated``: the backtest filled them on the daily bars)."""
+    if not rule.active:
+        return {"kind": "none", "simulated": False}
+    out: dict[str, Any] = {"kind": rule.kind, "simulated": True}
+    if rule.kind == "atr":
+        out.update(atr_multiple=rule.atr_multiple, atr_window=rule.atr_window)
+    else:
+        out["pct"] = rule.pct
+    out["take_profit_pct"] = rule.take_profit_pct
+    out["cooldown_sessions"] = rule.cooldown_sessions
+    return out
+
+
+def stops_text(stops: Mapping[str, Any] | None) -> str:
+    """The stops part of :func:`rules_line`."""
+    if not stops or stops.get("kind", "none") == "none":
+        return "none"
+    kind = stops["kind"]
+    if kind == "atr":
+        what = f"{stops['atr_multiple']:g} × ATR({stops['atr_window']}) below the entry"
+    else:
+        what = f"{stops['pct']:.2%} of the entry price below the entry"
+        if kind == "trailing":
+            what += ", ratcheting up on each close"
+    tp = f", take-profit {stops['take_profit_pct']:.2%} above the entry" if stops.get("take_profit_pct") else ""
+    cool = f", re-entry cooldown {stops['cooldown_sessions']} session(s)" if stops.get("cooldown_sessions") else ""
+    return f"{kind} ({what}{tp}{cool}; simulated on daily bars: low ≤ stop fills at the stop or a gapped open)"
 
 
 def lookahead_banner(result: BacktestResult) -> str | None:

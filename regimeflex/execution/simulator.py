@@ -25,9 +25,18 @@ import numpy as np
 import pandas as pd
 
 from regimeflex.config.broker import PaperSettings as PaperSettings  # re-exported: defined with broker.yaml settings
-from regimeflex.execution.stops import ratchet, stop_fill_price, take_profit_fill_price
+from regimeflex.execution.stops import level, placed_levels, ratchet, stop_fill_price, take_profit_fill_price
 from regimeflex.fsio import atomic_write_text, writing
-from regimeflex.types import Account, BrokerContext, CorporateAction, Fill, Order, OrderResult, Position
+from regimeflex.types import (
+    Account,
+    BrokerContext,
+    CorporateAction,
+    Fill,
+    Order,
+    OrderResult,
+    Position,
+    ProtectiveStop,
+)
 
 STATE_FILE = "paper_broker.json"
 OPEN_STATUSES = ("accepted", "partially_filled")
@@ -318,12 +327,14 @@ class PaperBook:
         self.cash += (-1 if order["side"] == "buy" else 1) * qty * px - commission
         protect = order.get("protect")
         if protect and order["side"] == "buy":  # the entry filled: the stop goes on (the latest entry's levels)
-            tp = protect.get("take_profit")
+            stop, tp = placed_levels(
+                px, ProtectiveStop(distance=float(protect["distance"]), take_profit=protect.get("take_profit"))
+            )
             self.stops[order["symbol"]] = {
-                "stop": round(px - float(protect["distance"]), 6),
+                "stop": stop,
                 "distance": float(protect["distance"]),
                 "trailing": bool(protect.get("trailing")),
-                "take_profit": round(px + float(tp), 6) if tp else None,
+                "take_profit": tp,
                 "entry": order["client_order_id"],
                 "placed": on,
                 "checked": on,  # checked from the session after the entry's fill
@@ -358,7 +369,7 @@ class PaperBook:
                     break
                 stop["checked"] = on
                 if stop["trailing"]:
-                    stop["stop"] = round(ratchet(float(stop["stop"]), c, float(stop["distance"])), 6)
+                    stop["stop"] = level(ratchet(float(stop["stop"]), c, float(stop["distance"])))
 
     def _process_stop_order(self, order: dict[str, Any]) -> None:
         """A resting sell stop: filled whole at the stop (or the gap open) on the first later session

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from regimeflex.types import Bars, Order, ProtectiveStop
@@ -36,6 +37,8 @@ StopKind = Literal["none", "fixed", "atr", "trailing"]
 #: client order ids of stop-outs start with this: the paper book's ``stop-paper-NNNNNN`` and the
 #: stop orders the session places at a broker (:func:`stop_leg_id`); a take-profit is not a stop-out
 STOP_PREFIX = "stop-"
+#: client order ids of the paper book's take-profit exits (``takeprofit-paper-NNNNNN``)
+TAKE_PROFIT_PREFIX = "takeprofit-"
 
 
 @dataclass(frozen=True)
@@ -79,44 +82,79 @@ def attach_stops(
             continue
         ref = float(order.limit_price or order.reference_price or 0.0)
         a = None if atr is None else atr.get(order.symbol)
-        distance = stop_distance(rule, ref, None if a is None else float(a))
-        if distance is None:
+        protect = protection(rule, ref, None if a is None else float(a))
+        if protect is None:
             notes.append(f"stops: no {rule.kind} stop for {order.symbol} (no ATR or reference price yet)")
             out.append(order)
             continue
-        tp = rule.take_profit_pct * ref if rule.take_profit_pct else None
-        out.append(
-            replace(
-                order,
-                protect=ProtectiveStop(distance=round(distance, 6), trailing=rule.kind == "trailing", take_profit=tp),
-            )
-        )
+        out.append(replace(order, protect=protect))
     return out, notes
+
+
+def stop_fill_prices(stop: np.ndarray, open_: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Where long stops at ``stop`` fill on a session with these opens and lows (NaN: no fill); the
+    one implementation of the rule, element-wise (the research engine calls it on arrays)."""
+    return np.where(open_ <= stop, open_, np.where(low <= stop, stop, np.nan))
+
+
+def take_profit_fill_prices(level: np.ndarray, open_: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Where long take-profits at ``level`` fill on a session with these opens and highs (NaN: no fill)."""
+    return np.where(open_ >= level, open_, np.where(high >= level, level, np.nan))
+
+
+def ratchets(stop: np.ndarray, close: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Trailing stops after a close: ``close − distance`` where that is higher, else unchanged (and
+    unchanged where the close is unknown)."""
+    return np.where(np.isfinite(close), np.maximum(stop, close - distance), stop)
+
+
+def level(x: float) -> float:
+    """A stop or take-profit level as the paper book stores it (6 decimals)."""
+    return round(x, 6)
+
+
+def levels(x: np.ndarray) -> np.ndarray:
+    """:func:`level` of each element (Python's correctly rounded ``round``, not ``np.round``, so a
+    level is the same float whichever side computed it)."""
+    return np.array([round(v, 6) for v in x.tolist()], dtype=np.float64)
+
+
+def placed_levels(fill_price: float, protect: ProtectiveStop) -> tuple[float, float | None]:
+    """``(stop, take_profit)`` of a protected buy that filled at ``fill_price``: the stop at
+    ``fill − distance``, the take-profit at ``fill + take_profit`` (``None`` when not set)."""
+    tp = protect.take_profit
+    return level(fill_price - float(protect.distance)), (level(fill_price + float(tp)) if tp else None)
+
+
+def protection(rule: StopRule, reference: float, atr: float | None) -> ProtectiveStop | None:
+    """The :class:`ProtectiveStop` a buy planned at ``reference`` carries under ``rule`` (``None``
+    when its distance cannot be measured)."""
+    distance = stop_distance(rule, reference, atr)
+    if distance is None:
+        return None
+    tp = rule.take_profit_pct * reference if rule.take_profit_pct else None
+    return ProtectiveStop(distance=round(distance, 6), trailing=rule.kind == "trailing", take_profit=tp)
+
+
+def _a(x: float) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
 
 
 def stop_fill_price(stop: float, open_: float, low: float) -> float | None:
     """Where a long stop at ``stop`` fills on a session with this open and low, or ``None``."""
-    if open_ <= stop:
-        return open_
-    if low <= stop:
-        return stop
-    return None
+    px = float(stop_fill_prices(_a(stop), _a(open_), _a(low)))
+    return None if math.isnan(px) else px
 
 
 def take_profit_fill_price(level: float, open_: float, high: float) -> float | None:
     """Where a long take-profit at ``level`` fills on a session with this open and high, or ``None``."""
-    if open_ >= level:
-        return open_
-    if high >= level:
-        return level
-    return None
+    px = float(take_profit_fill_prices(_a(level), _a(open_), _a(high)))
+    return None if math.isnan(px) else px
 
 
 def ratchet(stop: float, close: float, distance: float) -> float:
     """A trailing stop after a close: ``close − distance`` if that is higher, else unchanged."""
-    if not math.isfinite(close):
-        return stop
-    return max(stop, close - distance)
+    return float(ratchets(_a(stop), _a(close), _a(distance)))
 
 
 def stop_rule(settings: StopSettings) -> StopRule:

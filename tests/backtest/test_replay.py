@@ -82,10 +82,30 @@ def test_planner_backtest_with_stops_sells_on_stop_fills(make_project):
     assert (result.trades["side"] == "sell").sum() > (unprotected["side"] == "sell").sum()
 
 
-def test_research_backtest_refuses_stops_it_does_not_simulate(make_project):
+def test_research_backtest_simulates_stops_and_marks_their_exits(make_project):
+    config = with_stops(make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  mode: research\n"))
+    result = run(load_settings(config))
+    stops = result.trades[result.trades["event"] == "stop"]
+    assert len(stops) > 0 and (stops["side"] == "sell").all()
+    assert result.rules["stops"] == {
+        "kind": "trailing",
+        "simulated": True,
+        "pct": 0.02,
+        "take_profit_pct": None,
+        "cooldown_sessions": 0,
+    }
+
+
+def test_a_chunked_research_backtest_refuses_stops_and_says_how_to_run_them(make_project):
     from regimeflex.errors import ConfigError
 
-    config = with_stops(make_project(run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  mode: research\n"))
+    config = with_stops(
+        make_project(
+            run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  mode: research\n"
+            "  sleeves: true\n  chunk_symbols: 1\n  breakers: false\n"
+        )
+    )
     with pytest.raises(ConfigError) as err:
         run(load_settings(config))
-    assert "risk.yaml: stops.kind: trailing is simulated only with the daily run's rules" in str(err.value)
+    assert "stops.kind: trailing needs the research engine's date loop" in str(err.value)
+    assert "remove chunk_symbols" in str(err.value)
