@@ -444,6 +444,7 @@ class PaperBook:
                 "price": round(price, 6),
                 "commission": commission,
                 "ts": datetime.combine(date.fromisoformat(on), time(14, 30), tzinfo=UTC).isoformat(),
+                "reason": reason,  # stop | take_profit: the ledger's fill says why
             }
         )
         record.update(status="filled", filled_qty=float(qty), filled_avg_price=round(price, 6), last_fill=on)
@@ -541,6 +542,7 @@ class PaperBook:
             price=float(data["price"]),
             commission=float(data.get("commission") or 0.0),
             ts=datetime.fromisoformat(data["ts"]) if data.get("ts") else None,
+            reason=str(data.get("reason") or ""),
         )
 
 

@@ -184,10 +184,13 @@ def atr_panel(bars: Bars, rule: StopRule) -> pd.DataFrame | None:
 
 def stop_outs(fills: Iterable[Mapping[str, Any]]) -> dict[str, date]:
     """symbol → the session of its latest stop-out: a sell fill whose client order id starts with
-    :data:`STOP_PREFIX` (ledger fills and the paper book's fills have the same keys)."""
+    :data:`STOP_PREFIX` (ledger fills and the paper book's fills have the same keys), unless the fill
+    says it was the take-profit leg of a one-cancels-other exit (``reason: take_profit``, Alpaca)."""
     out: dict[str, date] = {}
     for f in fills:
         if f.get("side") != "sell" or not str(f.get("client_order_id", "")).startswith(STOP_PREFIX) or not f.get("ts"):
+            continue
+        if f.get("reason") == "take_profit":  # the OCO exit's profit leg: the same client id, not a stop-out
             continue
         day = date.fromisoformat(str(f["ts"])[:10])
         sym = str(f["symbol"])

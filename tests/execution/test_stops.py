@@ -12,6 +12,7 @@ import pytest
 
 from regimeflex.backtest.replay import ReplayConfig, replay
 from regimeflex.execution.planner import plan_orders
+from regimeflex.execution.reconcile import fill_data
 from regimeflex.execution.session import intent_data, order_from_intent
 from regimeflex.execution.simulator import PaperBook, PaperSettings
 from regimeflex.execution.stops import (
@@ -106,6 +107,21 @@ def test_take_profit_sells_the_position_at_its_level():
     rows = [(100, 101, 99, 100), (100, 101, 99, 100), (101, 111, 100, 108)]
     book = book_after(rows, ProtectiveStop(distance=5.0, take_profit=10.0))
     assert stop_fills(book) == [("takeprofit-paper-000002", "2024-01-04", 10.0, 110.0)]
+
+
+def test_paper_stop_outs_reach_the_ledger_as_fills_with_their_reason():
+    """The same ``reason`` (stop | take_profit) an Alpaca OCO leg's fill carries."""
+    stopped = book_after(
+        [(100, 101, 99, 100), (100, 101, 99, 100), (99, 99.5, 94, 96)], ProtectiveStop(5.0, False, 10.0)
+    )
+    took = book_after(
+        [(100, 101, 99, 100), (100, 101, 99, 100), (101, 111, 100, 108)], ProtectiveStop(5.0, False, 10.0)
+    )
+    assert [PaperBook.fill(f).reason for b in (stopped, took) for f in b.fills if f["side"] == "sell"] == [
+        "stop",
+        "take_profit",
+    ]
+    assert fill_data(PaperBook.fill(took.fills[-1]))["reason"] == "take_profit"
 
 
 def test_trailing_stop_follows_the_closes_then_fills_at_the_ratcheted_level():
@@ -331,3 +347,14 @@ def test_daily_paper_runs_and_the_replay_refuse_the_same_reentries_over_60_real_
     }
     assert not replay_buys & set(refusals)  # the replay planned no buy where the daily run refused one
     assert len(without.trade_day) > len(sim.trade_day)  # and without the cooldown it would have re-entered
+
+
+def test_a_take_profit_fill_of_a_one_cancels_other_exit_is_not_a_stop_out_for_the_cooldown() -> None:
+    from regimeflex.execution.stops import stop_outs
+
+    oco = {"client_order_id": "stop-20240305-0123456789", "side": "sell", "symbol": "SPY"}
+    fills = [
+        {**oco, "ts": "2024-03-06T15:00:00+00:00", "reason": "take_profit"},
+        {**oco, "symbol": "QQQ", "ts": "2024-03-07T15:00:00+00:00", "reason": "stop"},
+    ]
+    assert stop_outs(fills) == {"QQQ": date(2024, 3, 7)}
