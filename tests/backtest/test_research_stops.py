@@ -199,3 +199,23 @@ def test_research_backtest_with_stops_runs_from_the_cli_and_says_so(run_cli, mak
         "stops: fixed (3.00% of the entry price below the entry, take-profit 5.00% above the entry"
         in info["rules_text"]
     )
+
+
+def test_the_tear_sheet_of_a_research_backtest_says_which_stops_were_simulated(run_cli, make_project, tmp_path):
+    config = make_project(
+        run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  warmup_sessions: 60\n  mode: research\n"
+    )
+    risk = config / "risk.yaml"
+    risk.write_text(risk.read_text() + "stops: {kind: trailing, pct: 0.02}\n")
+    code, _, _ = run_cli("--config", str(config), "backtest", "--out", str(tmp_path / "bt"))
+    assert code == 0
+    html = (tmp_path / "bt" / "tearsheet.html").read_text()
+    assert "stops: trailing (2.00% of the entry price below the entry, ratcheting up on each close" in html
+
+
+def test_the_daily_rules_replay_marks_its_stop_exits_like_the_engine():
+    bars = bars_of([*ENTRY, (97, 98, 95, 96)])
+    sim, _orders = replay(
+        hold(bars, 0.9), bars, ReplayConfig(initial_cash=10_000.0, stops=FIXED, paper=PaperSettings(slippage_bps=0))
+    )
+    assert exits(sim) == [("2024-01-04", 95.0, "stop")]
