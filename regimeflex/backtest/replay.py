@@ -34,8 +34,6 @@ from regimeflex.backtest.results import stops_rules
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
 from regimeflex.execution.stops import (
-    STOP_PREFIX,
-    TAKE_PROFIT_PREFIX,
     StopRule,
     atr_panel,
     attach_stops,
@@ -162,14 +160,7 @@ def replay(
         for f in book.fills[first:]:
             signed = f["qty"] if f["side"] == "buy" else -f["qty"]
             base = raw.get(f["client_order_id"], f["price"])
-            coid = str(f["client_order_id"])
-            event = (
-                EVENT_STOP
-                if coid.startswith(STOP_PREFIX)
-                else EVENT_TAKE_PROFIT
-                if coid.startswith(TAKE_PROFIT_PREFIX)
-                else EVENT_NONE
-            )
+            event = {"stop": EVENT_STOP, "take_profit": EVENT_TAKE_PROFIT}.get(str(f.get("reason") or ""), EVENT_NONE)
             trades.append(
                 (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"], event)
             )

@@ -37,8 +37,6 @@ StopKind = Literal["none", "fixed", "atr", "trailing"]
 #: client order ids of stop-outs start with this: the paper book's ``stop-paper-NNNNNN`` and the
 #: stop orders the session places at a broker (:func:`stop_leg_id`); a take-profit is not a stop-out
 STOP_PREFIX = "stop-"
-#: client order ids of the paper book's take-profit exits (``takeprofit-paper-NNNNNN``)
-TAKE_PROFIT_PREFIX = "takeprofit-"
 
 
 @dataclass(frozen=True)
