@@ -326,6 +326,49 @@ def _broker_stop_round_trip(subject: Subject) -> None:
             raise CheckFailure("the canceled stop order is still among the open orders")
 
 
+def _broker_take_profit_round_trip(subject: Subject) -> None:
+    """Buy, place a one-cancels-other exit (a stop far below, a take-profit far above), see it open as
+    one order under its own client id, cancel it, see nothing of it left open."""
+    with _BrokerRun(subject) as run:
+        buy = run.orders("tpbuy")[0]
+        if _results(run.call("execute_orders", orders=[buy]), "execute_orders")[0].status == "rejected":
+            raise CheckFailure(f"the {buy.qty:g}-share buy the exit protects was rejected")
+        run.call("broker_orders", client_order_ids=[buy.client_order_id])  # a simulated broker fills it here
+        before = {r.client_order_id for r in _results(run.call("broker_orders", client_order_ids=[]), "broker_orders")}
+        price = float(buy.reference_price or 0.0)
+        exit_order = Order(
+            symbol=buy.symbol,
+            side="sell",
+            qty=buy.qty,
+            client_order_id="kit-oco-1",
+            type="stop",
+            stop_price=round(price * 0.5, 2),  # far below and far above: neither may trigger during the check
+            take_profit_price=round(price * 2.0, 2),
+            time_in_force="gtc",
+            reference_price=price,
+            strategy="kit",
+            session=run.session,
+        )
+        placed = _results(run.call("execute_orders", orders=[exit_order]), "execute_orders")
+        if len(placed) != 1 or placed[0].status == "rejected":
+            raise CheckFailure(f"a stop with a take-profit (one-cancels-other exit) was not accepted: {placed}")
+        seen = _results(run.call("broker_orders", client_order_ids=[]), "broker_orders")
+        fresh = sorted({r.client_order_id for r in seen} - before)
+        if fresh != ["kit-oco-1"] or not any(
+            r.status in ("new", "accepted") for r in seen if r.client_order_id in fresh
+        ):
+            raise CheckFailure(
+                f"the exit must be open as one order 'kit-oco-1' (its other leg never a separate order), new open "
+                f"orders: {fresh}"
+            )
+        canceled = _results(run.call("cancel_orders", client_order_ids=["kit-oco-1"]), "cancel_orders")
+        if [r.status for r in canceled if r.client_order_id == "kit-oco-1"] != ["canceled"]:
+            raise CheckFailure(f"cancel_orders(['kit-oco-1']) must answer it canceled, got {canceled}")
+        after = _results(run.call("broker_orders", client_order_ids=[]), "broker_orders")
+        if left := sorted({r.client_order_id for r in after} - before):
+            raise CheckFailure(f"after canceling the exit, orders of it are still open: {left}")
+
+
 _register("broker.empty_orders/v1", _broker_empty_orders, "no orders in → no results, no error")
 _register(
     "broker.one_result_per_order/v1",
@@ -359,4 +402,11 @@ _register(
     _broker_stop_round_trip,
     "with supports_stops, a resting stop sell order is placed, shows open, is canceled by cancel_orders and is gone",
     {"supports_stops": True},
+)
+_register(
+    "broker.take_profit_round_trip/v1",
+    _broker_take_profit_round_trip,
+    "with supports_take_profit (and the run placing exits: no protects_entries), a stop with a take-profit is "
+    "placed as one open order, is canceled by cancel_orders and nothing of it stays open",
+    {"supports_take_profit": True, "protects_entries": False},
 )
