@@ -219,3 +219,14 @@ def test_the_daily_rules_replay_marks_its_stop_exits_like_the_engine():
         hold(bars, 0.9), bars, ReplayConfig(initial_cash=10_000.0, stops=FIXED, paper=PaperSettings(slippage_bps=0))
     )
     assert exits(sim) == [("2024-01-04", 95.0, "stop")]
+
+
+def test_with_next_close_fills_the_session_bar_comes_before_its_closing_reentry():
+    bars = bars_of([*ENTRY, (97, 98, 94, 96)])
+    sim = simulate(hold(bars), bars, SimConfig(stops=FIXED, fill="next_close"))
+    # bought at 01-03's close (100), stopped at 95 on 01-04, bought back at 01-04's close as the target holds
+    assert fills(sim) == [
+        ("2024-01-03", "AAA", "buy", 100.0, ""),
+        ("2024-01-04", "AAA", "buy", 96.0, ""),
+        ("2024-01-04", "AAA", "sell", 95.0, "stop"),
+    ]
