@@ -13,8 +13,13 @@ backtested a chunk at a time only when nothing couples them, i.e.
 
 Anything else is refused with one line naming the key or plugin. Each chunk's
 bars are read from the cache (:func:`regimeflex.backtest.api.load_bars_noted`),
-its targets computed by the daily run's :func:`regimeflex.pipeline.compute_targets`,
-checked by the lookahead guard and simulated; then everything dense is dropped.
+on raw prices back-adjusted for the chunk's corporate actions
+(:func:`regimeflex.data.actions.prices_for_signals`, as the unchunked run), its
+targets computed by the daily run's :func:`regimeflex.pipeline.compute_targets`,
+checked by the lookahead guard and simulated — by the date loop when the chunk
+holds a symbol with an action in the period or risk.yaml stops are set (its
+sleeves then add to the totals to float rounding, not bit for bit); then
+everything dense is dropped.
 What is kept grows with the sessions and the trades, not with the symbols: the
 book totals (:class:`~regimeflex.backtest.engine.SleeveTotals`, summed symbol by
 symbol in the same order as an unchunked run, so the equity curve is the same to
@@ -32,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import SimConfig, SleeveTotals, simulate
+from regimeflex.backtest.engine import HeldActions, SimConfig, SleeveTotals, simulate
 from regimeflex.backtest.results import BacktestResult, equity_frame, trades_frame
 from regimeflex.errors import ConfigError
 
@@ -55,12 +60,6 @@ def check_chunkable(settings: Settings, host: PluginHost, selection: Selection, 
         raise ConfigError(
             f"{key}: risk.yaml's equity breakers ({', '.join(r.measure for r in config.breakers.rules)}) watch the "
             f"whole book, so symbols cannot be simulated apart; set backtest.breakers: false or remove chunk_symbols"
-        )
-    if config.stops.active:
-        raise ConfigError(
-            f"{key}: risk.yaml stops.kind: {config.stops.kind} needs the research engine's date loop, which a "
-            "backtest in chunks of symbols (loop-free sleeves) does not run; remove chunk_symbols "
-            "(or set stops.kind: none)"
         )
     plugins = [(f"strategy '{name}'", sel.name) for name, sel in selection.strategies.items()]
     plugins.append(("sizer", selection.sizer.name))
@@ -88,6 +87,7 @@ def run_chunked(
     """The research backtest of run.yaml's universe, ``chunk`` symbols at a time (see the module doc)."""
     from regimeflex.backtest import api
     from regimeflex.backtest.lookahead import guard
+    from regimeflex.data.actions import PriceBasis, action_arrays, back_adjust, prices_for_signals
     from regimeflex.pipeline import compute_targets
     from regimeflex.report import metrics as m
 
@@ -106,20 +106,34 @@ def run_chunked(
     n_entries = 0
     data_note = None
     benchmark = None
+    actions: dict[tuple[str, str, str], Any] = {}  # every chunk's corporate actions (raw prices), for the note
+    bases: list[PriceBasis] = []
+    stop_notes: list[str] = []
     for i in range(0, len(universe), chunk):
         symbols = universe[i : i + chunk]
         bars, line = api.load_bars_noted(settings, host, lo, hi, refresh=refresh, universe=symbols)
         data_note = data_note or line
         if totals is None:
             lo, hi, notes = api.coverage(settings, bars, lo, hi)
-        panel = compute_targets(bars, selection, host, settings, universe=symbols)
-        report = guard(bars, panel, selection, host, allow=allow_lookahead)
+        # raw prices: the chunk's actions back-adjust what its signals see and are applied to its sleeves
+        # (as the unchunked run does; the actions are read per chunk, cache first, never the whole universe)
+        signal_bars, basis = prices_for_signals(settings, host, bars, hi.date())
+        bases.append(basis)
+        for a in basis.actions:
+            actions[(a.symbol, a.ex_date.isoformat(), a.kind)] = a
+        panel = compute_targets(signal_bars, selection, host, settings, universe=symbols)
+        report = guard(signal_bars, panel, selection, host, allow=allow_lookahead)
+        del signal_bars
         leaks += [x for x in report.leaks if x not in leaks]
         guard_report = guard_report or report.as_dict()
         window = (bars.index >= lo) & (bars.index <= hi)
         b = bars.loc[window]
-        if benchmark is None and settings.run.benchmark and settings.run.benchmark in b["close"].columns:
-            benchmark = b["close"][settings.run.benchmark].copy()  # a view would keep the chunk's panel alive
+        bench_sym = settings.run.benchmark
+        if benchmark is None and bench_sym and bench_sym in b["close"].columns:
+            if any(a.symbol == bench_sym for a in basis.actions):  # raw: its total return, not its splits
+                benchmark = back_adjust(b.loc[:, pd.IndexSlice[:, [bench_sym]]], basis.actions)["close"][bench_sym]
+            else:
+                benchmark = b["close"][bench_sym].copy()  # a view would keep the chunk's panel alive
         b = b.loc[:, [c for c in b.columns if str(c[1]) in set(symbols)]]
         w = panel.weights.loc[window]
         del bars, panel
@@ -139,7 +153,12 @@ def run_chunked(
                 f"run.yaml backtest.chunk_symbols: the sessions of {symbols[0]}..{symbols[-1]} differ from the first "
                 f"chunk's (a chunk whose symbols all lack a session); remove chunk_symbols for this universe"
             )
-        sim = simulate(w, b, cfg, force=force, totals=totals)
+        held_actions = None
+        if basis.actions:  # this chunk's sleeves with an action in the period run the date loop
+            sleeves = [str(c) for c in b["close"].columns]
+            held_actions = HeldActions(*action_arrays(basis.actions, b.index, sleeves))
+        sim = simulate(w, b, cfg, force=force, totals=totals, actions=held_actions)
+        stop_notes += sim.notes
         chunk_trades, chunk_notes = api._exit_events(trades_frame(sim), gone)
         trades.append(chunk_trades)
         exit_notes += chunk_notes
@@ -191,16 +210,28 @@ def run_chunked(
         lookahead=lookahead or None,
         counts={"symbols": len(universe), "entries": n_entries},
     )
-    extra = [*api.calendar_notes(settings, equity.index), *api.breaker_notes(settings), chunk_note]
-    if settings.data.adjusted:
-        extra.insert(0, f"prices adjusted by {settings.data.provider}: splits/dividends included")
-    else:  # never silent: the chunked engine (loop-free sleeves) does not apply corporate actions
-        extra.insert(
-            0,
-            f"corporate actions: not applied in a chunked backtest (backtest.chunk_symbols) — raw prices from "
-            f"{settings.data.provider}, splits in raw prices appear as price moves",
-        )
-    return replace(result, notes=(*result.notes, *extra, *exit_notes))
+    extra = [
+        *api.calendar_notes(settings, equity.index),
+        *api.breaker_notes(settings),
+        price_basis_line(bases, tuple(sorted(actions.values(), key=lambda x: (x.ex_date, x.symbol, x.kind)))),
+        chunk_note,
+    ]
+    return replace(result, notes=(*result.notes, *extra, *exit_notes, *stop_notes))
+
+
+def price_basis_line(bases: list[Any], actions: tuple[Any, ...]) -> str:
+    """The unchunked run's price-basis sentence for the whole universe: adjusted, or raw with every chunk's
+    actions applied (``N split(s) and M cash dividend(s) applied``), or not provided / cache fallback
+    when any chunk's actions were (the least known chunk speaks for the book: never an ``applied`` it
+    was not)."""
+    from regimeflex.data.actions import PriceBasis
+
+    for status in ("not provided", "cache-fallback"):
+        for basis in bases:
+            if basis.status == status:
+                return str(PriceBasis(basis.provider, status, actions, basis.report).line)
+    first = bases[0]
+    return str(PriceBasis(first.provider, first.status, actions, first.report).line)
 
 
 def trades_frame_empty() -> pd.DataFrame:

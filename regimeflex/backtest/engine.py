@@ -266,6 +266,19 @@ class SleeveTotals:
             np.abs(v, out=v)
             self.gross += v
 
+    def add_book(self, cash: np.ndarray, start_cash: float, shares: np.ndarray, c_val: np.ndarray) -> None:
+        """Add sleeves simulated by the date loop (corporate actions, stops): their summed cash at each
+        close (``cash``, ``start_cash`` before the first session) and their dense shares and valuation
+        prices (dates × sleeves). The cash flows are the session-to-session changes of that sum, so the
+        totals equal the unchunked loop's to float rounding (not bit for bit)."""
+        flow = np.diff(cash, prepend=start_cash)
+        self.flows += flow
+        for j in range(shares.shape[1]):
+            v = shares[:, j] * c_val[:, j]
+            self.value += v
+            np.abs(v, out=v)
+            self.gross += v
+
     def cash(self, initial_cash: float) -> np.ndarray:
         return initial_cash + np.cumsum(self.flows)
 
@@ -417,9 +430,11 @@ def simulate(
         ``ValueError`` when the configuration needs the loop.
     :param force: optional dates × symbols bool array of cells that trade whatever the rebalance
         schedule (the backtest closes a symbol whose data ends on its last bar this way).
-    :param totals: sleeves only: the running book totals to add these sleeves to (a chunked
-        backtest passes one across its chunks; the result's equity and cash are then those of every
-        sleeve added so far, its shares and trades those of this call's symbols).
+    :param totals: sleeves only (no equity breakers): the running book totals to add these sleeves to
+        (a chunked backtest passes one across its chunks; the result's equity and cash are then those of
+        every sleeve added so far, its shares and trades those of this call's symbols). Loop-free sleeves
+        add exactly (:meth:`SleeveTotals.add`); sleeves the date loop simulates (corporate actions,
+        stops, costs) add their summed cash and positions (:meth:`SleeveTotals.add_book`).
     :param on_session: ``on_session(t)`` after session ``t`` (0-based row) is simulated (a progress
         bar); the loop-free formulations compute every session at once and report the last.
     :param actions: splits and cash dividends of raw-price bars (:class:`HeldActions`), applied to the
@@ -428,11 +443,13 @@ def simulate(
     """
     cfg = config or SimConfig()
     if actions is not None and actions.rows:
-        if totals is not None or method == "vectorised":
+        if method == "vectorised":
             raise ValueError("simulate(actions=...): corporate actions on held positions need the date loop")
         method = "loop"
-    if totals is not None and not (cfg.sleeves and cfg.loop_free and method != "loop"):
-        raise ValueError("simulate(totals=...): only for loop-free sleeves (chunked backtests)")
+    if totals is not None and not (cfg.sleeves and not cfg.breakers.active):
+        raise ValueError(
+            "simulate(totals=...): only for independent sleeves without equity breakers (chunked backtests)"
+        )
     symbols, w, c, px = _prepare(weights, bars, cfg)
     dates = pd.DatetimeIndex(bars.index)
     if method == "vectorised" and not cfg.loop_free:
@@ -454,7 +471,7 @@ def simulate(
             )
     rw, rc, rpx = _row_major(w, c, px)
     stops = _StopBook(cfg, bars, rc) if cfg.stops.active else None
-    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session, actions, stops)
+    return _simulate_loop(dates, symbols, rw, rc, rpx, cfg, force, on_session, actions, stops, totals)
 
 
 def _reported(result: SimResult, on_session: Callable[[int], None] | None) -> SimResult:
@@ -600,9 +617,11 @@ class _StopBook:
 
 
 def _simulate_loop(
-    dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None, actions=None, stops=None
+    dates, symbols, w, c, px, cfg: SimConfig, force=None, on_session=None, actions=None, stops=None, totals=None
 ) -> SimResult:
-    """One pass over the dates; every statement is an array operation across symbols."""
+    """One pass over the dates; every statement is an array operation across symbols. With ``totals``
+    (sleeves of a chunked backtest) these sleeves' book is added to the running totals and the result's
+    equity and cash are those of every sleeve added so far."""
     t_n, n = c.shape
     costs = cfg.costs
     slip = costs.slippage_bps * 1e-4
@@ -623,7 +642,8 @@ def _simulate_loop(
     trade_cols = np.split(cols, np.searchsorted(rows, np.arange(1, t_n)))
     sleeves = cfg.sleeves
     n_books = n if sleeves else 1
-    cash = np.full(n_books, cfg.initial_cash / n_books)
+    per_book = cfg.sleeve_cash if sleeves and cfg.sleeve_cash is not None else cfg.initial_cash / n_books
+    cash = np.full(n_books, per_book)
     shares = np.zeros(n)
     out_sh = np.zeros((t_n, n))
     out_cash = np.zeros(t_n)
@@ -729,6 +749,13 @@ def _simulate_loop(
         trade_columns = [np.concatenate([x[k] for x in tr]) for k in range(7)]
     else:
         trade_columns = [*_empty_trades(), np.zeros(0)]
+    gross_value = net_value = None
+    if totals is not None:  # this chunk's sleeves into the book totals (out_cash: their summed cash)
+        out_cash[0] = per_book * n_books
+        totals.add_book(out_cash, per_book * n_books, out_sh, c_val)
+        out_cash = totals.cash(cfg.initial_cash)
+        out_eq = out_cash + totals.value
+        gross_value, net_value = totals.gross.copy(), totals.value.copy()
     event = None
     if stops is not None:  # the stop exits were appended after their session's trades: order by session
         order = np.argsort(trade_columns[0], kind="stable")
@@ -747,6 +774,8 @@ def _simulate_loop(
         trade_columns[4],
         trade_columns[5],
         out_brk,
+        gross_value,
+        net_value,
         trade_event=event,
         notes=stops.notes() if stops is not None else (),
     )

@@ -95,3 +95,32 @@ def test_chunk_symbols_belongs_to_research_mode(make_project):
     config = make_project(run_extra="backtest:\n  chunk_symbols: 2\n")
     with pytest.raises(Exception, match="chunk_symbols"):
         load_settings(config)
+
+
+def with_stops(settings_dir, stops: str):
+    (settings_dir / "risk.yaml").write_text(f"sizer:\n  plugin: sleeve\nstops: {stops}\n")
+    return load_settings(settings_dir)
+
+
+@pytest.mark.parametrize(
+    "stops",
+    ["{kind: fixed, pct: 0.02}", "{kind: trailing, pct: 0.02, cooldown_sessions: 2}"],
+    ids=["fixed", "trailing"],
+)
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_chunked_backtest_with_stops_equals_the_unchunked_one_fill_for_fill(make_project, stops, chunk):
+    whole = run(with_stops(make_project(run_extra=SLEEVES, strategies=TREND), stops))
+    chunked = run(with_stops(make_project(run_extra=SLEEVES + f"  chunk_symbols: {chunk}\n", strategies=TREND), stops))
+    assert (whole.trades["event"] == "stop").sum() >= 2  # the stops fire on the real 2019 bars
+    assert chunked.metrics["final_equity"] == pytest.approx(whole.metrics["final_equity"], rel=1e-9)
+    pd.testing.assert_series_equal(chunked.equity["equity"], whole.equity["equity"], rtol=1e-9)
+    pd.testing.assert_frame_equal(chunked.trades, whole.trades, rtol=1e-9)
+
+
+def test_chunked_backtest_with_costs_and_whole_shares_equals_the_unchunked_one(make_project):
+    costs = "  costs: {commission_bps: 5, slippage_bps: 3}\n  fractional: false\n"
+    whole = run(project(make_project, costs))
+    chunked = run(project(make_project, costs + "  chunk_symbols: 2\n"))
+    assert (whole.trades["commission"] > 0).all()
+    assert chunked.metrics["final_equity"] == pytest.approx(whole.metrics["final_equity"], rel=1e-9)
+    pd.testing.assert_frame_equal(chunked.trades, whole.trades, rtol=1e-9)

@@ -94,18 +94,3 @@ def test_research_backtest_simulates_stops_and_marks_their_exits(make_project):
         "take_profit_pct": None,
         "cooldown_sessions": 0,
     }
-
-
-def test_a_chunked_research_backtest_refuses_stops_and_says_how_to_run_them(make_project):
-    from regimeflex.errors import ConfigError
-
-    config = with_stops(
-        make_project(
-            run_extra="backtest:\n  start: 2019-06-03\n  end: 2019-12-31\n  mode: research\n"
-            "  sleeves: true\n  chunk_symbols: 1\n  breakers: false\n"
-        )
-    )
-    with pytest.raises(ConfigError) as err:
-        run(load_settings(config))
-    assert "stops.kind: trailing needs the research engine's date loop" in str(err.value)
-    assert "remove chunk_symbols" in str(err.value)
