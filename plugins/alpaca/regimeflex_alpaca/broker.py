@@ -12,7 +12,8 @@ A ``stop`` order with ``take_profit_price`` (a protective stop with a take-profi
 OCO exit: ``order_class: "oco"``, ``type: "limit"`` at the take-profit, ``take_profit.limit_price``
 and ``stop_loss.stop_price``, GTC. Alpaca answers with the take-profit as the parent order (our
 ``client_order_id``) and the stop as its one leg (``legs``, Alpaca's own client id). Orders are
-read with ``nested=true`` so a leg never shows up as an unknown order; the parent's result
+read with ``nested=true`` so a leg never shows up as an unknown order (a parent looked up alone
+without its ``legs`` gets them from the nested order list); the parent's result
 reports the group (a filled leg is the parent's fill), and a fill of either leg is the parent's
 fill with ``reason`` ``take_profit`` or ``stop``.
 
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -142,13 +143,26 @@ class AlpacaTrading:
 
     def order_by_client_id(self, client_order_id: str) -> dict[str, Any] | None:
         try:
-            return self.client.get(
+            found = self.client.get(
                 "/v2/orders:by_client_order_id", {"client_order_id": client_order_id, "nested": "true"}
             )
         except AlpacaError as exc:
             if exc.status in (404, 422):  # unknown id (422 "order_id is missing" on some gateways)
                 return None
             raise BrokerError(str(exc)) from None
+        return self.with_legs(found) if isinstance(found, dict) else found
+
+    def with_legs(self, order: dict[str, Any]) -> dict[str, Any]:
+        """An OCO/bracket parent answered without its ``legs`` (``nested`` is documented for the order
+        list only): its legs from ``GET /v2/orders?status=all&nested=true`` for its symbol since it was created."""
+        if str(order.get("order_class", "")) not in ("oco", "bracket") or order.get("legs") or _is_leg(order):
+            return order
+        created = _time(order.get("created_at"))
+        after = None if created is None else (created - timedelta(seconds=1)).astimezone(UTC).isoformat()
+        for listed in self.list_orders("all", after=after, symbol=str(order.get("symbol", ""))):
+            if listed.get("id") == order.get("id"):
+                return {**order, "legs": listed.get("legs")}
+        return order
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Every open order (an OCO's leg nested under its parent), paging forward by creation time."""

@@ -95,6 +95,8 @@ class AlpacaEmulator:
         self.duplicate_posts = 0
         self.rejected_sells = 0  # sells refused because a resting stop held the shares
         self.rejected_oco = 0  # malformed OCO requests answered with 422
+        #: single-order GETs honour ``nested=true`` (False: legs only in the nested order list, as documented)
+        self.nest_single_gets = True
         self.fill_mode = "immediate"  # immediate | partial | none
         self.reject_symbols: set[str] = set()
         self._lock = threading.RLock()
@@ -204,13 +206,13 @@ class AlpacaEmulator:
             return self._post_order(json.loads(raw or b"{}"))
         if method == "GET" and path == "/v2/orders:by_client_order_id":
             oid = self.by_client_id.get(query.get("client_order_id", ""))
-            nested = query.get("nested") == "true"
+            nested = query.get("nested") == "true" and self.nest_single_gets
             return (200, self._order_body(self.orders[oid], nested=nested), {}) if oid else (404, NOT_FOUND, {})
         if method == "DELETE" and path.startswith("/v2/orders/"):
             return self._cancel_one(path.rsplit("/", 1)[1])
         if method == "GET" and path.startswith("/v2/orders/"):
             order = self.orders.get(path.rsplit("/", 1)[1])
-            nested = query.get("nested") == "true"
+            nested = query.get("nested") == "true" and self.nest_single_gets
             return (200, self._order_body(order, nested=nested), {}) if order else (404, NOT_FOUND, {})
         if method == "GET" and path == "/v2/orders":
             return 200, self._list_orders(query), {}

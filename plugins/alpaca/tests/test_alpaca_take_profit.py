@@ -119,6 +119,20 @@ def test_a_stop_leg_filled_between_runs_is_a_stop_fill_of_the_oco_and_reconcile_
     assert state.positions() == {} and out.reconcile.ok and out.reconcile.mismatches == []
 
 
+def test_a_stop_leg_fill_is_found_when_single_order_lookups_do_not_nest_the_legs(emu, tmp_path) -> None:
+    """``nested`` is documented for the order list only: a parent looked up alone may come without its
+    legs, and the plugin then reads them from the nested list — the stop leg's fill is still the OCO's."""
+    emu.nest_single_gets = False
+    session_run(emu, tmp_path, DAY1, {"SPY": 0.3})
+    emu.move_price("SPY", 470.0)
+    [oco] = oco_exits(emu)
+    out, state = session_run(emu, tmp_path, DAY2, {})
+    view = state.orders[oco["client_order_id"]]
+    assert (view.status, view.filled_qty) == ("filled", 60.0)
+    assert [f["reason"] for f in fills_of(state, oco["client_order_id"])] == ["stop"]
+    assert out.reconcile.ok and out.reconcile.mismatches == []
+
+
 def test_a_planned_exit_cancels_the_oco_and_its_leg_first_and_is_not_rejected(emu, tmp_path) -> None:
     session_run(emu, tmp_path, DAY1, {"SPY": 0.3})
     out, _ = session_run(emu, tmp_path, DAY2, {})  # targets flat: sell the 60 SPY the OCO holds
