@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import HeldActions, SimConfig, SleeveTotals, simulate
+from regimeflex.backtest.engine import HeldActions, SimConfig, SleeveTotals, simulate, unprotected_notes
 from regimeflex.backtest.results import BacktestResult, equity_frame, trades_frame
 from regimeflex.errors import ConfigError
 
@@ -108,7 +108,7 @@ def run_chunked(
     benchmark = None
     actions: dict[tuple[str, str, str], Any] = {}  # every chunk's corporate actions (raw prices), for the note
     bases: list[PriceBasis] = []
-    stop_notes: list[str] = []
+    unprotected: dict[str, int] = {}  # buys that got no stop, summed over the chunks into one note
     for i in range(0, len(universe), chunk):
         symbols = universe[i : i + chunk]
         bars, line = api.load_bars_noted(settings, host, lo, hi, refresh=refresh, universe=symbols)
@@ -158,7 +158,8 @@ def run_chunked(
             sleeves = [str(c) for c in b["close"].columns]
             held_actions = HeldActions(*action_arrays(basis.actions, b.index, sleeves))
         sim = simulate(w, b, cfg, force=force, totals=totals, actions=held_actions)
-        stop_notes += sim.notes
+        for sym, k in sim.unprotected.items():
+            unprotected[sym] = unprotected.get(sym, 0) + k
         chunk_trades, chunk_notes = api._exit_events(trades_frame(sim), gone)
         trades.append(chunk_trades)
         exit_notes += chunk_notes
@@ -216,7 +217,9 @@ def run_chunked(
         price_basis_line(bases, tuple(sorted(actions.values(), key=lambda x: (x.ex_date, x.symbol, x.kind)))),
         chunk_note,
     ]
-    return replace(result, notes=(*result.notes, *extra, *exit_notes, *stop_notes))
+    return replace(
+        result, notes=(*result.notes, *extra, *exit_notes, *unprotected_notes(config.stops.kind, unprotected))
+    )
 
 
 def price_basis_line(bases: list[Any], actions: tuple[Any, ...]) -> str:

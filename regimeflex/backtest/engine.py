@@ -201,6 +201,8 @@ class SimResult:
     trade_event: np.ndarray | None = None
     #: what the simulation could not do, one line each (e.g. buys left without a stop: no ATR yet)
     notes: tuple[str, ...] = ()
+    #: stops: the buys that got no stop, symbol → count (the counts behind that note)
+    unprotected: dict[str, int] = field(default_factory=dict)
 
     @property
     def final_equity(self) -> float:
@@ -607,13 +609,19 @@ class _StopBook:
         return out, px, event
 
     def notes(self) -> tuple[str, ...]:
-        if not self.unprotected:
-            return ()
-        which = ", ".join(f"{s} ×{k}" for s, k in sorted(self.unprotected.items()))
-        return (
-            f"stops: {sum(self.unprotected.values())} buy(s) got no {self.rule.kind} stop "
-            f"(no ATR or reference price yet at the decision): {which}",
-        )
+        return unprotected_notes(self.rule.kind, self.unprotected)
+
+
+def unprotected_notes(kind: str, unprotected: dict[str, int]) -> tuple[str, ...]:
+    """The one line saying which buys got no stop (symbol → count), or none; a chunked backtest sums
+    its chunks' counts (:attr:`SimResult.unprotected`) into the unchunked run's single line."""
+    if not unprotected:
+        return ()
+    which = ", ".join(f"{s} ×{k}" for s, k in sorted(unprotected.items()))
+    return (
+        f"stops: {sum(unprotected.values())} buy(s) got no {kind} stop "
+        f"(no ATR or reference price yet at the decision): {which}",
+    )
 
 
 def _simulate_loop(
@@ -778,6 +786,7 @@ def _simulate_loop(
         net_value,
         trade_event=event,
         notes=stops.notes() if stops is not None else (),
+        unprotected=dict(stops.unprotected) if stops is not None else {},
     )
 
 

@@ -124,3 +124,12 @@ def test_chunked_backtest_with_costs_and_whole_shares_equals_the_unchunked_one(m
     assert (whole.trades["commission"] > 0).all()
     assert chunked.metrics["final_equity"] == pytest.approx(whole.metrics["final_equity"], rel=1e-9)
     pd.testing.assert_frame_equal(chunked.trades, whole.trades, rtol=1e-9)
+
+
+def test_chunked_backtest_says_which_buys_got_no_stop_in_the_unchunked_runs_one_line(make_project):
+    stops = "{kind: atr, atr_window: 60, atr_multiple: 2}"  # 60 sessions of ATR: the early buys have none yet
+    whole = run(with_stops(make_project(run_extra=SLEEVES, strategies=TREND), stops))
+    chunked = run(with_stops(make_project(run_extra=SLEEVES + "  chunk_symbols: 1\n", strategies=TREND), stops))
+    line = [n for n in whole.notes if n.startswith("stops:")]
+    assert len(line) == 1 and "GLD" in line[0] and "SPY" in line[0]
+    assert [n for n in chunked.notes if n.startswith("stops:")] == line
