@@ -166,7 +166,7 @@ def run_chunked(
         ended.update(gone)
         held = sim.shares != 0
         n_entries += int(held[0].sum()) + int((held[1:] & ~held[:-1]).sum())
-        del b, w, sim, held
+        del b, w, sim, held, held_actions
     assert totals is not None and dates is not None
     initial = config.initial_cash
     cash = totals.cash(initial)
