@@ -55,6 +55,15 @@ def shares(
     return out
 
 
+def _cells(axis: pd.Index, values: pd.Series, what: str) -> np.ndarray:
+    """Positions of ``values`` on ``axis`` (one vectorised lookup; a value not on it is a KeyError, as a
+    dict lookup would be)."""
+    found = axis.get_indexer(pd.Index(values))
+    if (found < 0).any():
+        raise KeyError(f"{what} {values.iloc[int(np.argmax(found < 0))]!r} is not in the book")
+    return found.astype(np.int64)
+
+
 def dominant(share: Mapping[str, np.ndarray], rows: np.ndarray, cols: np.ndarray) -> list[str]:
     """For each (row, col) cell, the strategy with the largest absolute share ('' when none)."""
     if not share or not len(rows):
@@ -83,15 +92,14 @@ def attribute(
 
     index, columns = positions.index, positions.columns
     share = shares(signals, budgets, index, columns)
-    pos = {i: j for j, i in enumerate(index)}
-    col = {str(c): j for j, c in enumerate(columns)}
     # a fill on row t executes the decision of row t-1; an order is planned on its own row
-    t_rows = np.array([max(pos[d] - 1, 0) for d in trades["date"]], dtype=np.int64)
-    t_cols = np.array([col[str(s)] for s in trades["symbol"]], dtype=np.int64)
+    f_rows = _cells(index, trades["date"], "date")
+    t_rows = np.maximum(f_rows - 1, 0)
+    t_cols = _cells(pd.Index([str(c) for c in columns]), trades["symbol"].astype(str), "symbol")
     trades = trades.assign(strategy=pd.array(dominant(share, t_rows, t_cols), dtype="str"))
     if orders is not None and len(orders):
-        o_rows = np.array([pos[d] for d in orders["date"]], dtype=np.int64)
-        o_cols = np.array([col[str(s)] for s in orders["symbol"]], dtype=np.int64)
+        o_rows = _cells(index, orders["date"], "date")
+        o_cols = _cells(pd.Index([str(c) for c in columns]), orders["symbol"].astype(str), "symbol")
         orders = orders.assign(strategy=pd.array(dominant(share, o_rows, o_cols), dtype="str"))
     elif orders is not None:
         orders = orders.assign(strategy=pd.array([], dtype="str"))
@@ -104,7 +112,6 @@ def attribute(
     if len(trades):
         signed = np.where(trades["side"].to_numpy() == "buy", 1.0, -1.0) * trades["qty"].to_numpy(dtype="float64")
         cost = signed * trades["price"].to_numpy(dtype="float64") + trades["commission"].to_numpy(dtype="float64")
-        f_rows = np.array([pos[d] for d in trades["date"]], dtype=np.int64)
         np.subtract.at(pnl, (f_rows, t_cols), cost)
     # the share that owns row t's P&L is the one of the decision before it
     prev = {name: np.vstack([np.full((1, len(columns)), np.nan), s[:-1]]) for name, s in share.items()}

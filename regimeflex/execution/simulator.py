@@ -53,6 +53,12 @@ class PaperBook:
         self.prices = prices
         self.cash: float = float(state["cash"])
         self.orders: dict[str, dict[str, Any]] = state.get("orders", {})
+        # ids of the orders that may still be open, in submission order (pruned as they close): the
+        # replay asks for the open orders every session, and scanning every order ever placed made
+        # each session of a long replay cost more than the one before
+        self._maybe_open: dict[str, None] = dict.fromkeys(
+            c for c, o in self.orders.items() if o["status"] in OPEN_STATUSES
+        )
         self.fills: list[dict[str, Any]] = state.get("fills", [])
         #: symbol → the protective stop working on the position (see :mod:`regimeflex.execution.stops`)
         self.stops: dict[str, dict[str, Any]] = state.get("stops", {})
@@ -177,12 +183,8 @@ class PaperBook:
                 if ratio <= 0:
                     continue
                 record["ratio"] = ratio
-                for order in self.orders.values():
-                    if (
-                        order["symbol"] == action.symbol
-                        and order["status"] in OPEN_STATUSES
-                        and str(order["session"]) < action.ex_date.isoformat()
-                    ):
+                for order in self.open_orders():
+                    if order["symbol"] == action.symbol and str(order["session"]) < action.ex_date.isoformat():
                         order["status"] = "canceled"
                         order["message"] = f"canceled: {action.symbol} split {ratio:g}-for-1 on {action.ex_date}"
                 stop = self.stops.get(action.symbol)
@@ -244,6 +246,7 @@ class PaperBook:
         if reason:
             record.update(status="rejected", message=reason)
         self.orders[order.client_order_id] = record
+        self._maybe_open[order.client_order_id] = None
         if record["type"] in ("stop", "trailing_stop"):
             return self.result(record)  # rests until the price reaches it (process)
         if not reason and self.settings.fill_at == "reference":
@@ -257,8 +260,8 @@ class PaperBook:
         if order.side == "buy":
             reserved = sum(
                 (o["qty"] - o["filled_qty"]) * float(o["limit_price"] or o["reference_price"] or 0.0)
-                for o in self.orders.values()
-                if o["status"] in OPEN_STATUSES and o["side"] == "buy"
+                for o in self.open_orders()
+                if o["side"] == "buy"
             )
             cost = order.qty * ref * (1 + self.settings.slippage_bps / 1e4) + self._commission(order.qty)
             if cost > self.cash - reserved + 1e-9:
@@ -270,8 +273,8 @@ class PaperBook:
             held = self.positions().get(order.symbol)
             pending = sum(
                 o["qty"] - o["filled_qty"]
-                for o in self.orders.values()
-                if o["status"] in OPEN_STATUSES and o["side"] == "sell" and o["symbol"] == order.symbol
+                for o in self.open_orders()
+                if o["side"] == "sell" and o["symbol"] == order.symbol
             )
             have = (held.qty if held else 0.0) - pending
             if order.qty > have + 1e-9:
@@ -450,6 +453,13 @@ class PaperBook:
         record.update(status="filled", filled_qty=float(qty), filled_avg_price=round(price, 6), last_fill=on)
         self.cash += qty * price - commission
 
+    def open_orders(self) -> list[dict[str, Any]]:
+        """The orders still open (accepted or partially filled), in submission order."""
+        live = [c for c in self._maybe_open if self.orders[c]["status"] in OPEN_STATUSES]
+        if len(live) != len(self._maybe_open):
+            self._maybe_open = dict.fromkeys(live)
+        return [self.orders[c] for c in live]
+
     def process(self) -> None:
         """Apply the run's corporate actions, then fill open orders at the open of every later
         session the price panel holds."""
@@ -457,7 +467,7 @@ class PaperBook:
             self.apply_corporate_actions(self.pending_actions, self.session)
         if self.prices is None or self.prices.empty:
             return
-        waiting = [o for o in self.orders.values() if o["status"] in OPEN_STATUSES]
+        waiting = self.open_orders()
         if (
             not waiting and not self.stops
         ):  # nothing to fill or protect: skip the price panels (the replay calls this every session)
