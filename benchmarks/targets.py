@@ -103,8 +103,9 @@ def markdown(recs: list[dict]) -> str:
         sign = "≤" if r["better"] == "lower" else "≥"
         rng = f"{_fmt(r['min'], r['unit'])}–{_fmt(r['max'], r['unit'])} (n={r['n']})"
         verdict = "PASS" if r["pass"] else "**MISS**"
+        name, detail = (str(x).replace("|", "\\|") for x in (r["name"], r["detail"]))  # a | would end the cell
         lines.append(
-            f"| {r['name']} | {_fmt(r['median'], r['unit'])} | {rng} | {sign} {_fmt(r['target'], r['unit'])} "
-            f"| {verdict} | {r['when']} | {r['load']} | {r['detail']} |"
+            f"| {name} | {_fmt(r['median'], r['unit'])} | {rng} | {sign} {_fmt(r['target'], r['unit'])} "
+            f"| {verdict} | {r['when']} | {r['load']} | {detail} |"
         )
     return "\n".join(lines)
