@@ -306,12 +306,10 @@ def assemble(
             orders=orders,
         )
     if benchmark and benchmark in bars_symbols(whole):
-        bench = whole["close"][benchmark]
-        if any(a.symbol == benchmark for a in actions):  # raw prices: the benchmark's total return, not its splits
-            from regimeflex.data.actions import back_adjust
+        from regimeflex.data.actions import total_return_close
 
-            bench = back_adjust(whole.loc[:, pd.IndexSlice[:, [benchmark]]], actions)["close"][benchmark]
-        bench = bench.ffill()
+        # raw prices: the benchmark's total return, not its splits
+        bench = total_return_close(whole, benchmark, actions).ffill()
         first = bench.first_valid_index()
         equity["benchmark"] = (bench / bench.loc[first] * initial) if first is not None else np.nan
     metrics = dict(m.summary(m.returns_from_equity(equity["equity"]), weights=pos_weights))

@@ -87,7 +87,7 @@ def run_chunked(
     """The research backtest of run.yaml's universe, ``chunk`` symbols at a time (see the module doc)."""
     from regimeflex.backtest import api
     from regimeflex.backtest.lookahead import guard
-    from regimeflex.data.actions import PriceBasis, action_arrays, back_adjust, prices_for_signals
+    from regimeflex.data.actions import PriceBasis, action_arrays, prices_for_signals, total_return_close
     from regimeflex.pipeline import compute_targets
     from regimeflex.report import metrics as m
 
@@ -130,10 +130,7 @@ def run_chunked(
         b = bars.loc[window]
         bench_sym = settings.run.benchmark
         if benchmark is None and bench_sym and bench_sym in b["close"].columns:
-            if any(a.symbol == bench_sym for a in basis.actions):  # raw: its total return, not its splits
-                benchmark = back_adjust(b.loc[:, pd.IndexSlice[:, [bench_sym]]], basis.actions)["close"][bench_sym]
-            else:
-                benchmark = b["close"][bench_sym].copy()  # a view would keep the chunk's panel alive
+            benchmark = total_return_close(b, bench_sym, basis.actions)  # a copy: no view keeps the chunk alive
         b = b.loc[:, [c for c in b.columns if str(c[1]) in set(symbols)]]
         w = panel.weights.loc[window]
         del bars, panel

@@ -212,6 +212,8 @@ class SimResult:
 #: :attr:`SimResult.trade_event` codes and the trades table's ``event`` they read as
 EVENT_NONE, EVENT_STOP, EVENT_TAKE_PROFIT = 0, 1, 2
 EVENT_NAMES = {EVENT_NONE: "", EVENT_STOP: "stop", EVENT_TAKE_PROFIT: "take_profit"}
+#: a fill's ``reason`` (the paper book's and the ledger's: stop | take_profit | "") → its event code
+EVENT_CODES = {name: code for code, name in EVENT_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -262,19 +264,18 @@ class SleeveTotals:
         """Add sleeves: their trades' sessions and cash flows (sorted by sleeve, then session) and
         their dense shares and valuation prices (dates × sleeves)."""
         np.add.at(self.flows, day, flow)
-        for j in range(shares.shape[1]):
-            v = shares[:, j] * c_val[:, j]
-            self.value += v
-            np.abs(v, out=v)
-            self.gross += v
+        self._add_positions(shares, c_val)
 
     def add_book(self, cash: np.ndarray, start_cash: float, shares: np.ndarray, c_val: np.ndarray) -> None:
         """Add sleeves simulated by the date loop (corporate actions, stops): their summed cash at each
         close (``cash``, ``start_cash`` before the first session) and their dense shares and valuation
         prices (dates × sleeves). The cash flows are the session-to-session changes of that sum, so the
         totals equal the unchunked loop's to float rounding (not bit for bit)."""
-        flow = np.diff(cash, prepend=start_cash)
-        self.flows += flow
+        self.flows += np.diff(cash, prepend=start_cash)
+        self._add_positions(shares, c_val)
+
+    def _add_positions(self, shares: np.ndarray, c_val: np.ndarray) -> None:
+        """Position values and gross exposure, one sleeve (column) at a time in column order."""
         for j in range(shares.shape[1]):
             v = shares[:, j] * c_val[:, j]
             self.value += v
@@ -713,13 +714,7 @@ def _simulate_loop(
             if keep.any():
                 j, d, p = idx[keep], delta[keep], p[keep]
                 fill_px = p * (1.0 + slip * np.sign(d)) if slip else p
-                notional = d * fill_px
-                comm = np.abs(d) * cps + np.abs(notional) * cbps if (cps or cbps) else np.zeros(j.size)
-                spend = notional + comm
-                if sleeves:
-                    cash[j] -= spend
-                else:
-                    cash[0] -= spend.sum()
+                comm = _settle(j, d, fill_px, cash, sleeves, cps, cbps)
                 shares[j] += d
                 tr.append((np.full(j.size, t), j, d, fill_px, comm, np.abs(d) * p * slip, np.zeros(j.size)))
                 if stops is not None:
@@ -790,6 +785,21 @@ def _simulate_loop(
     )
 
 
+def _settle(
+    j: np.ndarray, d: np.ndarray, fill_px: np.ndarray, cash: np.ndarray, sleeves: bool, cps: float, cbps: float
+):
+    """Pay for trades ``d`` (signed shares) of symbols ``j`` at ``fill_px`` out of the sleeves' or the
+    shared book's cash, commission included; returns the commissions."""
+    notional = d * fill_px
+    comm = np.abs(d) * cps + np.abs(notional) * cbps if (cps or cbps) else np.zeros(j.size)
+    spend = notional + comm
+    if sleeves:
+        cash[j] -= spend
+    else:
+        cash[0] -= spend.sum()
+    return comm
+
+
 def _stop_exits(stops: _StopBook, t: int, shares, cash, sleeves: bool, cps: float, cbps: float, tr: list) -> None:
     """Sell the positions whose stop or take-profit session ``t``'s bar reached, whole, at the stop's fill
     price (no slippage, as the paper book; commission as any trade)."""
@@ -797,12 +807,7 @@ def _stop_exits(stops: _StopBook, t: int, shares, cash, sleeves: bool, cps: floa
     if not j.size:
         return
     d = -shares[j]
-    notional = d * px
-    comm = np.abs(d) * cps + np.abs(notional) * cbps if (cps or cbps) else np.zeros(j.size)
-    if sleeves:
-        cash[j] -= notional + comm
-    else:
-        cash[0] -= (notional + comm).sum()
+    comm = _settle(j, d, px, cash, sleeves, cps, cbps)
     shares[j] = 0.0
     tr.append((np.full(j.size, t), j, d, px, comm, np.zeros(j.size), event.astype(np.float64)))
 

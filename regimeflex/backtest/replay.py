@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from regimeflex.backtest.engine import EVENT_NONE, EVENT_STOP, EVENT_TAKE_PROFIT, SimResult
+from regimeflex.backtest.engine import EVENT_CODES, EVENT_NONE, SimResult
 from regimeflex.backtest.results import stops_rules
 from regimeflex.execution.planner import PlanRules, plan_orders
 from regimeflex.execution.simulator import OPEN_STATUSES, PaperBook, PaperSettings
@@ -160,7 +160,7 @@ def replay(
         for f in book.fills[first:]:
             signed = f["qty"] if f["side"] == "buy" else -f["qty"]
             base = raw.get(f["client_order_id"], f["price"])
-            event = {"stop": EVENT_STOP, "take_profit": EVENT_TAKE_PROFIT}.get(str(f.get("reason") or ""), EVENT_NONE)
+            event = EVENT_CODES.get(str(f.get("reason") or ""), EVENT_NONE)
             trades.append(
                 (day, where[f["symbol"]], signed, f["price"], f["commission"], abs(f["price"] - base) * f["qty"], event)
             )

@@ -315,6 +315,18 @@ def back_adjust(bars: Any, actions: Iterable[CorporateAction]) -> Any:
     return out
 
 
+def total_return_close(bars: Any, symbol: str, actions: Iterable[CorporateAction]) -> Any:
+    """``symbol``'s close in ``bars`` as a total-return series: back-adjusted when ``actions`` (raw
+    prices) include its splits or dividends, else its close as it is (a copy either way, so the series
+    never keeps ``bars`` alive)."""
+    import pandas as pd
+
+    actions = tuple(actions)
+    if any(a.symbol == symbol for a in actions):
+        return back_adjust(bars.loc[:, pd.IndexSlice[:, [symbol]]], actions)["close"][symbol]
+    return bars["close"][symbol].copy()
+
+
 @dataclass(frozen=True)
 class PriceBasis:
     """What the prices of a run or backtest are and what was done about corporate actions.
